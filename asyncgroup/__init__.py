@@ -1,0 +1,90 @@
+"""Run a pytest test's many slow, I/O-bound cases concurrently, each reported as a subtest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from typing import Any, TypeVar, overload
+
+from asyncgroup._declare import CASES_ATTRIBUTE, make_parent, make_table
+from asyncgroup._outcome import CaseTimeoutError
+
+__all__ = ["CaseTimeoutError", "concurrent_cases"]
+
+_TestFunction = TypeVar("_TestFunction", bound=Callable[..., Coroutine[Any, Any, Any]])
+
+
+@overload
+def concurrent_cases(
+    argvalues: Iterable[Any],
+    /,
+    *,
+    ids: Sequence[object | None] | Callable[[Any], object | None] | None = None,
+    timeout: float | None = None,
+    max_concurrency: int | None = None,
+    fail_fast: bool = False,
+) -> Callable[[_TestFunction], _TestFunction]: ...
+
+
+@overload
+def concurrent_cases(
+    argnames: str | Sequence[str],
+    argvalues: Iterable[Any],
+    /,
+    *,
+    ids: Sequence[object | None] | Callable[[Any], object | None] | None = None,
+    timeout: float | None = None,
+    max_concurrency: int | None = None,
+    fail_fast: bool = False,
+) -> Callable[[_TestFunction], _TestFunction]: ...
+
+
+def concurrent_cases(
+    *args: Any,
+    ids: Sequence[object | None] | Callable[[Any], object | None] | None = None,
+    timeout: float | None = None,
+    max_concurrency: int | None = None,
+    fail_fast: bool = False,
+) -> Callable[[_TestFunction], _TestFunction]:
+    """Run the decorated ``async def`` test once per case, all cases concurrently.
+
+    ``@concurrent_cases(values)`` gives each value to the function's first parameter;
+    ``@concurrent_cases("x, y", [(1, 2), (3, 4)])`` takes argnames and argvalues exactly as
+    ``pytest.mark.parametrize`` does (``pytest.param(..., id=, marks=)`` included).
+
+    The test becomes one ordinary pytest test (the parent); each case is reported as a subtest
+    named by its case id. ``timeout`` is seconds per case, ``max_concurrency`` bounds the cases
+    in flight, ``fail_fast`` cancels the remaining cases after the first failure. Function-scoped
+    fixtures are created per case. Misuse is reported as a collection error of the test.
+    """
+    options = {
+        "ids": ids,
+        "timeout": timeout,
+        "max_concurrency": max_concurrency,
+        "fail_fast": fail_fast,
+    }
+    if len(args) == 1 and _is_test_function(args[0]):
+        # Used bare, as @concurrent_cases without a case list: report it on that test.
+        func = args[0]
+        table = make_table(func, (), options)
+        table.error = "@concurrent_cases needs the case values: @concurrent_cases([...])"
+        return make_parent(func, table)  # type: ignore[return-value]
+
+    def decorate(func: _TestFunction) -> _TestFunction:
+        __tracebackhide__ = True
+        if not _is_test_function(func):
+            msg = (
+                f"@concurrent_cases decorates an 'async def' test function, "
+                f"not {type(func).__name__} {func!r}"
+            )
+            raise TypeError(msg)
+        if hasattr(func, CASES_ATTRIBUTE):
+            table = make_table(func, (), options)
+            table.error = "@concurrent_cases is applied twice; give one case list"
+            return make_parent(func, table)  # type: ignore[return-value]
+        return make_parent(func, make_table(func, args, options))  # type: ignore[return-value]
+
+    return decorate
+
+
+def _is_test_function(obj: object) -> bool:
+    return callable(obj) and hasattr(obj, "__code__")

@@ -1,0 +1,118 @@
+"""Per-case capture of stdout, stderr and log records while cases interleave.
+
+pytest captures per test, but cases of one parent run at the same time in one thread, so pytest's
+capture (and its subtests') would mix them. Instead each case task carries its own buffers in a
+context variable (asyncio copies the context into every task), and ``sys.stdout``/``sys.stderr``
+and the root logger route each write or record to the buffers of the case that made it. Writes
+made outside any case go where they would have gone anyway (pytest's capture of the parent).
+
+File-descriptor level writes (subprocesses, C extensions) cannot be attributed to a case; they
+stay in the parent's report.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import io
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+
+class CaseOutput:
+    """What one case wrote; ``readouterr`` consumes like pytest's capsys does."""
+
+    __slots__ = ("err", "out", "records")
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self.records: list[logging.LogRecord] = []
+
+    def readouterr(self) -> tuple[str, str]:
+        out, err = "".join(self.out), "".join(self.err)
+        self.out.clear()
+        self.err.clear()
+        return out, err
+
+
+current_output: contextvars.ContextVar[CaseOutput | None] = contextvars.ContextVar(
+    "asyncgroup_current_output", default=None
+)
+
+
+def in_case() -> bool:
+    return current_output.get() is not None
+
+
+class _CaseStream(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr: a case's writes go to that case's buffer."""
+
+    def __init__(self, fallback: TextIO, stream: str) -> None:
+        self.fallback = fallback
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        output = current_output.get()
+        if output is None:
+            return self.fallback.write(text)
+        getattr(output, self._stream).append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if current_output.get() is None:
+            self.fallback.flush()
+
+    def isatty(self) -> bool:
+        return self.fallback.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        # encoding, errors, buffer, fileno...: as the stream we stand in for.
+        return getattr(self.fallback, name)
+
+
+class _CaseLogHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        output = current_output.get()
+        if output is not None:
+            output.records.append(record)
+
+
+class CaseCapture:
+    """Installs the routing for the duration of one parent test."""
+
+    def __init__(self, capture_streams: bool, log_level: int | None) -> None:
+        self._handler = _CaseLogHandler(level=log_level or 0)
+        self._streams: dict[str, _CaseStream] = {}
+        if capture_streams:
+            self._streams = {
+                name: _CaseStream(getattr(sys, name), name.replace("std", ""))
+                for name in ("stdout", "stderr")
+            }
+
+    def install_streams(self) -> None:
+        """(Re)install the stream stand-ins.
+
+        pytest's capture manager puts its own ``sys.stdout`` back whenever it suspends and
+        resumes (around every report written mid-test), so this runs again after each one.
+        """
+        for name, stream in self._streams.items():
+            current = getattr(sys, name)
+            if current is not stream:
+                stream.fallback = current
+                setattr(sys, name, stream)
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        root = logging.getLogger()
+        root.addHandler(self._handler)
+        self.install_streams()
+        try:
+            yield
+        finally:
+            root.removeHandler(self._handler)
+            for name, stream in self._streams.items():
+                if getattr(sys, name) is stream:
+                    setattr(sys, name, stream.fallback)

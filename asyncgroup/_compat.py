@@ -1,0 +1,183 @@
+"""Every use of pytest's private internals, in one place.
+
+asyncgroup uses public pytest API everywhere else. Each use below says which versions it was
+checked on; tests/test_compat.py exercises each of them on the pytest 8 and pytest 9 legs of CI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+import pytest
+
+PYTEST_MAJOR = int(pytest.__version__.split(".")[0])
+
+if PYTEST_MAJOR >= 9:
+    # pytest >= 9.0: subtests are built in (checked on 9.0.3 and 9.2.0).
+    from _pytest.subtests import SubtestContext as _SubtestContext
+    from _pytest.subtests import SubtestReport as _SubtestReport
+
+    def _make_context(msg: str) -> Any:
+        return _SubtestContext(msg=msg, kwargs={})
+else:  # pragma: no cover - exercised on the pytest 8 leg of CI
+    # pytest 8 has no subtests: pytest-subtests >= 0.14 provides them (checked on 0.14.2, 0.15.0).
+    try:
+        from pytest_subtests.plugin import SubTestContext as _SubtestContext
+        from pytest_subtests.plugin import SubTestReport as _SubtestReport
+    except ImportError as exc:
+        msg = (
+            "asyncgroup needs subtests: on pytest 8 install pytest-subtests>=0.14 "
+            "(pip install 'asyncgroup[pytest8]'), or upgrade to pytest 9"
+        )
+        raise ImportError(msg) from exc
+
+    def _make_context(msg: str) -> Any:
+        return _SubtestContext(msg=msg, kwargs={})
+
+
+def subtest_report(**fields: Any) -> pytest.TestReport:
+    """A subtest report, the class the subtests plugin knows how to show and serialise.
+
+    Built directly rather than through ``pytest_runtest_makereport`` because that hook reads the
+    parent item's own sections and xfail state, which are not the case's.
+    """
+    msg = fields.pop("msg")
+    report = _SubtestReport(**fields)
+    report.context = _make_context(msg)
+    return report  # type: ignore[no-any-return]
+
+
+# pytest 8.0-9.2: IdMaker, a frozen dataclass, makes parametrize's ids (value-derived ids, ids=,
+# the pytest_make_parametrize_id hook, duplicate suffixes).
+from _pytest.python import IdMaker as _IdMaker  # noqa: E402
+
+
+def make_ids(
+    argnames: Sequence[str],
+    parametersets: Sequence[Any],
+    idfn: Callable[[Any], object | None] | None,
+    ids: Sequence[object | None] | None,
+    config: pytest.Config,
+    nodeid: str,
+) -> list[str]:
+    values = {
+        "argnames": argnames,
+        "parametersets": parametersets,
+        "idfn": idfn,
+        "ids": ids,
+        "config": config,
+        "nodeid": nodeid,
+        "func_name": nodeid.rpartition("::")[2],
+    }
+    # pytest 8 has a func_name field that pytest 9 dropped.
+    fields = {field.name for field in dataclasses.fields(_IdMaker)}
+    maker = _IdMaker(**{name: value for name, value in values.items() if name in fields})
+    # pytest >= 8.4 may return HIDDEN_PARAM for pytest.HIDDEN_PARAM ids; a case needs a name.
+    return [
+        value if isinstance(value, str) else f"case{index}"
+        for index, value in enumerate(maker.make_unique_parameterset_ids())
+    ]
+
+
+# pytest 8.0-9.2: a direct-parametrization argument is a pseudo FixtureDef whose func is this.
+from _pytest.python import get_direct_param_fixture_func as _direct_param_func  # noqa: E402
+
+
+def is_direct_param(fixturedef: Any) -> bool:
+    return fixturedef.func is _direct_param_func
+
+
+# pytest 8.0-9.2: binds a fixture function defined in a test class to the test's instance.
+from _pytest.fixtures import resolve_fixture_function  # noqa: E402, F401
+
+
+def fixture_definitions(item: pytest.Function) -> dict[str, Sequence[Any]]:
+    """name -> FixtureDefs visible to the item, closest last (pytest 8.0-9.2: _fixtureinfo)."""
+    return item._fixtureinfo.name2fixturedefs  # type: ignore[no-any-return]
+
+
+def initial_fixture_names(item: pytest.Function) -> tuple[str, ...]:
+    """usefixtures + autouse + argument names, in pytest's order (pytest 8.0-9.2)."""
+    return item._fixtureinfo.initialnames  # type: ignore[no-any-return]
+
+
+def remove_from_parent_closure(item: pytest.Function, names: set[str]) -> None:
+    """Stop pytest from setting up ``names`` for the parent item: the cases set them up.
+
+    pytest 8.0-9.2: ``Function.fixturenames`` is ``_fixtureinfo.names_closure``, which
+    ``TopRequest._fillfixtures`` walks in setup, and ``_fixtureinfo.argnames`` is what
+    ``pytest_pyfunc_call`` passes to the function. The FuncFixtureInfo is shared by all items of
+    one definition, so each item gets its own copy.
+    """
+    info = item._fixtureinfo
+    new_info = dataclasses.replace(
+        info,
+        argnames=tuple(n for n in info.argnames if n not in names),
+        initialnames=tuple(n for n in info.initialnames if n not in names),
+        names_closure=[n for n in info.names_closure if n not in names],
+    )
+    item._fixtureinfo = new_info
+    item.fixturenames = new_info.names_closure
+
+
+def forget_progress(terminalreporter: Any, report: pytest.TestReport) -> None:
+    """Keep a case report from counting as a collected test in ``[ 42%]`` progress.
+
+    pytest 9.1+ keys the progress set by ``report.id``; pytest 8.x-9.0 by ``report.nodeid``.
+    """
+    reported = getattr(terminalreporter, "_progress_nodeids_reported", None)
+    if reported is not None:
+        reported.discard(getattr(report, "id", report.nodeid))
+        reported.discard(report.nodeid)
+
+
+def suspend_capture(config: pytest.Config) -> Any:
+    """Context in which reports may be written to the terminal mid-test (pytest 8.0-9.2)."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    return capman.global_and_fixture_disabled() if capman is not None else nullcontext()
+
+
+@contextmanager
+def hide_case_records_from_parent(
+    config: pytest.Config, belongs_to_case: Callable[[], bool]
+) -> Iterator[Any]:
+    """Keep case log records out of the parent's "Captured log" and caplog (pytest 8.0-9.2).
+
+    Yields the logging plugin's formatter and level (None without the logging plugin).
+    """
+    plugin = config.pluginmanager.getplugin("logging-plugin")
+    if plugin is None:
+        yield None, None
+        return
+    handlers = [plugin.report_handler, plugin.caplog_handler]
+
+    def parent_only(record: object) -> bool:
+        return not belongs_to_case()
+
+    for handler in handlers:
+        handler.addFilter(parent_only)
+    try:
+        yield plugin.formatter, plugin.log_level
+    finally:
+        for handler in handlers:
+            handler.removeFilter(parent_only)
+
+
+# pytest 8.0-9.2: evaluates a skipif/xfail condition (bool or string) as the marks do.
+from _pytest.skipping import evaluate_condition  # noqa: E402, F401
+
+
+def call_info(error: BaseException, report: pytest.TestReport) -> pytest.CallInfo[None]:
+    """A CallInfo for pytest_exception_interact (pytest 8.0-9.2: the constructor is private)."""
+    return pytest.CallInfo(
+        None,
+        pytest.ExceptionInfo.from_exception(error),
+        start=report.start,
+        stop=report.stop,
+        duration=report.duration,
+        when=report.when,  # type: ignore[arg-type]
+        _ispytest=True,
+    )

@@ -1,0 +1,246 @@
+"""Declaring cases: the ``@concurrent_cases`` decorator and the checks on its arguments.
+
+The decorator never raises for a bad argument (except when it is given no function at all):
+it records the problem, and the plugin reports it at collection as a collection error naming
+the test, the way ``pytest.mark.parametrize`` reports its own misuse. The rest of the module
+still collects and runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+# What pytest.param() returns (pytest 8.0-9.2: _pytest.mark.structures.ParameterSet, a NamedTuple
+# with .values, .marks and .id); taken from the public API rather than imported.
+_ParameterSet = type(pytest.param(None))
+
+CASES_ATTRIBUTE = "_asyncgroup_cases"
+
+
+@dataclass
+class Case:
+    """One case: its values by argname, its marks, and (after collection) its id."""
+
+    index: int
+    values: dict[str, Any]
+    marks: tuple[pytest.Mark, ...]
+    id: str = ""
+
+
+@dataclass
+class CaseTable:
+    """Everything ``@concurrent_cases`` was told about one test function."""
+
+    func: Callable[..., Any]
+    # The function's parameters that take a case value or a fixture, ``self`` excluded.
+    parameters: list[str] = field(default_factory=list)
+    argnames: tuple[str, ...] = ()
+    cases: list[Case] = field(default_factory=list)
+    parametersets: list[Any] = field(default_factory=list)
+    ids: Any = None
+    timeout: float | None = None
+    max_concurrency: int | None = None
+    fail_fast: bool = False
+    error: str | None = None
+    ids_made: bool = False
+
+    @property
+    def name(self) -> str:
+        return getattr(self.func, "__qualname__", repr(self.func))
+
+
+def _case_parameters(func: Callable[..., Any]) -> list[str]:
+    """The function's parameters that take a case value or a fixture (``self`` excluded).
+
+    As pytest does, parameters with a default value are left alone.
+    """
+    params = [
+        p
+        for p in inspect.signature(func).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is p.empty
+    ]
+    if params and params[0].name in ("self", "cls"):
+        params = params[1:]
+    return [p.name for p in params]
+
+
+def _parse_argnames(argnames: object, valid: list[str]) -> tuple[str, ...]:
+    if isinstance(argnames, str):
+        names = [name.strip() for name in argnames.split(",")]
+        names = [name for name in names if name]
+    elif isinstance(argnames, (list, tuple)) and all(isinstance(n, str) for n in argnames):
+        names = [name.strip() for name in argnames]
+    else:
+        msg = (
+            f"argnames must be a string like 'x, y' or a list of strings, "
+            f"got {_short_repr(argnames)}"
+        )
+        raise ValueError(msg)
+    if not names:
+        msg = f"argnames {argnames!r} names no argument; valid names: {', '.join(valid)}"
+        raise ValueError(msg)
+    for name in names:
+        if name not in valid:
+            msg = (
+                f"argname {name!r} is not a parameter of the function; "
+                f"its parameters are: {', '.join(valid) or '(none)'}"
+            )
+            raise ValueError(msg)
+    if len(set(names)) != len(names):
+        msg = f"argnames {argnames!r} names an argument twice"
+        raise ValueError(msg)
+    return tuple(names)
+
+
+def _short_repr(value: object) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a value whose __repr__ raises must not break collection
+        text = f"<{type(value).__name__} object (repr failed: {type(exc).__name__})>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _build_cases(argnames: tuple[str, ...], argvalues: object) -> tuple[list[Case], list[Any]]:
+    if isinstance(argvalues, (str, bytes)) or not isinstance(argvalues, Iterable):
+        msg = f"the case values must be a list or another iterable, got {_short_repr(argvalues)}"
+        raise ValueError(msg)
+    cases, parametersets = [], []
+    for index, value in enumerate(argvalues):
+        if isinstance(value, _ParameterSet):
+            values, marks = tuple(value.values), tuple(value.marks)
+            parameterset = value
+        else:
+            if len(argnames) == 1:
+                values = (value,)
+            elif isinstance(value, (tuple, list)):
+                values = tuple(value)
+            else:
+                msg = (
+                    f"case {index}: {_short_repr(value)} is not a tuple of "
+                    f"{len(argnames)} values for argnames {', '.join(argnames)}"
+                )
+                raise ValueError(msg)
+            marks = ()
+            parameterset = pytest.param(*values)
+        if len(values) != len(argnames):
+            msg = (
+                f"case {index}: {_short_repr(values)} has {len(values)} value(s), "
+                f"expected {len(argnames)} for argnames {', '.join(argnames)}"
+            )
+            raise ValueError(msg)
+        marks = tuple(m.mark if isinstance(m, pytest.MarkDecorator) else m for m in marks)
+        cases.append(Case(index, dict(zip(argnames, values)), marks))
+        parametersets.append(parameterset)
+    return cases, parametersets
+
+
+def _check_ids(ids: object, count: int) -> object:
+    if ids is None or callable(ids):
+        return ids
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        msg = f"ids must be a list of {count} ids or a callable, got {_short_repr(ids)}"
+        raise ValueError(msg)
+    ids = list(ids)
+    if len(ids) != count:
+        msg = f"ids has {len(ids)} entries but there are {count} cases: {_short_repr(ids)}"
+        raise ValueError(msg)
+    return ids
+
+
+def check_timeout(value: object, where: str) -> float | None:
+    """A timeout in seconds: a positive, finite number, or None for none."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"invalid timeout {_short_repr(value)} from {where}: expected a positive number of seconds"
+        raise ValueError(msg)
+    if not math.isfinite(value) or value <= 0:
+        msg = f"invalid timeout {value!r} from {where}: expected a positive, finite number of seconds"
+        raise ValueError(msg)
+    return float(value)
+
+
+def check_max_concurrency(value: object, where: str) -> int | None:
+    """A limit on cases in flight: an int >= 1, or None for no limit."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"invalid max_concurrency {_short_repr(value)} from {where}: expected a whole number >= 1"
+        raise ValueError(msg)
+    return value
+
+
+def make_table(func: Callable[..., Any], args: tuple[Any, ...], options: dict[str, Any]) -> CaseTable:
+    """Check the decorator's arguments; on misuse the table carries the error instead."""
+    table = CaseTable(func)
+    try:
+        if not inspect.iscoroutinefunction(func):
+            msg = "@concurrent_cases needs an 'async def' test function"
+            raise ValueError(msg)
+        valid = table.parameters = _case_parameters(func)
+        if len(args) == 1:
+            if not valid:
+                msg = "the function has no parameter to receive the case value"
+                raise ValueError(msg)
+            table.argnames = (valid[0],)
+            argvalues = args[0]
+        elif len(args) == 2:
+            table.argnames = _parse_argnames(args[0], valid)
+            argvalues = args[1]
+        else:
+            msg = (
+                f"@concurrent_cases takes the case values, or argnames and argvalues, "
+                f"as positional arguments; got {len(args)} positional arguments"
+            )
+            raise ValueError(msg)
+        table.cases, table.parametersets = _build_cases(table.argnames, argvalues)
+        table.ids = _check_ids(options["ids"], len(table.cases))
+        table.timeout = check_timeout(options["timeout"], "@concurrent_cases(timeout=...)")
+        table.max_concurrency = check_max_concurrency(
+            options["max_concurrency"], "@concurrent_cases(max_concurrency=...)"
+        )
+        if not isinstance(options["fail_fast"], bool):
+            msg = f"fail_fast must be True or False, got {_short_repr(options['fail_fast'])}"
+            raise ValueError(msg)
+        table.fail_fast = options["fail_fast"]
+    except ValueError as exc:
+        table.error = str(exc)
+    return table
+
+
+def parent_signature(func: Callable[..., Any], argnames: Sequence[str]) -> inspect.Signature:
+    """The signature pytest sees: the function's, minus the case arguments, plus ``request``.
+
+    pytest then collects the parent like any test: other parametrize marks, fixtures with
+    params, classes. ``request`` gives the runner its item.
+    """
+    signature = inspect.signature(func)
+    params = [p for p in signature.parameters.values() if p.name not in argnames]
+    if not any(p.name == "request" for p in params):
+        request = inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY)
+        before_var_kw = [p for p in params if p.kind != p.VAR_KEYWORD]
+        params = [*before_var_kw, request, *[p for p in params if p.kind == p.VAR_KEYWORD]]
+    return signature.replace(parameters=params)
+
+
+def make_parent(func: Callable[..., Any], table: CaseTable) -> Callable[..., Any]:
+    from asyncgroup._runner import run_parent  # the runner imports pytest plugins; load lazily
+
+    @functools.wraps(func)
+    async def parent(*args: Any, request: pytest.FixtureRequest, **kwargs: Any) -> None:
+        __tracebackhide__ = True
+        await run_parent(table, request, args, kwargs)
+
+    try:
+        parent.__signature__ = parent_signature(func, table.argnames)  # type: ignore[attr-defined]
+    except ValueError:  # a signature inspect cannot rebuild; the error already says why
+        pass
+    setattr(parent, CASES_ATTRIBUTE, table)
+    return parent

@@ -1,0 +1,345 @@
+"""Per-case fixtures: each case gets the fixtures it would get as a parametrized test.
+
+Function-scoped fixtures in a case's closure (the ones it requests, their function-scoped
+dependencies, and autouse ones) are taken out of the parent item's closure at collection, so
+pytest never sets them up for the parent, and are set up here, once per case, in the case's own
+task: plain, generator, ``async def`` and async generator fixtures alike. Fixtures of wider
+scope stay in the parent's closure: pytest sets them up once, before the cases, and owns them.
+
+pytest's fixture machinery cannot do this itself: ``request.getfixturevalue`` runs async
+fixtures through pytest-asyncio's ``Runner.run()``, which fails inside the running loop, and
+pytest caches that failure on the fixture.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import shutil
+from collections import namedtuple
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from asyncgroup import _compat
+from asyncgroup._capture import CaseOutput, current_output
+
+CaptureResult = namedtuple("CaptureResult", ["out", "err"])
+
+
+class FixturePlan:
+    """Which fixtures the cases of one parent item set up for themselves; made at collection."""
+
+    def __init__(self, item: pytest.Function, case_argnames: tuple[str, ...]) -> None:
+        self.defs = _compat.fixture_definitions(item)
+        self.case_argnames = case_argnames
+        self.params: dict[str, Any] = dict(getattr(getattr(item, "callspec", None), "params", {}))
+        self.per_case: set[str] = set()
+        self.roots = [
+            name
+            for name in _compat.initial_fixture_names(item)
+            if name != "request" and name not in case_argnames
+        ]
+        for name in self.roots:
+            self._visit(name, -1)
+
+    def _visit(self, name: str, index: int) -> None:
+        defs = self.defs.get(name)
+        if not defs or name in self.case_argnames or len(defs) < -index:
+            return  # unknown names: pytest reports them for the parent as usual
+        fixturedef = defs[index]
+        if fixturedef.scope != "function" or _compat.is_direct_param(fixturedef):
+            return  # the parent's: pytest sets it up once, for all cases
+        if index == -1:
+            if name in self.per_case:
+                return
+            self.per_case.add(name)
+        for arg in fixturedef.argnames:
+            self._visit(arg, index - 1 if arg == name else -1)
+
+
+class CaseRequest:
+    """The ``request`` a case (or one of its fixtures) sees.
+
+    Its ``node`` is the parent item; ``param`` and ``addfinalizer`` are the case's own.
+    Anything else is the parent's request.
+    """
+
+    def __init__(
+        self, fixtures: CaseFixtures, fixturename: str | None = None, has_param: bool = False
+    ) -> None:
+        self._fixtures = fixtures
+        self.fixturename = fixturename
+        self._has_param = has_param
+
+    @property
+    def param(self) -> Any:
+        if not self._has_param:
+            msg = f"fixture {self.fixturename!r} is not parametrized: request.param is not set"
+            raise AttributeError(msg)
+        return self._fixtures.plan.params[self.fixturename]  # type: ignore[index]
+
+    @property
+    def scope(self) -> str:
+        return "function"
+
+    @property
+    def fixturenames(self) -> list[str]:
+        return list(self._fixtures.values)
+
+    def addfinalizer(self, finalizer: Callable[[], object]) -> None:
+        self._fixtures.finalizers.append(finalizer)
+
+    def getfixturevalue(self, argname: str) -> Any:
+        fixtures = self._fixtures
+        if argname in fixtures.values:
+            return fixtures.values[argname]
+        if argname not in fixtures.plan.per_case:
+            return fixtures.parent_value(argname)
+        msg = (
+            f"asyncgroup: request.getfixturevalue({argname!r}) inside a case can only return "
+            f"fixtures the case already has; request {argname!r} as an argument instead"
+        )
+        raise pytest.UsageError(msg)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fixtures.parent_request, name)
+
+    def __repr__(self) -> str:
+        return f"<CaseRequest for {self._fixtures.case_name!r}>"
+
+
+class CaseCapsys:
+    """capsys/capfd for one case: sees only that case's output (sys level)."""
+
+    def __init__(self, output: CaseOutput, suspend: Callable[[], Any]) -> None:
+        self._output = output
+        self._suspend = suspend
+
+    def readouterr(self) -> CaptureResult:
+        return CaptureResult(*self._output.readouterr())
+
+    @contextmanager
+    def disabled(self) -> Iterator[None]:
+        token = current_output.set(None)
+        try:
+            with self._suspend():
+                yield
+        finally:
+            current_output.reset(token)
+
+
+class CaseCaplog:
+    """caplog for one case: sees only the records that case emitted."""
+
+    def __init__(self, output: CaseOutput, formatter: Any) -> None:
+        self._output = output
+        self._formatter = formatter
+        self._restore: list[Callable[[], None]] = []
+
+    @property
+    def records(self) -> list[Any]:
+        return self._output.records
+
+    @property
+    def messages(self) -> list[str]:
+        return [r.getMessage() for r in self._output.records]
+
+    @property
+    def record_tuples(self) -> list[tuple[str, int, str]]:
+        return [(r.name, r.levelno, r.getMessage()) for r in self._output.records]
+
+    @property
+    def text(self) -> str:
+        return "".join(self._formatter.format(r) + "\n" for r in self._output.records)
+
+    def clear(self) -> None:
+        self._output.records.clear()
+
+    def set_level(self, level: int | str, logger: str | None = None) -> None:
+        """Process-wide, as with pytest's caplog; undone when the case ends."""
+        import logging
+
+        target = logging.getLogger(logger)
+        old = target.level
+        self._restore.append(lambda: target.setLevel(old))
+        target.setLevel(level)
+
+    @contextmanager
+    def at_level(self, level: int | str, logger: str | None = None) -> Iterator[None]:
+        import logging
+
+        target = logging.getLogger(logger)
+        old = target.level
+        target.setLevel(level)
+        try:
+            yield
+        finally:
+            target.setLevel(old)
+
+    def undo(self) -> None:
+        while self._restore:
+            self._restore.pop()()
+
+
+class CaseFixtures:
+    """The fixtures of one case: set up on demand, torn down in reverse order."""
+
+    def __init__(
+        self,
+        plan: FixturePlan,
+        parent_request: pytest.FixtureRequest,
+        parent_values: dict[str, Any],
+        case_name: str,
+        case_values: dict[str, Any],
+        output: CaseOutput,
+        services: Any,
+    ) -> None:
+        self.plan = plan
+        self.parent_request = parent_request
+        self.parent_values = parent_values
+        self.case_name = case_name
+        self.values: dict[str, Any] = dict(case_values)
+        self._overridden: dict[tuple[str, int], Any] = {}
+        self.finalizers: list[Callable[[], object]] = []
+        self.output = output
+        self.services = services
+        self.passed = False
+
+    def parent_value(self, name: str) -> Any:
+        try:
+            return self.parent_values[name]
+        except KeyError:
+            value = self.parent_values[name] = self.parent_request.getfixturevalue(name)
+            return value
+
+    async def setup(self, argnames: list[str]) -> dict[str, Any]:
+        """Set up the case's fixtures; return the arguments for the test function."""
+        __tracebackhide__ = True
+        for name in self.plan.roots:
+            await self.get(name)
+        return {name: await self.get(name) for name in argnames}
+
+    async def get(self, name: str, index: int = -1) -> Any:
+        __tracebackhide__ = True
+        if index == -1 and name in self.values:
+            return self.values[name]
+        if (name, index) in self._overridden:
+            return self._overridden[(name, index)]
+        if name == "request":
+            return CaseRequest(self)
+        if index == -1 and name not in self.plan.per_case:
+            return self.parent_value(name)
+        fixturedef = self.plan.defs[name][index]
+        if fixturedef.scope != "function":
+            msg = (
+                f"asyncgroup: function-scoped fixture {name!r} overrides a "
+                f"{fixturedef.scope}-scoped fixture of the same name and requests it; "
+                "asyncgroup cannot serve that per case: rename one of them"
+            )
+            raise pytest.UsageError(msg)
+        value = await self._create(name, index, fixturedef)
+        if index == -1:
+            self.values[name] = value
+        else:
+            self._overridden[(name, index)] = value
+        return value
+
+    async def _create(self, name: str, index: int, fixturedef: Any) -> Any:
+        __tracebackhide__ = True
+        request = CaseRequest(self, name, has_param=name in self.plan.params)
+        builtin = _BUILTINS.get(name) if fixturedef.func.__module__.startswith("_pytest") else None
+        if builtin is not None:
+            return builtin(self, request)
+        kwargs = {}
+        for arg in fixturedef.argnames:
+            if arg == "request":
+                kwargs[arg] = request
+            else:
+                kwargs[arg] = await self.get(arg, index - 1 if arg == name else -1)
+        func = _compat.resolve_fixture_function(fixturedef, request)  # type: ignore[arg-type]
+        if inspect.isasyncgenfunction(func):
+            agen = func(**kwargs)
+            value = await agen.__anext__()
+            self.finalizers.append(lambda: _finish_async(agen, name))
+            return value
+        if inspect.isgeneratorfunction(func):
+            gen = func(**kwargs)
+            value = next(gen)
+            self.finalizers.append(lambda: _finish_sync(gen, name))
+            return value
+        result = func(**kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def teardown(self) -> None:
+        """Run finalizers in reverse order; raise the first error once all have run."""
+        __tracebackhide__ = True
+        first_error: BaseException | None = None
+        while self.finalizers:
+            try:
+                result = self.finalizers.pop()()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+
+
+async def _finish_async(agen: Any, name: str) -> None:
+    __tracebackhide__ = True
+    try:
+        await agen.__anext__()
+    except StopAsyncIteration:
+        return
+    msg = f"fixture {name!r} yielded more than once"
+    raise ValueError(msg)
+
+
+def _finish_sync(gen: Any, name: str) -> None:
+    __tracebackhide__ = True
+    try:
+        next(gen)
+    except StopIteration:
+        return
+    msg = f"fixture {name!r} yielded more than once"
+    raise ValueError(msg)
+
+
+def _tmp_path(fixtures: CaseFixtures, request: CaseRequest) -> Any:
+    """pytest's tmp_path, one directory per case (pytest's own keys its cleanup by node)."""
+    factory = fixtures.parent_value("tmp_path_factory")
+    name = re.sub(r"\W", "_", f"{fixtures.parent_request.node.name}_{fixtures.case_name}")[:30]
+    path = factory.mktemp(name, numbered=True)
+    policy = fixtures.parent_request.config.getini("tmp_path_retention_policy")
+
+    def remove_if_passed() -> None:
+        if policy == "failed" and fixtures.passed:
+            shutil.rmtree(path, ignore_errors=True)
+
+    fixtures.finalizers.append(remove_if_passed)
+    return path
+
+
+def _capsys(fixtures: CaseFixtures, request: CaseRequest) -> Any:
+    return CaseCapsys(fixtures.output, fixtures.services.suspend_capture)
+
+
+def _caplog(fixtures: CaseFixtures, request: CaseRequest) -> Any:
+    caplog = CaseCaplog(fixtures.output, fixtures.services.log_formatter)
+    fixtures.finalizers.append(caplog.undo)
+    return caplog
+
+
+# pytest's own fixtures whose state is kept per test item, replaced by per-case versions.
+# A user's fixture of the same name (not from _pytest) is used as written.
+_BUILTINS: dict[str, Callable[[CaseFixtures, CaseRequest], Any]] = {
+    "tmp_path": _tmp_path,
+    "capsys": _capsys,
+    "capfd": _capsys,
+    "caplog": _caplog,
+}

@@ -1,0 +1,225 @@
+"""What happened to one case, and the pytest reports that tell it.
+
+A case's reports carry its own node id (the parent's, with the case id added to the brackets,
+as parametrize would name it), so JUnit XML, ``--lf``, ``--durations`` and xdist treat each
+case as the test it stands for. The call phase is a subtest report (SUBPASSED, SUBFAILED, ...);
+a fixture error is a plain setup/teardown report, which pytest shows as ERROR.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import pytest
+
+from asyncgroup import _compat
+from asyncgroup._capture import CaseOutput
+
+
+# Set on every report of a case, to its case id: how plugins (and asyncgroup) tell case reports
+# from item reports. A plain attribute, so it survives xdist's serialisation.
+CASE_ID_ATTRIBUTE = "asyncgroup_case_id"
+
+
+class CaseTimeoutError(Exception):
+    """A case (or its fixture teardown) ran past its timeout; raised into its report only."""
+
+    __module__ = "asyncgroup"  # shown in reports as asyncgroup.CaseTimeoutError
+
+
+@dataclasses.dataclass
+class Phase:
+    """One of setup, call, teardown: when it ran and how it ended."""
+
+    when: Literal["setup", "call", "teardown"]
+    start: float = 0.0
+    duration: float = 0.0
+    error: BaseException | None = None
+    out: str = ""
+    err: str = ""
+    records: list[Any] = dataclasses.field(default_factory=list)
+
+    def begin(self) -> None:
+        self.start = time.time()
+        self._precise = time.perf_counter()
+
+    def end(self, error: BaseException | None = None, output: CaseOutput | None = None) -> None:
+        """Record how the phase ended, and take what the case wrote during it."""
+        self.duration = time.perf_counter() - self._precise
+        self.error = error
+        if output is not None:
+            self.out, self.err = output.readouterr()
+            self.records, output.records = output.records, []
+
+
+@dataclasses.dataclass
+class Xfail:
+    reason: str
+    strict: bool
+    raises: type[BaseException] | tuple[type[BaseException], ...] | None
+
+
+def case_nodeid(parent_nodeid: str, case_id: str) -> str:
+    """``test_x`` -> ``test_x[c2]``; ``test_x[p1]`` -> ``test_x[p1-c2]``."""
+    if parent_nodeid.endswith("]"):
+        return f"{parent_nodeid[:-1]}-{case_id}]"
+    return f"{parent_nodeid}[{case_id}]"
+
+
+class CaseReporter:
+    """Builds the reports of the cases of one parent item."""
+
+    def __init__(
+        self, item: pytest.Function, with_passing_phases: bool, log_formatter: Any
+    ) -> None:
+        self.item = item
+        self.keywords = dict.fromkeys(item.keywords, 1)
+        self.location = item.location
+        path, line, _ = item.reportinfo()
+        self.skip_path, self.skip_line = os.fspath(path), (line or 0) + 1
+        # JUnit XML writes a case's captured output when its teardown is reported, so with
+        # --junitxml every phase is reported; otherwise only the ones with something to say.
+        self.with_passing_phases = with_passing_phases
+        self.log_formatter = log_formatter
+
+    def reports(
+        self,
+        case_id: str,
+        marks: Iterable[str],
+        phases: list[Phase],
+        xfail: Xfail | None,
+        skip_reason: str | None = None,
+    ) -> list[pytest.TestReport]:
+        nodeid = case_nodeid(self.item.nodeid, case_id)
+        keywords = {**self.keywords, **dict.fromkeys(marks, 1), case_id: 1}
+        if skip_reason is not None:
+            now = time.time()
+            skipped = self._subtest(
+                nodeid, case_id, keywords, "skipped", self._skip(skip_reason), now, 0.0, []
+            )
+            setattr(skipped, CASE_ID_ATTRIBUTE, case_id)
+            return [skipped]
+        result = []
+        # As pytest does, each report carries the output of its phase and the phases before.
+        sections: list[tuple[str, str]] = []
+        for phase in phases:
+            sections = sections + self._sections(phase)
+            if phase.when == "call":
+                result.append(self._call(nodeid, case_id, keywords, phase, sections, xfail))
+            elif phase.error is not None or self.with_passing_phases:
+                result.append(self._phase(nodeid, keywords, phase, sections))
+        for report in result:
+            setattr(report, CASE_ID_ATTRIBUTE, case_id)
+        return result
+
+    def _sections(self, phase: Phase) -> list[tuple[str, str]]:
+        sections = []
+        if phase.out:
+            sections.append((f"Captured stdout {phase.when}", phase.out))
+        if phase.err:
+            sections.append((f"Captured stderr {phase.when}", phase.err))
+        if phase.records and self.log_formatter is not None:
+            log = "\n".join(self.log_formatter.format(r) for r in phase.records)
+            sections.append((f"Captured log {phase.when}", log))
+        return sections
+
+    def _skip(self, reason: str) -> tuple[str, int, str]:
+        # As pytest reports a skip mark: at the test's location.
+        return (self.skip_path, self.skip_line, f"Skipped: {reason}")
+
+    def _longrepr(self, error: BaseException) -> Any:
+        return self.item.repr_failure(pytest.ExceptionInfo.from_exception(error))
+
+    def _call(
+        self,
+        nodeid: str,
+        case_id: str,
+        keywords: dict[str, int],
+        phase: Phase,
+        sections: list[tuple[str, str]],
+        xfail: Xfail | None,
+    ) -> pytest.TestReport:
+        error = phase.error
+        outcome: Literal["passed", "failed", "skipped"]
+        longrepr: Any = None
+        wasxfail: str | None = None
+        if isinstance(error, pytest.xfail.Exception):
+            outcome, wasxfail = "skipped", error.msg
+        elif xfail is not None and error is not None and not isinstance(error, pytest.skip.Exception):
+            if xfail.raises is None or isinstance(error, xfail.raises):
+                outcome, wasxfail = "skipped", xfail.reason
+            else:
+                outcome, longrepr = "failed", self._longrepr(error)
+        elif xfail is not None and error is None:
+            if xfail.strict:
+                outcome, longrepr = "failed", f"[XPASS(strict)] {xfail.reason}"
+            else:
+                outcome, wasxfail = "passed", xfail.reason
+        elif error is None:
+            outcome = "passed"
+        elif isinstance(error, pytest.skip.Exception):
+            outcome, longrepr = "skipped", self._skip(error.msg or "")
+        else:
+            outcome, longrepr = "failed", self._longrepr(error)
+        report = self._subtest(nodeid, case_id, keywords, outcome, longrepr, phase.start, phase.duration, sections)
+        if wasxfail is not None:
+            report.wasxfail = wasxfail
+        return report
+
+    def _subtest(
+        self,
+        nodeid: str,
+        case_id: str,
+        keywords: dict[str, int],
+        outcome: Literal["passed", "failed", "skipped"],
+        longrepr: Any,
+        start: float,
+        duration: float,
+        sections: list[tuple[str, str]],
+    ) -> pytest.TestReport:
+        return _compat.subtest_report(
+            msg=case_id,
+            nodeid=nodeid,
+            location=self.location,
+            keywords=keywords,
+            outcome=outcome,
+            longrepr=longrepr,
+            when="call",
+            sections=sections,
+            duration=duration,
+            start=start,
+            stop=start + duration,
+            user_properties=[],
+        )
+
+    def _phase(
+        self,
+        nodeid: str,
+        keywords: dict[str, int],
+        phase: Phase,
+        sections: list[tuple[str, str]],
+    ) -> pytest.TestReport:
+        error = phase.error
+        if error is None:
+            outcome, longrepr = "passed", None
+        elif isinstance(error, pytest.skip.Exception):
+            outcome, longrepr = "skipped", self._skip(error.msg or "")
+        else:
+            outcome, longrepr = "failed", self._longrepr(error)
+        return pytest.TestReport(
+            nodeid,
+            self.location,
+            keywords,
+            outcome,  # type: ignore[arg-type]
+            longrepr,
+            phase.when,
+            sections=sections,
+            duration=phase.duration,
+            start=phase.start,
+            stop=phase.start + phase.duration,
+        )
+

@@ -1,0 +1,134 @@
+"""The pytest plugin: options, and the collection-time glue for ``@concurrent_cases`` parents.
+
+The parent stays an ordinary ``pytest.Function``: nothing here replaces pytest's collection or
+test loop. At collection the plugin adds the asyncio mark, reports misuse of the decorator,
+names the cases, and takes per-case fixtures out of the parent's closure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from asyncgroup import _compat
+from asyncgroup._declare import CASES_ATTRIBUTE, CaseTable
+from asyncgroup._fixtures import FixturePlan
+from asyncgroup._select import select_by_keyword
+from asyncgroup._outcome import CASE_ID_ATTRIBUTE
+from asyncgroup._settings import default_max_concurrency, default_timeout, plan_key
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("asyncgroup", "asyncgroup: concurrent cases")
+    group.addoption(
+        "--asyncgroup-timeout",
+        dest="asyncgroup_timeout",
+        default=None,
+        metavar="SECONDS",
+        help="Default timeout of each @concurrent_cases case, in seconds (default: none).",
+    )
+    group.addoption(
+        "--asyncgroup-max-concurrency",
+        dest="asyncgroup_max_concurrency",
+        default=None,
+        metavar="N",
+        help="Default limit on cases of one test in flight at once (default: no limit).",
+    )
+    parser.addini(
+        "asyncgroup_timeout",
+        "Default timeout of each @concurrent_cases case, in seconds (default: none).",
+        default="",
+    )
+    parser.addini(
+        "asyncgroup_max_concurrency",
+        "Default limit on cases of one test in flight at once (default: no limit).",
+        default="",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_CaseProgress(config), "asyncgroup-case-progress")
+    # Bad defaults are a usage error of the whole run, named with where they came from.
+    try:
+        default_timeout(config)
+        default_max_concurrency(config)
+    except ValueError as exc:
+        raise pytest.UsageError(f"asyncgroup: {exc}") from None
+
+
+def _table(obj: object) -> CaseTable | None:
+    table = getattr(obj, CASES_ATTRIBUTE, None)
+    return table if isinstance(table, CaseTable) else None
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> Generator[None, Any, Any]:
+    """Mark parents for pytest-asyncio unless the user's own asyncio mark applies."""
+    table = _table(obj)
+    if table is not None and table.error is None:
+        own_marks = getattr(obj, "pytestmark", [])
+        has_mark = any(m.name == "asyncio" for m in own_marks) or any(
+            True for _ in collector.iter_markers("asyncio")
+        )
+        if not has_mark:
+            pytest.mark.asyncio(obj)
+    return (yield)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Report misuse of @concurrent_cases as this test's collection error."""
+    table = _table(metafunc.function)
+    if table is None:
+        return
+    if table.error is not None:
+        pytest.fail(f"In {metafunc.function.__name__}: {table.error}", pytrace=False)
+    if not table.ids_made:
+        ids = table.ids
+        idfn = ids if callable(ids) else None
+        made = _compat.make_ids(
+            table.argnames,
+            table.parametersets,
+            idfn,
+            None if callable(ids) else ids,
+            metafunc.config,
+            metafunc.definition.nodeid,
+        )
+        for case, case_id in zip(table.cases, made):
+            case.id = case_id
+        table.ids_made = True
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    table = _table(getattr(item, "obj", None))
+    if table is None or not isinstance(item, pytest.Function):
+        return
+    plan = FixturePlan(item, table.argnames)
+    item.stash[plan_key] = plan
+    _compat.remove_from_parent_closure(item, plan.per_case)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        table = _table(getattr(item, "obj", None))
+        if table is not None:
+            select_by_keyword(item, table.cases)
+
+
+class _CaseProgress:
+    """Keeps case reports out of the ``[ NN%]`` progress count: a case is not a collected item."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
+        yield
+        if hasattr(report, CASE_ID_ATTRIBUTE):
+            terminal = self._config.pluginmanager.get_plugin("terminalreporter")
+            if terminal is not None:
+                _compat.forget_progress(terminal, report)

@@ -1,0 +1,351 @@
+"""Running one parent's cases concurrently, each in its own task, and reporting each as it ends.
+
+Every case task owns its context (asyncio copies it), so its output buffers and fixtures are
+its own. Reports finished in the same loop iteration are written together, under one
+suspension of pytest's capture: suspending costs tens of microseconds, and 10,000 cases may
+finish within a few iterations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import types
+from typing import Any
+
+import pytest
+
+from asyncgroup import _compat
+from asyncgroup._capture import CaseCapture, CaseOutput, current_output
+from asyncgroup._declare import Case, CaseTable
+from asyncgroup._fixtures import CaseFixtures, FixturePlan
+from asyncgroup._outcome import CaseReporter, CaseTimeoutError, Phase, Xfail
+from asyncgroup._settings import RunSettings, selected_cases
+
+_DEBUGGERS = ("pydevd", "bdb", "pydevd_frame_evaluator")
+_ASYNCIO_DIR = asyncio.__file__.rpartition("/")[0] if "/" in asyncio.__file__ else ""
+_OWN_DIR = __file__.rpartition("/")[0]
+
+
+def _debugger_active() -> bool:
+    """As pytest-timeout decides: a known debugger's trace function (coverage's is not one)."""
+    trace = sys.gettrace()
+    return trace is not None and any(
+        getattr(trace, "__module__", "").startswith(name) for name in _DEBUGGERS
+    )
+
+
+class _Services:
+    """What a case's built-in fixtures need from the run."""
+
+    def __init__(self, run: ParentRun, log_formatter: Any) -> None:
+        self.log_formatter = log_formatter
+        self.suspend_capture = run.suspended_capture
+
+
+class ParentRun:
+    """The state of one parent test while its cases run."""
+
+    def __init__(
+        self,
+        table: CaseTable,
+        request: pytest.FixtureRequest,
+        settings: RunSettings,
+        bound_args: tuple[Any, ...],
+        parent_values: dict[str, Any],
+    ) -> None:
+        self.table = table
+        self.item: pytest.Function = request.node  # type: ignore[assignment]
+        self.config = request.config
+        self.request = request
+        self.settings = settings
+        self.bound_args = bound_args
+        self.parent_values = parent_values
+        self.plan: FixturePlan = settings.plan
+        self.pending: list[pytest.TestReport] = []
+        self.flush_scheduled = False
+        self.failed: list[str] = []
+        self.stop_reason: str | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.capture = CaseCapture(settings.capture_streams, settings.log_level)
+        self.reporter: CaseReporter
+        self.services: _Services
+
+    async def run(self, cases: list[Case]) -> None:
+        __tracebackhide__ = True
+        loop = asyncio.get_running_loop()
+        with _compat.hide_case_records_from_parent(self.config, _in_case) as (formatter, _):
+            self.reporter = CaseReporter(self.item, self.settings.junitxml, formatter)
+            self.services = _Services(self, formatter)
+            with self.capture.active():
+                try:
+                    await self._launch(loop, cases)
+                finally:
+                    self.flush()
+
+    async def _launch(self, loop: asyncio.AbstractEventLoop, cases: list[Case]) -> None:
+        __tracebackhide__ = True
+        limit = self.settings.max_concurrency
+        slots = asyncio.Semaphore(limit) if limit else None
+        try:
+            for case in cases:
+                if slots is not None:
+                    await slots.acquire()
+                if self.stop_reason is not None:
+                    break
+                task = loop.create_task(self._run_case(case))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+                if slots is not None:
+                    task.add_done_callback(lambda _: slots.release())
+            while self.tasks:
+                await asyncio.wait(list(self.tasks))
+        except BaseException:
+            # Ctrl-C or the parent itself cancelled: every started case is cancelled and its
+            # teardown runs before the parent gives up.
+            self._cancel_all(None)
+            while self.tasks:
+                await asyncio.wait(list(self.tasks))
+            raise
+
+    def _cancel_all(self, reason: str | None) -> None:
+        self.stop_reason = self.stop_reason or reason or "the parent test was interrupted"
+        for task in self.tasks:
+            task.cancel()
+
+    async def _run_case(self, case: Case) -> None:
+        __tracebackhide__ = True
+        skip_reason, xfail = self.settings.case_marks(case)
+        output = CaseOutput()
+        if skip_reason is not None:
+            self._report(case, [], None, skip_reason)
+            return
+        if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
+            not_run = Phase("call")
+            not_run.begin()
+            not_run.end(pytest.xfail.Exception(xfail.reason))
+            self._report(case, [not_run], None)
+            return
+        current_output.set(output)
+        fixtures = CaseFixtures(
+            self.plan, self.request, self.parent_values, case.id, case.values, output, self.services
+        )
+        timeout = None if self.settings.debugging else self.settings.timeout
+        task = asyncio.current_task()
+        assert task is not None
+        deadline = _Deadline(task, timeout) if timeout else None
+        setup, call, teardown = Phase("setup"), Phase("call"), Phase("teardown")
+        phases = [setup]
+        cancelled: BaseException | None = None
+        try:
+            setup.begin()
+            try:
+                kwargs = await fixtures.setup(self.table.parameters)
+            except BaseException as exc:
+                setup.end(_case_error(exc, deadline, "fixture setup"), output)
+                raise _Failed from None
+            setup.end(None, output)
+            phases.append(call)
+            call.begin()
+            try:
+                await self.table.func(*self.bound_args, **kwargs)
+            except BaseException as exc:
+                call.end(_case_error(exc, deadline, "body"), output)
+            else:
+                call.end(_expired_error(deadline, "body"), output)
+        except _Failed:
+            pass
+        except asyncio.CancelledError as exc:  # cancelled from outside: not a case failure
+            cancelled = exc
+            for phase in phases:
+                if not phase.duration:
+                    phase.end(exc, output)
+        finally:
+            if deadline is not None:
+                deadline.restart()  # teardown gets a timeout of its own, as long as the case's
+            fixtures.passed = call.error is None and setup.error is None
+            phases.append(teardown)
+            teardown.begin()
+            try:
+                await fixtures.teardown()
+            except BaseException as exc:
+                teardown.end(_case_error(exc, deadline, "fixture teardown"), output)
+            else:
+                teardown.end(_expired_error(deadline, "fixture teardown"), output)
+            if deadline is not None:
+                deadline.cancel()
+        if cancelled is not None:
+            if self.stop_reason is not None and isinstance(cancelled, asyncio.CancelledError):
+                self._report(case, [], None, f"cancelled: {self.stop_reason}")
+            raise cancelled
+        self._report(case, phases, xfail)
+
+    def _report(
+        self,
+        case: Case,
+        phases: list[Phase],
+        xfail: Xfail | None,
+        skip_reason: str | None = None,
+    ) -> None:
+        reports = self.reporter.reports(
+            case.id, (m.name for m in case.marks), phases, xfail, skip_reason
+        )
+        failed = any(r.failed for r in reports)
+        if failed:
+            self.failed.append(case.id)
+            if self.table.fail_fast:
+                self._cancel_all(f"fail_fast: case {case.id!r} failed")
+        self.pending.extend(reports)
+        if self.settings.debugging:
+            self.flush()
+            if failed:
+                self._interact(next(r for r in reports if r.failed), phases)
+        elif not self.flush_scheduled:
+            self.flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the pending reports, under one suspension of pytest's capture."""
+        self.flush_scheduled = False
+        if not self.pending:
+            return
+        reports, self.pending = self.pending, []
+        hook = self.item.ihook
+        with self.suspended_capture():
+            for report in reports:
+                hook.pytest_runtest_logreport(report=report)
+        if self.item.session.shouldfail and self.stop_reason is None:
+            self._cancel_all(str(self.item.session.shouldfail))
+
+    def suspended_capture(self) -> Any:
+        return _Suspended(self)
+
+    def _interact(self, report: pytest.TestReport, phases: list[Phase]) -> None:
+        """--pdb: drop into the debugger at the case's own failure."""
+        error = next((p.error for p in phases if p.error is not None), None)
+        if error is None:
+            return
+        call = _compat.call_info(error, report)
+        with self.suspended_capture():
+            self.item.ihook.pytest_exception_interact(node=self.item, call=call, report=report)
+
+
+class _Suspended:
+    """pytest's capture suspended, and our stream stand-ins put back afterwards."""
+
+    def __init__(self, run: ParentRun) -> None:
+        self._run = run
+        self._context: Any = None
+
+    def __enter__(self) -> None:
+        token = current_output.set(None)
+        self._token = token
+        self._context = _compat.suspend_capture(self._run.config)
+        self._context.__enter__()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._context.__exit__(*exc_info)
+        current_output.reset(self._token)
+        self._run.capture.install_streams()
+
+
+class _Failed(Exception):
+    """Internal: a phase failed and recorded its error; skip to teardown."""
+
+
+class _Deadline:
+    """Cancels a case's task when its time is up, and remembers that it did."""
+
+    def __init__(self, task: asyncio.Task[Any], seconds: float) -> None:
+        self.task = task
+        self.seconds = seconds
+        self.expired = False
+        self._handle = task.get_loop().call_later(seconds, self._expire)
+
+    def _expire(self) -> None:
+        self.expired = True
+        self.task.cancel()
+
+    def restart(self) -> None:
+        self._handle.cancel()
+        if self.expired:
+            self.expired = False
+            uncancel = getattr(self.task, "uncancel", None)
+            if uncancel is not None:  # Python >= 3.11 counts cancellations
+                uncancel()
+        self._handle = self.task.get_loop().call_later(self.seconds, self._expire)
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
+def _expired_error(deadline: _Deadline | None, where: str) -> BaseException | None:
+    """A case that swallowed its timeout's cancellation still timed out."""
+    if deadline is not None and deadline.expired:
+        return _timeout_error(deadline.seconds, where, None)
+    return None
+
+
+def _case_error(exc: BaseException, deadline: _Deadline | None, where: str) -> BaseException:
+    """What a phase's exception means for the case.
+
+    A cancellation caused by the case's deadline is its timeout; any other cancellation comes
+    from outside (Ctrl-C, fail_fast, -x) and is re-raised. KeyboardInterrupt stops the session;
+    every other BaseException (SystemExit included) fails only this case.
+    """
+    if isinstance(exc, asyncio.CancelledError):
+        if deadline is not None and deadline.expired:
+            return _timeout_error(deadline.seconds, where, exc.__traceback__)
+        raise exc
+    if isinstance(exc, KeyboardInterrupt):
+        raise exc
+    return exc
+
+
+def _timeout_error(seconds: float, where: str, tb: types.TracebackType | None) -> CaseTimeoutError:
+    error = CaseTimeoutError(
+        f"Timeout (>{seconds:g}s) from asyncgroup: the case's {where} did not finish "
+        f"within its timeout of {seconds:g} s"
+        + ("; the line marked > is where it was waiting" if tb is not None else "")
+    )
+    return error.with_traceback(_user_frames(tb))
+
+
+def _user_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """The traceback without asyncio's and asyncgroup's frames: just where the case waited."""
+    frames = []
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.startswith((_ASYNCIO_DIR, _OWN_DIR)):
+            frames.append(tb)
+        tb = tb.tb_next
+    result = None
+    for frame_tb in reversed(frames):
+        result = types.TracebackType(result, frame_tb.tb_frame, frame_tb.tb_lasti, frame_tb.tb_lineno)
+    return result
+
+
+def _in_case() -> bool:
+    return current_output.get() is not None
+
+
+async def run_parent(
+    table: CaseTable,
+    request: pytest.FixtureRequest,
+    bound_args: tuple[Any, ...],
+    parent_values: dict[str, Any],
+) -> None:
+    """The body of every parent test: run the selected cases, fail if any case failed."""
+    __tracebackhide__ = True
+    settings = RunSettings.for_item(request.node, table)
+    cases = selected_cases(request.node, table)
+    if not table.cases:
+        pytest.skip(f"got empty case list for {table.name}: @concurrent_cases has no cases")
+    run = ParentRun(table, request, settings, bound_args, parent_values)
+    await run.run(cases)
+    if run.failed:
+        shown = ", ".join(run.failed[:10]) + (", ..." if len(run.failed) > 10 else "")
+        pytest.fail(
+            f"{len(run.failed)} of {len(cases)} cases failed: {shown}", pytrace=False
+        )
+

@@ -1,0 +1,114 @@
+"""The options in force for one parent test: decorator arguments over ini/command-line defaults,
+the debugger, capture mode and the case marks (skip, skipif, xfail)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from asyncgroup import _compat
+from asyncgroup._declare import Case, CaseTable, check_max_concurrency, check_timeout
+from asyncgroup._fixtures import FixturePlan
+from asyncgroup._outcome import Xfail
+
+plan_key = pytest.StashKey[FixturePlan]()
+
+
+def default_timeout(config: pytest.Config) -> float | None:
+    value = config.getoption("asyncgroup_timeout", None)
+    where = "--asyncgroup-timeout"
+    if value is None:
+        value, where = config.getini("asyncgroup_timeout"), "ini option asyncgroup_timeout"
+    return check_timeout(_number(value), where)
+
+
+def default_max_concurrency(config: pytest.Config) -> int | None:
+    value = config.getoption("asyncgroup_max_concurrency", None)
+    where = "--asyncgroup-max-concurrency"
+    if value is None:
+        value, where = config.getini("asyncgroup_max_concurrency"), "ini option asyncgroup_max_concurrency"
+    return check_max_concurrency(_number(value, int), where)
+
+
+def _number(value: Any, kind: type = float) -> Any:
+    """ini and command-line values arrive as strings; "" means unset."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return None
+        try:
+            return kind(value)
+        except ValueError:
+            return value  # the check names the bad value
+    return value
+
+
+@dataclasses.dataclass
+class RunSettings:
+    item: pytest.Function
+    plan: FixturePlan
+    timeout: float | None
+    max_concurrency: int | None
+    debugging: bool
+    capture_streams: bool
+    log_level: int | None
+    junitxml: bool
+
+    @classmethod
+    def for_item(cls, item: Any, table: CaseTable) -> RunSettings:
+        config = item.config
+        debugging = bool(config.getoption("usepdb", False))
+        timeout = table.timeout if table.timeout is not None else default_timeout(config)
+        limit = table.max_concurrency
+        if limit is None:
+            limit = default_max_concurrency(config)
+        if debugging:
+            limit = 1  # one case at a time, so the debugger prompt is usable
+        logging_plugin = config.pluginmanager.getplugin("logging-plugin")
+        return cls(
+            item=item,
+            plan=item.stash[plan_key],
+            timeout=timeout,
+            max_concurrency=limit,
+            debugging=debugging,
+            capture_streams=config.getoption("capture", "fd") != "no",
+            log_level=getattr(logging_plugin, "log_level", None),
+            junitxml=bool(config.getoption("xmlpath", None)),
+        )
+
+    def case_marks(self, case: Case) -> tuple[str | None, Xfail | None]:
+        """The case's skip reason, or its xfail, from its pytest.param marks."""
+        for mark in case.marks:
+            if mark.name == "skip":
+                return mark.kwargs.get("reason", mark.args[0] if mark.args else "unconditional skip"), None
+            if mark.name == "skipif" and (reason := self._condition(mark)) is not None:
+                return reason, None
+        for mark in case.marks:
+            if mark.name == "xfail" and (reason := self._condition(mark)) is not None:
+                run = mark.kwargs.get("run", True)
+                strict = mark.kwargs.get("strict", self.item.config.getini("xfail_strict"))
+                return None, Xfail(
+                    reason if run else f"[NOTRUN] {reason}", bool(strict), mark.kwargs.get("raises")
+                )
+        return None, None
+
+    def _condition(self, mark: pytest.Mark) -> str | None:
+        """The reason when the mark's condition holds (or it has none), else None."""
+        conditions = mark.args if "condition" not in mark.kwargs else (mark.kwargs["condition"],)
+        reason = mark.kwargs.get("reason", "")
+        if not conditions:
+            return reason
+        for condition in conditions:
+            holds, condition_reason = _compat.evaluate_condition(self.item, mark, condition)
+            if holds:
+                return condition_reason or reason
+        return None
+
+
+def selected_cases(item: Any, table: CaseTable) -> list[Case]:
+    """The cases to run: all, or those selected by --lf or -k (see _select)."""
+    from asyncgroup._select import select
+
+    return select(item, table.cases)
