@@ -7,6 +7,7 @@ checked on; tests/test_compat.py exercises each of them on the pytest 8 and pyte
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -91,7 +92,28 @@ def is_direct_param(fixturedef: Any) -> bool:
 
 
 # pytest 8.0-9.2: binds a fixture function defined in a test class to the test's instance.
-from _pytest.fixtures import resolve_fixture_function  # noqa: E402, F401
+from _pytest.fixtures import resolve_fixture_function as _resolve_fixture_function  # noqa: E402
+
+
+def fixture_function(fixturedef: Any, request: Any) -> tuple[Callable[..., Any], set[str] | None]:
+    """The user's fixture function, and the argument names it accepts (None: all of its argnames).
+
+    pytest-asyncio 1.0 and 1.1 replace an async fixture's ``FixtureDef.func`` at collection with a
+    synchronous wrapper (functools.wraps of the original) that runs it with
+    ``run_until_complete``, and add ``request`` to its argnames; 1.2+ wrap only during
+    ``pytest_fixture_setup``. Inside a running loop only the original can be awaited.
+    """
+    func = _resolve_fixture_function(fixturedef, request)
+    original = getattr(func, "__wrapped__", None)
+    code = getattr(func, "__code__", None)
+    # functools.wraps copied the original's __module__; the code object tells the wrapper.
+    if original is None or code is None or "pytest_asyncio" not in code.co_filename:
+        return func, None
+    instance = request.instance
+    bound_to = getattr(fixturedef.func, "__self__", None)
+    if instance is not None and bound_to is not None and isinstance(instance, type(bound_to)):
+        original = original.__get__(instance)
+    return original, set(inspect.signature(original).parameters)
 
 
 def fixture_definitions(item: pytest.Function) -> dict[str, Sequence[Any]]:

@@ -207,6 +207,8 @@ class CaseFixtures:
         self.output = output
         self.services = services
         self.passed = False
+        # --setup-show: the case's SETUP/TEARDOWN lines, written before its report.
+        self.shown: list[str] | None = [] if services.setup_show else None
 
     def parent_value(self, name: str) -> Any:
         try:
@@ -241,6 +243,13 @@ class CaseFixtures:
             )
             raise pytest.UsageError(msg)
         value = await self._create(name, index, fixturedef)
+        if self.shown is not None:
+            deps = sorted(arg for arg in fixturedef.argnames if arg != "request")
+            used = f" (fixtures used: {', '.join(deps)})" if deps else ""
+            self.shown.append(f"        SETUP    F {name}{used} (case {self.case_name})")
+            self.finalizers.append(
+                lambda: self.shown.append(f"        TEARDOWN F {name} (case {self.case_name})")  # type: ignore[union-attr]
+            )
         if index == -1:
             self.values[name] = value
         else:
@@ -253,13 +262,15 @@ class CaseFixtures:
         builtin = _BUILTINS.get(name) if fixturedef.func.__module__.startswith("_pytest") else None
         if builtin is not None:
             return builtin(self, request)
+        func, accepted = _compat.fixture_function(fixturedef, request)
         kwargs = {}
         for arg in fixturedef.argnames:
+            if accepted is not None and arg not in accepted:
+                continue
             if arg == "request":
                 kwargs[arg] = request
             else:
                 kwargs[arg] = await self.get(arg, index - 1 if arg == name else -1)
-        func = _compat.resolve_fixture_function(fixturedef, request)  # type: ignore[arg-type]
         if inspect.isasyncgenfunction(func):
             agen = func(**kwargs)
             value = await agen.__anext__()

@@ -41,6 +41,7 @@ class _Services:
     def __init__(self, run: ParentRun, log_formatter: Any) -> None:
         self.log_formatter = log_formatter
         self.suspend_capture = run.suspended_capture
+        self.setup_show = bool(run.config.getoption("setupshow", False))
 
 
 class ParentRun:
@@ -62,7 +63,8 @@ class ParentRun:
         self.bound_args = bound_args
         self.parent_values = parent_values
         self.plan: FixturePlan = settings.plan
-        self.pending: list[pytest.TestReport] = []
+        # Reports to write, and --setup-show lines (str) to write before them.
+        self.pending: list[pytest.TestReport | str] = []
         self.flush_scheduled = False
         self.failed: list[str] = []
         self.stop_reason: str | None = None
@@ -174,6 +176,8 @@ class ParentRun:
                 teardown.end(_expired_error(deadline, "fixture teardown"), output)
             if deadline is not None:
                 deadline.cancel()
+        if fixtures.shown:
+            self.pending.extend(fixtures.shown)
         if cancelled is not None:
             if self.stop_reason is not None and isinstance(cancelled, asyncio.CancelledError):
                 self._report(case, [], None, f"cancelled: {self.stop_reason}")
@@ -213,9 +217,17 @@ class ParentRun:
         hook = self.item.ihook
         with self.suspended_capture():
             for report in reports:
-                hook.pytest_runtest_logreport(report=report)
+                if isinstance(report, str):
+                    self._write_line(report)
+                else:
+                    hook.pytest_runtest_logreport(report=report)
         if self.item.session.shouldfail and self.stop_reason is None:
             self._cancel_all(str(self.item.session.shouldfail))
+
+    def _write_line(self, line: str) -> None:
+        writer = self.config.get_terminal_writer()
+        writer.line()
+        writer.write(line)
 
     def suspended_capture(self) -> Any:
         return _Suspended(self)

@@ -1,0 +1,42 @@
+"""End-to-end tests: each writes a small test file, runs pytest on it, checks what a user sees."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+# pytest 8 shows subtests through pytest-subtests, with other words: [id] SUBPASS.
+PYTEST_MAJOR = int(pytest.__version__.split(".")[0])
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytester project with pytest-asyncio configured as a user of asyncgroup would."""
+    pytester.makeini(
+        """
+        [pytest]
+        asyncio_default_fixture_loop_scope = function
+        """
+    )
+    return pytester
+
+
+def subtest_line(nodeid: str, case_id: str, outcome: str) -> str:
+    """The -v line of a case, on this pytest: outcome is PASSED, FAILED, SKIPPED or XFAIL."""
+    if PYTEST_MAJOR >= 9:
+        return f"{nodeid}[[]{case_id}[]] SUB{outcome}[[]{case_id}[]]*"
+    short = {"PASSED": "PASS", "FAILED": "FAIL", "SKIPPED": "SKIP", "XFAIL": "XFAIL"}[outcome]
+    return f"{nodeid}[[]{case_id}[]] [[]{case_id}[]] SUB{short}*"
+
+
+def summary(result: pytest.RunResult) -> dict[str, int]:
+    """The counts of pytest's last summary line: {"failed": 2, "subtests passed": 2, ...}."""
+    import re
+
+    line = next(line for line in reversed(result.outlines) if re.search(r" in [\d.]+s", line))
+    return {
+        name: int(count)
+        for count, name in re.findall(r"(\d+) ((?:subtests )?[a-z]+)", line)
+        if name not in ("in",)
+    }
