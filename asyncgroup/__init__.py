@@ -67,7 +67,7 @@ def concurrent_cases(
         func = args[0]
         table = make_table(func, (), options)
         table.error = "@concurrent_cases needs the case values: @concurrent_cases([...])"
-        return make_parent(func, table)  # type: ignore[return-value]
+        return make_parent(func, table)
 
     def decorate(func: _TestFunction) -> _TestFunction:
         __tracebackhide__ = True

@@ -26,8 +26,12 @@ if PYTEST_MAJOR >= 9:
 else:  # pragma: no cover - exercised on the pytest 8 leg of CI
     # pytest 8 has no subtests: pytest-subtests >= 0.14 provides them (checked on 0.14.2, 0.15.0).
     try:
-        from pytest_subtests.plugin import SubTestContext as _SubtestContext
-        from pytest_subtests.plugin import SubTestReport as _SubtestReport
+        from pytest_subtests.plugin import (  # type: ignore[import-not-found, no-redef]
+            SubTestContext as _SubtestContext,
+        )
+        from pytest_subtests.plugin import (  # type: ignore[import-not-found, no-redef]
+            SubTestReport as _SubtestReport,
+        )
     except ImportError as exc:
         msg = (
             "asyncgroup needs subtests: on pytest 8 install pytest-subtests>=0.14 "
@@ -48,7 +52,7 @@ def subtest_report(**fields: Any) -> pytest.TestReport:
     msg = fields.pop("msg")
     report = _SubtestReport(**fields)
     report.context = _make_context(msg)
-    return report  # type: ignore[no-any-return]
+    return report
 
 
 # pytest 8.0-9.2: IdMaker, a frozen dataclass, makes parametrize's ids (value-derived ids, ids=,
@@ -75,7 +79,7 @@ def make_ids(
     }
     # pytest 8 has a func_name field that pytest 9 dropped.
     fields = {field.name for field in dataclasses.fields(_IdMaker)}
-    maker = _IdMaker(**{name: value for name, value in values.items() if name in fields})
+    maker = _IdMaker(**{name: value for name, value in values.items() if name in fields})  # type: ignore[arg-type]
     # pytest >= 8.4 may return HIDDEN_PARAM for pytest.HIDDEN_PARAM ids; a case needs a name.
     return [
         value if isinstance(value, str) else f"case{index}"
@@ -118,12 +122,12 @@ def fixture_function(fixturedef: Any, request: Any) -> tuple[Callable[..., Any],
 
 def fixture_definitions(item: pytest.Function) -> dict[str, Sequence[Any]]:
     """name -> FixtureDefs visible to the item, closest last (pytest 8.0-9.2: _fixtureinfo)."""
-    return item._fixtureinfo.name2fixturedefs  # type: ignore[no-any-return]
+    return item._fixtureinfo.name2fixturedefs
 
 
 def initial_fixture_names(item: pytest.Function) -> tuple[str, ...]:
     """usefixtures + autouse + argument names, in pytest's order (pytest 8.0-9.2)."""
-    return item._fixtureinfo.initialnames  # type: ignore[no-any-return]
+    return item._fixtureinfo.initialnames
 
 
 def remove_from_parent_closure(item: pytest.Function, names: set[str]) -> None:
@@ -189,7 +193,7 @@ def hide_case_records_from_parent(
 
 
 # pytest 8.0-9.2: evaluates a skipif/xfail condition (bool or string) as the marks do.
-from _pytest.skipping import evaluate_condition  # noqa: E402, F401
+from _pytest.skipping import evaluate_condition as evaluate_condition  # noqa: E402
 
 
 def call_info(error: BaseException, report: pytest.TestReport) -> pytest.CallInfo[None]:
@@ -200,6 +204,6 @@ def call_info(error: BaseException, report: pytest.TestReport) -> pytest.CallInf
         start=report.start,
         stop=report.stop,
         duration=report.duration,
-        when=report.when,  # type: ignore[arg-type]
+        when=report.when,
         _ispytest=True,
     )

@@ -8,6 +8,7 @@ still collects and runs.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import math
@@ -135,8 +136,8 @@ def _build_cases(argnames: tuple[str, ...], argvalues: object) -> tuple[list[Cas
                 f"expected {len(argnames)} for argnames {', '.join(argnames)}"
             )
             raise ValueError(msg)
-        marks = tuple(m.mark if isinstance(m, pytest.MarkDecorator) else m for m in marks)
-        cases.append(Case(index, dict(zip(argnames, values)), marks))
+        case_marks = tuple(m.mark if isinstance(m, pytest.MarkDecorator) else m for m in marks)
+        cases.append(Case(index, dict(zip(argnames, values, strict=True)), case_marks))
         parametersets.append(parameterset)
     return cases, parametersets
 
@@ -159,10 +160,15 @@ def check_timeout(value: object, where: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        msg = f"invalid timeout {_short_repr(value)} from {where}: expected a positive number of seconds"
+        msg = (
+            f"invalid timeout {_short_repr(value)} from {where}: "
+            "expected a positive number of seconds"
+        )
         raise ValueError(msg)
     if not math.isfinite(value) or value <= 0:
-        msg = f"invalid timeout {value!r} from {where}: expected a positive, finite number of seconds"
+        msg = (
+            f"invalid timeout {value!r} from {where}: expected a positive, finite number of seconds"
+        )
         raise ValueError(msg)
     return float(value)
 
@@ -172,12 +178,17 @@ def check_max_concurrency(value: object, where: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        msg = f"invalid max_concurrency {_short_repr(value)} from {where}: expected a whole number >= 1"
+        msg = (
+            f"invalid max_concurrency {_short_repr(value)} from {where}: "
+            "expected a whole number >= 1"
+        )
         raise ValueError(msg)
     return value
 
 
-def make_table(func: Callable[..., Any], args: tuple[Any, ...], options: dict[str, Any]) -> CaseTable:
+def make_table(
+    func: Callable[..., Any], args: tuple[Any, ...], options: dict[str, Any]
+) -> CaseTable:
     """Check the decorator's arguments; on misuse the table carries the error instead."""
     table = CaseTable(func)
     try:
@@ -238,9 +249,8 @@ def make_parent(func: Callable[..., Any], table: CaseTable) -> Callable[..., Any
         __tracebackhide__ = True
         await run_parent(table, request, args, kwargs)
 
-    try:
+    # A signature inspect cannot rebuild only happens with a table error, which says why.
+    with contextlib.suppress(ValueError):
         parent.__signature__ = parent_signature(func, table.argnames)  # type: ignore[attr-defined]
-    except ValueError:  # a signature inspect cannot rebuild; the error already says why
-        pass
     setattr(parent, CASES_ATTRIBUTE, table)
     return parent

@@ -19,10 +19,12 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._capture import CaseOutput
 
-
 # Set on every report of a case, to its case id: how plugins (and asyncgroup) tell case reports
 # from item reports. A plain attribute, so it survives xdist's serialisation.
 CASE_ID_ATTRIBUTE = "asyncgroup_case_id"
+# On an xdist worker a case report travels under its parent's node id (xdist asserts that every
+# report it sends is the running item's) with its own node id here; the controller restores it.
+CASE_NODEID_ATTRIBUTE = "asyncgroup_case_nodeid"
 
 
 class CaseTimeoutError(Exception):
@@ -85,6 +87,7 @@ class CaseReporter:
         # --junitxml every phase is reported; otherwise only the ones with something to say.
         self.with_passing_phases = with_passing_phases
         self.log_formatter = log_formatter
+        self.on_xdist_worker = hasattr(item.config, "workerinput")
 
     def reports(
         self,
@@ -101,8 +104,24 @@ class CaseReporter:
             skipped = self._subtest(
                 nodeid, case_id, keywords, "skipped", self._skip(skip_reason), now, 0.0, []
             )
-            setattr(skipped, CASE_ID_ATTRIBUTE, case_id)
-            return [skipped]
+            result = [skipped]
+        else:
+            result = self._run_reports(nodeid, case_id, keywords, phases, xfail)
+        for report in result:
+            setattr(report, CASE_ID_ATTRIBUTE, case_id)
+            if self.on_xdist_worker:
+                setattr(report, CASE_NODEID_ATTRIBUTE, nodeid)
+                report.nodeid = self.item.nodeid
+        return result
+
+    def _run_reports(
+        self,
+        nodeid: str,
+        case_id: str,
+        keywords: dict[str, int],
+        phases: list[Phase],
+        xfail: Xfail | None,
+    ) -> list[pytest.TestReport]:
         result = []
         # As pytest does, each report carries the output of its phase and the phases before.
         sections: list[tuple[str, str]] = []
@@ -112,8 +131,6 @@ class CaseReporter:
                 result.append(self._call(nodeid, case_id, keywords, phase, sections, xfail))
             elif phase.error is not None or self.with_passing_phases:
                 result.append(self._phase(nodeid, keywords, phase, sections))
-        for report in result:
-            setattr(report, CASE_ID_ATTRIBUTE, case_id)
         return result
 
     def _sections(self, phase: Phase) -> list[tuple[str, str]]:
@@ -149,7 +166,9 @@ class CaseReporter:
         wasxfail: str | None = None
         if isinstance(error, pytest.xfail.Exception):
             outcome, wasxfail = "skipped", error.msg
-        elif xfail is not None and error is not None and not isinstance(error, pytest.skip.Exception):
+        elif (
+            xfail is not None and error is not None and not isinstance(error, pytest.skip.Exception)
+        ):
             if xfail.raises is None or isinstance(error, xfail.raises):
                 outcome, wasxfail = "skipped", xfail.reason
             else:
@@ -165,7 +184,9 @@ class CaseReporter:
             outcome, longrepr = "skipped", self._skip(error.msg or "")
         else:
             outcome, longrepr = "failed", self._longrepr(error)
-        report = self._subtest(nodeid, case_id, keywords, outcome, longrepr, phase.start, phase.duration, sections)
+        report = self._subtest(
+            nodeid, case_id, keywords, outcome, longrepr, phase.start, phase.duration, sections
+        )
         if wasxfail is not None:
             report.wasxfail = wasxfail
         return report
@@ -213,7 +234,7 @@ class CaseReporter:
         return pytest.TestReport(
             nodeid,
             self.location,
-            keywords,
+            keywords,  # type: ignore[arg-type]
             outcome,  # type: ignore[arg-type]
             longrepr,
             phase.when,
@@ -222,4 +243,3 @@ class CaseReporter:
             start=phase.start,
             stop=phase.start + phase.duration,
         )
-

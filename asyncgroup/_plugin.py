@@ -15,8 +15,9 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._declare import CASES_ATTRIBUTE, CaseTable
 from asyncgroup._fixtures import FixturePlan
+from asyncgroup._outcome import CASE_ID_ATTRIBUTE, CASE_NODEID_ATTRIBUTE
+from asyncgroup._progress import remember_terminal
 from asyncgroup._select import select_by_keyword
-from asyncgroup._outcome import CASE_ID_ATTRIBUTE
 from asyncgroup._settings import default_max_concurrency, default_timeout, plan_key
 
 
@@ -50,6 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_CaseProgress(config), "asyncgroup-case-progress")
+    remember_terminal(config)
     # Bad defaults are a usage error of the whole run, named with where they came from.
     try:
         default_timeout(config)
@@ -97,7 +99,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.config,
             metafunc.definition.nodeid,
         )
-        for case, case_id in zip(table.cases, made):
+        for case, case_id in zip(table.cases, made, strict=True):
             case.id = case_id
         table.ids_made = True
 
@@ -117,6 +119,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         table = _table(getattr(item, "obj", None))
         if table is not None:
             select_by_keyword(item, table.cases)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_from_serializable(
+    config: pytest.Config, data: dict[str, Any]
+) -> Generator[None, Any, Any]:
+    """On the xdist controller: give a case report back its own node id."""
+    report = yield
+    case_nodeid = getattr(report, CASE_NODEID_ATTRIBUTE, None)
+    if isinstance(case_nodeid, str):
+        report.nodeid = case_nodeid
+    return report
 
 
 class _CaseProgress:

@@ -20,6 +20,7 @@ from asyncgroup._capture import CaseCapture, CaseOutput, current_output
 from asyncgroup._declare import Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan
 from asyncgroup._outcome import CaseReporter, CaseTimeoutError, Phase, Xfail
+from asyncgroup._progress import LiveProgress
 from asyncgroup._settings import RunSettings, selected_cases
 
 _DEBUGGERS = ("pydevd", "bdb", "pydevd_frame_evaluator")
@@ -56,7 +57,7 @@ class ParentRun:
         parent_values: dict[str, Any],
     ) -> None:
         self.table = table
-        self.item: pytest.Function = request.node  # type: ignore[assignment]
+        self.item: pytest.Function = request.node
         self.config = request.config
         self.request = request
         self.settings = settings
@@ -67,7 +68,12 @@ class ParentRun:
         self.pending: list[pytest.TestReport | str] = []
         self.flush_scheduled = False
         self.failed: list[str] = []
+        self.done = 0
+        self.progress: LiveProgress
         self.stop_reason: str | None = None
+        # An error raised by a report hook (a plugin's bug, say): flush runs from the event
+        # loop, which would only log it, so the parent re-raises it when the cases are done.
+        self.report_error: BaseException | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.capture = CaseCapture(settings.capture_streams, settings.log_level)
         self.reporter: CaseReporter
@@ -76,6 +82,7 @@ class ParentRun:
     async def run(self, cases: list[Case]) -> None:
         __tracebackhide__ = True
         loop = asyncio.get_running_loop()
+        self.progress = LiveProgress(self.config, len(cases))
         with _compat.hide_case_records_from_parent(self.config, _in_case) as (formatter, _):
             self.reporter = CaseReporter(self.item, self.settings.junitxml, formatter)
             self.services = _Services(self, formatter)
@@ -84,6 +91,10 @@ class ParentRun:
                     await self._launch(loop, cases)
                 finally:
                     self.flush()
+                    with self.suspended_capture():
+                        self.progress.erase()
+        if self.report_error is not None:
+            raise self.report_error
 
     async def _launch(self, loop: asyncio.AbstractEventLoop, cases: list[Case]) -> None:
         __tracebackhide__ = True
@@ -194,6 +205,7 @@ class ParentRun:
         reports = self.reporter.reports(
             case.id, (m.name for m in case.marks), phases, xfail, skip_reason
         )
+        self.done += 1
         failed = any(r.failed for r in reports)
         if failed:
             self.failed.append(case.id)
@@ -215,12 +227,19 @@ class ParentRun:
             return
         reports, self.pending = self.pending, []
         hook = self.item.ihook
-        with self.suspended_capture():
-            for report in reports:
-                if isinstance(report, str):
-                    self._write_line(report)
-                else:
-                    hook.pytest_runtest_logreport(report=report)
+        try:
+            with self.suspended_capture():
+                self.progress.erase()
+                for report in reports:
+                    if isinstance(report, str):
+                        self._write_line(report)
+                    else:
+                        hook.pytest_runtest_logreport(report=report)
+                self.progress.show(self.done, len(self.failed))
+        except BaseException as exc:
+            self.report_error = self.report_error or exc
+            self._cancel_all("reporting failed")
+            return
         if self.item.session.shouldfail and self.stop_reason is None:
             self._cancel_all(str(self.item.session.shouldfail))
 
@@ -333,7 +352,9 @@ def _user_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
         tb = tb.tb_next
     result = None
     for frame_tb in reversed(frames):
-        result = types.TracebackType(result, frame_tb.tb_frame, frame_tb.tb_lasti, frame_tb.tb_lineno)
+        result = types.TracebackType(
+            result, frame_tb.tb_frame, frame_tb.tb_lasti, frame_tb.tb_lineno
+        )
     return result
 
 
@@ -357,7 +378,4 @@ async def run_parent(
     await run.run(cases)
     if run.failed:
         shown = ", ".join(run.failed[:10]) + (", ..." if len(run.failed) > 10 else "")
-        pytest.fail(
-            f"{len(run.failed)} of {len(cases)} cases failed: {shown}", pytrace=False
-        )
-
+        pytest.fail(f"{len(run.failed)} of {len(cases)} cases failed: {shown}", pytrace=False)

@@ -28,7 +28,10 @@ def default_max_concurrency(config: pytest.Config) -> int | None:
     value = config.getoption("asyncgroup_max_concurrency", None)
     where = "--asyncgroup-max-concurrency"
     if value is None:
-        value, where = config.getini("asyncgroup_max_concurrency"), "ini option asyncgroup_max_concurrency"
+        value, where = (
+            config.getini("asyncgroup_max_concurrency"),
+            "ini option asyncgroup_max_concurrency",
+        )
     return check_max_concurrency(_number(value, int), where)
 
 
@@ -82,7 +85,9 @@ class RunSettings:
         """The case's skip reason, or its xfail, from its pytest.param marks."""
         for mark in case.marks:
             if mark.name == "skip":
-                return mark.kwargs.get("reason", mark.args[0] if mark.args else "unconditional skip"), None
+                return mark.kwargs.get(
+                    "reason", mark.args[0] if mark.args else "unconditional skip"
+                ), None
             if mark.name == "skipif" and (reason := self._condition(mark)) is not None:
                 return reason, None
         for mark in case.marks:
@@ -97,7 +102,7 @@ class RunSettings:
     def _condition(self, mark: pytest.Mark) -> str | None:
         """The reason when the mark's condition holds (or it has none), else None."""
         conditions = mark.args if "condition" not in mark.kwargs else (mark.kwargs["condition"],)
-        reason = mark.kwargs.get("reason", "")
+        reason: str = mark.kwargs.get("reason", "")
         if not conditions:
             return reason
         for condition in conditions:
