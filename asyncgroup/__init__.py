@@ -22,6 +22,7 @@ def concurrent_cases(
     timeout: float | None = None,
     max_concurrency: int | None = None,
     fail_fast: bool = False,
+    shards: int | None = None,
 ) -> Callable[[_TestFunction], _TestFunction]: ...
 
 
@@ -35,6 +36,7 @@ def concurrent_cases(
     timeout: float | None = None,
     max_concurrency: int | None = None,
     fail_fast: bool = False,
+    shards: int | None = None,
 ) -> Callable[[_TestFunction], _TestFunction]: ...
 
 
@@ -44,6 +46,7 @@ def concurrent_cases(
     timeout: float | None = None,
     max_concurrency: int | None = None,
     fail_fast: bool = False,
+    shards: int | None = None,
 ) -> Callable[[_TestFunction], _TestFunction]:
     """Run the decorated ``async def`` test once per case, all cases concurrently.
 
@@ -53,7 +56,9 @@ def concurrent_cases(
 
     The test becomes one ordinary pytest test (the parent); each case is reported as a subtest
     named by its case id. ``timeout`` is seconds per case, ``max_concurrency`` bounds the cases
-    in flight, ``fail_fast`` cancels the remaining cases after the first failure. Function-scoped
+    in flight, ``fail_fast`` cancels the remaining cases after the first failure, ``shards=K``
+    splits the cases over K parents (``test_x[shard1of4]``, ...) that pytest-xdist can place on
+    different workers. Function-scoped
     fixtures are created per case. Misuse is reported as a collection error of the test.
     """
     options = {
@@ -61,6 +66,7 @@ def concurrent_cases(
         "timeout": timeout,
         "max_concurrency": max_concurrency,
         "fail_fast": fail_fast,
+        "shards": shards,
     }
     if len(args) == 1 and _is_test_function(args[0]):
         # Used bare, as @concurrent_cases without a case list: report it on that test.

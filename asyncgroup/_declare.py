@@ -12,7 +12,7 @@ import contextlib
 import functools
 import inspect
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,7 @@ class CaseTable:
     timeout: float | None = None
     max_concurrency: int | None = None
     fail_fast: bool = False
+    shards: int | None = None
     error: str | None = None
     ids_made: bool = False
 
@@ -221,24 +222,37 @@ def make_table(
             msg = f"fail_fast must be True or False, got {_short_repr(options['fail_fast'])}"
             raise ValueError(msg)
         table.fail_fast = options["fail_fast"]
+        shards = options["shards"]
+        if shards is not None and (
+            isinstance(shards, bool) or not isinstance(shards, int) or shards < 1
+        ):
+            msg = f"invalid shards {_short_repr(shards)}: expected a whole number >= 1"
+            raise ValueError(msg)
+        table.shards = shards
     except ValueError as exc:
         table.error = str(exc)
     return table
 
 
-def parent_signature(func: Callable[..., Any], argnames: Sequence[str]) -> inspect.Signature:
+SHARD_ARGUMENT = "asyncgroup_shard"
+
+
+def parent_signature(func: Callable[..., Any], table: CaseTable) -> inspect.Signature:
     """The signature pytest sees: the function's, minus the case arguments, plus ``request``.
 
     pytest then collects the parent like any test: other parametrize marks, fixtures with
-    params, classes. ``request`` gives the runner its item.
+    params, classes. ``request`` gives the runner its item. With ``shards``, the plugin
+    parametrizes the parent over ``asyncgroup_shard``.
     """
     signature = inspect.signature(func)
-    params = [p for p in signature.parameters.values() if p.name not in argnames]
-    if not any(p.name == "request" for p in params):
-        request = inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY)
-        before_var_kw = [p for p in params if p.kind != p.VAR_KEYWORD]
-        params = [*before_var_kw, request, *[p for p in params if p.kind == p.VAR_KEYWORD]]
-    return signature.replace(parameters=params)
+    params = [p for p in signature.parameters.values() if p.name not in table.argnames]
+    added = [] if any(p.name == "request" for p in params) else ["request"]
+    if table.shards is not None:
+        added.append(SHARD_ARGUMENT)
+    keyword_only = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in added]
+    before_var_kw = [p for p in params if p.kind != p.VAR_KEYWORD]
+    var_kw = [p for p in params if p.kind == p.VAR_KEYWORD]
+    return signature.replace(parameters=[*before_var_kw, *keyword_only, *var_kw])
 
 
 def make_parent(func: Callable[..., Any], table: CaseTable) -> Callable[..., Any]:
@@ -251,6 +265,6 @@ def make_parent(func: Callable[..., Any], table: CaseTable) -> Callable[..., Any
 
     # A signature inspect cannot rebuild only happens with a table error, which says why.
     with contextlib.suppress(ValueError):
-        parent.__signature__ = parent_signature(func, table.argnames)  # type: ignore[attr-defined]
+        parent.__signature__ = parent_signature(func, table)  # type: ignore[attr-defined]
     setattr(parent, CASES_ATTRIBUTE, table)
     return parent

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from asyncgroup import _compat
-from asyncgroup._declare import CASES_ATTRIBUTE, CaseTable
+from asyncgroup._declare import CASES_ATTRIBUTE, SHARD_ARGUMENT, CaseTable
 from asyncgroup._fixtures import FixturePlan
 from asyncgroup._outcome import CASE_ID_ATTRIBUTE, CASE_NODEID_ATTRIBUTE
 from asyncgroup._progress import remember_terminal
@@ -102,6 +102,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for case, case_id in zip(table.cases, made, strict=True):
             case.id = case_id
         table.ids_made = True
+    if table.shards is not None:
+        count = table.shards
+        metafunc.parametrize(
+            SHARD_ARGUMENT, range(count), ids=[f"shard{i + 1}of{count}" for i in range(count)]
+        )
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

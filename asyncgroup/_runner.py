@@ -17,11 +17,12 @@ import pytest
 
 from asyncgroup import _compat
 from asyncgroup._capture import CaseCapture, CaseOutput, current_output
-from asyncgroup._declare import Case, CaseTable
+from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan
 from asyncgroup._outcome import CaseReporter, CaseTimeoutError, Phase, Xfail
 from asyncgroup._progress import LiveProgress
-from asyncgroup._settings import RunSettings, selected_cases
+from asyncgroup._select import select
+from asyncgroup._settings import RunSettings
 
 _DEBUGGERS = ("pydevd", "bdb", "pydevd_frame_evaluator")
 _ASYNCIO_DIR = asyncio.__file__.rpartition("/")[0] if "/" in asyncio.__file__ else ""
@@ -371,7 +372,11 @@ async def run_parent(
     """The body of every parent test: run the selected cases, fail if any case failed."""
     __tracebackhide__ = True
     settings = RunSettings.for_item(request.node, table)
-    cases = selected_cases(request.node, table)
+    cases = table.cases
+    shard = parent_values.pop(SHARD_ARGUMENT, None)
+    if shard is not None:  # every K-th case, so a case always lands in the same shard
+        cases = cases[shard :: table.shards]
+    cases = select(request.node, cases)
     if not table.cases:
         pytest.skip(f"got empty case list for {table.name}: @concurrent_cases has no cases")
     run = ParentRun(table, request, settings, bound_args, parent_values)

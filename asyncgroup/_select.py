@@ -15,7 +15,7 @@ import pytest
 from asyncgroup._declare import Case
 from asyncgroup._outcome import case_nodeid
 
-keyword_selection_key = pytest.StashKey[list[Case]]()
+keyword_selection_key = pytest.StashKey[set[str]]()
 
 
 def _keyword_expression(config: pytest.Config) -> Any:
@@ -50,14 +50,16 @@ def select_by_keyword(item: pytest.Item, cases: list[Case]) -> None:
 
         if expression.evaluate(matches):
             selected.append(case)
-    item.stash[keyword_selection_key] = selected
+    item.stash[keyword_selection_key] = {case.id for case in selected}
     # -k matches the parent on these too, so that pytest does not deselect it.
     item.extra_keyword_matches.update(case.id for case in selected)
 
 
 def select(item: Any, cases: list[Case]) -> list[Case]:
     """The parent's cases to run this time."""
-    cases = item.stash.get(keyword_selection_key, cases)
+    selected_by_keyword = item.stash.get(keyword_selection_key, None)
+    if selected_by_keyword is not None:
+        cases = [c for c in cases if c.id in selected_by_keyword]
     config = item.config
     last_failed = config.getoption("lf", False)
     failed_first = config.getoption("failedfirst", False)

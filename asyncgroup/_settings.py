@@ -110,10 +110,3 @@ class RunSettings:
             if holds:
                 return condition_reason or reason
         return None
-
-
-def selected_cases(item: Any, table: CaseTable) -> list[Case]:
-    """The cases to run: all, or those selected by --lf or -k (see _select)."""
-    from asyncgroup._select import select
-
-    return select(item, table.cases)
