@@ -27,6 +27,7 @@ from asyncgroup import _compat
 from asyncgroup._capture import CaseOutput, current_output
 
 CaptureResult = namedtuple("CaptureResult", ["out", "err"])
+_NOTSET: Any = object()  # "argument not given", as MonkeyPatch's own notset
 
 
 class FixturePlan:
@@ -340,6 +341,86 @@ def _capsys(fixtures: CaseFixtures, request: CaseRequest) -> Any:
     return CaseCapsys(fixtures.output, fixtures.services.suspend_capture)
 
 
+class CaseMonkeyPatch:
+    """monkeypatch for one case, undone at its end; a pytest.MonkeyPatch underneath.
+
+    Patches are process-wide, so two overlapping cases patching the same attribute, item or
+    environment variable would corrupt each other: the second one fails with a clear error.
+    """
+
+    def __init__(self, case_name: str, patched: dict[tuple[object, ...], str]) -> None:
+        self._patch = pytest.MonkeyPatch()
+        self._case_name = case_name
+        self._patched = patched
+        self._mine: list[tuple[object, ...]] = []
+
+    def _claim(self, key: tuple[object, ...], what: str) -> None:
+        owner = self._patched.get(key)
+        if owner is not None and owner != self._case_name:
+            msg = (
+                f"asyncgroup: cases {owner!r} and {self._case_name!r} both monkeypatch {what} "
+                "while they run at the same time, so each would see the other's value; "
+                "use max_concurrency=1 or a lock around the patched code"
+            )
+            raise pytest.UsageError(msg)
+        self._patched[key] = self._case_name
+        self._mine.append(key)
+
+    def setattr(
+        self, target: Any, name: Any = _NOTSET, value: Any = _NOTSET, raising: bool = True
+    ) -> None:
+        if value is _NOTSET:  # setattr("package.module.attr", value)
+            self._claim(("attr", str(target)), repr(target))
+            self._patch.setattr(target, name, raising=raising)
+        else:
+            self._claim(("attr", id(target), name), f"{name!r} of {target!r}")
+            self._patch.setattr(target, name, value, raising=raising)
+
+    def delattr(self, target: Any, name: Any = _NOTSET, raising: bool = True) -> None:
+        key = ("attr", str(target)) if name is _NOTSET else ("attr", id(target), name)
+        self._claim(key, repr(target) if name is _NOTSET else f"{name!r} of {target!r}")
+        if name is _NOTSET:
+            self._patch.delattr(target, raising=raising)
+        else:
+            self._patch.delattr(target, name, raising=raising)
+
+    def setitem(self, dic: Any, name: Any, value: Any) -> None:
+        self._claim(("item", id(dic), name), f"item {name!r}")
+        self._patch.setitem(dic, name, value)
+
+    def delitem(self, dic: Any, name: Any, raising: bool = True) -> None:
+        self._claim(("item", id(dic), name), f"item {name!r}")
+        self._patch.delitem(dic, name, raising=raising)
+
+    def setenv(self, name: str, value: str, prepend: str | None = None) -> None:
+        self._claim(("env", name), f"environment variable {name!r}")
+        self._patch.setenv(name, value, prepend)
+
+    def delenv(self, name: str, raising: bool = True) -> None:
+        self._claim(("env", name), f"environment variable {name!r}")
+        self._patch.delenv(name, raising=raising)
+
+    def chdir(self, path: Any) -> None:
+        self._claim(("cwd",), "the working directory")
+        self._patch.chdir(path)
+
+    def syspath_prepend(self, path: Any) -> None:
+        self._patch.syspath_prepend(path)
+
+    def undo(self) -> None:
+        self._patch.undo()
+        for key in self._mine:
+            if self._patched.get(key) == self._case_name:
+                del self._patched[key]
+        self._mine.clear()
+
+
+def _monkeypatch(fixtures: CaseFixtures, request: CaseRequest) -> Any:
+    patch = CaseMonkeyPatch(fixtures.case_name, fixtures.services.patched)
+    fixtures.finalizers.append(patch.undo)
+    return patch
+
+
 def _caplog(fixtures: CaseFixtures, request: CaseRequest) -> Any:
     caplog = CaseCaplog(fixtures.output, fixtures.services.log_formatter)
     fixtures.finalizers.append(caplog.undo)
@@ -353,4 +434,5 @@ _BUILTINS: dict[str, Callable[[CaseFixtures, CaseRequest], Any]] = {
     "capsys": _capsys,
     "capfd": _capsys,
     "caplog": _caplog,
+    "monkeypatch": _monkeypatch,
 }

@@ -42,6 +42,7 @@ class _Services:
 
     def __init__(self, run: ParentRun, log_formatter: Any) -> None:
         self.log_formatter = log_formatter
+        self.patched: dict[tuple[object, ...], str] = {}  # what running cases monkeypatched
         self.suspend_capture = run.suspended_capture
         self.setup_show = bool(run.config.getoption("setupshow", False))
 
@@ -144,7 +145,8 @@ class ParentRun:
         fixtures = CaseFixtures(
             self.plan, self.request, self.parent_values, case.id, case.values, output, self.services
         )
-        timeout = None if self.settings.debugging else self.settings.timeout
+        debugging = self.settings.debugging or _debugger_active()
+        timeout = None if debugging else self.settings.timeout
         task = asyncio.current_task()
         assert task is not None
         deadline = _Deadline(task, timeout) if timeout else None
