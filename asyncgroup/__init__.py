@@ -6,9 +6,10 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any, TypeVar, overload
 
 from asyncgroup._declare import CASES_ATTRIBUTE, make_parent, make_table
+from asyncgroup._eventually import eventually
 from asyncgroup._outcome import CaseTimeoutError
 
-__all__ = ["CaseTimeoutError", "concurrent_cases"]
+__all__ = ["CaseTimeoutError", "concurrent_cases", "eventually"]
 
 _TestFunction = TypeVar("_TestFunction", bound=Callable[..., Coroutine[Any, Any, Any]])
 

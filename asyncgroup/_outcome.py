@@ -33,17 +33,17 @@ class CaseTimeoutError(Exception):
     __module__ = "asyncgroup"  # shown in reports as asyncgroup.CaseTimeoutError
 
 
-@dataclasses.dataclass
 class Phase:
-    """One of setup, call, teardown: when it ran and how it ended."""
+    """One of setup, call, teardown: when it ran, how it ended, what the case wrote meanwhile."""
 
-    when: Literal["setup", "call", "teardown"]
-    start: float = 0.0
-    duration: float = 0.0
-    error: BaseException | None = None
-    out: str = ""
-    err: str = ""
-    records: list[Any] = dataclasses.field(default_factory=list)
+    __slots__ = ("_precise", "duration", "ended", "err", "error", "out", "records", "start", "when")
+
+    def __init__(self, when: Literal["setup", "call", "teardown"]) -> None:
+        self.when = when
+        self.error: BaseException | None = None
+        self.ended = False
+        self.out = self.err = ""
+        self.records: list[Any] = []
 
     def begin(self) -> None:
         self.start = time.time()
@@ -53,9 +53,12 @@ class Phase:
         """Record how the phase ended, and take what the case wrote during it."""
         self.duration = time.perf_counter() - self._precise
         self.error = error
+        self.ended = True
         if output is not None:
-            self.out, self.err = output.readouterr()
-            self.records, output.records = output.records, []
+            if output.out or output.err:
+                self.out, self.err = output.readouterr()
+            if output.records:
+                self.records, output.records = output.records, []
 
 
 @dataclasses.dataclass

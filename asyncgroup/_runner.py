@@ -78,6 +78,16 @@ class ParentRun:
         self.report_error: BaseException | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.capture = CaseCapture(settings.capture_streams, settings.log_level)
+        self.timeout = None if settings.debugging else settings.timeout
+        # Without per-case fixtures (nor a per-case request), a case's arguments are its values
+        # and the parent's: no per-case fixture machinery at all.
+        parameters = table.parameters
+        self.per_case_fixtures = bool(self.plan.per_case) or "request" in parameters
+        self.shared_arguments: dict[str, Any] = {}
+        if not self.per_case_fixtures:
+            self.shared_arguments = {
+                name: self._parent_value(name) for name in parameters if name not in table.argnames
+            }
         self.reporter: CaseReporter
         self.services: _Services
 
@@ -123,6 +133,11 @@ class ParentRun:
                 await asyncio.wait(list(self.tasks))
             raise
 
+    def _parent_value(self, name: str) -> Any:
+        if name not in self.parent_values:
+            self.parent_values[name] = self.request.getfixturevalue(name)
+        return self.parent_values[name]
+
     def _cancel_all(self, reason: str | None) -> None:
         self.stop_reason = self.stop_reason or reason or "the parent test was interrupted"
         for task in self.tasks:
@@ -131,7 +146,6 @@ class ParentRun:
     async def _run_case(self, case: Case) -> None:
         __tracebackhide__ = True
         skip_reason, xfail = self.settings.case_marks(case)
-        output = CaseOutput()
         if skip_reason is not None:
             self._report(case, [], None, skip_reason)
             return
@@ -141,62 +155,104 @@ class ParentRun:
             not_run.end(pytest.xfail.Exception(xfail.reason))
             self._report(case, [not_run], None)
             return
+        output = CaseOutput()
         current_output.set(output)
-        fixtures = CaseFixtures(
-            self.plan, self.request, self.parent_values, case.id, case.values, output, self.services
-        )
-        debugging = self.settings.debugging or _debugger_active()
-        timeout = None if debugging else self.settings.timeout
-        task = asyncio.current_task()
-        assert task is not None
-        deadline = _Deadline(task, timeout) if timeout else None
-        setup, call, teardown = Phase("setup"), Phase("call"), Phase("teardown")
-        phases = [setup]
-        cancelled: BaseException | None = None
+        deadline = None
+        if self.timeout is not None and not _debugger_active():
+            task = asyncio.current_task()
+            assert task is not None
+            deadline = _Deadline(task, self.timeout)
+        fixtures = self._case_fixtures(case, output) if self.per_case_fixtures else None
+        phases: list[Phase] = []
+        cancelled: asyncio.CancelledError | None = None
         try:
-            setup.begin()
-            try:
-                kwargs = await fixtures.setup(self.table.parameters)
-            except BaseException as exc:
-                setup.end(_case_error(exc, deadline, "fixture setup"), output)
-                raise _Failed from None
-            setup.end(None, output)
-            phases.append(call)
-            call.begin()
-            try:
-                await self.table.func(*self.bound_args, **kwargs)
-            except BaseException as exc:
-                call.end(_case_error(exc, deadline, "body"), output)
+            if fixtures is None:
+                kwargs: dict[str, Any] | None = {**self.shared_arguments, **case.values}
             else:
-                call.end(_expired_error(deadline, "body"), output)
-        except _Failed:
-            pass
+                kwargs = await self._setup(fixtures, phases, deadline, output)
+            if kwargs is not None:
+                await self._call(kwargs, phases, deadline, output)
         except asyncio.CancelledError as exc:  # cancelled from outside: not a case failure
             cancelled = exc
-            for phase in phases:
-                if not phase.duration:
-                    phase.end(exc, output)
+            if phases and not phases[-1].ended:
+                phases[-1].end(exc, output)
         finally:
-            if deadline is not None:
-                deadline.restart()  # teardown gets a timeout of its own, as long as the case's
-            fixtures.passed = call.error is None and setup.error is None
-            phases.append(teardown)
-            teardown.begin()
-            try:
-                await fixtures.teardown()
-            except BaseException as exc:
-                teardown.end(_case_error(exc, deadline, "fixture teardown"), output)
-            else:
-                teardown.end(_expired_error(deadline, "fixture teardown"), output)
+            if fixtures is not None:
+                await self._teardown(fixtures, phases, deadline, output)
             if deadline is not None:
                 deadline.cancel()
-        if fixtures.shown:
+        if fixtures is not None and fixtures.shown:
             self.pending.extend(fixtures.shown)
         if cancelled is not None:
-            if self.stop_reason is not None and isinstance(cancelled, asyncio.CancelledError):
+            if self.stop_reason is not None:
                 self._report(case, [], None, f"cancelled: {self.stop_reason}")
             raise cancelled
         self._report(case, phases, xfail)
+
+    def _case_fixtures(self, case: Case, output: CaseOutput) -> CaseFixtures:
+        return CaseFixtures(
+            self.plan, self.request, self.parent_values, case.id, case.values, output, self.services
+        )
+
+    async def _setup(
+        self,
+        fixtures: CaseFixtures,
+        phases: list[Phase],
+        deadline: _Deadline | None,
+        output: CaseOutput,
+    ) -> dict[str, Any] | None:
+        """The arguments for the test function, or None when a fixture's setup failed."""
+        __tracebackhide__ = True
+        setup = Phase("setup")
+        phases.append(setup)
+        setup.begin()
+        try:
+            kwargs = await fixtures.setup(self.table.parameters)
+        except BaseException as exc:
+            setup.end(_case_error(exc, deadline, "fixture setup"), output)
+            return None
+        setup.end(None, output)
+        return kwargs
+
+    async def _call(
+        self,
+        kwargs: dict[str, Any],
+        phases: list[Phase],
+        deadline: _Deadline | None,
+        output: CaseOutput,
+    ) -> None:
+        __tracebackhide__ = True
+        call = Phase("call")
+        phases.append(call)
+        call.begin()
+        try:
+            await self.table.func(*self.bound_args, **kwargs)
+        except BaseException as exc:
+            call.end(_case_error(exc, deadline, "body"), output)
+        else:
+            call.end(_expired_error(deadline, "body"), output)
+
+    async def _teardown(
+        self,
+        fixtures: CaseFixtures,
+        phases: list[Phase],
+        deadline: _Deadline | None,
+        output: CaseOutput,
+    ) -> None:
+        """Tear the case's fixtures down, with a timeout of its own as long as the case's."""
+        __tracebackhide__ = True
+        if deadline is not None:
+            deadline.restart()
+        fixtures.passed = all(phase.error is None for phase in phases)
+        teardown = Phase("teardown")
+        phases.append(teardown)
+        teardown.begin()
+        try:
+            await fixtures.teardown()
+        except BaseException as exc:
+            teardown.end(_case_error(exc, deadline, "fixture teardown"), output)
+        else:
+            teardown.end(_expired_error(deadline, "fixture teardown"), output)
 
     def _report(
         self,
@@ -281,10 +337,6 @@ class _Suspended:
         self._context.__exit__(*exc_info)
         current_output.reset(self._token)
         self._run.capture.install_streams()
-
-
-class _Failed(Exception):
-    """Internal: a phase failed and recorded its error; skip to teardown."""
 
 
 class _Deadline:

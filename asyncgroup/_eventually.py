@@ -1,0 +1,84 @@
+"""``eventually()``: send an event, then check until the system behaves or a deadline passes."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+_T = TypeVar("_T")
+
+
+async def eventually(
+    check: Callable[[], _T | Awaitable[_T]],
+    *,
+    timeout: float,
+    interval: float = 0.1,
+    retry_on: tuple[type[BaseException], ...] = (),
+) -> _T:
+    """Call ``check`` until it stops failing; return what it returned.
+
+    ``check`` is a sync or async callable. While it raises ``AssertionError`` (or one of
+    ``retry_on``) it is called again every ``interval`` seconds; after ``timeout`` seconds an
+    ``AssertionError`` says how many attempts were made over how long, with the last failure
+    (pytest's rewritten assertion message) as its cause. An async check that hangs is cut off
+    at the deadline (an attempt begun at the deadline gets one interval). Inside ``@concurrent_cases`` the case's own timeout still applies.
+    """
+    __tracebackhide__ = True
+    _check_arguments(check, timeout, interval, retry_on)
+    retried: tuple[type[BaseException], ...] = (AssertionError, *retry_on)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + timeout
+    attempts = 0
+    while True:
+        attempts += 1
+        last: BaseException
+        try:
+            result = check()
+            if inspect.isawaitable(result):
+                # The last attempt may start at the deadline: it still gets one interval.
+                result = await asyncio.wait_for(result, max(deadline - loop.time(), interval))
+            return result  # type: ignore[return-value]
+        except asyncio.TimeoutError as exc:
+            if loop.time() >= deadline:  # wait_for cut a hanging check off
+                last = AssertionError("the last attempt was still running at the deadline")
+            elif isinstance(exc, retried):
+                last = exc
+            else:
+                raise
+        except retried as exc:
+            last = exc
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            elapsed = loop.time() - started
+            name = getattr(check, "__qualname__", repr(check))
+            msg = (
+                f"eventually({name}) still failing after {attempts} attempt"
+                f"{'s' if attempts != 1 else ''} over {elapsed:.2f} s (timeout {timeout:g} s): "
+                f"{type(last).__name__}: {last}"
+            )
+            raise AssertionError(msg) from last
+        await asyncio.sleep(min(interval, remaining))
+
+
+def _check_arguments(check: object, timeout: object, interval: object, retry_on: object) -> None:
+    if not callable(check):
+        msg = f"eventually() needs a callable check, got {check!r}"
+        raise TypeError(msg)
+    for name, value in (("timeout", timeout), ("interval", interval)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            msg = f"eventually(): invalid {name} {value!r}: expected a positive number of seconds"
+            raise ValueError(msg)
+    if not isinstance(retry_on, tuple) or not all(
+        isinstance(kind, type) and issubclass(kind, BaseException) for kind in retry_on
+    ):
+        msg = f"eventually(): retry_on must be a tuple of exception types, got {retry_on!r}"
+        raise TypeError(msg)
