@@ -50,6 +50,7 @@ class CaseTable:
     max_concurrency: int | None = None
     fail_fast: bool = False
     shards: int | None = None
+    is_async: bool = True  # False: a blocking body, run in a thread per case
     error: str | None = None
     ids_made: bool = False
 
@@ -193,8 +194,9 @@ def make_table(
     """Check the decorator's arguments; on misuse the table carries the error instead."""
     table = CaseTable(func)
     try:
-        if not inspect.iscoroutinefunction(func):
-            msg = "@concurrent_cases needs an 'async def' test function"
+        table.is_async = inspect.iscoroutinefunction(func)
+        if inspect.isasyncgenfunction(func) or inspect.isgeneratorfunction(func):
+            msg = "@concurrent_cases needs an 'async def' or plain 'def' test, not a generator"
             raise ValueError(msg)
         valid = table.parameters = _case_parameters(func)
         if len(args) == 1:

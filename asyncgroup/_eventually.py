@@ -24,7 +24,8 @@ async def eventually(
     ``retry_on``) it is called again every ``interval`` seconds; after ``timeout`` seconds an
     ``AssertionError`` says how many attempts were made over how long, with the last failure
     (pytest's rewritten assertion message) as its cause. An async check that hangs is cut off
-    at the deadline (an attempt begun at the deadline gets one interval). Inside ``@concurrent_cases`` the case's own timeout still applies.
+    at the deadline (an attempt begun at the deadline gets one interval). Inside
+    ``@concurrent_cases`` the case's own timeout still applies.
     """
     __tracebackhide__ = True
     _check_arguments(check, timeout, interval, retry_on)

@@ -23,6 +23,7 @@ from asyncgroup._outcome import CaseReporter, CaseTimeoutError, Phase, Xfail
 from asyncgroup._progress import LiveProgress
 from asyncgroup._select import select
 from asyncgroup._settings import RunSettings
+from asyncgroup._threads import CaseThread
 
 _DEBUGGERS = ("pydevd", "bdb", "pydevd_frame_evaluator")
 _ASYNCIO_DIR = asyncio.__file__.rpartition("/")[0] if "/" in asyncio.__file__ else ""
@@ -171,7 +172,7 @@ class ParentRun:
             else:
                 kwargs = await self._setup(fixtures, phases, deadline, output)
             if kwargs is not None:
-                await self._call(kwargs, phases, deadline, output)
+                await self._call(case, kwargs, phases, deadline, output)
         except asyncio.CancelledError as exc:  # cancelled from outside: not a case failure
             cancelled = exc
             if phases and not phases[-1].ended:
@@ -216,6 +217,7 @@ class ParentRun:
 
     async def _call(
         self,
+        case: Case,
         kwargs: dict[str, Any],
         phases: list[Phase],
         deadline: _Deadline | None,
@@ -226,11 +228,27 @@ class ParentRun:
         phases.append(call)
         call.begin()
         try:
-            await self.table.func(*self.bound_args, **kwargs)
+            if self.table.is_async:
+                await self.table.func(*self.bound_args, **kwargs)
+            else:
+                await self._call_in_thread(case, kwargs, deadline)
         except BaseException as exc:
             call.end(_case_error(exc, deadline, "body"), output)
         else:
             call.end(_expired_error(deadline, "body"), output)
+
+    async def _call_in_thread(
+        self, case: Case, kwargs: dict[str, Any], deadline: _Deadline | None
+    ) -> None:
+        """A blocking body: in a thread; on timeout, the thread's stack is the report's."""
+        __tracebackhide__ = True
+        thread = CaseThread(case.id, self.table.func, self.bound_args, kwargs)
+        try:
+            await thread.run()
+        except asyncio.CancelledError:
+            if deadline is None or not deadline.expired:
+                raise
+            raise _timeout_error(deadline.seconds, "body (in its thread)", thread.stack()) from None
 
     async def _teardown(
         self,

@@ -12,6 +12,7 @@ from asyncgroup import _compat
 from asyncgroup._declare import Case, CaseTable, check_max_concurrency, check_timeout
 from asyncgroup._fixtures import FixturePlan
 from asyncgroup._outcome import Xfail
+from asyncgroup._threads import DEFAULT_THREADS
 
 plan_key = pytest.StashKey[FixturePlan]()
 
@@ -67,6 +68,8 @@ class RunSettings:
         limit = table.max_concurrency
         if limit is None:
             limit = default_max_concurrency(config)
+        if limit is None and not table.is_async:
+            limit = DEFAULT_THREADS  # blocking bodies each hold a thread
         if debugging:
             limit = 1  # one case at a time, so the debugger prompt is usable
         logging_plugin = config.pluginmanager.getplugin("logging-plugin")

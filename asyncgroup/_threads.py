@@ -1,0 +1,72 @@
+"""Running a blocking (plain ``def``) case body in a thread of its own.
+
+Existing synchronous system tests that call ``time.sleep`` gain the same speed-up as async ones.
+Each body runs in a daemon thread with a copy of the case's context (so its output is still
+captured per case). A thread cannot be killed: when its case times out, the case is reported with
+the thread's stack at that moment, and the thread is abandoned; being a daemon thread (not one of
+concurrent.futures', which are joined at exit), it cannot keep pytest from exiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import sys
+import threading
+import types
+from collections.abc import Callable
+from typing import Any
+
+# Threads for blocking cases when neither max_concurrency nor its ini/CLI default says.
+DEFAULT_THREADS = 32
+
+
+class CaseThread:
+    """One blocking case body, run in a daemon thread; awaitable from the event loop."""
+
+    def __init__(self, name: str, func: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        self._name = name
+        self._call = (func, args, kwargs)
+        self._ident: int | None = None
+        self._entry: types.FrameType | None = None
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[bool, Any]] = loop.create_future()
+        context = contextvars.copy_context()
+
+        def settle(outcome: tuple[bool, Any]) -> None:
+            if not future.done():  # done: the case gave up on this thread (timeout, Ctrl-C)
+                future.set_result(outcome)
+
+        def body() -> None:
+            self._ident = threading.get_ident()
+            self._entry = sys._getframe()
+            func, args, kwargs = self._call
+            try:
+                outcome: tuple[bool, Any] = (True, context.run(func, *args, **kwargs))
+            except BaseException as exc:
+                outcome = (False, exc)
+            # RuntimeError: the loop has closed, nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, outcome)
+
+        threading.Thread(target=body, name=f"asyncgroup {self._name}", daemon=True).start()
+        ok, value = await future
+        if not ok:
+            raise value
+
+    def stack(self) -> types.TracebackType | None:
+        """The thread's stack now, below its entry point, as a traceback pytest can show."""
+        frame = sys._current_frames().get(self._ident) if self._ident is not None else None
+        frames = []
+        while frame is not None and frame is not self._entry:
+            frames.append(frame)
+            frame = frame.f_back
+        if frame is None:  # the thread has finished meanwhile
+            return None
+        tb = None
+        for frame in frames:  # innermost first, so each wraps the one below it
+            tb = types.TracebackType(tb, frame, frame.f_lasti, frame.f_lineno)
+        return tb
