@@ -7,9 +7,9 @@ from typing import Any, TypeVar, overload
 
 from asyncgroup._declare import CASES_ATTRIBUTE, make_parent, make_table
 from asyncgroup._eventually import eventually
-from asyncgroup._outcome import CaseTimeoutError
+from asyncgroup._outcome import AsyncgroupWarning, CaseTimeoutError
 
-__all__ = ["CaseTimeoutError", "concurrent_cases", "eventually"]
+__all__ = ["AsyncgroupWarning", "CaseTimeoutError", "concurrent_cases", "eventually"]
 
 _TestFunction = TypeVar("_TestFunction", bound=Callable[..., Coroutine[Any, Any, Any]])
 

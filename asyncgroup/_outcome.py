@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+import warnings
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -25,6 +26,13 @@ CASE_ID_ATTRIBUTE = "asyncgroup_case_id"
 # On an xdist worker a case report travels under its parent's node id (xdist asserts that every
 # report it sends is the running item's) with its own node id here; the controller restores it.
 CASE_NODEID_ATTRIBUTE = "asyncgroup_case_nodeid"
+
+
+class AsyncgroupWarning(pytest.PytestWarning):
+    """Something about a case worth knowing although it passed: it blocked the event loop, or
+    left tasks running."""
+
+    __module__ = "asyncgroup"
 
 
 class CaseTimeoutError(Exception):
@@ -85,7 +93,7 @@ class CaseReporter:
         self.keywords = dict.fromkeys(item.keywords, 1)
         self.location = item.location
         path, line, _ = item.reportinfo()
-        self.skip_path, self.skip_line = os.fspath(path), (line or 0) + 1
+        self.test_path, self.test_line = os.fspath(path), (line or 0) + 1
         # JUnit XML writes a case's captured output when its teardown is reported, so with
         # --junitxml every phase is reported; otherwise only the ones with something to say.
         self.with_passing_phases = with_passing_phases
@@ -99,6 +107,7 @@ class CaseReporter:
         phases: list[Phase],
         xfail: Xfail | None,
         skip_reason: str | None = None,
+        notes: list[str] | None = None,
     ) -> list[pytest.TestReport]:
         nodeid = case_nodeid(self.item.nodeid, case_id)
         keywords = {**self.keywords, **dict.fromkeys(marks, 1), case_id: 1}
@@ -110,6 +119,17 @@ class CaseReporter:
             result = [skipped]
         else:
             result = self._run_reports(nodeid, case_id, keywords, phases, xfail)
+        if notes:
+            # In the case's own report (its JUnit XML element, its failure), and in pytest's
+            # warnings summary, which shows passing cases' warnings too.
+            result[-1].sections.append(("asyncgroup warnings", "\n".join(notes)))
+            for note in notes:
+                warnings.warn_explicit(
+                    AsyncgroupWarning(f"case {case_id!r}: {note}"),
+                    AsyncgroupWarning,
+                    self.test_path,
+                    self.test_line,
+                )
         for report in result:
             setattr(report, CASE_ID_ATTRIBUTE, case_id)
             if self.on_xdist_worker:
@@ -149,7 +169,7 @@ class CaseReporter:
 
     def _skip(self, reason: str) -> tuple[str, int, str]:
         # As pytest reports a skip mark: at the test's location.
-        return (self.skip_path, self.skip_line, f"Skipped: {reason}")
+        return (self.test_path, self.test_line, f"Skipped: {reason}")
 
     def _longrepr(self, error: BaseException) -> Any:
         return self.item.repr_failure(pytest.ExceptionInfo.from_exception(error))

@@ -18,7 +18,12 @@ from asyncgroup._fixtures import FixturePlan
 from asyncgroup._outcome import CASE_ID_ATTRIBUTE, CASE_NODEID_ATTRIBUTE
 from asyncgroup._progress import remember_terminal
 from asyncgroup._select import select_by_keyword
-from asyncgroup._settings import default_max_concurrency, default_timeout, plan_key
+from asyncgroup._settings import (
+    blocked_loop_threshold,
+    default_max_concurrency,
+    default_timeout,
+    plan_key,
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,6 +48,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="",
     )
     parser.addini(
+        "asyncgroup_blocked_loop_threshold",
+        "Warn on a case that blocks the event loop for longer than this many seconds "
+        "(default: 0.5; 0 turns the watchdog off).",
+        default="0.5",
+    )
+    parser.addini(
         "asyncgroup_max_concurrency",
         "Default limit on cases of one test in flight at once (default: no limit).",
         default="",
@@ -56,6 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         default_timeout(config)
         default_max_concurrency(config)
+        blocked_loop_threshold(config)
     except ValueError as exc:
         raise pytest.UsageError(f"asyncgroup: {exc}") from None
 

@@ -19,11 +19,13 @@ from asyncgroup import _compat
 from asyncgroup._capture import CaseCapture, CaseOutput, current_output
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan
+from asyncgroup._leaks import cancel_leftovers, case_tasks, tasks_noted
 from asyncgroup._outcome import CaseReporter, CaseTimeoutError, Phase, Xfail
 from asyncgroup._progress import LiveProgress
 from asyncgroup._select import select
 from asyncgroup._settings import RunSettings
 from asyncgroup._threads import CaseThread
+from asyncgroup._watchdog import LoopWatchdog
 
 _DEBUGGERS = ("pydevd", "bdb", "pydevd_frame_evaluator")
 _ASYNCIO_DIR = asyncio.__file__.rpartition("/")[0] if "/" in asyncio.__file__ else ""
@@ -72,6 +74,8 @@ class ParentRun:
         self.flush_scheduled = False
         self.failed: list[str] = []
         self.done = 0
+        # Warnings for each running case's report (blocked loop, leftover tasks), by its task.
+        self.notes: dict[asyncio.Task[Any], list[str]] = {}
         self.progress: LiveProgress
         self.stop_reason: str | None = None
         # An error raised by a report hook (a plugin's bug, say): flush runs from the event
@@ -96,13 +100,20 @@ class ParentRun:
         __tracebackhide__ = True
         loop = asyncio.get_running_loop()
         self.progress = LiveProgress(self.config, len(cases))
+        watchdog = None
+        if self.settings.blocked_loop_threshold and not self.settings.debugging:
+            watchdog = LoopWatchdog(loop, self.settings.blocked_loop_threshold, self._blocked)
         with _compat.hide_case_records_from_parent(self.config, _in_case) as (formatter, _):
             self.reporter = CaseReporter(self.item, self.settings.junitxml, formatter)
             self.services = _Services(self, formatter)
-            with self.capture.active():
+            with self.capture.active(), tasks_noted(loop):
+                if watchdog is not None:
+                    watchdog.start()
                 try:
                     await self._launch(loop, cases)
                 finally:
+                    if watchdog is not None:
+                        watchdog.stop()
                     self.flush()
                     with self.suspended_capture():
                         self.progress.erase()
@@ -134,6 +145,12 @@ class ParentRun:
                 await asyncio.wait(list(self.tasks))
             raise
 
+    def _blocked(self, task: asyncio.Task[Any], seconds: float, line: str) -> None:
+        """The watchdog saw ``task`` block the loop: tell it in that case's report."""
+        notes = self.notes.get(task)
+        if notes is not None:
+            notes.append(f"the case blocked the event loop for {seconds:.2f} s at {line}")
+
     def _parent_value(self, name: str) -> Any:
         if name not in self.parent_values:
             self.parent_values[name] = self.request.getfixturevalue(name)
@@ -158,10 +175,11 @@ class ParentRun:
             return
         output = CaseOutput()
         current_output.set(output)
+        task = asyncio.current_task()
+        assert task is not None
+        notes = self.notes[task] = []
         deadline = None
         if self.timeout is not None and not _debugger_active():
-            task = asyncio.current_task()
-            assert task is not None
             deadline = _Deadline(task, self.timeout)
         fixtures = self._case_fixtures(case, output) if self.per_case_fixtures else None
         phases: list[Phase] = []
@@ -172,7 +190,7 @@ class ParentRun:
             else:
                 kwargs = await self._setup(fixtures, phases, deadline, output)
             if kwargs is not None:
-                await self._call(case, kwargs, phases, deadline, output)
+                await self._call(case, kwargs, phases, deadline, output, notes)
         except asyncio.CancelledError as exc:  # cancelled from outside: not a case failure
             cancelled = exc
             if phases and not phases[-1].ended:
@@ -182,13 +200,14 @@ class ParentRun:
                 await self._teardown(fixtures, phases, deadline, output)
             if deadline is not None:
                 deadline.cancel()
+            del self.notes[task]
         if fixtures is not None and fixtures.shown:
             self.pending.extend(fixtures.shown)
         if cancelled is not None:
             if self.stop_reason is not None:
                 self._report(case, [], None, f"cancelled: {self.stop_reason}")
             raise cancelled
-        self._report(case, phases, xfail)
+        self._report(case, phases, xfail, notes=notes)
 
     def _case_fixtures(self, case: Case, output: CaseOutput) -> CaseFixtures:
         return CaseFixtures(
@@ -222,10 +241,13 @@ class ParentRun:
         phases: list[Phase],
         deadline: _Deadline | None,
         output: CaseOutput,
+        notes: list[str],
     ) -> None:
         __tracebackhide__ = True
         call = Phase("call")
         phases.append(call)
+        owned: list[asyncio.Task[Any]] = []
+        token = case_tasks.set(owned)  # tasks the body starts are the case's
         call.begin()
         try:
             if self.table.is_async:
@@ -236,6 +258,12 @@ class ParentRun:
             call.end(_case_error(exc, deadline, "body"), output)
         else:
             call.end(_expired_error(deadline, "body"), output)
+        finally:
+            case_tasks.reset(token)
+            if any(not task.done() for task in owned):
+                leftovers = await cancel_leftovers(owned)
+                if leftovers is not None:
+                    notes.append(leftovers)
 
     async def _call_in_thread(
         self, case: Case, kwargs: dict[str, Any], deadline: _Deadline | None
@@ -278,9 +306,10 @@ class ParentRun:
         phases: list[Phase],
         xfail: Xfail | None,
         skip_reason: str | None = None,
+        notes: list[str] | None = None,
     ) -> None:
         reports = self.reporter.reports(
-            case.id, (m.name for m in case.marks), phases, xfail, skip_reason
+            case.id, (m.name for m in case.marks), phases, xfail, skip_reason, notes
         )
         self.done += 1
         failed = any(r.failed for r in reports)

@@ -49,6 +49,14 @@ def _number(value: Any, kind: type = float) -> Any:
     return value
 
 
+def blocked_loop_threshold(config: pytest.Config) -> float | None:
+    """Seconds the loop may be blocked before the case gets a warning; 0 turns it off."""
+    value = _number(config.getini("asyncgroup_blocked_loop_threshold"))
+    if value == 0:
+        return None
+    return check_timeout(value, "ini option asyncgroup_blocked_loop_threshold")
+
+
 @dataclasses.dataclass
 class RunSettings:
     item: pytest.Function
@@ -59,6 +67,7 @@ class RunSettings:
     capture_streams: bool
     log_level: int | None
     junitxml: bool
+    blocked_loop_threshold: float | None
 
     @classmethod
     def for_item(cls, item: Any, table: CaseTable) -> RunSettings:
@@ -82,6 +91,7 @@ class RunSettings:
             capture_streams=config.getoption("capture", "fd") != "no",
             log_level=getattr(logging_plugin, "log_level", None),
             junitxml=bool(config.getoption("xmlpath", None)),
+            blocked_loop_threshold=blocked_loop_threshold(config),
         )
 
     def case_marks(self, case: Case) -> tuple[str | None, Xfail | None]:

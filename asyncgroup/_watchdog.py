@@ -1,0 +1,85 @@
+"""Noticing a case that blocks the event loop (a ``time.sleep``, a synchronous HTTP call).
+
+One blocked case silently stalls every other case and every timeout. While a parent runs, the
+loop updates a heartbeat a few times per threshold; a watchdog thread that sees no heartbeat for
+longer than the threshold looks at the loop thread's stack (the blocking line is on it) and at
+the task that is running (the case). When the loop runs again, the case gets a warning that says
+for how long it blocked the loop, and where.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import sysconfig
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+_LIBRARY_DIRS = tuple(
+    {sysconfig.get_paths()[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+)
+_OWN_DIR = __file__.rpartition("/")[0]
+
+
+def _blocking_line(frame: Any) -> str:
+    """The innermost line of the test's own code on the stack (else the innermost line)."""
+    innermost = frame
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith((*_LIBRARY_DIRS, _OWN_DIR)) and not filename.startswith("<"):
+            break
+        frame = frame.f_back
+    chosen = frame or innermost
+    summary = traceback.extract_stack(chosen, limit=1)[-1]
+    return f"{summary.filename}:{summary.lineno}: {summary.line or '?'}"
+
+
+class LoopWatchdog:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        threshold: float,
+        on_blocked: Callable[[asyncio.Task[Any], float, str], None],
+    ) -> None:
+        self._loop = loop
+        self._threshold = threshold
+        self._on_blocked = on_blocked
+        self._beat_at = time.monotonic()
+        self._stall: tuple[asyncio.Task[Any], str] | None = None
+        self._stop = threading.Event()
+        self._loop_thread = threading.get_ident()
+        self._handle: asyncio.TimerHandle | None = None
+        self._thread = threading.Thread(target=self._watch, name="asyncgroup watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._beat()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._handle is not None:
+            self._handle.cancel()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        """On the loop: the loop is running. Report a stall the watchdog saw meanwhile."""
+        now = time.monotonic()
+        stall, self._stall = self._stall, None
+        if stall is not None:
+            task, line = stall
+            self._on_blocked(task, now - self._beat_at, line)
+        self._beat_at = now
+        self._handle = self._loop.call_later(self._threshold / 4, self._beat)
+
+    def _watch(self) -> None:
+        """In the watchdog thread: look at the loop thread when it has not beaten for too long."""
+        while not self._stop.wait(self._threshold / 4):
+            if self._stall is not None or time.monotonic() - self._beat_at <= self._threshold:
+                continue
+            task = asyncio.current_task(self._loop)
+            frame = sys._current_frames().get(self._loop_thread)
+            if task is not None and frame is not None:
+                self._stall = (task, _blocking_line(frame))
