@@ -110,7 +110,9 @@ class CaseReporter:
         notes: list[str] | None = None,
     ) -> list[pytest.TestReport]:
         nodeid = case_nodeid(self.item.nodeid, case_id)
-        keywords = {**self.keywords, **dict.fromkeys(marks, 1), case_id: 1}
+        # The parent's keywords dict is shared by the reports of cases without marks of their own.
+        marks = list(marks)
+        keywords = {**self.keywords, **dict.fromkeys(marks, 1)} if marks else self.keywords
         if skip_reason is not None:
             now = time.time()
             skipped = self._subtest(

@@ -61,7 +61,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(_CaseProgress(config), "asyncgroup-case-progress")
     remember_terminal(config)
     # Bad defaults are a usage error of the whole run, named with where they came from.
     try:
@@ -114,6 +113,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for case, case_id in zip(table.cases, made, strict=True):
             case.id = case_id
         table.ids_made = True
+        table.parametersets = []  # only needed for the ids
     if table.shards is not None:
         count = table.shards
         metafunc.parametrize(
@@ -148,6 +148,14 @@ def pytest_report_from_serializable(
     if isinstance(case_nodeid, str):
         report.nodeid = case_nodeid
     return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # On the xdist controller case reports arrive through the hook, from the workers; without
+    # xdist the runner does this itself, sparing every report a hook wrapper.
+    if session.config.pluginmanager.has_plugin("dsession"):
+        session.config.pluginmanager.register(_CaseProgress(session.config))
 
 
 class _CaseProgress:

@@ -74,7 +74,7 @@ class ParentRun:
         self.flush_scheduled = False
         self.failed: list[str] = []
         self.done = 0
-        # Warnings for each running case's report (blocked loop, leftover tasks), by its task.
+        # Warnings for a running case's report (blocked loop, leftover tasks), by its task.
         self.notes: dict[asyncio.Task[Any], list[str]] = {}
         self.progress: LiveProgress
         self.stop_reason: str | None = None
@@ -82,6 +82,7 @@ class ParentRun:
         # loop, which would only log it, so the parent re-raises it when the cases are done.
         self.report_error: BaseException | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        self.watchdog: LoopWatchdog | None = None
         self.capture = CaseCapture(settings.capture_streams, settings.log_level)
         self.timeout = None if settings.debugging else settings.timeout
         # Without per-case fixtures (nor a per-case request), a case's arguments are its values
@@ -100,9 +101,10 @@ class ParentRun:
         __tracebackhide__ = True
         loop = asyncio.get_running_loop()
         self.progress = LiveProgress(self.config, len(cases))
-        watchdog = None
+        watchdog = self.watchdog = None
         if self.settings.blocked_loop_threshold and not self.settings.debugging:
             watchdog = LoopWatchdog(loop, self.settings.blocked_loop_threshold, self._blocked)
+            self.watchdog = watchdog
         with _compat.hide_case_records_from_parent(self.config, _in_case) as (formatter, _):
             self.reporter = CaseReporter(self.item, self.settings.junitxml, formatter)
             self.services = _Services(self, formatter)
@@ -147,9 +149,9 @@ class ParentRun:
 
     def _blocked(self, task: asyncio.Task[Any], seconds: float, line: str) -> None:
         """The watchdog saw ``task`` block the loop: tell it in that case's report."""
-        notes = self.notes.get(task)
-        if notes is not None:
-            notes.append(f"the case blocked the event loop for {seconds:.2f} s at {line}")
+        if task in self.tasks:
+            note = f"the case blocked the event loop for {seconds:.2f} s at {line}"
+            self.notes.setdefault(task, []).append(note)
 
     def _parent_value(self, name: str) -> Any:
         if name not in self.parent_values:
@@ -177,7 +179,6 @@ class ParentRun:
         current_output.set(output)
         task = asyncio.current_task()
         assert task is not None
-        notes = self.notes[task] = []
         deadline = None
         if self.timeout is not None and not _debugger_active():
             deadline = _Deadline(task, self.timeout)
@@ -190,7 +191,7 @@ class ParentRun:
             else:
                 kwargs = await self._setup(fixtures, phases, deadline, output)
             if kwargs is not None:
-                await self._call(case, kwargs, phases, deadline, output, notes)
+                await self._call(case, kwargs, phases, deadline, output)
         except asyncio.CancelledError as exc:  # cancelled from outside: not a case failure
             cancelled = exc
             if phases and not phases[-1].ended:
@@ -200,7 +201,9 @@ class ParentRun:
                 await self._teardown(fixtures, phases, deadline, output)
             if deadline is not None:
                 deadline.cancel()
-            del self.notes[task]
+            if self.watchdog is not None:
+                self.watchdog.claim(task)  # a stall in this very step is this case's
+            notes = self.notes.pop(task, None)
         if fixtures is not None and fixtures.shown:
             self.pending.extend(fixtures.shown)
         if cancelled is not None:
@@ -241,7 +244,6 @@ class ParentRun:
         phases: list[Phase],
         deadline: _Deadline | None,
         output: CaseOutput,
-        notes: list[str],
     ) -> None:
         __tracebackhide__ = True
         call = Phase("call")
@@ -263,7 +265,7 @@ class ParentRun:
             if any(not task.done() for task in owned):
                 leftovers = await cancel_leftovers(owned)
                 if leftovers is not None:
-                    notes.append(leftovers)
+                    self.notes.setdefault(asyncio.current_task(), []).append(leftovers)  # type: ignore[arg-type]
 
     async def _call_in_thread(
         self, case: Case, kwargs: dict[str, Any], deadline: _Deadline | None
@@ -333,6 +335,7 @@ class ParentRun:
             return
         reports, self.pending = self.pending, []
         hook = self.item.ihook
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         try:
             with self.suspended_capture():
                 self.progress.erase()
@@ -341,6 +344,8 @@ class ParentRun:
                         self._write_line(report)
                     else:
                         hook.pytest_runtest_logreport(report=report)
+                        if terminal is not None:  # a case is not a collected item: no [ NN%]
+                            _compat.forget_progress(terminal, report)
                 self.progress.show(self.done, len(self.failed))
         except BaseException as exc:
             self.report_error = self.report_error or exc

@@ -49,6 +49,7 @@ class LoopWatchdog:
         self._on_blocked = on_blocked
         self._beat_at = time.monotonic()
         self._stall: tuple[asyncio.Task[Any], str] | None = None
+        self._lock = threading.Lock()  # the watchdog thread sets _stall, the loop takes it
         self._stop = threading.Event()
         self._loop_thread = threading.get_ident()
         self._handle: asyncio.TimerHandle | None = None
@@ -64,14 +65,23 @@ class LoopWatchdog:
             self._handle.cancel()
         self._thread.join()
 
+    def claim(self, task: asyncio.Task[Any] | None = None) -> None:
+        """On the loop: report the stall the watchdog saw, if any (only ``task``'s, if given).
+
+        Called by the heartbeat, and by a case that ends in the very step that blocked.
+        """
+        with self._lock:
+            stall = self._stall
+            if stall is None or (task is not None and stall[0] is not task):
+                return
+            self._stall = None
+        blocked_for = time.monotonic() - self._beat_at
+        self._on_blocked(stall[0], blocked_for, stall[1])
+
     def _beat(self) -> None:
-        """On the loop: the loop is running. Report a stall the watchdog saw meanwhile."""
-        now = time.monotonic()
-        stall, self._stall = self._stall, None
-        if stall is not None:
-            task, line = stall
-            self._on_blocked(task, now - self._beat_at, line)
-        self._beat_at = now
+        """On the loop: the loop is running again."""
+        self.claim()
+        self._beat_at = time.monotonic()
         self._handle = self._loop.call_later(self._threshold / 4, self._beat)
 
     def _watch(self) -> None:
@@ -82,4 +92,6 @@ class LoopWatchdog:
             task = asyncio.current_task(self._loop)
             frame = sys._current_frames().get(self._loop_thread)
             if task is not None and frame is not None:
-                self._stall = (task, _blocking_line(frame))
+                line = _blocking_line(frame)
+                with self._lock:
+                    self._stall = (task, line)
