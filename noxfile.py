@@ -35,6 +35,18 @@ def tests(session: nox.Session, line: str, asyncio: str) -> None:
 @nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
     session.install("-e", ".[test]")
-    session.run("ruff", "check", "asyncgroup", "tests", "examples", "benchmarks", "run.py", "noxfile.py")
-    session.run("ruff", "format", "--check", "asyncgroup", "tests", "examples", "benchmarks", "run.py", "noxfile.py")
+    session.run(
+        "ruff", "check", "asyncgroup", "tests", "examples", "benchmarks", "run.py", "noxfile.py"
+    )
+    session.run(
+        "ruff",
+        "format",
+        "--check",
+        "asyncgroup",
+        "tests",
+        "examples",
+        "benchmarks",
+        "run.py",
+        "noxfile.py",
+    )
     session.run("mypy")
