@@ -158,19 +158,19 @@ def _check_ids(ids: object, count: int) -> object:
     return ids
 
 
-def check_timeout(value: object, where: str) -> float | None:
-    """A timeout in seconds: a positive, finite number, or None for none."""
+def check_timeout(value: object, where: str, what: str = "timeout") -> float | None:
+    """A duration in seconds: a positive, finite number, or None for none."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         msg = (
-            f"invalid timeout {_short_repr(value)} from {where}: "
+            f"invalid {what} {_short_repr(value)} from {where}: "
             "expected a positive number of seconds"
         )
         raise ValueError(msg)
     if not math.isfinite(value) or value <= 0:
         msg = (
-            f"invalid timeout {value!r} from {where}: expected a positive, finite number of seconds"
+            f"invalid {what} {value!r} from {where}: expected a positive, finite number of seconds"
         )
         raise ValueError(msg)
     return float(value)

@@ -41,15 +41,10 @@ async def eventually(
             result = check()
             if inspect.isawaitable(result):
                 # The last attempt may start at the deadline: it still gets one interval.
-                result = await asyncio.wait_for(result, max(deadline - loop.time(), interval))
+                result = await _within(result, max(deadline - loop.time(), interval))
             return result  # type: ignore[return-value]
-        except asyncio.TimeoutError as exc:
-            if loop.time() >= deadline:  # wait_for cut a hanging check off
-                last = AssertionError("the last attempt was still running at the deadline")
-            elif isinstance(exc, retried):
-                last = exc
-            else:
-                raise
+        except _StillRunning:
+            last = AssertionError("the last attempt was still running at the deadline")
         except retried as exc:
             last = exc
         remaining = deadline - loop.time()
@@ -63,6 +58,26 @@ async def eventually(
             )
             raise AssertionError(msg) from last
         await asyncio.sleep(min(interval, remaining))
+
+
+class _StillRunning(Exception):
+    """An attempt was cut off at the deadline (not the check's own TimeoutError)."""
+
+
+async def _within(awaitable: Awaitable[_T], seconds: float) -> _T:
+    """Await ``awaitable`` for at most ``seconds``; its own exceptions pass through unchanged."""
+    __tracebackhide__ = True
+    attempt = asyncio.ensure_future(awaitable)
+    try:
+        done, _ = await asyncio.wait({attempt}, timeout=seconds)
+    except asyncio.CancelledError:  # the case's own timeout: the attempt goes with it
+        attempt.cancel()
+        raise
+    if not done:
+        attempt.cancel()
+        await asyncio.wait({attempt})
+        raise _StillRunning
+    return attempt.result()
 
 
 def _check_arguments(check: object, timeout: object, interval: object, retry_on: object) -> None:

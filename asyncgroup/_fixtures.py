@@ -13,6 +13,7 @@ pytest caches that failure on the fixture.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 import shutil
@@ -73,14 +74,8 @@ class CaseRequest:
     ) -> None:
         self._fixtures = fixtures
         self.fixturename = fixturename
-        self._has_param = has_param
-
-    @property
-    def param(self) -> Any:
-        if not self._has_param:
-            msg = f"fixture {self.fixturename!r} is not parametrized: request.param is not set"
-            raise AttributeError(msg)
-        return self._fixtures.plan.params[self.fixturename]  # type: ignore[index]
+        if has_param:
+            self.param = fixtures.plan.params[fixturename]  # type: ignore[index]
 
     @property
     def scope(self) -> str:
@@ -106,6 +101,10 @@ class CaseRequest:
         raise pytest.UsageError(msg)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "param":  # set in __init__ when the fixture is parametrized
+            what = f"fixture {self.fixturename!r}" if self.fixturename else "the case's request"
+            msg = f"{what} is not parametrized: request.param is not set"
+            raise AttributeError(msg)
         return getattr(self._fixtures.parent_request, name)
 
     def __repr__(self) -> str:
@@ -288,7 +287,11 @@ class CaseFixtures:
         return result
 
     async def teardown(self) -> None:
-        """Run finalizers in reverse order; raise the first error once all have run."""
+        """Run finalizers in reverse order; raise the first error once all have run.
+
+        A cancellation (the case's timeout, Ctrl-C) ends only the finalizer it interrupts:
+        the others still run, so no fixture of a started case is left set up.
+        """
         __tracebackhide__ = True
         first_error: BaseException | None = None
         while self.finalizers:
@@ -296,7 +299,7 @@ class CaseFixtures:
                 result = self.finalizers.pop()()
                 if inspect.isawaitable(result):
                     await result
-            except Exception as exc:
+            except (Exception, asyncio.CancelledError) as exc:
                 first_error = first_error or exc
         if first_error is not None:
             raise first_error

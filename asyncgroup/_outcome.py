@@ -53,6 +53,17 @@ class Phase:
         self.out = self.err = ""
         self.records: list[Any] = []
 
+    @classmethod
+    def empty(cls, when: Literal["setup", "call", "teardown"], at: float) -> Phase:
+        """A phase with nothing in it (no fixtures to set up or tear down)."""
+        phase = cls(when)
+        phase.start, phase.duration, phase.ended = at, 0.0, True
+        return phase
+
+    @property
+    def stop(self) -> float:
+        return self.start + self.duration
+
     def begin(self) -> None:
         self.start = time.time()
         self._precise = time.perf_counter()
@@ -122,16 +133,11 @@ class CaseReporter:
         else:
             result = self._run_reports(nodeid, case_id, keywords, phases, xfail)
         if notes:
-            # In the case's own report (its JUnit XML element, its failure), and in pytest's
-            # warnings summary, which shows passing cases' warnings too.
+            # In the case's own report: a section for the terminal, properties for JUnit XML.
+            # (The runner also issues them as warnings, for pytest's warnings summary.)
             result[-1].sections.append(("asyncgroup warnings", "\n".join(notes)))
-            for note in notes:
-                warnings.warn_explicit(
-                    AsyncgroupWarning(f"case {case_id!r}: {note}"),
-                    AsyncgroupWarning,
-                    self.test_path,
-                    self.test_line,
-                )
+            for report in result:
+                report.user_properties.extend(("asyncgroup warning", note) for note in notes)
         for report in result:
             setattr(report, CASE_ID_ATTRIBUTE, case_id)
             if self.on_xdist_worker:
@@ -148,6 +154,11 @@ class CaseReporter:
         xfail: Xfail | None,
     ) -> list[pytest.TestReport]:
         result = []
+        if self.with_passing_phases and phases[0].when == "call":
+            # A case without per-case fixtures has no setup or teardown of its own; JUnit XML
+            # still wants them (it writes a case's output when the teardown is reported).
+            call = phases[0]
+            phases = [Phase.empty("setup", call.start), call, Phase.empty("teardown", call.stop)]
         # As pytest does, each report carries the output of its phase and the phases before.
         sections: list[tuple[str, str]] = []
         for phase in phases:
@@ -155,7 +166,7 @@ class CaseReporter:
             if phase.when == "call":
                 result.append(self._call(nodeid, case_id, keywords, phase, sections, xfail))
             elif phase.error is not None or self.with_passing_phases:
-                result.append(self._phase(nodeid, keywords, phase, sections))
+                result.append(self._phase(nodeid, case_id, keywords, phase, sections))
         return result
 
     def _sections(self, phase: Phase) -> list[tuple[str, str]]:
@@ -169,9 +180,34 @@ class CaseReporter:
             sections.append((f"Captured log {phase.when}", log))
         return sections
 
+    def warn(self, case_id: str, note: str) -> None:
+        """A case's note as a pytest warning, located at the test."""
+        warnings.warn_explicit(
+            AsyncgroupWarning(f"case {case_id!r}: {note}"),
+            AsyncgroupWarning,
+            self.test_path,
+            self.test_line,
+        )
+
     def _skip(self, reason: str) -> tuple[str, int, str]:
         # As pytest reports a skip mark: at the test's location.
         return (self.test_path, self.test_line, f"Skipped: {reason}")
+
+    def _skipped_at(self, error: BaseException) -> tuple[str, int, str]:
+        """A pytest.skip() in a case: where it was called, as pytest reports it."""
+        call = None
+        tb = error.__traceback__
+        while tb is not None:  # the innermost frame not hidden (pytest.skip itself is)
+            frame = tb.tb_frame
+            if not (
+                frame.f_locals.get("__tracebackhide__") or frame.f_globals.get("__tracebackhide__")
+            ):
+                call = tb
+            tb = tb.tb_next
+        reason = f"Skipped: {getattr(error, 'msg', '') or ''}"
+        if call is None:
+            return (self.test_path, self.test_line, reason)
+        return (call.tb_frame.f_code.co_filename, call.tb_lineno, reason)
 
     def _longrepr(self, error: BaseException) -> Any:
         return self.item.repr_failure(pytest.ExceptionInfo.from_exception(error))
@@ -206,7 +242,7 @@ class CaseReporter:
         elif error is None:
             outcome = "passed"
         elif isinstance(error, pytest.skip.Exception):
-            outcome, longrepr = "skipped", self._skip(error.msg or "")
+            outcome, longrepr = "skipped", self._skipped_at(error)
         else:
             outcome, longrepr = "failed", self._longrepr(error)
         report = self._subtest(
@@ -245,6 +281,7 @@ class CaseReporter:
     def _phase(
         self,
         nodeid: str,
+        case_id: str,
         keywords: dict[str, int],
         phase: Phase,
         sections: list[tuple[str, str]],
@@ -253,12 +290,14 @@ class CaseReporter:
         if error is None:
             outcome, longrepr = "passed", None
         elif isinstance(error, pytest.skip.Exception):
-            outcome, longrepr = "skipped", self._skip(error.msg or "")
+            outcome, longrepr = "skipped", self._skipped_at(error)
         else:
             outcome, longrepr = "failed", self._longrepr(error)
+        # pytest heads a setup/teardown error with the location's domain: the case's name.
+        path, line, domain = self.location
         return pytest.TestReport(
             nodeid,
-            self.location,
+            (path, line, case_nodeid(domain, case_id)),
             keywords,  # type: ignore[arg-type]
             outcome,  # type: ignore[arg-type]
             longrepr,

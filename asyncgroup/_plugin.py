@@ -127,7 +127,9 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         return
     plan = FixturePlan(item, table.argnames)
     item.stash[plan_key] = plan
-    _compat.remove_from_parent_closure(item, plan.per_case)
+    # A fixture may request a case argument, as it may a parametrize argname: the parent has
+    # none, and a fixture of that name is shadowed by the case value.
+    _compat.remove_from_parent_closure(item, plan.per_case | set(table.argnames))
 
 
 @pytest.hookimpl(tryfirst=True)

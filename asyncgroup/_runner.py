@@ -9,8 +9,12 @@ finish within a few iterations.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import sys
+import threading
 import types
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -71,6 +75,9 @@ class ParentRun:
         self.plan: FixturePlan = settings.plan
         # Reports to write, and --setup-show lines (str) to write before them.
         self.pending: list[pytest.TestReport | str] = []
+        # Warnings to issue (case id, note): from flush, outside the case's task, so that with
+        # warnings as errors the error fails the parent instead of vanishing with the task.
+        self.pending_warnings: list[tuple[str, str]] = []
         self.flush_scheduled = False
         self.failed: list[str] = []
         self.done = 0
@@ -82,6 +89,9 @@ class ParentRun:
         # loop, which would only log it, so the parent re-raises it when the cases are done.
         self.report_error: BaseException | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        # Case tasks cancelled by the run (fail_fast, -x, Ctrl-C), as opposed to a case's own
+        # CancelledError (awaiting something cancelled), which is the case's failure.
+        self.cancelled_from_outside: set[asyncio.Task[None]] = set()
         self.watchdog: LoopWatchdog | None = None
         self.capture = CaseCapture(settings.capture_streams, settings.log_level)
         self.timeout = None if settings.debugging else settings.timeout
@@ -108,11 +118,17 @@ class ParentRun:
         with _compat.hide_case_records_from_parent(self.config, _in_case) as (formatter, _):
             self.reporter = CaseReporter(self.item, self.settings.junitxml, formatter)
             self.services = _Services(self, formatter)
-            with self.capture.active(), tasks_noted(loop):
+            parent = asyncio.current_task()
+            assert parent is not None
+            with self.capture.active(), tasks_noted(loop), _sigint_cancels(parent) as interrupt:
                 if watchdog is not None:
                     watchdog.start()
                 try:
                     await self._launch(loop, cases)
+                except asyncio.CancelledError:
+                    if interrupt.received:  # every case is torn down: now stop the session
+                        raise KeyboardInterrupt from None
+                    raise
                 finally:
                     if watchdog is not None:
                         watchdog.stop()
@@ -134,7 +150,7 @@ class ParentRun:
                     break
                 task = loop.create_task(self._run_case(case))
                 self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
+                task.add_done_callback(self._case_done)
                 if slots is not None:
                     task.add_done_callback(lambda _: slots.release())
             while self.tasks:
@@ -146,6 +162,13 @@ class ParentRun:
             while self.tasks:
                 await asyncio.wait(list(self.tasks))
             raise
+
+    def _case_done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        # A case task reports its own failures; an exception escaping it is asyncgroup's bug,
+        # which must fail the parent rather than be lost.
+        if not task.cancelled() and task.exception() is not None:
+            self.report_error = self.report_error or task.exception()
 
     def _blocked(self, task: asyncio.Task[Any], seconds: float, line: str) -> None:
         """The watchdog saw ``task`` block the loop: tell it in that case's report."""
@@ -162,6 +185,7 @@ class ParentRun:
         self.stop_reason = self.stop_reason or reason or "the parent test was interrupted"
         for task in self.tasks:
             task.cancel()
+            self.cancelled_from_outside.add(task)
 
     async def _run_case(self, case: Case) -> None:
         __tracebackhide__ = True
@@ -184,21 +208,25 @@ class ParentRun:
             deadline = _Deadline(task, self.timeout)
         fixtures = self._case_fixtures(case, output) if self.per_case_fixtures else None
         phases: list[Phase] = []
-        cancelled: asyncio.CancelledError | None = None
+        cancelled: asyncio.CancelledError | None = None  # from outside: not a case failure
         try:
-            if fixtures is None:
-                kwargs: dict[str, Any] | None = {**self.shared_arguments, **case.values}
-            else:
-                kwargs = await self._setup(fixtures, phases, deadline, output)
-            if kwargs is not None:
-                await self._call(case, kwargs, phases, deadline, output)
-        except asyncio.CancelledError as exc:  # cancelled from outside: not a case failure
-            cancelled = exc
-            if phases and not phases[-1].ended:
-                phases[-1].end(exc, output)
-        finally:
+            try:
+                if fixtures is None:
+                    kwargs: dict[str, Any] | None = {**self.shared_arguments, **case.values}
+                else:
+                    kwargs = await self._setup(fixtures, phases, deadline, output)
+                if kwargs is not None:
+                    await self._call(case, kwargs, phases, deadline, output)
+            except asyncio.CancelledError as exc:
+                cancelled = exc
+                if phases and not phases[-1].ended:
+                    phases[-1].end(exc, output)
+        finally:  # KeyboardInterrupt included: a started case is always torn down
             if fixtures is not None:
-                await self._teardown(fixtures, phases, deadline, output)
+                try:
+                    await self._teardown(fixtures, phases, deadline, output)
+                except asyncio.CancelledError as exc:
+                    cancelled = cancelled or exc
             if deadline is not None:
                 deadline.cancel()
             if self.watchdog is not None:
@@ -206,11 +234,31 @@ class ParentRun:
             notes = self.notes.pop(task, None)
         if fixtures is not None and fixtures.shown:
             self.pending.extend(fixtures.shown)
+        if cancelled is None or _finished(phases):
+            # Cancelled only in its teardown, the case still has an outcome to report.
+            self._report(case, phases, xfail, notes=notes)
+        elif self.stop_reason is not None:
+            self._report(case, [], None, f"cancelled: {self.stop_reason}")
         if cancelled is not None:
-            if self.stop_reason is not None:
-                self._report(case, [], None, f"cancelled: {self.stop_reason}")
             raise cancelled
-        self._report(case, phases, xfail, notes=notes)
+
+    def _error(self, exc: BaseException, deadline: _Deadline | None, where: str) -> BaseException:
+        """What a phase's exception means for the case.
+
+        A cancellation caused by the case's deadline is its timeout; one from outside (Ctrl-C,
+        fail_fast, -x) is re-raised; a case's own CancelledError is its failure.
+        KeyboardInterrupt stops the session; any other BaseException (SystemExit included)
+        fails only this case.
+        """
+        if isinstance(exc, asyncio.CancelledError):
+            if deadline is not None and deadline.expired:
+                return _timeout_error(deadline.seconds, where, exc.__traceback__)
+            if asyncio.current_task() in self.cancelled_from_outside:
+                raise exc
+            return exc
+        if isinstance(exc, KeyboardInterrupt):
+            raise exc
+        return exc
 
     def _case_fixtures(self, case: Case, output: CaseOutput) -> CaseFixtures:
         return CaseFixtures(
@@ -232,7 +280,7 @@ class ParentRun:
         try:
             kwargs = await fixtures.setup(self.table.parameters)
         except BaseException as exc:
-            setup.end(_case_error(exc, deadline, "fixture setup"), output)
+            setup.end(self._error(exc, deadline, "fixture setup"), output)
             return None
         setup.end(None, output)
         return kwargs
@@ -257,7 +305,7 @@ class ParentRun:
             else:
                 await self._call_in_thread(case, kwargs, deadline)
         except BaseException as exc:
-            call.end(_case_error(exc, deadline, "body"), output)
+            call.end(self._error(exc, deadline, "body"), output)
         else:
             call.end(_expired_error(deadline, "body"), output)
         finally:
@@ -296,9 +344,14 @@ class ParentRun:
         phases.append(teardown)
         teardown.begin()
         try:
-            await fixtures.teardown()
+            await fixtures.teardown()  # every finalizer runs, even when one is cancelled
+        except asyncio.CancelledError as exc:
+            if deadline is None or not deadline.expired:
+                teardown.end(None, output)  # torn down; the cancellation is not the case's error
+                raise
+            teardown.end(self._error(exc, deadline, "fixture teardown"), output)
         except BaseException as exc:
-            teardown.end(_case_error(exc, deadline, "fixture teardown"), output)
+            teardown.end(self._error(exc, deadline, "fixture teardown"), output)
         else:
             teardown.end(_expired_error(deadline, "fixture teardown"), output)
 
@@ -320,6 +373,8 @@ class ParentRun:
             if self.table.fail_fast:
                 self._cancel_all(f"fail_fast: case {case.id!r} failed")
         self.pending.extend(reports)
+        if notes:
+            self.pending_warnings.extend((case.id, note) for note in notes)
         if self.settings.debugging:
             self.flush()
             if failed:
@@ -351,8 +406,17 @@ class ParentRun:
             self.report_error = self.report_error or exc
             self._cancel_all("reporting failed")
             return
+        self._issue_warnings()
         if self.item.session.shouldfail and self.stop_reason is None:
             self._cancel_all(str(self.item.session.shouldfail))
+
+    def _issue_warnings(self) -> None:
+        warnings, self.pending_warnings = self.pending_warnings, []
+        for case_id, note in warnings:
+            try:
+                self.reporter.warn(case_id, note)
+            except Exception as exc:  # -W error: the warning fails the parent
+                self.report_error = self.report_error or exc
 
     def _write_line(self, line: str) -> None:
         writer = self.config.get_terminal_writer()
@@ -398,19 +462,24 @@ class _Deadline:
         self.task = task
         self.seconds = seconds
         self.expired = False
+        self._repeat = False
         self._handle = task.get_loop().call_later(seconds, self._expire)
 
     def _expire(self) -> None:
         self.expired = True
         self.task.cancel()
+        if self._repeat:  # in teardown: each finalizer that hangs is cut off in turn
+            self._handle = self.task.get_loop().call_later(self.seconds, self._expire)
 
     def restart(self) -> None:
+        """A fresh timeout for the teardown, which cuts off every finalizer that hangs."""
         self._handle.cancel()
         if self.expired:
             self.expired = False
             uncancel = getattr(self.task, "uncancel", None)
             if uncancel is not None:  # Python >= 3.11 counts cancellations
                 uncancel()
+        self._repeat = True
         self._handle = self.task.get_loop().call_later(self.seconds, self._expire)
 
     def cancel(self) -> None:
@@ -424,20 +493,47 @@ def _expired_error(deadline: _Deadline | None, where: str) -> BaseException | No
     return None
 
 
-def _case_error(exc: BaseException, deadline: _Deadline | None, where: str) -> BaseException:
-    """What a phase's exception means for the case.
+class _Interrupt:
+    received = False
 
-    A cancellation caused by the case's deadline is its timeout; any other cancellation comes
-    from outside (Ctrl-C, fail_fast, -x) and is re-raised. KeyboardInterrupt stops the session;
-    every other BaseException (SystemExit included) fails only this case.
+
+@contextlib.contextmanager
+def _sigint_cancels(parent: asyncio.Task[Any]) -> Iterator[_Interrupt]:
+    """Make Ctrl-C cancel the parent task, so that every case is torn down, then stop pytest.
+
+    pytest-asyncio >= 1.2 runs tests in an asyncio.Runner, whose SIGINT handler does just
+    that. 1.0 and 1.1 run the loop under Python's default handler, which raises
+    KeyboardInterrupt wherever the loop happens to be and leaves the cases pending.
+    A second Ctrl-C stops at once.
     """
-    if isinstance(exc, asyncio.CancelledError):
-        if deadline is not None and deadline.expired:
-            return _timeout_error(deadline.seconds, where, exc.__traceback__)
-        raise exc
-    if isinstance(exc, KeyboardInterrupt):
-        raise exc
-    return exc
+    interrupt = _Interrupt()
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield interrupt
+        return
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if interrupt.received:
+            raise KeyboardInterrupt
+        interrupt.received = True
+        parent.cancel()
+        parent.get_loop().call_soon_threadsafe(lambda: None)  # wake the loop to run it
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield interrupt
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _finished(phases: list[Phase]) -> bool:
+    """Whether the case's body ran to its end (its outcome is known)."""
+    return any(
+        phase.when == "call" and not isinstance(phase.error, asyncio.CancelledError)
+        for phase in phases
+    )
 
 
 def _timeout_error(seconds: float, where: str, tb: types.TracebackType | None) -> CaseTimeoutError:

@@ -54,7 +54,9 @@ def blocked_loop_threshold(config: pytest.Config) -> float | None:
     value = _number(config.getini("asyncgroup_blocked_loop_threshold"))
     if value == 0:
         return None
-    return check_timeout(value, "ini option asyncgroup_blocked_loop_threshold")
+    return check_timeout(
+        value, "ini option asyncgroup_blocked_loop_threshold", "blocked-loop threshold"
+    )
 
 
 @dataclasses.dataclass

@@ -75,7 +75,8 @@ class LoopWatchdog:
             if stall is None or (task is not None and stall[0] is not task):
                 return
             self._stall = None
-        blocked_for = time.monotonic() - self._beat_at
+        now = time.monotonic()
+        blocked_for, self._beat_at = now - self._beat_at, now  # the next stall starts here
         self._on_blocked(stall[0], blocked_for, stall[1])
 
     def _beat(self) -> None:
