@@ -113,10 +113,12 @@ def fixture_function(fixturedef: Any, request: Any) -> tuple[Callable[..., Any],
     # functools.wraps copied the original's __module__; the code object tells the wrapper.
     if original is None or code is None or "pytest_asyncio" not in code.co_filename:
         return func, None
+    # A fixture defined in a test class: the original is bound to the instance pytest made at
+    # collection; the test runs with another one, as must the fixture.
     instance = request.instance
-    bound_to = getattr(fixturedef.func, "__self__", None)
+    bound_to = getattr(original, "__self__", None)
     if instance is not None and bound_to is not None and isinstance(instance, type(bound_to)):
-        original = original.__get__(instance)
+        original = original.__func__.__get__(instance)
     return original, set(inspect.signature(original).parameters)
 
 

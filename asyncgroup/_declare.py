@@ -1,9 +1,8 @@
 """Declaring cases: the ``@concurrent_cases`` decorator and the checks on its arguments.
 
 The decorator never raises for a bad argument (except when it is given no function at all):
-it records the problem, and the plugin reports it at collection as a collection error naming
-the test, the way ``pytest.mark.parametrize`` reports its own misuse. The rest of the module
-still collects and runs.
+it records the problem, and the plugin reports it at collection as an error naming the test,
+exactly as ``pytest.mark.parametrize`` reports its own misuse (a collection error of the module).
 """
 
 from __future__ import annotations

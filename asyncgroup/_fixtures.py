@@ -112,14 +112,22 @@ class CaseRequest:
 
 
 class CaseCapsys:
-    """capsys/capfd for one case: sees only that case's output (sys level)."""
+    """capsys and kin for one case: sees only that case's output (sys level).
 
-    def __init__(self, output: CaseOutput, suspend: Callable[[], Any]) -> None:
+    pytest's own capture fixtures register with its capture manager, which allows one per
+    test item: overlapping cases would collide.
+    """
+
+    def __init__(self, output: CaseOutput, suspend: Callable[[], Any], binary: bool) -> None:
         self._output = output
         self._suspend = suspend
+        self._binary = binary
 
     def readouterr(self) -> CaptureResult:
-        return CaptureResult(*self._output.readouterr())
+        out, err = self._output.readouterr()
+        if self._binary:
+            return CaptureResult(out.encode(), err.encode())
+        return CaptureResult(out, err)
 
     @contextmanager
     def disabled(self) -> Iterator[None]:
@@ -259,9 +267,12 @@ class CaseFixtures:
     async def _create(self, name: str, index: int, fixturedef: Any) -> Any:
         __tracebackhide__ = True
         request = CaseRequest(self, name, has_param=name in self.plan.params)
-        builtin = _BUILTINS.get(name) if fixturedef.func.__module__.startswith("_pytest") else None
+        from_pytest = fixturedef.func.__module__.startswith("_pytest")
+        builtin = _BUILTINS.get(name) if from_pytest else None
         if builtin is not None:
             return builtin(self, request)
+        if from_pytest and name in _ONE_CASE_AT_A_TIME:
+            self._hold(name)
         func, accepted = _compat.fixture_function(fixturedef, request)
         kwargs = {}
         for arg in fixturedef.argnames:
@@ -285,6 +296,20 @@ class CaseFixtures:
         if inspect.isawaitable(result):
             result = await result
         return result
+
+    def _hold(self, name: str) -> None:
+        """Take a process-wide fixture for this case, or fail if a running case has it."""
+        held = self.services.patched
+        owner = held.get(("fixture", name))
+        if owner is not None:
+            msg = (
+                f"asyncgroup: cases {owner!r} and {self.case_name!r} both use {name!r}, which "
+                "is process-wide, while they run at the same time, so each would see the "
+                "other's; use max_concurrency=1"
+            )
+            raise pytest.UsageError(msg)
+        held["fixture", name] = self.case_name
+        self.finalizers.append(lambda: held.pop(("fixture", name), None))
 
     async def teardown(self) -> None:
         """Run finalizers in reverse order; raise the first error once all have run.
@@ -341,7 +366,8 @@ def _tmp_path(fixtures: CaseFixtures, request: CaseRequest) -> Any:
 
 
 def _capsys(fixtures: CaseFixtures, request: CaseRequest) -> Any:
-    return CaseCapsys(fixtures.output, fixtures.services.suspend_capture)
+    binary = request.fixturename in ("capsysbinary", "capfdbinary")
+    return CaseCapsys(fixtures.output, fixtures.services.suspend_capture, binary)
 
 
 class CaseMonkeyPatch:
@@ -351,10 +377,16 @@ class CaseMonkeyPatch:
     environment variable would corrupt each other: the second one fails with a clear error.
     """
 
-    def __init__(self, case_name: str, patched: dict[tuple[object, ...], str]) -> None:
+    def __init__(
+        self,
+        case_name: str,
+        patched: dict[tuple[object, ...], str],
+        outer: CaseMonkeyPatch | None = None,
+    ) -> None:
         self._patch = pytest.MonkeyPatch()
         self._case_name = case_name
         self._patched = patched
+        self._outer = outer  # a context() inside it leaves the outer's claims alone
         self._mine: list[tuple[object, ...]] = []
 
     def _claim(self, key: tuple[object, ...], what: str) -> None:
@@ -410,10 +442,20 @@ class CaseMonkeyPatch:
     def syspath_prepend(self, path: Any) -> None:
         self._patch.syspath_prepend(path)
 
+    @contextmanager
+    def context(self) -> Iterator[CaseMonkeyPatch]:
+        """A nested monkeypatch undone at the end of the ``with`` block, as pytest's."""
+        inner = CaseMonkeyPatch(self._case_name, self._patched, outer=self)
+        try:
+            yield inner
+        finally:
+            inner.undo()
+
     def undo(self) -> None:
         self._patch.undo()
+        outer_keys = self._outer._mine if self._outer is not None else []
         for key in self._mine:
-            if self._patched.get(key) == self._case_name:
+            if self._patched.get(key) == self._case_name and key not in outer_keys:
                 del self._patched[key]
         self._mine.clear()
 
@@ -430,12 +472,21 @@ def _caplog(fixtures: CaseFixtures, request: CaseRequest) -> Any:
     return caplog
 
 
+# pytest's own fixtures that record process-wide state (recwarn: the warnings module's
+# catch_warnings): one case may use them at a time.
+_ONE_CASE_AT_A_TIME = frozenset({"recwarn"})
+
 # pytest's own fixtures whose state is kept per test item, replaced by per-case versions.
 # A user's fixture of the same name (not from _pytest) is used as written.
 _BUILTINS: dict[str, Callable[[CaseFixtures, CaseRequest], Any]] = {
     "tmp_path": _tmp_path,
+    # fd-level capture cannot tell cases apart: capfd sees the case's sys-level output, and
+    # capteesys captures without the tee.
     "capsys": _capsys,
     "capfd": _capsys,
+    "capsysbinary": _capsys,
+    "capfdbinary": _capsys,
+    "capteesys": _capsys,
     "caplog": _caplog,
     "monkeypatch": _monkeypatch,
 }

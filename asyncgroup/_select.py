@@ -34,25 +34,39 @@ def _keyword_expression(config: pytest.Config) -> Any:
 
 
 def select_by_keyword(item: pytest.Item, cases: list[Case]) -> None:
-    """Remember which cases -k selects; let pytest keep the parent if any is selected."""
+    """Remember which cases -k selects; make pytest keep the parent if any is selected."""
     compiled = _keyword_expression(item.config)
     if compiled is None:
         return
     expression, matcher_class = compiled
     parent_matcher = matcher_class.from_item(item)
-    selected = []
+    selected: set[str] = set()
+    keep_parent: set[str] = set()
     for case in cases:
         own_names = [case.id.lower(), *(mark.name.lower() for mark in case.marks)]
+        matched: set[str] = set()
 
-        def matches(name: str, *args: Any, _own: list[str] = own_names, **kwargs: Any) -> bool:
+        def matches(
+            name: str,
+            *args: Any,
+            _own: list[str] = own_names,
+            _matched: set[str] = matched,
+            **kwargs: Any,
+        ) -> bool:
             lowered = name.lower()
-            return parent_matcher(name, *args, **kwargs) or any(lowered in own for own in _own)
+            found = parent_matcher(name, *args, **kwargs) or any(lowered in own for own in _own)
+            if found:
+                _matched.add(name)
+            return bool(found)
 
         if expression.evaluate(matches):
-            selected.append(case)
-    item.stash[keyword_selection_key] = {case.id for case in selected}
-    # -k matches the parent on these too, so that pytest does not deselect it.
-    item.extra_keyword_matches.update(case.id for case in selected)
+            selected.add(case.id)
+            keep_parent = keep_parent or matched
+    item.stash[keyword_selection_key] = selected
+    # pytest then matches -k against the parent alone. Giving it the names that one selected
+    # case matched makes every name in the expression as true or false for the parent as it
+    # was for that case (the case's names include the parent's), so the parent is kept.
+    item.extra_keyword_matches.update(keep_parent)
 
 
 def select(item: Any, cases: list[Case]) -> list[Case]:
