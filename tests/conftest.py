@@ -11,8 +11,11 @@ PYTEST_MAJOR = int(pytest.__version__.split(".")[0])
 
 
 @pytest.fixture
-def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A pytester project with pytest-asyncio configured as a user of asyncgroup would."""
+    # hypothesis (installed for the fuzz tests) adds 0.6 s to every pytest start-up through its
+    # plugin; the inner runs do not need it.
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")
     pytester.makeini(
         """
         [pytest]
