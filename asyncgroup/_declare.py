@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from asyncgroup._gcpause import gc_paused
+
 # What pytest.param() returns (pytest 8.0-9.2: _pytest.mark.structures.ParameterSet, a NamedTuple
 # with .values, .marks and .id); taken from the public API rather than imported.
 _ParameterSet = type(pytest.param(None))
@@ -214,7 +216,8 @@ def make_table(
                 f"as positional arguments; got {len(args)} positional arguments"
             )
             raise ValueError(msg)
-        table.cases, table.parametersets = _build_cases(table.argnames, argvalues)
+        with gc_paused():
+            table.cases, table.parametersets = _build_cases(table.argnames, argvalues)
         table.ids = _check_ids(options["ids"], len(table.cases))
         table.timeout = check_timeout(options["timeout"], "@concurrent_cases(timeout=...)")
         table.max_concurrency = check_max_concurrency(

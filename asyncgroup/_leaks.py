@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,16 +23,21 @@ _CANCEL_GRACE = 1.0
 
 
 @contextmanager
-def tasks_noted(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
-    """Note the tasks each case creates, for as long as the parent runs."""
+def tasks_noted(loop: asyncio.AbstractEventLoop) -> Iterator[Callable[[Any], Any]]:
+    """Note the tasks each case creates, for as long as the parent runs.
+
+    Yields how to create a task without noting it (the cases' own tasks): the loop's own way,
+    which for 100,000 cases is much faster than going through a factory in Python.
+    """
     previous = loop.get_task_factory()
 
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
-        task: Any
+    def create(coro: Any, **kwargs: Any) -> Any:
         if previous is not None:
-            task = previous(loop, coro, **kwargs)
-        else:
-            task = asyncio.Task(coro, loop=loop, **kwargs)
+            return previous(loop, coro, **kwargs)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+        task = create(coro, **kwargs)
         owned = case_tasks.get()
         if owned is not None:
             owned.append(task)
@@ -40,7 +45,7 @@ def tasks_noted(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
 
     loop.set_task_factory(factory)
     try:
-        yield
+        yield create
     finally:
         loop.set_task_factory(previous)
 

@@ -15,6 +15,7 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._declare import CASES_ATTRIBUTE, SHARD_ARGUMENT, CaseTable
 from asyncgroup._fixtures import FixturePlan
+from asyncgroup._gcpause import gc_paused
 from asyncgroup._outcome import CASE_ID_ATTRIBUTE, CASE_NODEID_ATTRIBUTE
 from asyncgroup._progress import remember_terminal
 from asyncgroup._select import select_by_keyword
@@ -102,14 +103,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not table.ids_made:
         ids = table.ids
         idfn = ids if callable(ids) else None
-        made = _compat.make_ids(
-            table.argnames,
-            table.parametersets,
-            idfn,
-            None if callable(ids) else ids,
-            metafunc.config,
-            metafunc.definition.nodeid,
-        )
+        with gc_paused():
+            made = _compat.make_ids(
+                table.argnames,
+                table.parametersets,
+                idfn,
+                None if callable(ids) else ids,
+                metafunc.config,
+                metafunc.definition.nodeid,
+            )
         for case, case_id in zip(table.cases, made, strict=True):
             case.id = case_id
         table.ids_made = True

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import sys
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from asyncgroup import _compat
 from asyncgroup._capture import CaseCapture, CaseOutput, current_output
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan
+from asyncgroup._gcpause import gc_paused
 from asyncgroup._leaks import cancel_leftovers, case_tasks, tasks_noted
 from asyncgroup._outcome import CaseReporter, CaseTimeoutError, Phase, Xfail
 from asyncgroup._progress import LiveProgress
@@ -93,6 +95,7 @@ class ParentRun:
         # CancelledError (awaiting something cancelled), which is the case's failure.
         self.cancelled_from_outside: set[asyncio.Task[None]] = set()
         self.watchdog: LoopWatchdog | None = None
+        self.create_task: Callable[[Any], Any] = asyncio.ensure_future
         self.capture = CaseCapture(settings.capture_streams, settings.log_level)
         self.timeout = None if settings.debugging else settings.timeout
         # Without per-case fixtures (nor a per-case request), a case's arguments are its values
@@ -120,7 +123,11 @@ class ParentRun:
             self.services = _Services(self, formatter)
             parent = asyncio.current_task()
             assert parent is not None
-            with self.capture.active(), tasks_noted(loop), _sigint_cancels(parent) as interrupt:
+            with (
+                self.capture.active(),
+                tasks_noted(loop) as self.create_task,
+                _sigint_cancels(parent) as interrupt,
+            ):
                 if watchdog is not None:
                     watchdog.start()
                 try:
@@ -130,6 +137,7 @@ class ParentRun:
                         raise KeyboardInterrupt from None
                     raise
                 finally:
+                    gc.unfreeze()
                     if watchdog is not None:
                         watchdog.stop()
                     self.flush()
@@ -143,16 +151,17 @@ class ParentRun:
         limit = self.settings.max_concurrency
         slots = asyncio.Semaphore(limit) if limit else None
         try:
-            for case in cases:
-                if slots is not None:
+            if slots is None:  # every case starts now, without awaiting: no user code runs
+                with gc_paused():
+                    for case in cases:
+                        self._start(loop, case)
+                gc.freeze()
+            else:
+                for case in cases:
                     await slots.acquire()
-                if self.stop_reason is not None:
-                    break
-                task = loop.create_task(self._run_case(case))
-                self.tasks.add(task)
-                task.add_done_callback(self._case_done)
-                if slots is not None:
-                    task.add_done_callback(lambda _: slots.release())
+                    if self.stop_reason is not None:
+                        break
+                    self._start(loop, case).add_done_callback(lambda _: slots.release())
             while self.tasks:
                 await asyncio.wait(list(self.tasks))
         except BaseException:
@@ -162,6 +171,12 @@ class ParentRun:
             while self.tasks:
                 await asyncio.wait(list(self.tasks))
             raise
+
+    def _start(self, loop: asyncio.AbstractEventLoop, case: Case) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = self.create_task(self._run_case(case))
+        self.tasks.add(task)
+        task.add_done_callback(self._case_done)
+        return task
 
     def _case_done(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
@@ -173,7 +188,7 @@ class ParentRun:
     def _blocked(self, task: asyncio.Task[Any], seconds: float, line: str) -> None:
         """The watchdog saw ``task`` block the loop: tell it in that case's report."""
         if task in self.tasks:
-            note = f"the case blocked the event loop for {seconds:.2f} s at {line}"
+            note = f"the case blocked the event loop for at least {seconds:.2f} s at {line}"
             self.notes.setdefault(task, []).append(note)
 
     def _parent_value(self, name: str) -> Any:
@@ -407,6 +422,7 @@ class ParentRun:
             self._cancel_all("reporting failed")
             return
         self._issue_warnings()
+        gc.freeze()
         if self.item.session.shouldfail and self.stop_reason is None:
             self._cancel_all(str(self.item.session.shouldfail))
 

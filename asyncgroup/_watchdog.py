@@ -47,8 +47,8 @@ class LoopWatchdog:
         self._loop = loop
         self._threshold = threshold
         self._on_blocked = on_blocked
-        self._beat_at = time.monotonic()
-        self._stall: tuple[asyncio.Task[Any], str] | None = None
+        # (task, line, since): a step the watchdog saw run for longer than the threshold.
+        self._stall: tuple[asyncio.Task[Any], str, float] | None = None
         self._lock = threading.Lock()  # the watchdog thread sets _stall, the loop takes it
         self._stop = threading.Event()
         self._loop_thread = threading.get_ident()
@@ -75,24 +75,33 @@ class LoopWatchdog:
             if stall is None or (task is not None and stall[0] is not task):
                 return
             self._stall = None
-        now = time.monotonic()
-        blocked_for, self._beat_at = now - self._beat_at, now  # the next stall starts here
-        self._on_blocked(stall[0], blocked_for, stall[1])
+        blocked_task, line, since = stall
+        self._on_blocked(blocked_task, time.monotonic() - since, line)
 
     def _beat(self) -> None:
-        """On the loop: the loop is running again."""
+        """On the loop, a few times per threshold: report a stall that has ended."""
         self.claim()
-        self._beat_at = time.monotonic()
         self._handle = self._loop.call_later(self._threshold / 4, self._beat)
 
     def _watch(self) -> None:
-        """In the watchdog thread: look at the loop thread when it has not beaten for too long."""
+        """In the watchdog thread: notice one step of one task running for too long.
+
+        A step is the same task at the same instruction of the same frame, sample after
+        sample. A loop that is merely busy (100,000 short steps in a row) changes task and
+        frame between samples, and no case is to blame.
+        """
+        seen: tuple[object, object, int] | None = None
+        since = time.monotonic()
         while not self._stop.wait(self._threshold / 4):
-            if self._stall is not None or time.monotonic() - self._beat_at <= self._threshold:
-                continue
             task = asyncio.current_task(self._loop)
             frame = sys._current_frames().get(self._loop_thread)
-            if task is not None and frame is not None:
+            now = time.monotonic()
+            step = (task, frame, frame.f_lasti) if frame is not None else None
+            if task is None or frame is None or step != seen:
+                seen, since = step, now
+                continue
+            if now - since > self._threshold and self._stall is None:
                 line = _blocking_line(frame)
                 with self._lock:
-                    self._stall = (task, line)
+                    self._stall = (task, line, since)
+                seen = None  # this stall is noted; the next one starts afresh
