@@ -137,7 +137,7 @@ class ParentRun:
                         raise KeyboardInterrupt from None
                     raise
                 finally:
-                    gc.unfreeze()
+                    gc.unfreeze()  # the frozen objects go back to the collector (see _start)
                     if watchdog is not None:
                         watchdog.stop()
                     self.flush()
@@ -155,6 +155,8 @@ class ParentRun:
                 with gc_paused():
                     for case in cases:
                         self._start(loop, case)
+                # What is alive now lives until its case ends: the collector need not walk it
+                # again and again as the run grows (unfrozen when the parent ends).
                 gc.freeze()
             else:
                 for case in cases:
@@ -422,7 +424,7 @@ class ParentRun:
             self._cancel_all("reporting failed")
             return
         self._issue_warnings()
-        gc.freeze()
+        gc.freeze()  # the reports pytest keeps, likewise
         if self.item.session.shouldfail and self.stop_reason is None:
             self._cancel_all(str(self.item.session.shouldfail))
 
