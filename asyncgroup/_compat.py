@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -163,9 +164,39 @@ def forget_progress(terminalreporter: Any, report: pytest.TestReport) -> None:
 
 
 def suspend_capture(config: pytest.Config) -> Any:
-    """Context in which reports may be written to the terminal mid-test (pytest 8.0-9.2)."""
+    """pytest's capture suspended: writes reach the terminal (pytest 8.0-9.2)."""
     capman = config.pluginmanager.getplugin("capturemanager")
     return capman.global_and_fixture_disabled() if capman is not None else nullcontext()
+
+
+@contextmanager
+def terminal_reachable(config: pytest.Config) -> Iterator[None]:
+    """Let the terminal reporter write mid-test, leaving ``sys.stdout``/``sys.stderr`` alone.
+
+    pytest's own suspension puts the real ``sys.stdout`` back for a moment, and a case's thread
+    printing in that moment would print to the terminal instead of its report. The terminal
+    reporter writes to the real stdout object it took at start-up, so only the file-descriptor
+    redirection of ``--capture=fd`` (the default) needs undoing; with ``sys`` or ``no`` nothing
+    does. pytest 8.0-9.2: CaptureManager._global_capturing is a MultiCapture whose out/err are
+    FDCapture objects with targetfd, targetfd_save and tmpfile while capturing fds.
+    """
+    capman = config.pluginmanager.getplugin("capturemanager")
+    capturing = getattr(capman, "_global_capturing", None)
+    streams: list[Any] = [getattr(capturing, "out", None), getattr(capturing, "err", None)]
+    redirected = [
+        capture
+        for capture in streams
+        if getattr(capture, "targetfd_save", None) is not None
+        and getattr(capture, "_state", None) == "started"
+    ]
+    for capture in redirected:
+        capture.tmpfile.flush()
+        os.dup2(capture.targetfd_save, capture.targetfd)
+    try:
+        yield
+    finally:
+        for capture in redirected:
+            os.dup2(capture.tmpfile.fileno(), capture.targetfd)
 
 
 @contextmanager

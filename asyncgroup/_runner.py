@@ -52,7 +52,7 @@ class _Services:
     def __init__(self, run: ParentRun, log_formatter: Any) -> None:
         self.log_formatter = log_formatter
         self.patched: dict[tuple[object, ...], str] = {}  # what running cases monkeypatched
-        self.suspend_capture = run.suspended_capture
+        self.suspend_capture = run.capture_suspended
         self.setup_show = bool(run.config.getoption("setupshow", False))
 
 
@@ -442,7 +442,12 @@ class ParentRun:
         writer.write(line)
 
     def suspended_capture(self) -> Any:
-        return _Suspended(self)
+        """For writing to the terminal mid-run."""
+        return _Suspended(self, fully=False)
+
+    def capture_suspended(self) -> Any:
+        """For the debugger and capsys.disabled(): sys.stdout is the terminal again."""
+        return _Suspended(self, fully=True)
 
     def _interact(self, report: pytest.TestReport, phases: list[Phase]) -> None:
         """--pdb: drop into the debugger at the case's own failure."""
@@ -450,21 +455,30 @@ class ParentRun:
         if error is None:
             return
         call = _compat.call_info(error, report)
-        with self.suspended_capture():
+        with self.capture_suspended():
             self.item.ihook.pytest_exception_interact(node=self.item, call=call, report=report)
 
 
 class _Suspended:
-    """pytest's capture suspended, and our stream stand-ins put back afterwards."""
+    """Capture set aside (outside any case), and our stream stand-ins put back afterwards.
 
-    def __init__(self, run: ParentRun) -> None:
+    ``fully``: pytest's own suspension, which swaps ``sys.stdout`` back for the debugger and
+    ``capsys.disabled()``; otherwise only what the terminal reporter needs (see _compat).
+    """
+
+    def __init__(self, run: ParentRun, fully: bool) -> None:
         self._run = run
+        self._fully = fully
         self._context: Any = None
 
     def __enter__(self) -> None:
         token = current_output.set(None)
         self._token = token
-        self._context = _compat.suspend_capture(self._run.config)
+        config = self._run.config
+        if self._fully:
+            self._context = _compat.suspend_capture(config)
+        else:
+            self._context = _compat.terminal_reachable(config)
         self._context.__enter__()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -658,11 +658,12 @@ def test_a_case_that_blocks_the_loop_gets_a_warning_naming_the_line(
     blocker = next(w for w in found if "case 'blocker'" in w)
     match = re.fullmatch(
         rf".*test_loop\.py:\d+: AsyncgroupWarning: case 'blocker': the case blocked the event "
-        rf"loop for ([\d.]+) s at .*test_loop\.py:{sleep_line}: time\.sleep\(0\.8\)",
+        rf"loop for at least ([\d.]+) s at .*test_loop\.py:{sleep_line}: time\.sleep\(0\.8\)",
         blocker,
     )
     assert match is not None, blocker
-    assert 0.75 <= float(match.group(1)) < 2.0
+    # Sampled a few times per threshold (0.5 s): a lower bound, within a sample of the truth.
+    assert 0.5 <= float(match.group(1)) < 2.0
     # A blocking call inside the standard library is reported at the test's own line.
     library = next(w for w in found if "case 'via_library'" in w)
     assert library.endswith(f"test_loop.py:{wait_line}: threading.Event().wait(0.8)"), library
