@@ -1033,7 +1033,16 @@ def test_monkeypatch_in_a_case_is_undone_when_that_case_ends(pytester: pytest.Py
 # pytest-asyncio's auto mode.
 
 
-def test_auto_mode_async_fixtures_are_per_case(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize(
+    ("dep_kind", "client_kind"),
+    [
+        pytest.param("async_generator", "coroutine", id="async"),
+        pytest.param("generator", "function", id="sync"),
+    ],
+)
+def test_auto_mode_fixtures_are_per_case(
+    pytester: pytest.Pytester, dep_kind: str, client_kind: str
+) -> None:
     pytester.makeini(
         """
         [pytest]
@@ -1043,8 +1052,8 @@ def test_auto_mode_async_fixtures_are_per_case(pytester: pytest.Pytester) -> Non
     )
     write(
         pytester,
-        fixture_source("async_generator", "dep"),
-        fixture_source("coroutine", "client", ("dep",)),
+        fixture_source(dep_kind, "dep"),
+        fixture_source(client_kind, "client", ("dep",)),
         """
         @concurrent_cases([1, 2, 3])
         async def test_x(n, client):
@@ -1058,30 +1067,6 @@ def test_auto_mode_async_fixtures_are_per_case(pytester: pytest.Pytester) -> Non
     ev = events(pytester)
     assert_one_instance_per_case(ev, ["dep", "client"], 3)
     assert sorted(c for _, c in matching(ev, r"case (\d) client (\d)")) == ["1", "2", "3"]
-
-
-def test_auto_mode_sync_fixtures_are_per_case(pytester: pytest.Pytester) -> None:
-    pytester.makeini(
-        """
-        [pytest]
-        asyncio_mode = auto
-        asyncio_default_fixture_loop_scope = function
-        """
-    )
-    write(
-        pytester,
-        fixture_source("generator", "dep"),
-        fixture_source("function", "client", ("dep",)),
-        """
-        @concurrent_cases([1, 2, 3])
-        async def test_x(n, client):
-            event(f"case {n} client {client}")
-        """,
-    )
-    result = run(pytester)
-    result.stdout.re_match_lines([r"asyncio: mode=(Mode\.AUTO|auto)\b.*"])
-    assert counts(result) == {"passed": 1, "subtests passed": 3}
-    assert_one_instance_per_case(events(pytester), ["dep", "client"], 3)
 
 
 # ---------------------------------------------------------------------------------------------
