@@ -1,21 +1,16 @@
 """Running one parent's cases concurrently, each in its own task, and reporting each as it ends.
 
 Every case task owns its context (asyncio copies it), so its output buffers and fixtures are
-its own. Reports finished in the same loop iteration are written together, under one
-suspension of pytest's capture: suspending costs tens of microseconds, and 10,000 cases may
-finish within a few iterations.
+its own. Reports of cases that finish in the same loop iteration are written together, in one
+callback: 10,000 cases may finish within a few iterations, and each write to the terminal
+mid-test means setting pytest's capture aside.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
-import signal
-import sys
-import threading
-import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,25 +20,15 @@ from asyncgroup._capture import CaseCapture, CaseOutput, current_output
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan
 from asyncgroup._gcpause import gc_paused
+from asyncgroup._interrupt import sigint_cancels
 from asyncgroup._leaks import cancel_leftovers, case_tasks, tasks_noted
-from asyncgroup._outcome import CaseReporter, CaseTimeoutError, Phase, Xfail
+from asyncgroup._outcome import CaseReporter, Phase, Xfail
 from asyncgroup._progress import LiveProgress
 from asyncgroup._select import select
 from asyncgroup._settings import RunSettings
 from asyncgroup._threads import CaseThread
+from asyncgroup._timeouts import Deadline, debugger_active, expired_error, timeout_error
 from asyncgroup._watchdog import LoopWatchdog
-
-_DEBUGGERS = ("pydevd", "bdb", "pydevd_frame_evaluator")
-_ASYNCIO_DIR = asyncio.__file__.rpartition("/")[0] if "/" in asyncio.__file__ else ""
-_OWN_DIR = __file__.rpartition("/")[0]
-
-
-def _debugger_active() -> bool:
-    """As pytest-timeout decides: a known debugger's trace function (coverage's is not one)."""
-    trace = sys.gettrace()
-    return trace is not None and any(
-        getattr(trace, "__module__", "").startswith(name) for name in _DEBUGGERS
-    )
 
 
 class _Services:
@@ -126,7 +111,7 @@ class ParentRun:
             with (
                 self.capture.active(),
                 tasks_noted(loop) as self.create_task,
-                _sigint_cancels(parent) as interrupt,
+                sigint_cancels(parent) as interrupt,
             ):
                 if watchdog is not None:
                     watchdog.start()
@@ -221,8 +206,8 @@ class ParentRun:
         task = asyncio.current_task()
         assert task is not None
         deadline = None
-        if self.timeout is not None and not _debugger_active():
-            deadline = _Deadline(task, self.timeout)
+        if self.timeout is not None and not debugger_active():
+            deadline = Deadline(task, self.timeout)
         fixtures = self._case_fixtures(case, output) if self.per_case_fixtures else None
         phases: list[Phase] = []
         cancelled: asyncio.CancelledError | None = None  # from outside: not a case failure
@@ -259,7 +244,7 @@ class ParentRun:
         if cancelled is not None:
             raise cancelled
 
-    def _error(self, exc: BaseException, deadline: _Deadline | None, where: str) -> BaseException:
+    def _error(self, exc: BaseException, deadline: Deadline | None, where: str) -> BaseException:
         """What a phase's exception means for the case.
 
         A cancellation caused by the case's deadline is its timeout; one from outside (Ctrl-C,
@@ -269,7 +254,7 @@ class ParentRun:
         """
         if isinstance(exc, asyncio.CancelledError):
             if deadline is not None and deadline.expired:
-                return _timeout_error(deadline.seconds, where, exc.__traceback__)
+                return timeout_error(deadline.seconds, where, exc.__traceback__)
             if asyncio.current_task() in self.cancelled_from_outside:
                 raise exc
             return exc
@@ -286,7 +271,7 @@ class ParentRun:
         self,
         fixtures: CaseFixtures,
         phases: list[Phase],
-        deadline: _Deadline | None,
+        deadline: Deadline | None,
         output: CaseOutput,
     ) -> dict[str, Any] | None:
         """The arguments for the test function, or None when a fixture's setup failed."""
@@ -307,7 +292,7 @@ class ParentRun:
         case: Case,
         kwargs: dict[str, Any],
         phases: list[Phase],
-        deadline: _Deadline | None,
+        deadline: Deadline | None,
         output: CaseOutput,
     ) -> None:
         __tracebackhide__ = True
@@ -324,7 +309,7 @@ class ParentRun:
         except BaseException as exc:
             call.end(self._error(exc, deadline, "body"), output)
         else:
-            call.end(_expired_error(deadline, "body"), output)
+            call.end(expired_error(deadline, "body"), output)
         finally:
             case_tasks.reset(token)
             if any(not task.done() for task in owned):
@@ -333,7 +318,7 @@ class ParentRun:
                     self.notes.setdefault(asyncio.current_task(), []).append(leftovers)  # type: ignore[arg-type]
 
     async def _call_in_thread(
-        self, case: Case, kwargs: dict[str, Any], deadline: _Deadline | None
+        self, case: Case, kwargs: dict[str, Any], deadline: Deadline | None
     ) -> None:
         """A blocking body: in a thread; on timeout, the thread's stack is the report's."""
         __tracebackhide__ = True
@@ -343,13 +328,13 @@ class ParentRun:
         except asyncio.CancelledError:
             if deadline is None or not deadline.expired:
                 raise
-            raise _timeout_error(deadline.seconds, "body (in its thread)", thread.stack()) from None
+            raise timeout_error(deadline.seconds, "body (in its thread)", thread.stack()) from None
 
     async def _teardown(
         self,
         fixtures: CaseFixtures,
         phases: list[Phase],
-        deadline: _Deadline | None,
+        deadline: Deadline | None,
         output: CaseOutput,
     ) -> None:
         """Tear the case's fixtures down, with a timeout of its own as long as the case's."""
@@ -370,7 +355,7 @@ class ParentRun:
         except BaseException as exc:
             teardown.end(self._error(exc, deadline, "fixture teardown"), output)
         else:
-            teardown.end(_expired_error(deadline, "fixture teardown"), output)
+            teardown.end(expired_error(deadline, "fixture teardown"), output)
 
     def _report(
         self,
@@ -487,110 +472,12 @@ class _Suspended:
         self._run.capture.install_streams()
 
 
-class _Deadline:
-    """Cancels a case's task when its time is up, and remembers that it did."""
-
-    def __init__(self, task: asyncio.Task[Any], seconds: float) -> None:
-        self.task = task
-        self.seconds = seconds
-        self.expired = False
-        self._repeat = False
-        self._handle = task.get_loop().call_later(seconds, self._expire)
-
-    def _expire(self) -> None:
-        self.expired = True
-        self.task.cancel()
-        if self._repeat:  # in teardown: each finalizer that hangs is cut off in turn
-            self._handle = self.task.get_loop().call_later(self.seconds, self._expire)
-
-    def restart(self) -> None:
-        """A fresh timeout for the teardown, which cuts off every finalizer that hangs."""
-        self._handle.cancel()
-        if self.expired:
-            self.expired = False
-            uncancel = getattr(self.task, "uncancel", None)
-            if uncancel is not None:  # Python >= 3.11 counts cancellations
-                uncancel()
-        self._repeat = True
-        self._handle = self.task.get_loop().call_later(self.seconds, self._expire)
-
-    def cancel(self) -> None:
-        self._handle.cancel()
-
-
-def _expired_error(deadline: _Deadline | None, where: str) -> BaseException | None:
-    """A case that swallowed its timeout's cancellation still timed out."""
-    if deadline is not None and deadline.expired:
-        return _timeout_error(deadline.seconds, where, None)
-    return None
-
-
-class _Interrupt:
-    received = False
-
-
-@contextlib.contextmanager
-def _sigint_cancels(parent: asyncio.Task[Any]) -> Iterator[_Interrupt]:
-    """Make Ctrl-C cancel the parent task, so that every case is torn down, then stop pytest.
-
-    pytest-asyncio >= 1.2 runs tests in an asyncio.Runner, whose SIGINT handler does just
-    that. 1.0 and 1.1 run the loop under Python's default handler, which raises
-    KeyboardInterrupt wherever the loop happens to be and leaves the cases pending.
-    A second Ctrl-C stops at once.
-    """
-    interrupt = _Interrupt()
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield interrupt
-        return
-
-    def on_sigint(signum: int, frame: object) -> None:
-        if interrupt.received:
-            raise KeyboardInterrupt
-        interrupt.received = True
-        parent.cancel()
-        parent.get_loop().call_soon_threadsafe(lambda: None)  # wake the loop to run it
-
-    signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield interrupt
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
 def _finished(phases: list[Phase]) -> bool:
     """Whether the case's body ran to its end (its outcome is known)."""
     return any(
         phase.when == "call" and not isinstance(phase.error, asyncio.CancelledError)
         for phase in phases
     )
-
-
-def _timeout_error(seconds: float, where: str, tb: types.TracebackType | None) -> CaseTimeoutError:
-    error = CaseTimeoutError(
-        f"Timeout (>{seconds:g}s) from asyncgroup: the case's {where} did not finish "
-        f"within its timeout of {seconds:g} s"
-        + ("; the line marked > is where it was waiting" if tb is not None else "")
-    )
-    return error.with_traceback(_user_frames(tb))
-
-
-def _user_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
-    """The traceback without asyncio's and asyncgroup's frames: just where the case waited."""
-    frames = []
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if not filename.startswith((_ASYNCIO_DIR, _OWN_DIR)):
-            frames.append(tb)
-        tb = tb.tb_next
-    result = None
-    for frame_tb in reversed(frames):
-        result = types.TracebackType(
-            result, frame_tb.tb_frame, frame_tb.tb_lasti, frame_tb.tb_lineno
-        )
-    return result
 
 
 def _in_case() -> bool:

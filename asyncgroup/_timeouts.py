@@ -1,0 +1,85 @@
+"""Per-case timeouts: cancelling a case when its time is up, and saying where it waited."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import types
+from typing import Any
+
+from asyncgroup._outcome import CaseTimeoutError
+
+_DEBUGGERS = ("pydevd", "bdb", "pydevd_frame_evaluator")
+_ASYNCIO_DIR = asyncio.__file__.rpartition("/")[0]
+_OWN_DIR = __file__.rpartition("/")[0]
+
+
+def debugger_active() -> bool:
+    """As pytest-timeout decides: a known debugger's trace function (coverage's is not one)."""
+    trace = sys.gettrace()
+    return trace is not None and any(
+        getattr(trace, "__module__", "").startswith(name) for name in _DEBUGGERS
+    )
+
+
+class Deadline:
+    """Cancels a case's task when its time is up, and remembers that it did."""
+
+    def __init__(self, task: asyncio.Task[Any], seconds: float) -> None:
+        self.task = task
+        self.seconds = seconds
+        self.expired = False
+        self._repeat = False
+        self._handle = task.get_loop().call_later(seconds, self._expire)
+
+    def _expire(self) -> None:
+        self.expired = True
+        self.task.cancel()
+        if self._repeat:  # in teardown: each finalizer that hangs is cut off in turn
+            self._handle = self.task.get_loop().call_later(self.seconds, self._expire)
+
+    def restart(self) -> None:
+        """A fresh timeout for the teardown, which cuts off every finalizer that hangs."""
+        self._handle.cancel()
+        if self.expired:
+            self.expired = False
+            uncancel = getattr(self.task, "uncancel", None)
+            if uncancel is not None:  # Python >= 3.11 counts cancellations
+                uncancel()
+        self._repeat = True
+        self._handle = self.task.get_loop().call_later(self.seconds, self._expire)
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
+def expired_error(deadline: Deadline | None, where: str) -> BaseException | None:
+    """A case that swallowed its timeout's cancellation still timed out."""
+    if deadline is not None and deadline.expired:
+        return timeout_error(deadline.seconds, where, None)
+    return None
+
+
+def timeout_error(seconds: float, where: str, tb: types.TracebackType | None) -> CaseTimeoutError:
+    error = CaseTimeoutError(
+        f"Timeout (>{seconds:g}s) from asyncgroup: the case's {where} did not finish "
+        f"within its timeout of {seconds:g} s"
+        + ("; the line marked > is where it was waiting" if tb is not None else "")
+    )
+    return error.with_traceback(user_frames(tb))
+
+
+def user_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """The traceback without asyncio's and asyncgroup's frames: just where the case waited."""
+    frames = []
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.startswith((_ASYNCIO_DIR, _OWN_DIR)):
+            frames.append(tb)
+        tb = tb.tb_next
+    result = None
+    for frame_tb in reversed(frames):
+        result = types.TracebackType(
+            result, frame_tb.tb_frame, frame_tb.tb_lasti, frame_tb.tb_lineno
+        )
+    return result
