@@ -15,20 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import re
-import shutil
-from collections import namedtuple
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from asyncgroup import _compat
-from asyncgroup._capture import CaseOutput, current_output
-
-CaptureResult = namedtuple("CaptureResult", ["out", "err"])
-_NOTSET: Any = object()  # "argument not given", as MonkeyPatch's own notset
+from asyncgroup._builtins import BUILTINS, ONE_CASE_AT_A_TIME
+from asyncgroup._capture import CaseOutput
 
 
 class FixturePlan:
@@ -111,87 +105,6 @@ class CaseRequest:
         return f"<CaseRequest for {self._fixtures.case_name!r}>"
 
 
-class CaseCapsys:
-    """capsys and kin for one case: sees only that case's output (sys level).
-
-    pytest's own capture fixtures register with its capture manager, which allows one per
-    test item: overlapping cases would collide.
-    """
-
-    def __init__(self, output: CaseOutput, suspend: Callable[[], Any], binary: bool) -> None:
-        self._output = output
-        self._suspend = suspend
-        self._binary = binary
-
-    def readouterr(self) -> CaptureResult:
-        out, err = self._output.readouterr()
-        if self._binary:
-            return CaptureResult(out.encode(), err.encode())
-        return CaptureResult(out, err)
-
-    @contextmanager
-    def disabled(self) -> Iterator[None]:
-        token = current_output.set(None)
-        try:
-            with self._suspend():
-                yield
-        finally:
-            current_output.reset(token)
-
-
-class CaseCaplog:
-    """caplog for one case: sees only the records that case emitted."""
-
-    def __init__(self, output: CaseOutput, formatter: Any) -> None:
-        self._output = output
-        self._formatter = formatter
-        self._restore: list[Callable[[], None]] = []
-
-    @property
-    def records(self) -> list[Any]:
-        return self._output.records
-
-    @property
-    def messages(self) -> list[str]:
-        return [r.getMessage() for r in self._output.records]
-
-    @property
-    def record_tuples(self) -> list[tuple[str, int, str]]:
-        return [(r.name, r.levelno, r.getMessage()) for r in self._output.records]
-
-    @property
-    def text(self) -> str:
-        return "".join(self._formatter.format(r) + "\n" for r in self._output.records)
-
-    def clear(self) -> None:
-        self._output.records.clear()
-
-    def set_level(self, level: int | str, logger: str | None = None) -> None:
-        """Process-wide, as with pytest's caplog; undone when the case ends."""
-        import logging
-
-        target = logging.getLogger(logger)
-        old = target.level
-        self._restore.append(lambda: target.setLevel(old))
-        target.setLevel(level)
-
-    @contextmanager
-    def at_level(self, level: int | str, logger: str | None = None) -> Iterator[None]:
-        import logging
-
-        target = logging.getLogger(logger)
-        old = target.level
-        target.setLevel(level)
-        try:
-            yield
-        finally:
-            target.setLevel(old)
-
-    def undo(self) -> None:
-        while self._restore:
-            self._restore.pop()()
-
-
 class CaseFixtures:
     """The fixtures of one case: set up on demand, torn down in reverse order."""
 
@@ -268,10 +181,10 @@ class CaseFixtures:
         __tracebackhide__ = True
         request = CaseRequest(self, name, has_param=name in self.plan.params)
         from_pytest = fixturedef.func.__module__.startswith("_pytest")
-        builtin = _BUILTINS.get(name) if from_pytest else None
+        builtin = BUILTINS.get(name) if from_pytest else None
         if builtin is not None:
             return builtin(self, request)
-        if from_pytest and name in _ONE_CASE_AT_A_TIME:
+        if from_pytest and name in ONE_CASE_AT_A_TIME:
             self._hold(name)
         func, accepted = _compat.fixture_function(fixturedef, request)
         kwargs = {}
@@ -299,17 +212,9 @@ class CaseFixtures:
 
     def _hold(self, name: str) -> None:
         """Take a process-wide fixture for this case, or fail if a running case has it."""
-        held = self.services.patched
-        owner = held.get(("fixture", name))
-        if owner is not None:
-            msg = (
-                f"asyncgroup: cases {owner!r} and {self.case_name!r} both use {name!r}, which "
-                "is process-wide, while they run at the same time, so each would see the "
-                "other's; use max_concurrency=1"
-            )
-            raise pytest.UsageError(msg)
-        held["fixture", name] = self.case_name
-        self.finalizers.append(lambda: held.pop(("fixture", name), None))
+        claims, key = self.services.claims, ("fixture", name)
+        claims.take(key, self.case_name, f"use {name!r}")
+        self.finalizers.append(lambda: claims.release(key, self.case_name))
 
     async def teardown(self) -> None:
         """Run finalizers in reverse order; raise the first error once all have run.
@@ -348,145 +253,3 @@ def _finish_sync(gen: Any, name: str) -> None:
         return
     msg = f"fixture {name!r} yielded more than once"
     raise ValueError(msg)
-
-
-def _tmp_path(fixtures: CaseFixtures, request: CaseRequest) -> Any:
-    """pytest's tmp_path, one directory per case (pytest's own keys its cleanup by node)."""
-    factory = fixtures.parent_value("tmp_path_factory")
-    name = re.sub(r"\W", "_", f"{fixtures.parent_request.node.name}_{fixtures.case_name}")[:30]
-    path = factory.mktemp(name, numbered=True)
-    policy = fixtures.parent_request.config.getini("tmp_path_retention_policy")
-
-    def remove_if_passed() -> None:
-        if policy == "failed" and fixtures.passed:
-            shutil.rmtree(path, ignore_errors=True)
-
-    fixtures.finalizers.append(remove_if_passed)
-    return path
-
-
-def _capsys(fixtures: CaseFixtures, request: CaseRequest) -> Any:
-    binary = request.fixturename in ("capsysbinary", "capfdbinary")
-    return CaseCapsys(fixtures.output, fixtures.services.suspend_capture, binary)
-
-
-class CaseMonkeyPatch:
-    """monkeypatch for one case, undone at its end; a pytest.MonkeyPatch underneath.
-
-    Patches are process-wide, so two overlapping cases patching the same attribute, item or
-    environment variable would corrupt each other: the second one fails with a clear error.
-    """
-
-    def __init__(
-        self,
-        case_name: str,
-        patched: dict[tuple[object, ...], str],
-        outer: CaseMonkeyPatch | None = None,
-    ) -> None:
-        self._patch = pytest.MonkeyPatch()
-        self._case_name = case_name
-        self._patched = patched
-        self._outer = outer  # a context() inside it leaves the outer's claims alone
-        self._mine: list[tuple[object, ...]] = []
-
-    def _claim(self, key: tuple[object, ...], what: str) -> None:
-        owner = self._patched.get(key)
-        if owner is not None and owner != self._case_name:
-            msg = (
-                f"asyncgroup: cases {owner!r} and {self._case_name!r} both monkeypatch {what} "
-                "while they run at the same time, so each would see the other's value; "
-                "use max_concurrency=1 or a lock around the patched code"
-            )
-            raise pytest.UsageError(msg)
-        self._patched[key] = self._case_name
-        self._mine.append(key)
-
-    def setattr(
-        self, target: Any, name: Any = _NOTSET, value: Any = _NOTSET, raising: bool = True
-    ) -> None:
-        if value is _NOTSET:  # setattr("package.module.attr", value)
-            self._claim(("attr", str(target)), repr(target))
-            self._patch.setattr(target, name, raising=raising)
-        else:
-            self._claim(("attr", id(target), name), f"{name!r} of {target!r}")
-            self._patch.setattr(target, name, value, raising=raising)
-
-    def delattr(self, target: Any, name: Any = _NOTSET, raising: bool = True) -> None:
-        key = ("attr", str(target)) if name is _NOTSET else ("attr", id(target), name)
-        self._claim(key, repr(target) if name is _NOTSET else f"{name!r} of {target!r}")
-        if name is _NOTSET:
-            self._patch.delattr(target, raising=raising)
-        else:
-            self._patch.delattr(target, name, raising=raising)
-
-    def setitem(self, dic: Any, name: Any, value: Any) -> None:
-        self._claim(("item", id(dic), name), f"item {name!r}")
-        self._patch.setitem(dic, name, value)
-
-    def delitem(self, dic: Any, name: Any, raising: bool = True) -> None:
-        self._claim(("item", id(dic), name), f"item {name!r}")
-        self._patch.delitem(dic, name, raising=raising)
-
-    def setenv(self, name: str, value: str, prepend: str | None = None) -> None:
-        self._claim(("env", name), f"environment variable {name!r}")
-        self._patch.setenv(name, value, prepend)
-
-    def delenv(self, name: str, raising: bool = True) -> None:
-        self._claim(("env", name), f"environment variable {name!r}")
-        self._patch.delenv(name, raising=raising)
-
-    def chdir(self, path: Any) -> None:
-        self._claim(("cwd",), "the working directory")
-        self._patch.chdir(path)
-
-    def syspath_prepend(self, path: Any) -> None:
-        self._patch.syspath_prepend(path)
-
-    @contextmanager
-    def context(self) -> Iterator[CaseMonkeyPatch]:
-        """A nested monkeypatch undone at the end of the ``with`` block, as pytest's."""
-        inner = CaseMonkeyPatch(self._case_name, self._patched, outer=self)
-        try:
-            yield inner
-        finally:
-            inner.undo()
-
-    def undo(self) -> None:
-        self._patch.undo()
-        outer_keys = self._outer._mine if self._outer is not None else []
-        for key in self._mine:
-            if self._patched.get(key) == self._case_name and key not in outer_keys:
-                del self._patched[key]
-        self._mine.clear()
-
-
-def _monkeypatch(fixtures: CaseFixtures, request: CaseRequest) -> Any:
-    patch = CaseMonkeyPatch(fixtures.case_name, fixtures.services.patched)
-    fixtures.finalizers.append(patch.undo)
-    return patch
-
-
-def _caplog(fixtures: CaseFixtures, request: CaseRequest) -> Any:
-    caplog = CaseCaplog(fixtures.output, fixtures.services.log_formatter)
-    fixtures.finalizers.append(caplog.undo)
-    return caplog
-
-
-# pytest's own fixtures that record process-wide state (recwarn: the warnings module's
-# catch_warnings): one case may use them at a time.
-_ONE_CASE_AT_A_TIME = frozenset({"recwarn"})
-
-# pytest's own fixtures whose state is kept per test item, replaced by per-case versions.
-# A user's fixture of the same name (not from _pytest) is used as written.
-_BUILTINS: dict[str, Callable[[CaseFixtures, CaseRequest], Any]] = {
-    "tmp_path": _tmp_path,
-    # fd-level capture cannot tell cases apart: capfd sees the case's sys-level output, and
-    # capteesys captures without the tee.
-    "capsys": _capsys,
-    "capfd": _capsys,
-    "capsysbinary": _capsys,
-    "capfdbinary": _capsys,
-    "capteesys": _capsys,
-    "caplog": _caplog,
-    "monkeypatch": _monkeypatch,
-}

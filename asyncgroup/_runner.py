@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from asyncgroup import _compat
+from asyncgroup._builtins import Claims
 from asyncgroup._capture import CaseCapture, CaseOutput, current_output
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan
@@ -36,7 +37,7 @@ class _Services:
 
     def __init__(self, run: ParentRun, log_formatter: Any) -> None:
         self.log_formatter = log_formatter
-        self.patched: dict[tuple[object, ...], str] = {}  # what running cases monkeypatched
+        self.claims = Claims()  # what running cases changed process-wide
         self.suspend_capture = run.capture_suspended
         self.setup_show = bool(run.config.getoption("setupshow", False))
 

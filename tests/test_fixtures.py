@@ -1216,6 +1216,54 @@ def test_monkeypatch_context_works_in_a_case(pytester: pytest.Pytester) -> None:
 
 
 @pytest.mark.parametrize(
+    ("patch", "limit"),
+    [
+        pytest.param('monkeypatch.setattr(CONFIG, "mode", f"case {n}")', None, id="attribute"),
+        pytest.param('monkeypatch.setenv("ASYNCGROUP_MODE", f"case {n}")', None, id="env"),
+        pytest.param('monkeypatch.setitem(TABLE, "mode", f"case {n}")', None, id="item"),
+        pytest.param('monkeypatch.setattr(CONFIG, "mode", f"case {n}")', 1, id="serial"),
+    ],
+)
+def test_overlapping_cases_patching_the_same_target_are_refused(
+    pytester: pytest.Pytester, patch: str, limit: int | None
+) -> None:
+    """Patches are process-wide: the second overlapping case to patch a target fails, saying
+    why; with max_concurrency=1 each case patches and sees its own value."""
+    write(
+        pytester,
+        f"""
+        import os
+
+        CONFIG = types.SimpleNamespace(mode="original")
+        TABLE = {{"mode": "original"}}
+
+        @concurrent_cases([1, 2], max_concurrency={limit})
+        async def test_x(n, monkeypatch):
+            {patch}
+            await asyncio.sleep(0.1)
+            seen = (CONFIG.mode, TABLE["mode"], os.environ.get("ASYNCGROUP_MODE"))
+            event(f"case {{n}} sees {{seen}}")
+
+        def test_restored():
+            assert CONFIG.mode == TABLE["mode"] == "original"
+            assert "ASYNCGROUP_MODE" not in os.environ
+        """,
+    )
+    result = run(pytester)
+    if limit == 1:
+        assert counts(result) == {"passed": 2, "subtests passed": 2}
+        assert len(events(pytester)) == 2
+        return
+    assert counts(result) == {"failed": 2, "passed": 1, "subtests passed": 1}
+    result.stdout.fnmatch_lines(
+        ["*UsageError: asyncgroup: cases '1' and '2' both monkeypatch * while they run at the*"]
+    )
+    # The first case kept its own value to the end; the refused one never patched.
+    [line] = events(pytester)
+    assert line.startswith("case 1 sees ") and "case 1" in line.removeprefix("case 1 sees ")
+
+
+@pytest.mark.parametrize(
     ("fixture", "expected"),
     [
         pytest.param("capfd", "'{text}'", id="capfd"),
@@ -1270,5 +1318,5 @@ def test_recwarn_is_per_case_one_case_at_a_time(
     else:
         # The first case to start holds recwarn; the two others fail at setup, saying why.
         assert events(pytester) == ["case 1 saw ['warning 1']"]
-        result.stdout.fnmatch_lines(["*both use 'recwarn', which is process-wide*"])
+        result.stdout.fnmatch_lines(["*both use 'recwarn' while they run at the same time*"])
         assert counts(result)["errors"] == 2
