@@ -1260,7 +1260,8 @@ def test_overlapping_cases_patching_the_same_target_are_refused(
     )
     # The first case kept its own value to the end; the refused one never patched.
     [line] = events(pytester)
-    assert line.startswith("case 1 sees ") and "case 1" in line.removeprefix("case 1 sees ")
+    assert line.startswith("case 1 sees ")
+    assert "case 1" in line.removeprefix("case 1 sees ")
 
 
 @pytest.mark.parametrize(
