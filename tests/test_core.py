@@ -1168,3 +1168,46 @@ def test_per_case_fixture_may_request_the_case_value(pytester: pytest.Pytester) 
     )
     result = pytester.runpytest_subprocess("-v", timeout=60)
     assert summary(result) == {"passed": 1, "subtests passed": 3}
+
+
+# ---------------------------------------------------------------------------------------------
+# --pdb
+
+
+def test_pdb_runs_cases_one_at_a_time_without_timeouts_and_stops_at_the_failing_case(
+    pytester: pytest.Pytester,
+) -> None:
+    """--pdb: one case at a time (the prompt is usable), timeouts off, the debugger opens at
+    the failing case's own line with its own locals."""
+    pytester.makepyfile(
+        test_dbg="""
+        import asyncio
+        from asyncgroup import concurrent_cases
+
+        running = 0
+
+        @concurrent_cases([1, 2, 3], timeout=0.01)
+        async def test_dbg(n):
+            global running
+            running += 1
+            assert running == 1, "cases overlapped"
+            await asyncio.sleep(0.05)  # longer than the timeout: it must not fire
+            running -= 1
+            assert n != 2
+        """
+    )
+    result = pytester.run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "--pdb",
+        "-p",
+        "no:cacheprovider",
+        "test_dbg.py",
+        stdin=b"p n\nc\nc\n",
+        timeout=60,
+    )
+    output = result.stdout.str()
+    result.stdout.fnmatch_lines(["*>*test_dbg.py(*)test_dbg()", "-> assert n != 2", "(Pdb) 2"])
+    assert "AssertionError: cases overlapped" not in output
+    assert "CaseTimeoutError" not in output

@@ -1321,3 +1321,30 @@ def test_recwarn_is_per_case_one_case_at_a_time(
         assert events(pytester) == ["case 1 saw ['warning 1']"]
         result.stdout.fnmatch_lines(["*both use 'recwarn' while they run at the same time*"])
         assert counts(result)["errors"] == 2
+
+
+def test_setup_show_tells_which_case_set_up_what(pytester: pytest.Pytester) -> None:
+    """--setup-show lists each case's own fixture setups and teardowns, with its case id, and
+    none for the parent."""
+    write(
+        pytester,
+        fixture_source("generator", "dep"),
+        fixture_source("async_generator", "client", ("dep",)),
+        """
+        @concurrent_cases(["a", "b"])
+        async def test_x(name, client):
+            pass
+        """,
+    )
+    result = run(pytester, "--setup-show")
+    lines = result.stdout.lines
+    for case in ("a", "b"):
+        for line in (
+            f"        SETUP    F dep (case {case})",
+            f"        SETUP    F client (fixtures used: dep) (case {case})",
+            f"        TEARDOWN F client (case {case})",
+            f"        TEARDOWN F dep (case {case})",
+        ):
+            assert any(text.startswith(line) for text in lines), (line, result.stdout.str())
+    # The parent sets up none of them.
+    assert not [text for text in lines if re.match(r" *SETUP +F (dep|client)$", text)]
