@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any, TypeVar, overload
 
-from asyncgroup._declare import CASES_ATTRIBUTE, make_parent, make_table
+from asyncgroup._declare import CASES_ATTRIBUTE, make_parent, make_table, short_repr
 from asyncgroup._eventually import eventually
 from asyncgroup._outcome import AsyncgroupWarning, CaseTimeoutError
 
@@ -81,7 +81,7 @@ def concurrent_cases(
         if not _is_test_function(func):
             msg = (
                 f"@concurrent_cases decorates an 'async def' test function, "
-                f"not {type(func).__name__} {func!r}"
+                f"not {type(func).__name__} {short_repr(func)}"
             )
             raise TypeError(msg)
         if hasattr(func, CASES_ATTRIBUTE):

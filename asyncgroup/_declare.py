@@ -84,7 +84,7 @@ def _parse_argnames(argnames: object, valid: list[str]) -> tuple[str, ...]:
     else:
         msg = (
             f"argnames must be a string like 'x, y' or a list of strings, "
-            f"got {_short_repr(argnames)}"
+            f"got {short_repr(argnames)}"
         )
         raise ValueError(msg)
     if not names:
@@ -103,7 +103,7 @@ def _parse_argnames(argnames: object, valid: list[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _short_repr(value: object) -> str:
+def short_repr(value: object) -> str:
     try:
         text = repr(value)
     except Exception as exc:  # a value whose __repr__ raises must not break collection
@@ -113,7 +113,7 @@ def _short_repr(value: object) -> str:
 
 def _build_cases(argnames: tuple[str, ...], argvalues: object) -> tuple[list[Case], list[Any]]:
     if isinstance(argvalues, (str, bytes)) or not isinstance(argvalues, Iterable):
-        msg = f"the case values must be a list or another iterable, got {_short_repr(argvalues)}"
+        msg = f"the case values must be a list or another iterable, got {short_repr(argvalues)}"
         raise ValueError(msg)
     cases, parametersets = [], []
     for index, value in enumerate(argvalues):
@@ -127,7 +127,7 @@ def _build_cases(argnames: tuple[str, ...], argvalues: object) -> tuple[list[Cas
                 values = tuple(value)
             else:
                 msg = (
-                    f"case {index}: {_short_repr(value)} is not a tuple of "
+                    f"case {index}: {short_repr(value)} is not a tuple of "
                     f"{len(argnames)} values for argnames {', '.join(argnames)}"
                 )
                 raise ValueError(msg)
@@ -136,7 +136,7 @@ def _build_cases(argnames: tuple[str, ...], argvalues: object) -> tuple[list[Cas
             parameterset = _ParameterSet(values, (), None)
         if len(values) != len(argnames):
             msg = (
-                f"case {index}: {_short_repr(values)} has {len(values)} value(s), "
+                f"case {index}: {short_repr(values)} has {len(values)} value(s), "
                 f"expected {len(argnames)} for argnames {', '.join(argnames)}"
             )
             raise ValueError(msg)
@@ -150,11 +150,11 @@ def _check_ids(ids: object, count: int) -> object:
     if ids is None or callable(ids):
         return ids
     if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
-        msg = f"ids must be a list of {count} ids or a callable, got {_short_repr(ids)}"
+        msg = f"ids must be a list of {count} ids or a callable, got {short_repr(ids)}"
         raise ValueError(msg)
     ids = list(ids)
     if len(ids) != count:
-        msg = f"ids has {len(ids)} entries but there are {count} cases: {_short_repr(ids)}"
+        msg = f"ids has {len(ids)} entries but there are {count} cases: {short_repr(ids)}"
         raise ValueError(msg)
     return ids
 
@@ -165,16 +165,21 @@ def check_timeout(value: object, where: str, what: str = "timeout") -> float | N
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         msg = (
-            f"invalid {what} {_short_repr(value)} from {where}: "
+            f"invalid {what} {short_repr(value)} from {where}: "
             "expected a positive number of seconds"
         )
         raise ValueError(msg)
-    if not math.isfinite(value) or value <= 0:
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int beyond float range
+        seconds = math.inf
+    if not math.isfinite(seconds) or seconds <= 0:
         msg = (
-            f"invalid {what} {value!r} from {where}: expected a positive, finite number of seconds"
+            f"invalid {what} {short_repr(value)} from {where}: "
+            "expected a positive, finite number of seconds"
         )
         raise ValueError(msg)
-    return float(value)
+    return seconds
 
 
 def check_max_concurrency(value: object, where: str) -> int | None:
@@ -183,7 +188,7 @@ def check_max_concurrency(value: object, where: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         msg = (
-            f"invalid max_concurrency {_short_repr(value)} from {where}: "
+            f"invalid max_concurrency {short_repr(value)} from {where}: "
             "expected a whole number >= 1"
         )
         raise ValueError(msg)
@@ -224,14 +229,14 @@ def make_table(
             options["max_concurrency"], "@concurrent_cases(max_concurrency=...)"
         )
         if not isinstance(options["fail_fast"], bool):
-            msg = f"fail_fast must be True or False, got {_short_repr(options['fail_fast'])}"
+            msg = f"fail_fast must be True or False, got {short_repr(options['fail_fast'])}"
             raise ValueError(msg)
         table.fail_fast = options["fail_fast"]
         shards = options["shards"]
         if shards is not None and (
             isinstance(shards, bool) or not isinstance(shards, int) or shards < 1
         ):
-            msg = f"invalid shards {_short_repr(shards)}: expected a whole number >= 1"
+            msg = f"invalid shards {short_repr(shards)}: expected a whole number >= 1"
             raise ValueError(msg)
         table.shards = shards
     except ValueError as exc:

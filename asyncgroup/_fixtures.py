@@ -13,7 +13,6 @@ pytest caches that failure on the fixture.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -219,8 +218,9 @@ class CaseFixtures:
     async def teardown(self) -> None:
         """Run finalizers in reverse order; raise the first error once all have run.
 
-        A cancellation (the case's timeout, Ctrl-C) ends only the finalizer it interrupts:
-        the others still run, so no fixture of a started case is left set up.
+        Whatever a finalizer raises (a cancellation by the case's timeout or Ctrl-C, SystemExit,
+        pytest.skip) ends only that finalizer: the others still run, so no fixture of a
+        started case is left set up. A KeyboardInterrupt is raised in preference to the rest.
         """
         __tracebackhide__ = True
         first_error: BaseException | None = None
@@ -229,8 +229,9 @@ class CaseFixtures:
                 result = self.finalizers.pop()()
                 if inspect.isawaitable(result):
                     await result
-            except (Exception, asyncio.CancelledError) as exc:
-                first_error = first_error or exc
+            except BaseException as exc:
+                if first_error is None or isinstance(exc, KeyboardInterrupt):
+                    first_error = exc
         if first_error is not None:
             raise first_error
 

@@ -287,15 +287,18 @@ class CaseReporter:
         sections: list[tuple[str, str]],
     ) -> pytest.TestReport:
         error = phase.error
+        wasxfail = None
         if error is None:
             outcome, longrepr = "passed", None
+        elif isinstance(error, pytest.xfail.Exception):  # as pytest: XFAIL at setup of ...
+            outcome, longrepr, wasxfail = "skipped", self._skipped_at(error), error.msg
         elif isinstance(error, pytest.skip.Exception):
             outcome, longrepr = "skipped", self._skipped_at(error)
         else:
             outcome, longrepr = "failed", self._longrepr(error)
         # pytest heads a setup/teardown error with the location's domain: the case's name.
         path, line, domain = self.location
-        return pytest.TestReport(
+        report = pytest.TestReport(
             nodeid,
             (path, line, case_nodeid(domain, case_id)),
             keywords,  # type: ignore[arg-type]
@@ -307,3 +310,6 @@ class CaseReporter:
             start=phase.start,
             stop=phase.start + phase.duration,
         )
+        if wasxfail is not None:
+            report.wasxfail = wasxfail
+        return report

@@ -493,14 +493,16 @@ async def run_parent(
 ) -> None:
     """The body of every parent test: run the selected cases, fail if any case failed."""
     __tracebackhide__ = True
+    if not table.cases:
+        pytest.skip(f"got empty case list for {table.name}: @concurrent_cases has no cases")
     settings = RunSettings.for_item(request.node, table)
     cases = table.cases
     shard = parent_values.pop(SHARD_ARGUMENT, None)
     if shard is not None:  # every K-th case, so a case always lands in the same shard
         cases = cases[shard :: table.shards]
+        if not cases:
+            pytest.skip(f"shard {shard + 1} of {table.shards} has no cases")
     cases = select(request.node, cases)
-    if not table.cases:
-        pytest.skip(f"got empty case list for {table.name}: @concurrent_cases has no cases")
     run = ParentRun(table, request, settings, bound_args, parent_values)
     await run.run(cases)
     if run.failed:
