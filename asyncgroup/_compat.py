@@ -44,14 +44,14 @@ else:  # pragma: no cover - exercised on the pytest 8 leg of CI
         return _SubtestContext(msg=msg, kwargs={})
 
 
-def subtest_report(**fields: Any) -> pytest.TestReport:
+def subtest_report(msg: str, *fields: Any) -> pytest.TestReport:
     """A subtest report, the class the subtests plugin knows how to show and serialise.
 
-    Built directly rather than through ``pytest_runtest_makereport`` because that hook reads the
-    parent item's own sections and xfail state, which are not the case's.
+    ``fields`` are TestReport's positional arguments. Built directly rather than through
+    ``pytest_runtest_makereport`` because that hook reads the parent item's own sections and
+    xfail state, which are not the case's.
     """
-    msg = fields.pop("msg")
-    report = _SubtestReport(**fields)
+    report = _SubtestReport(*fields)
     report.context = _make_context(msg)
     return report
 

@@ -162,7 +162,8 @@ class CaseReporter:
         # As pytest does, each report carries the output of its phase and the phases before.
         sections: list[tuple[str, str]] = []
         for phase in phases:
-            sections = sections + self._sections(phase)
+            if phase.out or phase.err or phase.records:
+                sections = sections + self._sections(phase)
             if phase.when == "call":
                 result.append(self._call(nodeid, case_id, keywords, phase, sections, xfail))
             elif phase.error is not None or self.with_passing_phases:
@@ -263,19 +264,21 @@ class CaseReporter:
         duration: float,
         sections: list[tuple[str, str]],
     ) -> pytest.TestReport:
+        # TestReport(nodeid, location, keywords, outcome, longrepr, when, sections, duration,
+        # start, stop, user_properties): the same positions on pytest 8 and 9.
         return _compat.subtest_report(
-            msg=case_id,
-            nodeid=nodeid,
-            location=self.location,
-            keywords=keywords,
-            outcome=outcome,
-            longrepr=longrepr,
-            when="call",
-            sections=sections,
-            duration=duration,
-            start=start,
-            stop=start + duration,
-            user_properties=[],
+            case_id,
+            nodeid,
+            self.location,
+            keywords,
+            outcome,
+            longrepr,
+            "call",
+            sections,
+            duration,
+            start,
+            start + duration,
+            [],
         )
 
     def _phase(

@@ -20,7 +20,7 @@ from asyncgroup._builtins import Claims
 from asyncgroup._capture import CaseCapture, CaseOutput, current_output
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan
-from asyncgroup._gcpause import gc_paused
+from asyncgroup._gcpause import pause_gc
 from asyncgroup._interrupt import sigint_cancels
 from asyncgroup._leaks import cancel_leftovers, case_tasks, tasks_noted
 from asyncgroup._outcome import CaseReporter, Phase, Xfail
@@ -82,6 +82,7 @@ class ParentRun:
         self.cancelled_from_outside: set[asyncio.Task[None]] = set()
         self.watchdog: LoopWatchdog | None = None
         self.create_task: Callable[[Any], Any] = asyncio.ensure_future
+        self.resume_gc: Callable[[], None] = lambda: None
         self.capture = CaseCapture(settings.capture_streams, settings.log_level)
         self.timeout = None if settings.debugging else settings.timeout
         # Without per-case fixtures (nor a per-case request), a case's arguments are its values
@@ -123,7 +124,8 @@ class ParentRun:
                         raise KeyboardInterrupt from None
                     raise
                 finally:
-                    gc.unfreeze()  # the frozen objects go back to the collector (see _start)
+                    self.resume_gc()  # in case the first steps never all ran (idempotent)
+                    gc.unfreeze()  # the frozen objects go back to the collector
                     if watchdog is not None:
                         watchdog.stop()
                     self.flush()
@@ -137,13 +139,13 @@ class ParentRun:
         limit = self.settings.max_concurrency
         slots = asyncio.Semaphore(limit) if limit else None
         try:
-            if slots is None:  # every case starts now, without awaiting: no user code runs
-                with gc_paused():
-                    for case in cases:
-                        self._start(loop, case)
-                # What is alive now lives until its case ends: the collector need not walk it
-                # again and again as the run grows (unfrozen when the parent ends).
-                gc.freeze()
+            if slots is None:  # every case starts now
+                # The collector stays paused while the tasks are made and take their first
+                # steps: one loop iteration, as the callback is queued after all of them.
+                self.resume_gc = pause_gc()
+                for case in cases:
+                    self._start(loop, case)
+                loop.call_soon(self._first_steps_taken)
             else:
                 for case in cases:
                     await slots.acquire()
@@ -159,6 +161,12 @@ class ParentRun:
             while self.tasks:
                 await asyncio.wait(list(self.tasks))
             raise
+
+    def _first_steps_taken(self) -> None:
+        self.resume_gc()
+        # What is alive now lives until its case ends: the collector need not walk it again
+        # and again as the run grows (unfrozen when the parent ends).
+        gc.freeze()
 
     def _start(self, loop: asyncio.AbstractEventLoop, case: Case) -> asyncio.Task[None]:
         task: asyncio.Task[None] = self.create_task(self._run_case(case))
@@ -192,7 +200,7 @@ class ParentRun:
 
     async def _run_case(self, case: Case) -> None:
         __tracebackhide__ = True
-        skip_reason, xfail = self.settings.case_marks(case)
+        skip_reason, xfail = self.settings.case_marks(case) if case.marks else (None, None)
         if skip_reason is not None:
             self._report(case, [], None, skip_reason)
             return
@@ -313,7 +321,7 @@ class ParentRun:
             call.end(expired_error(deadline, "body"), output)
         finally:
             case_tasks.reset(token)
-            if any(not task.done() for task in owned):
+            if owned and any(not task.done() for task in owned):
                 leftovers = await cancel_leftovers(owned)
                 if leftovers is not None:
                     self.notes.setdefault(asyncio.current_task(), []).append(leftovers)  # type: ignore[arg-type]
