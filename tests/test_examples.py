@@ -58,3 +58,20 @@ def test_timeout_showcase_fails_only_its_stuck_case(
         ]
     )
     assert summary(result) == {"failed": 2, "subtests passed": 3}
+
+
+def test_warnings_showcase_warns_about_the_blocking_and_the_leaking_case(
+    pytester: pytest.Pytester, examples: Path
+) -> None:
+    result = pytester.runpytest_subprocess(str(examples / "showcase_warnings.py"), timeout=120)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "*AsyncgroupWarning: case 'sync-client': the case blocked the event loop for at least"
+            "*time.sleep(0.8)*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["*AsyncgroupWarning: case 'fire-and-forget': the case left 1 task running*poll_forever*"]
+    )
+    assert "case 'polite'" not in result.stdout.str()
