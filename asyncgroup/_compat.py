@@ -205,11 +205,11 @@ def hide_case_records_from_parent(
 ) -> Iterator[Any]:
     """Keep case log records out of the parent's "Captured log" and caplog (pytest 8.0-9.2).
 
-    Yields the logging plugin's formatter and level (None without the logging plugin).
+    Yields the logging plugin's formatter (None without the logging plugin).
     """
     plugin = config.pluginmanager.getplugin("logging-plugin")
     if plugin is None:
-        yield None, None
+        yield None
         return
     handlers = [plugin.report_handler, plugin.caplog_handler]
 
@@ -219,7 +219,7 @@ def hide_case_records_from_parent(
     for handler in handlers:
         handler.addFilter(parent_only)
     try:
-        yield plugin.formatter, plugin.log_level
+        yield plugin.formatter
     finally:
         for handler in handlers:
             handler.removeFilter(parent_only)

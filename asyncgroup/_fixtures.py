@@ -24,6 +24,13 @@ from asyncgroup._builtins import BUILTINS, ONE_CASE_AT_A_TIME
 from asyncgroup._capture import CaseOutput
 
 
+def parent_value(request: pytest.FixtureRequest, values: dict[str, Any], name: str) -> Any:
+    """A value the parent has (pytest set it up once for all cases), kept in ``values``."""
+    if name not in values:
+        values[name] = request.getfixturevalue(name)
+    return values[name]
+
+
 class FixturePlan:
     """Which fixtures the cases of one parent item set up for themselves; made at collection."""
 
@@ -131,11 +138,7 @@ class CaseFixtures:
         self.shown: list[str] | None = [] if services.setup_show else None
 
     def parent_value(self, name: str) -> Any:
-        try:
-            return self.parent_values[name]
-        except KeyError:
-            value = self.parent_values[name] = self.parent_request.getfixturevalue(name)
-            return value
+        return parent_value(self.parent_request, self.parent_values, name)
 
     async def setup(self, argnames: list[str]) -> dict[str, Any]:
         """Set up the case's fixtures; return the arguments for the test function."""

@@ -17,9 +17,9 @@ import pytest
 
 from asyncgroup import _compat
 from asyncgroup._builtins import Claims
-from asyncgroup._capture import CaseCapture, CaseOutput, current_output
+from asyncgroup._capture import CaseCapture, CaseOutput, current_output, in_case
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
-from asyncgroup._fixtures import CaseFixtures, FixturePlan
+from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value
 from asyncgroup._gcpause import pause_gc
 from asyncgroup._interrupt import sigint_cancels
 from asyncgroup._leaks import cancel_leftovers, case_tasks, tasks_noted
@@ -92,7 +92,9 @@ class ParentRun:
         self.shared_arguments: dict[str, Any] = {}
         if not self.per_case_fixtures:
             self.shared_arguments = {
-                name: self._parent_value(name) for name in parameters if name not in table.argnames
+                name: parent_value(request, parent_values, name)
+                for name in parameters
+                if name not in table.argnames
             }
         self.reporter: CaseReporter
         self.services: _Services
@@ -105,7 +107,7 @@ class ParentRun:
         if self.settings.blocked_loop_threshold and not self.settings.debugging:
             watchdog = LoopWatchdog(loop, self.settings.blocked_loop_threshold, self._blocked)
             self.watchdog = watchdog
-        with _compat.hide_case_records_from_parent(self.config, _in_case) as (formatter, _):
+        with _compat.hide_case_records_from_parent(self.config, in_case) as formatter:
             self.reporter = CaseReporter(self.item, self.settings.junitxml, formatter)
             self.services = _Services(self, formatter)
             parent = asyncio.current_task()
@@ -186,11 +188,6 @@ class ParentRun:
         if task in self.tasks:
             note = f"the case blocked the event loop for at least {seconds:.2f} s at {line}"
             self.notes.setdefault(task, []).append(note)
-
-    def _parent_value(self, name: str) -> Any:
-        if name not in self.parent_values:
-            self.parent_values[name] = self.request.getfixturevalue(name)
-        return self.parent_values[name]
 
     def _cancel_all(self, reason: str | None) -> None:
         self.stop_reason = self.stop_reason or reason or "the parent test was interrupted"
@@ -487,10 +484,6 @@ def _finished(phases: list[Phase]) -> bool:
         phase.when == "call" and not isinstance(phase.error, asyncio.CancelledError)
         for phase in phases
     )
-
-
-def _in_case() -> bool:
-    return current_output.get() is not None
 
 
 async def run_parent(
