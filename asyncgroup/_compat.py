@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -225,8 +226,163 @@ def hide_case_records_from_parent(
             handler.removeFilter(parent_only)
 
 
-# pytest 8.0-9.2: evaluates a skipif/xfail condition (bool or string) as the marks do.
-from _pytest.skipping import evaluate_condition as evaluate_condition  # noqa: E402
+# pytest 8.0-9.2: how the skipping plugin evaluates skip, skipif and xfail marks, and where it
+# keeps an item's xfail (evaluated at setup, read again after the call and by makereport).
+from _pytest.skipping import evaluate_skip_marks as _evaluate_skip_marks  # noqa: E402
+from _pytest.skipping import evaluate_xfail_marks as _evaluate_xfail_marks  # noqa: E402
+from _pytest.skipping import xfailed_key as _xfailed_key  # noqa: E402
+
+
+class _MarksView:
+    """An item as seen with other marks: what pytest's mark evaluation reads of a case."""
+
+    def __init__(self, item: pytest.Item, marks: Sequence[pytest.Mark]) -> None:
+        self._item = item
+        self._marks = marks
+
+    def iter_markers(self, name: str | None = None) -> Iterator[pytest.Mark]:
+        return (mark for mark in self._marks if name is None or mark.name == name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._item, name)
+
+
+def evaluate_skip_and_xfail(
+    item: pytest.Item, marks: Sequence[pytest.Mark]
+) -> tuple[str | None, Any]:
+    """The skip reason, or else the xfail (reason, run, strict, raises), that ``marks`` give a
+    test of ``item``'s module, exactly as pytest evaluates them (``xfail_strict``/
+    ``strict_xfail``, conditions as strings with the module's globals, ``--runxfail``)."""
+    view: Any = _MarksView(item, marks)
+    skipped = _evaluate_skip_marks(view)
+    if skipped is not None:
+        return skipped.reason, None
+    if item.config.option.runxfail:
+        return None, None
+    return None, _evaluate_xfail_marks(view)
+
+
+class _XfailPerCase:
+    """Stands in for the parent's xfail: false, so the skipping plugin leaves the parent alone
+    (it re-evaluates only None), while its cases carry the parent's xfail marks themselves."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def leave_xfail_to_cases(item: pytest.Item) -> None:
+    """Keep pytest from turning the parent's outcome into XFAIL/XPASS: its cases xfail."""
+    stash: Any = item.stash
+    stash[_xfailed_key] = _XfailPerCase()
+
+
+# pytest 8.0-9.2: parses a "action:message:category:module:lineno" filter as the
+# filterwarnings mark and -W do.
+from _pytest.config import parse_warning_filter as _parse_warning_filter  # noqa: E402
+
+
+def parse_warning_filter(arg: str) -> tuple[Any, ...]:
+    """The arguments of ``warnings.filterwarnings`` for one filterwarnings mark argument."""
+    return tuple(_parse_warning_filter(arg, escape=False))
+
+
+# pytest 8.0-9.2: -k and -m expressions and their matchers (_pytest.mark).
+from _pytest.mark import KeywordMatcher as _KeywordMatcher  # noqa: E402
+from _pytest.mark import MarkMatcher as _MarkMatcher  # noqa: E402
+from _pytest.mark.expression import Expression as _Expression  # noqa: E402
+
+
+def compile_expression(text: str | None) -> Any:
+    """A compiled -k or -m expression, or None when there is none or it is invalid (pytest
+    reports an invalid one itself). ``.evaluate(matcher)`` calls ``matcher(name, **kwargs)``."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return _Expression.compile(text)
+    except SyntaxError:
+        return None
+
+
+def keyword_matcher(item: pytest.Item) -> Callable[..., bool]:
+    """What -k matches an item's names with."""
+    return _KeywordMatcher.from_item(item)
+
+
+def mark_matcher(marks: Iterable[pytest.Mark]) -> Callable[..., bool]:
+    """What -m matches an item's marks with (names, and on pytest >= 8.3 keyword arguments)."""
+    return _MarkMatcher.from_markers(marks)
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeIdArgument:
+    """A command-line argument naming a parametrized test (or a case): ``f.py::test_x[c]``."""
+
+    text: str
+    path: Path
+    parts: tuple[str, ...]  # names after the file; the last one without the brackets
+    brackets: str  # "[c]"
+
+    @property
+    def name(self) -> str:
+        """The test name it asks for, as pytest prints it: ``test_x[c]``."""
+        return self.parts[-1] + self.brackets
+
+    def not_found(self, collector: object) -> str:
+        """pytest's own message for an argument that matches nothing."""
+        names = list(self.parts)
+        if PYTEST_MAJOR < 9:  # pytest 8 keeps the brackets in the reported name
+            names[-1] = self.name
+        where = "::".join((str(self.path), *names))
+        return f"not found: {where}\n(no match in any of {[collector]!r})"
+
+
+def _argument(config: pytest.Config, text: str) -> tuple[Path, tuple[str, ...], str]:
+    """Split an argument as pytest 8.0-9.2's resolve_collection_argument does."""
+    base, bracket, rest = text.partition("[")
+    path, *parts = base.split("::")
+    return Path(os.path.abspath(config.invocation_params.dir / path)), tuple(parts), bracket + rest
+
+
+@dataclasses.dataclass
+class Arguments:
+    """The command-line arguments: those with brackets, and the others as (path, names)."""
+
+    named: list[NodeIdArgument] = dataclasses.field(default_factory=list)
+    plain: list[tuple[Path, tuple[str, ...]]] = dataclasses.field(default_factory=list)
+
+
+@contextmanager
+def bracketed_arguments_as_tests(config: pytest.Config) -> Iterator[Arguments]:
+    """While pytest collects, name ``f.py::test_x[c]`` arguments by their test, ``f.py::test_x``.
+
+    pytest matches an argument's brackets against collected items' names (pytest 8.0-9.2:
+    ``Session.collect`` compares ``node.name``), and a case is not an item: ``test_x[c]`` would
+    be "not found". So the test is collected whole, and the caller keeps, after collection,
+    what pytest would have selected (``_select.Selection``). ``config.args`` is the user's
+    again afterwards.
+    """
+    original = list(config.args)
+    arguments = Arguments()
+    if config.option.pyargs:  # module names, not paths: left to pytest
+        yield arguments
+        return
+    rewritten: list[str] = []
+    for text in original:
+        path, parts, brackets = _argument(config, text)
+        if not brackets or not parts:
+            arguments.plain.append((path, parts))
+            rewritten.append(text)
+            continue
+        arguments.named.append(NodeIdArgument(text, path, parts, brackets))
+        base = text.partition("[")[0]
+        if base not in rewritten:
+            rewritten.append(base)
+    config.args[:] = rewritten
+    try:
+        yield arguments
+    finally:
+        config.args[:] = original
 
 
 def call_info(error: BaseException, report: pytest.TestReport) -> pytest.CallInfo[None]:

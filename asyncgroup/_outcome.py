@@ -84,7 +84,14 @@ class Phase:
 class Xfail:
     reason: str
     strict: bool
-    raises: type[BaseException] | tuple[type[BaseException], ...] | None
+    raises: Any  # exception types, or on pytest 9 a RaisesExc matcher; None: any error
+
+
+def _raises_matches(raises: Any, error: BaseException) -> bool:
+    """xfail(raises=...): exception types, or on pytest 9 a ``pytest.RaisesExc`` matcher."""
+    if isinstance(raises, (type, tuple)):
+        return isinstance(error, raises)
+    return bool(raises.matches(error))
 
 
 def case_nodeid(parent_nodeid: str, case_id: str) -> str:
@@ -231,7 +238,7 @@ class CaseReporter:
         elif (
             xfail is not None and error is not None and not isinstance(error, pytest.skip.Exception)
         ):
-            if xfail.raises is None or isinstance(error, xfail.raises):
+            if xfail.raises is None or _raises_matches(xfail.raises, error):
                 outcome, wasxfail = "skipped", xfail.reason
             else:
                 outcome, longrepr = "failed", self._longrepr(error)

@@ -18,7 +18,7 @@ from asyncgroup._fixtures import FixturePlan
 from asyncgroup._gcpause import gc_paused
 from asyncgroup._outcome import CASE_ID_ATTRIBUTE, CASE_NODEID_ATTRIBUTE
 from asyncgroup._progress import remember_terminal
-from asyncgroup._select import select_by_keyword
+from asyncgroup._select import LastFailed, Selection, return_lent_marks
 from asyncgroup._settings import (
     blocked_loop_threshold,
     default_max_concurrency,
@@ -63,6 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     remember_terminal(config)
+    if getattr(config, "cache", None) is not None:
+        config.pluginmanager.register(LastFailed(config), "asyncgroup-lastfailed")
     # Bad defaults are a usage error of the whole run, named with where they came from.
     try:
         default_timeout(config)
@@ -134,12 +136,27 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     _compat.remove_from_parent_closure(item, plan.per_case | set(table.argnames))
 
 
+_arguments_key = pytest.StashKey[_compat.Arguments]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, Any, Any]:
+    """Let a case's node id on the command line select it (see _select.Selection)."""
+    with _compat.bracketed_arguments_as_tests(session.config) as arguments:
+        session.config.stash[_arguments_key] = arguments
+        return (yield)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        table = _table(getattr(item, "obj", None))
-        if table is not None:
-            select_by_keyword(item, table.cases)
+    arguments = config.stash.get(_arguments_key, None) or _compat.Arguments()
+    Selection(config, arguments).apply(items, _table)
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def take_back_lent_marks(items: list[pytest.Item]) -> None:
+    """After pytest's -m has seen them (see _select.Selection)."""
+    return_lent_marks(items)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -18,6 +18,7 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._builtins import Claims
 from asyncgroup._capture import CaseCapture, CaseOutput, current_output, in_case
+from asyncgroup._casewarnings import Filters, case_filters, dispatching, enter_case
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value
 from asyncgroup._gcpause import pause_gc
@@ -25,7 +26,7 @@ from asyncgroup._interrupt import sigint_cancels
 from asyncgroup._leaks import cancel_leftovers, case_tasks, tasks_noted
 from asyncgroup._outcome import CaseReporter, Phase, Xfail
 from asyncgroup._progress import LiveProgress
-from asyncgroup._select import select
+from asyncgroup._select import parent_marks, select
 from asyncgroup._settings import RunSettings
 from asyncgroup._threads import CaseThread
 from asyncgroup._timeouts import Deadline, debugger_active, expired_error, timeout_error
@@ -98,6 +99,7 @@ class ParentRun:
             }
         self.reporter: CaseReporter
         self.services: _Services
+        self.case_filters: dict[str, Filters] = {}
 
     async def run(self, cases: list[Case]) -> None:
         __tracebackhide__ = True
@@ -112,10 +114,12 @@ class ParentRun:
             self.services = _Services(self, formatter)
             parent = asyncio.current_task()
             assert parent is not None
+            self.case_filters = self._case_filters(cases)
             with (
                 self.capture.active(),
                 tasks_noted(loop) as self.create_task,
                 sigint_cancels(parent) as interrupt,
+                dispatching(bool(self.case_filters)),
             ):
                 if watchdog is not None:
                     watchdog.start()
@@ -135,6 +139,14 @@ class ParentRun:
                         self.progress.erase()
         if self.report_error is not None:
             raise self.report_error
+
+    def _case_filters(self, cases: list[Case]) -> dict[str, Filters]:
+        """The warnings filters of the cases with filterwarnings marks of their own."""
+        if not any(mark.name == "filterwarnings" for case in cases for mark in case.marks):
+            return {}
+        _, outer = parent_marks(self.item)
+        found = {case.id: case_filters(case.marks, outer) for case in cases}
+        return {case_id: filters for case_id, filters in found.items() if filters is not None}
 
     async def _launch(self, loop: asyncio.AbstractEventLoop, cases: list[Case]) -> None:
         __tracebackhide__ = True
@@ -197,7 +209,7 @@ class ParentRun:
 
     async def _run_case(self, case: Case) -> None:
         __tracebackhide__ = True
-        skip_reason, xfail = self.settings.case_marks(case) if case.marks else (None, None)
+        skip_reason, xfail = self.settings.case_marks(case)
         if skip_reason is not None:
             self._report(case, [], None, skip_reason)
             return
@@ -209,6 +221,8 @@ class ParentRun:
             return
         output = CaseOutput()
         current_output.set(output)
+        if self.case_filters:
+            enter_case(self.case_filters.get(case.id))
         task = asyncio.current_task()
         assert task is not None
         deadline = None
@@ -504,6 +518,7 @@ async def run_parent(
         if not cases:
             pytest.skip(f"shard {shard + 1} of {table.shards} has no cases")
     cases = select(request.node, cases)
+    _compat.leave_xfail_to_cases(request.node)  # the parent's xfail marks act per case
     run = ParentRun(table, request, settings, bound_args, parent_values)
     await run.run(cases)
     if run.failed:

@@ -1,79 +1,217 @@
-"""Selecting cases within a parent: ``-k`` per case and ``--lf`` per case.
+"""Selecting cases within a parent exactly as pytest selects parametrized tests.
 
-A case is matched by ``-k`` as if it were a parametrized test: on the parent's names, markers
-and keywords, plus its own id and marks. The parent is kept when any of its cases is selected.
-``--lf`` reruns only the cases that failed last time, when the cache names any; ``--ff`` runs
-them first.
+At collection, each case is matched as the parametrized test it stands for: by node id on the
+command line (``f.py::test_x[c]``), by ``--deselect`` (a node id prefix), by ``-k`` (on the
+parent's names, markers and keywords plus its own name ``test_x[c]`` and marks) and by ``-m``
+(the parent's marks and its own). A parent is kept when any of its cases is, and runs only
+those; when none is, it is deselected (or, for a node id argument, never collected).
+At run time ``--lf`` narrows that to the cases that failed last time, ``--ff`` runs them first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from asyncgroup._declare import Case
-from asyncgroup._outcome import case_nodeid
+from asyncgroup import _compat
+from asyncgroup._declare import Case, CaseTable
+from asyncgroup._outcome import CASE_ID_ATTRIBUTE, case_nodeid
 
-keyword_selection_key = pytest.StashKey[set[str]]()
-
-
-def _keyword_expression(config: pytest.Config) -> Any:
-    """The compiled -k expression, or None (pytest 8.0-9.2: _pytest.mark internals)."""
-    text = (config.option.keyword or "").lstrip()
-    if not text:
-        return None
-    from _pytest.mark import KeywordMatcher
-    from _pytest.mark.expression import Expression
-
-    try:
-        expression = Expression.compile(text)
-    except SyntaxError:
-        return None  # pytest reports the bad expression itself
-    return expression, KeywordMatcher
+# The ids of the cases selected at collection; absent: all of them.
+selected_key = pytest.StashKey[set[str]]()
+# Marks lent to a kept parent so that pytest's -m keeps it too, taken back after.
+lent_marks_key = pytest.StashKey[list[pytest.Mark]]()
 
 
-def select_by_keyword(item: pytest.Item, cases: list[Case]) -> None:
-    """Remember which cases -k selects; make pytest keep the parent if any is selected."""
-    compiled = _keyword_expression(item.config)
-    if compiled is None:
-        return
-    expression, matcher_class = compiled
-    parent_matcher = matcher_class.from_item(item)
-    selected: set[str] = set()
-    keep_parent: set[str] = set()
-    for case in cases:
-        own_names = [case.id.lower(), *(mark.name.lower() for mark in case.marks)]
-        matched: set[str] = set()
+def parent_marks(item: pytest.Item) -> tuple[list[pytest.Mark], list[pytest.Mark]]:
+    """The parent's marks as pytest orders them for a parametrized test: the function's own,
+    then (after where a case's ``pytest.param`` marks go) those of its class and module."""
+    own: list[pytest.Mark] = []
+    outer: list[pytest.Mark] = []
+    for node, mark in item.iter_markers_with_node():
+        (own if node is item else outer).append(mark)
+    return own, outer
 
-        def matches(
-            name: str,
-            *args: Any,
-            _own: list[str] = own_names,
-            _matched: set[str] = matched,
-            **kwargs: Any,
-        ) -> bool:
-            lowered = name.lower()
-            found = parent_matcher(name, *args, **kwargs) or any(lowered in own for own in _own)
-            if found:
-                _matched.add(name)
-            return bool(found)
 
-        if expression.evaluate(matches):
-            selected.add(case.id)
-            keep_parent = keep_parent or matched
-    item.stash[keyword_selection_key] = selected
-    # pytest then matches -k against the parent alone. Giving it the names that one selected
-    # case matched makes every name in the expression as true or false for the parent as it
-    # was for that case (the case's names include the parent's), so the parent is kept.
-    item.extra_keyword_matches.update(keep_parent)
+def case_marks(
+    own: list[pytest.Mark], case: Case, outer: list[pytest.Mark]
+) -> Sequence[pytest.Mark]:
+    return [*own, *case.marks, *outer] if case.marks else [*own, *outer]
+
+
+def _in_chain(item: pytest.Item) -> tuple[str, ...]:
+    """The item's names after its file: ("TestC", "test_x")."""
+    chain = item.listchain()
+    start = next((i for i, node in enumerate(chain) if isinstance(node, pytest.File)), 0)
+    return tuple(node.name for node in chain[start + 1 :])
+
+
+def _base_matches(
+    path: Path, parts: tuple[str, ...], item_path: Path, names: tuple[str, ...]
+) -> bool:
+    """Whether an argument without brackets selects the item, as pytest matches it."""
+    if not parts:
+        return item_path == path or path in item_path.parents
+    if item_path != path or len(parts) > len(names) or names[: len(parts) - 1] != parts[:-1]:
+        return False
+    last = names[len(parts) - 1]
+    return last == parts[-1] or last.split("[")[0] == parts[-1]
+
+
+class Selection:
+    """The collection-time selection of one session, applied to the collected items."""
+
+    def __init__(self, config: pytest.Config, arguments: _compat.Arguments) -> None:
+        self.config = config
+        self.named = arguments.named
+        self.plain = arguments.plain
+        self.deselect = tuple(config.getoption("deselect", None) or ())
+        self.keyword = _compat.compile_expression(config.option.keyword)
+        self.markexpr = _compat.compile_expression(config.option.markexpr)
+
+    def apply(self, items: list[pytest.Item], table_of: Callable[[Any], CaseTable | None]) -> None:
+        if not (self.named or self.deselect or self.keyword or self.markexpr):
+            return
+        found: set[_compat.NodeIdArgument] = set()
+        kept: list[pytest.Item] = []
+        deselected: list[pytest.Item] = []
+        for item in items:
+            table = table_of(getattr(item, "obj", None))
+            naming = self._naming(item) if self.named else None
+            cases = table.cases if table is not None else []
+            if naming is not None:
+                wanted = {a.name for a in naming}
+                if table is not None and item.name not in wanted:
+                    cases = [c for c in cases if case_nodeid(item.name, c.id) in wanted]
+                names = {item.name, *(case_nodeid(item.name, c.id) for c in cases)}
+                hits = [a for a in naming if a.name in names]
+                if not hits:
+                    continue  # pytest would not have collected it
+                found.update(hits)
+            if table is None or self._by_options(item, cases, table):
+                kept.append(item)
+            else:
+                deselected.append(item)
+        missing = [a for a in self.named if a not in found]
+        if missing:
+            raise pytest.UsageError(*(a.not_found(self._collector(a, items)) for a in missing))
+        if deselected:
+            self.config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+    def _naming(self, item: pytest.Item) -> list[_compat.NodeIdArgument] | None:
+        """The node id arguments with brackets that name the item's test, or None when none
+        does, or an argument without brackets selects the item anyway."""
+        names = _in_chain(item)
+        naming = [a for a in self.named if _base_matches(a.path, a.parts, item.path, names)]
+        if not naming or any(_base_matches(p, parts, item.path, names) for p, parts in self.plain):
+            return None
+        return naming
+
+    def _collector(self, argument: _compat.NodeIdArgument, items: list[pytest.Item]) -> object:
+        """The collector pytest would name in its "not found" error."""
+        for item in items:
+            if _base_matches(argument.path, argument.parts, item.path, _in_chain(item)):
+                return item.parent
+        return argument.path
+
+    def _by_options(self, item: pytest.Item, cases: list[Case], table: CaseTable) -> bool:
+        """Select the cases by --deselect, -k and -m; whether the parent stays."""
+        prefixes = self.deselect
+        if prefixes:
+            cases = [c for c in cases if not case_nodeid(item.nodeid, c.id).startswith(prefixes)]
+        keyword_names: set[str] = set()
+        marks_matched: list[pytest.Mark] = []
+        if cases and (self.keyword is not None or self.markexpr is not None):
+            cases, keyword_names, marks_matched = self._by_expressions(item, cases)
+        if not cases:
+            return False
+        if len(cases) != len(table.cases):
+            item.stash[selected_key] = {c.id for c in cases}
+        # pytest then matches -k and -m against the parent alone. Given the names and marks one
+        # selected case matched, every name in the expressions is as true or false for the
+        # parent as for that case (the case has the parent's names and marks, and more), so
+        # pytest keeps the parent. The marks are taken back when pytest has looked.
+        item.extra_keyword_matches.update(keyword_names)
+        if marks_matched:
+            item.stash[lent_marks_key] = marks_matched
+            item.own_markers.extend(marks_matched)
+        return True
+
+    def _by_expressions(
+        self, item: pytest.Item, cases: list[Case]
+    ) -> tuple[list[Case], set[str], list[pytest.Mark]]:
+        own, outer = parent_marks(item)
+        parent_keywords = _compat.keyword_matcher(item)
+        selected: list[Case] = []
+        first_names: set[str] | None = None
+        first_marks: list[pytest.Mark] = []
+        for case in cases:
+            marks = case_marks(own, case, outer)
+            if self.markexpr is not None:
+                matched_marks: list[pytest.Mark] = []
+                by_marks = _compat.mark_matcher(marks)
+
+                def mark_matches(
+                    name: str,
+                    /,
+                    _m: Any = by_marks,
+                    _own: tuple[pytest.Mark, ...] = case.marks,
+                    _found: list[Any] = matched_marks,
+                    **kw: Any,
+                ) -> bool:
+                    hit = bool(_m(name, **kw))
+                    if hit:
+                        _found.extend(m for m in _own if m.name == name)
+                    return hit
+
+                if not self.markexpr.evaluate(mark_matches):
+                    continue
+            else:
+                matched_marks = []
+            matched_names: set[str] = set()
+            if self.keyword is not None:
+                own_names = [case_nodeid(item.name, case.id).lower()]
+                own_names += [mark.name.lower() for mark in case.marks]
+
+                def keyword_matches(
+                    name: str,
+                    /,
+                    _own: list[str] = own_names,
+                    _found: set[str] = matched_names,
+                    **kw: Any,
+                ) -> bool:
+                    lowered = name.lower()
+                    hit = bool(parent_keywords(name, **kw)) or any(lowered in n for n in _own)
+                    if hit:
+                        _found.add(name)
+                    return hit
+
+                if not self.keyword.evaluate(keyword_matches):
+                    continue
+            selected.append(case)
+            if first_names is None:
+                first_names, first_marks = matched_names, matched_marks
+        return selected, first_names or set(), first_marks
+
+
+def return_lent_marks(items: list[pytest.Item]) -> None:
+    for item in items:
+        lent = item.stash.get(lent_marks_key, None)
+        if lent:
+            for mark in lent:
+                item.own_markers.remove(mark)
+            del item.stash[lent_marks_key]
 
 
 def select(item: Any, cases: list[Case]) -> list[Case]:
     """The parent's cases to run this time."""
-    selected_by_keyword = item.stash.get(keyword_selection_key, None)
-    if selected_by_keyword is not None:
-        cases = [c for c in cases if c.id in selected_by_keyword]
+    selected = item.stash.get(selected_key, None)
+    if selected is not None:
+        cases = [c for c in cases if c.id in selected]
     config = item.config
     last_failed = config.getoption("lf", False)
     failed_first = config.getoption("failedfirst", False)
@@ -86,3 +224,50 @@ def select(item: Any, cases: list[Case]) -> list[Case]:
             failed_ids = {c.id for c in failed}
             cases = failed + [c for c in cases if c.id not in failed_ids]
     return cases
+
+
+class LastFailed:
+    """Keeps ``--lf`` right when a parent ran only some of its cases.
+
+    pytest's cache records failed node ids, the cases' and their parent's. A parent that then
+    passes with only some cases (``--lf -k b``) is taken off the record, and with it the way
+    back to its other failed cases: ``--lf`` would collect nothing of it. At the session's end
+    the parent of every case still recorded as failed goes back on the record.
+    """
+
+    key = "asyncgroup/failed-case-parents"  # case node id -> parent node id
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.parents: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            case_id = getattr(report, CASE_ID_ATTRIBUTE, None)
+            if isinstance(case_id, str):
+                self.parents[report.nodeid] = _parent_nodeid(report.nodeid, case_id)
+
+    @pytest.hookimpl(trylast=True)  # after pytest's cache plugin wrote its record
+    def pytest_sessionfinish(self) -> None:
+        cache = self.config.cache
+        if cache is None or hasattr(self.config, "workerinput"):
+            return
+        lastfailed = cache.get("cache/lastfailed", {})
+        recorded = cache.get(self.key, {})
+        parents = {
+            case: parent
+            for case, parent in {**recorded, **self.parents}.items()
+            if case in lastfailed
+        }
+        if parents != recorded:
+            cache.set(self.key, parents)
+        missing = {parent for parent in parents.values() if parent not in lastfailed}
+        if missing:
+            cache.set("cache/lastfailed", {**lastfailed, **dict.fromkeys(sorted(missing), True)})
+
+
+def _parent_nodeid(nodeid: str, case_id: str) -> str:
+    """The inverse of case_nodeid, given the case id."""
+    if nodeid.endswith(f"[{case_id}]"):
+        return nodeid[: -len(case_id) - 2]
+    return nodeid[: -len(case_id) - 2] + "]"

@@ -1,5 +1,5 @@
 """The options in force for one parent test: decorator arguments over ini/command-line defaults,
-the debugger, capture mode and the case marks (skip, skipif, xfail)."""
+the debugger, capture mode and each case's skip and xfail marks."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from asyncgroup import _compat
 from asyncgroup._declare import Case, CaseTable, check_max_concurrency, check_timeout
 from asyncgroup._fixtures import FixturePlan
 from asyncgroup._outcome import Xfail
+from asyncgroup._select import case_marks, parent_marks
 from asyncgroup._threads import DEFAULT_THREADS
 
 plan_key = pytest.StashKey[FixturePlan]()
@@ -70,6 +71,8 @@ class RunSettings:
     log_level: int | None
     junitxml: bool
     blocked_loop_threshold: float | None
+    _marks: tuple[list[pytest.Mark], list[pytest.Mark]] | None = None
+    _parent_result: tuple[str | None, Xfail | None] | None = None
 
     @classmethod
     def for_item(cls, item: Any, table: CaseTable) -> RunSettings:
@@ -97,31 +100,20 @@ class RunSettings:
         )
 
     def case_marks(self, case: Case) -> tuple[str | None, Xfail | None]:
-        """The case's skip reason, or its xfail, from its pytest.param marks."""
-        for mark in case.marks:
-            if mark.name == "skip":
-                return mark.kwargs.get(
-                    "reason", mark.args[0] if mark.args else "unconditional skip"
-                ), None
-            if mark.name == "skipif" and (reason := self._condition(mark)) is not None:
-                return reason, None
-        for mark in case.marks:
-            if mark.name == "xfail" and (reason := self._condition(mark)) is not None:
-                run = mark.kwargs.get("run", True)
-                strict = mark.kwargs.get("strict", self.item.config.getini("xfail_strict"))
-                return None, Xfail(
-                    reason if run else f"[NOTRUN] {reason}", bool(strict), mark.kwargs.get("raises")
-                )
-        return None, None
+        """The case's skip reason, or its xfail, from its marks and the parent's (function,
+        class, module), combined and evaluated as pytest does for a parametrized test."""
+        if not case.marks:
+            if self._parent_result is None:
+                self._parent_result = self._evaluate(case)
+            return self._parent_result
+        return self._evaluate(case)
 
-    def _condition(self, mark: pytest.Mark) -> str | None:
-        """The reason when the mark's condition holds (or it has none), else None."""
-        conditions = mark.args if "condition" not in mark.kwargs else (mark.kwargs["condition"],)
-        reason: str = mark.kwargs.get("reason", "")
-        if not conditions:
-            return reason
-        for condition in conditions:
-            holds, condition_reason = _compat.evaluate_condition(self.item, mark, condition)
-            if holds:
-                return condition_reason or reason
-        return None
+    def _evaluate(self, case: Case) -> tuple[str | None, Xfail | None]:
+        if self._marks is None:
+            self._marks = parent_marks(self.item)
+        own, outer = self._marks
+        reason, xfailed = _compat.evaluate_skip_and_xfail(self.item, case_marks(own, case, outer))
+        if xfailed is None:
+            return reason, None
+        text = xfailed.reason if xfailed.run else f"[NOTRUN] {xfailed.reason}"
+        return None, Xfail(text, bool(xfailed.strict), xfailed.raises)

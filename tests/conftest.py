@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "differential"]
 
 # pytest 8 shows subtests through pytest-subtests, with other words: [id] SUBPASS.
 PYTEST_MAJOR = int(pytest.__version__.split(".")[0])

@@ -1,0 +1,166 @@
+"""Differential tests: the same test as ``@concurrent_cases`` and as a parametrized test.
+
+A case is the test it stands for, so the right value of every outcome is what pytest does with
+``@pytest.mark.asyncio`` + ``@pytest.mark.parametrize``. ``Differential`` writes one test source
+twice, in two project folders that differ only in what ``@cases(argnames, argvalues, ...)``
+means, runs pytest in each with the same arguments, and compares what a user would compare:
+the outcome of every node id (each report's, in pytest's words: passed, failed, error,
+skipped, xfailed, xpassed; a case's SUBPASSED is "passed"), the exit code, and
+any lines the test names. The parent of the cases is the only node id the parametrized run
+lacks, and is left out.
+
+    def test_x(differential):
+        pair = differential.run('''
+            @cases("order", ["a", "b"])
+            async def test_x(order):
+                assert order != "b"
+        ''', "-k", "b")
+        pair.assert_same()
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# The two meanings of @cases; both headers have the same number of lines, so that line numbers
+# in reports agree.
+_CONCURRENT = """\
+import asyncio
+import pytest
+from asyncgroup import concurrent_cases as cases
+
+
+
+"""
+_PARAMETRIZED = """\
+import asyncio
+import pytest
+def cases(argnames, argvalues, **kwargs):
+    def parametrized(function):
+        return pytest.mark.asyncio(pytest.mark.parametrize(argnames, argvalues, **kwargs)(function))
+    return parametrized
+"""
+assert _CONCURRENT.count("\n") == _PARAMETRIZED.count("\n")
+
+# Records, per node id, what each report says, in the words of pytest's terminal.
+_RECORDER = """
+import json
+
+_outcomes = {}
+
+
+def _category(report):
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
+    if report.when != "call":
+        return {"failed": "error", "skipped": "skipped"}.get(report.outcome)
+    return report.outcome
+
+
+def pytest_runtest_logreport(report):
+    category = _category(report)
+    if category:
+        entry = _outcomes.setdefault(report.nodeid, {"case": False, "outcomes": []})
+        entry["outcomes"].append(category)
+        entry["case"] = entry["case"] or hasattr(report, "asyncgroup_case_id")
+
+
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):
+        with open("outcomes.json", "w") as file:
+            json.dump(_outcomes, file)
+"""
+
+
+@dataclass
+class Pair:
+    concurrent: pytest.RunResult
+    parametrized: pytest.RunResult
+    concurrent_outcomes: dict[str, list[str]]
+    parametrized_outcomes: dict[str, list[str]]
+    parents: set[str]
+
+    def assert_same(self, *patterns: str) -> None:
+        """Same outcome per node id, same exit code, and each fnmatch pattern in both outputs."""
+        cases = {k: v for k, v in self.concurrent_outcomes.items() if k not in self.parents}
+        assert cases == self.parametrized_outcomes, self._both()
+        assert self.concurrent.ret == self.parametrized.ret, self._both()
+        for pattern in patterns:
+            for result in (self.concurrent, self.parametrized):
+                assert _in(result.outlines + result.errlines, pattern), (pattern, self._both())
+
+    def _both(self) -> str:
+        return (
+            f"concurrent: {self.concurrent_outcomes}\nparametrized: {self.parametrized_outcomes}"
+            f"\nexit codes: {self.concurrent.ret} / {self.parametrized.ret}"
+            f"\n--- concurrent output\n{self.concurrent.stdout.str()}"
+            f"\n{self.concurrent.stderr.str()}"
+            f"\n--- parametrized output\n{self.parametrized.stdout.str()}"
+            f"\n{self.parametrized.stderr.str()}"
+        )
+
+
+def _in(lines: list[str], pattern: str) -> bool:
+    import fnmatch
+
+    return any(fnmatch.fnmatch(line, pattern) for line in lines)
+
+
+class Differential:
+    """Writes a test source as both versions; runs pytest on each with the same arguments."""
+
+    def __init__(self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.pytester = pytester
+        self.monkeypatch = monkeypatch
+        self.ini_lines: list[str] = ["asyncio_default_fixture_loop_scope = function"]
+
+    def write(self, source: str, name: str = "test_it.py") -> None:
+        body = textwrap.dedent(source)
+        for folder, header in (("concurrent", _CONCURRENT), ("parametrized", _PARAMETRIZED)):
+            path = self.pytester.path / folder
+            path.mkdir(exist_ok=True)
+            (path / "pytest.ini").write_text("[pytest]\n" + "\n".join(self.ini_lines) + "\n")
+            (path / "conftest.py").write_text(_RECORDER)
+            (path / name).write_text(header + body)
+
+    def rerun(self, *args: str, env: dict[str, str] | None = None) -> Pair:
+        """Run pytest again in both folders (the cache of the runs before stays)."""
+        results, outcomes = [], []
+        for folder in ("concurrent", "parametrized"):
+            path: Path = self.pytester.path / folder
+            (path / "outcomes.json").unlink(missing_ok=True)
+            with self.monkeypatch.context() as patch:
+                patch.chdir(path)
+                for key, value in (env or {}).items():
+                    patch.setenv(key, value)
+                result = self.pytester.runpytest_subprocess("-p", "no:randomly", *args, timeout=60)
+            results.append(result)
+            recorded = path / "outcomes.json"
+            outcomes.append(json.loads(recorded.read_text()) if recorded.exists() else {})
+        concurrent, parametrized = outcomes
+        parents = {
+            nodeid
+            for nodeid, entry in concurrent.items()
+            if nodeid not in parametrized and not entry["case"]
+        }
+        return Pair(
+            results[0],
+            results[1],
+            {k: v["outcomes"] for k, v in concurrent.items()},
+            {k: v["outcomes"] for k, v in parametrized.items()},
+            parents,
+        )
+
+    def run(self, source: str, *args: str, env: dict[str, str] | None = None) -> Pair:
+        self.write(source)
+        return self.rerun(*args, env=env)
+
+
+@pytest.fixture
+def differential(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Differential:
+    return Differential(pytester, monkeypatch)

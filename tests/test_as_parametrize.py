@@ -1,0 +1,295 @@
+"""A case behaves as the parametrized test it stands for: marks at every level, selection by
+-k, -m, node id and --deselect, and the last-failed cache. Each test runs the same source as
+@concurrent_cases and as @pytest.mark.parametrize (tests/differential.py) and compares."""
+
+from __future__ import annotations
+
+import pytest
+from differential import Differential
+
+# --------------------------------------------------------------------------------------------
+# Marks at every level reach every case
+
+XFAIL_LEVELS = """
+@pytest.mark.xfail(reason="whole test")
+@cases("name", ["a", "b"])
+async def test_function(name):
+    assert name == "a"
+
+
+@pytest.mark.xfail(reason="class")
+class TestClass:
+    @cases("name", ["c", "d"])
+    async def test_method(self, name):
+        assert name == "never"
+
+
+@cases("name", [
+    pytest.param("known", marks=pytest.mark.xfail(reason="bug 1")),
+    pytest.param("fixed", marks=pytest.mark.xfail(reason="bug 2")),
+    pytest.param("raises", marks=pytest.mark.xfail(raises=KeyError, reason="bug 3")),
+    pytest.param("notrun", marks=pytest.mark.xfail(run=False, reason="hangs")),
+    "normal",
+])
+async def test_case_marks(name):
+    assert name not in ("known", "raises")
+"""
+
+
+@pytest.mark.parametrize("strict", [[], ["-o", "xfail_strict=true"]], ids=["default", "strict"])
+def test_xfail_on_test_class_and_case(differential: Differential, strict: list[str]) -> None:
+    pair = differential.run(XFAIL_LEVELS, *strict)
+    pair.assert_same()
+    outcomes = pair.parametrized_outcomes
+    assert outcomes["test_it.py::test_function[a]"] == (["failed"] if strict else ["xpassed"])
+    assert outcomes["test_it.py::test_function[b]"] == ["xfailed"]
+    assert outcomes["test_it.py::test_case_marks[raises]"] == ["failed"]
+
+
+def test_module_pytestmark_xfail_and_runxfail(differential: Differential) -> None:
+    source = """
+    pytestmark = pytest.mark.xfail(reason="module")
+
+    @cases("name", ["a", "b"])
+    async def test_x(name):
+        assert name == "a"
+    """
+    differential.run(source).assert_same()
+    differential.rerun("--runxfail").assert_same()
+
+
+def test_skip_and_skipif_combine_with_parent_marks(differential: Differential) -> None:
+    source = """
+    @pytest.mark.xfail(reason="parent")
+    @cases("name", [
+        pytest.param("skipped", marks=pytest.mark.skip(reason="case skip")),
+        pytest.param("skipif", marks=pytest.mark.skipif("sys.platform != 'nope'", reason="if")),
+        pytest.param("not-skipped", marks=pytest.mark.skipif(False, reason="never")),
+        "plain",
+    ])
+    async def test_x(name):
+        assert False
+    """
+    pair = differential.run(source)
+    pair.assert_same()
+    assert pair.parametrized_outcomes["test_it.py::test_x[plain]"] == ["xfailed"]
+
+
+def test_filterwarnings_mark_on_one_case(differential: Differential) -> None:
+    source = """
+    import warnings
+
+    @cases("name", [
+        pytest.param("strict", marks=pytest.mark.filterwarnings("error::DeprecationWarning")),
+        "lenient",
+        pytest.param("quiet", marks=pytest.mark.filterwarnings("ignore:old")),
+    ])
+    async def test_x(name):
+        await asyncio.sleep(0.01)
+        warnings.warn("old api", DeprecationWarning)
+        await asyncio.sleep(0.01)
+    """
+    pair = differential.run(source, "-W", "always")
+    pair.assert_same()
+    assert pair.parametrized_outcomes["test_it.py::test_x[strict]"] == ["failed"]
+
+
+def test_filterwarnings_on_class_and_case_combine(differential: Differential) -> None:
+    source = """
+    import warnings
+
+    @pytest.mark.filterwarnings("ignore::UserWarning")
+    class TestC:
+        @pytest.mark.filterwarnings("error::DeprecationWarning")
+        @cases("name", [
+            pytest.param("a", marks=pytest.mark.filterwarnings("error::UserWarning")),
+            pytest.param("b", marks=pytest.mark.filterwarnings("ignore::DeprecationWarning")),
+            "c",
+        ])
+        async def test_x(self, name):
+            warnings.warn("user", UserWarning)
+            warnings.warn("deprecated", DeprecationWarning)
+    """
+    differential.run(source).assert_same()
+
+
+CUSTOM_MARKS = """
+@cases("region", [
+    "eu-fast",
+    pytest.param("us-slow", marks=pytest.mark.slow),
+    pytest.param("ap-slow", marks=[pytest.mark.slow, pytest.mark.network]),
+])
+async def test_regions(region):
+    pass
+
+
+@pytest.mark.network
+@cases("n", [1, pytest.param(2, marks=pytest.mark.slow)])
+async def test_marked_parent(n):
+    pass
+
+
+@pytest.mark.asyncio
+async def test_plain():
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["slow", "not slow", "slow and network", "network", "not network", "slow or network", "nope"],
+)
+def test_dash_m_selects_single_cases(differential: Differential, expression: str) -> None:
+    differential.ini_lines.append("markers =\n    slow: slow\n    network: network\n    nope: x")
+    differential.run(CUSTOM_MARKS, "-m", expression).assert_same()
+
+
+def test_dash_m_with_mark_arguments(differential: Differential) -> None:
+    source = """
+    @cases("n", [
+        pytest.param(1, marks=pytest.mark.device(serial="1")),
+        pytest.param(2, marks=pytest.mark.device(serial="2")),
+    ])
+    async def test_x(n):
+        pass
+    """
+    differential.run(source, "-m", "device(serial='2')").assert_same()
+
+
+# --------------------------------------------------------------------------------------------
+# Selection by the names pytest prints
+
+SELECTION = """
+@cases("order", [f"order-{n}" for n in range(4)])
+async def test_x(order):
+    assert order != "order-2"
+
+
+@cases("proto, order", [("tcp", "order-1"), ("udp", "order-1")])
+@pytest.mark.parametrize("region", ["us", "eu"])
+async def test_combo(region, proto, order):
+    pass
+
+
+class TestC:
+    @cases("n", ["one", "two"])
+    async def test_m(self, n):
+        pass
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.asyncio
+async def test_ordinary(p):
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "test_x[order-2]",
+        "order-2",
+        "us-tcp-order-1",
+        "test_combo[eu-udp",
+        "not order-2",
+        "TestC and two",
+        "test_ordinary[1]",
+        "test_x[order-9]",
+    ],
+)
+def test_dash_k_matches_the_full_case_name(differential: Differential, expression: str) -> None:
+    differential.run(SELECTION, "-k", expression).assert_same()
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["test_it.py::test_x[order-2]"],
+        ["test_it.py::test_x[order-1]", "test_it.py::test_x[order-2]"],
+        ["test_it.py::test_combo[us-tcp-order-1]"],
+        ["test_it.py::TestC::test_m[two]"],
+        ["test_it.py::test_ordinary[2]", "test_it.py::test_x[order-3]"],
+        ["test_it.py::test_x", "test_it.py::test_x[order-3]"],
+        ["test_it.py", "test_it.py::test_x[order-3]"],
+    ],
+)
+def test_node_id_arguments_select_cases(differential: Differential, ids: list[str]) -> None:
+    differential.run(SELECTION, *ids).assert_same()
+
+
+def test_node_id_of_a_parametrized_parent_runs_its_cases(differential: Differential) -> None:
+    """Not a test of the parametrized version (which has no such item): the parent's own id,
+    as pytest prints it on the parent's line, selects it with all its cases."""
+    pair = differential.run(SELECTION, "test_it.py::test_combo[us]")
+    assert set(pair.concurrent_outcomes) == {
+        "test_it.py::test_combo[us]",
+        "test_it.py::test_combo[us-tcp-order-1]",
+        "test_it.py::test_combo[us-udp-order-1]",
+    }
+    assert pair.concurrent.ret == 0
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["test_it.py::test_x[order-9]"],
+        ["test_it.py::test_x[order-1]", "test_it.py::TestC::test_m[three]"],
+    ],
+)
+def test_node_id_of_no_case_is_not_found(differential: Differential, ids: list[str]) -> None:
+    pair = differential.run(SELECTION, *ids)
+    pair.assert_same("ERROR: not found: *test_it.py::*", "(no match in any of *)")
+    assert pair.concurrent.ret == pytest.ExitCode.USAGE_ERROR
+
+
+@pytest.mark.parametrize(
+    "deselect",
+    [
+        ["test_it.py::test_x[order-2]"],
+        ["test_it.py::test_x[order-"],
+        ["test_it.py::test_combo[us-udp-order-1]", "test_it.py::TestC::test_m[one]"],
+        ["test_it.py::TestC::test_m[one]", "test_it.py::TestC::test_m[two]"],
+    ],
+)
+def test_deselect_by_case_node_id(differential: Differential, deselect: list[str]) -> None:
+    args = [arg for nodeid in deselect for arg in ("--deselect", nodeid)]
+    differential.run(SELECTION, *args).assert_same()
+
+
+# --------------------------------------------------------------------------------------------
+# The last-failed cache
+
+LAST_FAILED = """
+import os
+
+@cases("order", ["a", "b", "c", "d", "e"])
+async def test_orders(order):
+    if os.environ.get("FIXED") != "1":
+        assert order not in ("b", "d")
+
+
+@pytest.mark.asyncio
+async def test_plain():
+    pass
+"""
+
+
+def test_last_failed_after_fixing_some_with_dash_k(differential: Differential) -> None:
+    differential.run(LAST_FAILED).assert_same()
+    differential.rerun("--lf", "-k", "b", env={"FIXED": "1"}).assert_same()
+    pair = differential.rerun("--lf")
+    pair.assert_same("run-last-failure: rerun previous 1 failure")
+    assert set(pair.parametrized_outcomes) == {"test_it.py::test_orders[d]"}
+    differential.rerun("--ff").assert_same()
+    fixed = differential.rerun("--lf", env={"FIXED": "1"})
+    fixed.assert_same()
+    assert fixed.concurrent.ret == 0
+    for option in ("none", "all"):
+        differential.rerun("--lf", f"--lfnf={option}").assert_same()
+
+
+def test_failed_first_and_last_failed_with_node_ids(differential: Differential) -> None:
+    differential.run(LAST_FAILED).assert_same()
+    pair = differential.rerun("--ff", "test_it.py::test_orders[d]", "test_it.py::test_orders[a]")
+    pair.assert_same()
+    differential.rerun("--lf", "test_it.py::test_orders[a]").assert_same()
