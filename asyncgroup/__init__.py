@@ -80,7 +80,7 @@ def concurrent_cases(
         __tracebackhide__ = True
         if not _is_test_function(func):
             msg = (
-                f"@concurrent_cases decorates an 'async def' test function, "
+                f"@concurrent_cases decorates a test function ('async def' or plain 'def'), "
                 f"not {type(func).__name__} {short_repr(func)}"
             )
             raise TypeError(msg)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import types
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+
+from asyncgroup._timeouts import user_frames
 
 _T = TypeVar("_T")
 
@@ -24,8 +27,10 @@ async def eventually(
     ``retry_on``) it is called again every ``interval`` seconds; after ``timeout`` seconds an
     ``AssertionError`` says how many attempts were made over how long, with the last failure
     (pytest's rewritten assertion message) as its cause. An async check that hangs is cut off
-    at the deadline (an attempt begun at the deadline gets one interval). Inside
-    ``@concurrent_cases`` the case's own timeout still applies.
+    at the deadline (an attempt begun at the deadline gets one interval); the last failure then
+    shows the line it was waiting on. Inside ``@concurrent_cases`` the case's own timeout still
+    applies. Passing anything but a callable (a coroutine ``check()`` instead of ``check``, say)
+    raises ``TypeError``; a bad ``timeout`` or ``interval`` raises ``ValueError``.
     """
     __tracebackhide__ = True
     _check_arguments(check, timeout, interval, retry_on)
@@ -43,8 +48,11 @@ async def eventually(
                 # The last attempt may start at the deadline: it still gets one interval.
                 result = await _within(result, max(deadline - loop.time(), interval))
             return result  # type: ignore[return-value]
-        except _StillRunning:
-            last = AssertionError("the last attempt was still running at the deadline")
+        except _StillRunning as stuck:
+            last = AssertionError(
+                "the last attempt was still running at the deadline"
+                + ("; the line marked > is where it was waiting" if stuck.where else "")
+            ).with_traceback(stuck.where)
         except retried as exc:
             last = exc
         remaining = deadline - loop.time()
@@ -63,6 +71,10 @@ async def eventually(
 class _StillRunning(Exception):
     """An attempt was cut off at the deadline (not the check's own TimeoutError)."""
 
+    def __init__(self, where: types.TracebackType | None) -> None:
+        super().__init__()
+        self.where = where  # the attempt's own frames, down to the line it was waiting on
+
 
 async def _within(awaitable: Awaitable[_T], seconds: float) -> _T:
     """Await ``awaitable`` for at most ``seconds``; its own exceptions pass through unchanged."""
@@ -76,11 +88,27 @@ async def _within(awaitable: Awaitable[_T], seconds: float) -> _T:
     if not done:
         attempt.cancel()
         await asyncio.wait({attempt})
-        raise _StillRunning
+        where = None
+        try:
+            attempt.result()
+        except asyncio.CancelledError as exc:  # raised where the attempt was waiting
+            where = user_frames(exc.__traceback__)
+        except BaseException:  # the check's own error while cancelled: it was still running
+            pass
+        raise _StillRunning(where)
     return attempt.result()
 
 
 def _check_arguments(check: object, timeout: object, interval: object, retry_on: object) -> None:
+    __tracebackhide__ = True
+    if inspect.iscoroutine(check):
+        name = check.__name__
+        check.close()  # never to be awaited: no "never awaited" warning on top of this error
+        msg = (
+            f"eventually() needs the check function, not a coroutine: "
+            f"pass {name}, not {name}() (it is called again for each attempt)"
+        )
+        raise TypeError(msg)
     if not callable(check):
         msg = f"eventually() needs a callable check, got {check!r}"
         raise TypeError(msg)

@@ -134,8 +134,8 @@ class CaseFixtures:
         self.output = output
         self.services = services
         self.passed = False
-        # --setup-show: the case's SETUP/TEARDOWN lines, written before its report.
-        self.shown: list[str] | None = [] if services.setup_show else None
+        # --setup-show: the case's SETUP/TEARDOWN lines, written as they happen.
+        self.show: Callable[[str], None] | None = services.show if services.setup_show else None
 
     def parent_value(self, name: str) -> Any:
         return parent_value(self.parent_request, self.parent_values, name)
@@ -166,12 +166,13 @@ class CaseFixtures:
             )
             raise pytest.UsageError(msg)
         value = await self._create(name, index, fixturedef)
-        if self.shown is not None:
+        show = self.show
+        if show is not None:
             deps = sorted(arg for arg in fixturedef.argnames if arg != "request")
             used = f" (fixtures used: {', '.join(deps)})" if deps else ""
-            self.shown.append(f"        SETUP    F {name}{used} (case {self.case_name})")
+            show(f"        SETUP    F {name}{used} (case {self.case_name})")
             self.finalizers.append(
-                lambda: self.shown.append(f"        TEARDOWN F {name} (case {self.case_name})")  # type: ignore[union-attr]
+                lambda: show(f"        TEARDOWN F {name} (case {self.case_name})")
             )
         if index == -1:
             self.values[name] = value

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from asyncgroup._paths import shown_path
+
 case_tasks: contextvars.ContextVar[list[asyncio.Task[Any]] | None] = contextvars.ContextVar(
     "asyncgroup_case_tasks", default=None
 )
@@ -50,21 +52,25 @@ def tasks_noted(loop: asyncio.AbstractEventLoop) -> Iterator[Callable[[Any], Any
         loop.set_task_factory(previous)
 
 
-def _describe(task: asyncio.Task[Any]) -> str:
+def _describe(task: asyncio.Task[Any], root: str) -> str:
     coro = task.get_coro()
     name = getattr(coro, "__qualname__", repr(coro))
     frame = getattr(coro, "cr_frame", None)
-    where = f" at {frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
+    where = (
+        f" at {shown_path(frame.f_code.co_filename, root)}:{frame.f_lineno}"
+        if frame is not None
+        else ""
+    )
     return f"{task.get_name()} ({name}(){where})"
 
 
-async def cancel_leftovers(owned: list[asyncio.Task[Any]]) -> str | None:
-    """Cancel the case's tasks that are still running; say which they were."""
+async def cancel_leftovers(owned: list[asyncio.Task[Any]], root: str = "") -> str | None:
+    """Cancel the case's tasks that are still running; say which they were (paths from root)."""
     leftovers = [task for task in owned if not task.done()]
     owned.clear()
     if not leftovers:
         return None
-    names = ", ".join(_describe(task) for task in leftovers)
+    names = ", ".join(_describe(task, root) for task in leftovers)
     for task in leftovers:
         task.cancel()
     await asyncio.wait(leftovers, timeout=_CANCEL_GRACE)

@@ -8,7 +8,7 @@ names the cases, and takes per-case fixtures out of the parent's closure.
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -25,6 +25,13 @@ from asyncgroup._settings import (
     default_timeout,
     plan_key,
 )
+from asyncgroup._threads import DEFAULT_THREADS
+
+# pytest >= 8.4 knows number-typed ini options (its --help then says "(float)", and it converts
+# the value); before, they are strings and asyncgroup converts them.
+_NUMBER_TYPES = pytest.version_tuple >= (8, 4)
+_FLOAT: Literal["float", "string"] = "float" if _NUMBER_TYPES else "string"
+_INT: Literal["int", "string"] = "int" if _NUMBER_TYPES else "string"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,30 +41,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="asyncgroup_timeout",
         default=None,
         metavar="SECONDS",
-        help="Default timeout of each @concurrent_cases case, in seconds (default: none).",
+        help="Default timeout of each @concurrent_cases case, in seconds; 0 or none: no "
+        "timeout, which lifts the ini file's for this run (default: the ini option, else none).",
     )
     group.addoption(
         "--asyncgroup-max-concurrency",
         dest="asyncgroup_max_concurrency",
         default=None,
         metavar="N",
-        help="Default limit on cases of one test in flight at once (default: no limit).",
+        help="Default limit on cases of one test in flight at once (default: the ini option, "
+        f"else no limit for async tests, {DEFAULT_THREADS} for plain def tests).",
     )
     parser.addini(
         "asyncgroup_timeout",
-        "Default timeout of each @concurrent_cases case, in seconds (default: none).",
-        default="",
+        "Default timeout of each @concurrent_cases case, in seconds; 0: no timeout "
+        "(default: none).",
+        type=_FLOAT,
+        default=None if _NUMBER_TYPES else "",
     )
     parser.addini(
         "asyncgroup_blocked_loop_threshold",
-        "Warn on a case that blocks the event loop for longer than this many seconds "
-        "(default: 0.5; 0 turns the watchdog off).",
-        default="0.5",
+        "Warn on a case that blocks the event loop for longer than this many seconds; 0 turns "
+        "the watchdog off (default: 0.5).",
+        type=_FLOAT,
+        default=0.5 if _NUMBER_TYPES else "0.5",
     )
     parser.addini(
         "asyncgroup_max_concurrency",
-        "Default limit on cases of one test in flight at once (default: no limit).",
-        default="",
+        "Default limit on cases of one test in flight at once (default: no limit for async "
+        f"tests, {DEFAULT_THREADS} for plain def tests, which each take a thread).",
+        type=_INT,
+        default=None if _NUMBER_TYPES else "",
     )
 
 

@@ -41,6 +41,12 @@ class _Services:
         self.claims = Claims()  # what running cases changed process-wide
         self.suspend_capture = run.capture_suspended
         self.setup_show = bool(run.config.getoption("setupshow", False))
+        self._run = run
+
+    def show(self, line: str) -> None:
+        """--setup-show: write a case's SETUP or TEARDOWN line now, between the reports."""
+        self._run.pending.append(line)
+        self._run.schedule_flush()
 
 
 class ParentRun:
@@ -107,7 +113,9 @@ class ParentRun:
         self.progress = LiveProgress(self.config, len(cases))
         watchdog = self.watchdog = None
         if self.settings.blocked_loop_threshold and not self.settings.debugging:
-            watchdog = LoopWatchdog(loop, self.settings.blocked_loop_threshold, self._blocked)
+            watchdog = LoopWatchdog(
+                loop, self.settings.blocked_loop_threshold, self._blocked, str(self.config.rootpath)
+            )
             self.watchdog = watchdog
         with _compat.hide_case_records_from_parent(self.config, in_case) as formatter:
             self.reporter = CaseReporter(self.item, self.settings.junitxml, formatter)
@@ -254,8 +262,6 @@ class ParentRun:
             if self.watchdog is not None:
                 self.watchdog.claim(task)  # a stall in this very step is this case's
             notes = self.notes.pop(task, None)
-        if fixtures is not None and fixtures.shown:
-            self.pending.extend(fixtures.shown)
         if cancelled is None or _finished(phases):
             # Cancelled only in its teardown, the case still has an outcome to report.
             self._report(case, phases, xfail, notes=notes)
@@ -333,7 +339,7 @@ class ParentRun:
         finally:
             case_tasks.reset(token)
             if owned and any(not task.done() for task in owned):
-                leftovers = await cancel_leftovers(owned)
+                leftovers = await cancel_leftovers(owned, str(self.config.rootpath))
                 if leftovers is not None:
                     self.notes.setdefault(asyncio.current_task(), []).append(leftovers)  # type: ignore[arg-type]
 
@@ -401,7 +407,11 @@ class ParentRun:
             self.flush()
             if failed:
                 self._interact(next(r for r in reports if r.failed), phases)
-        elif not self.flush_scheduled:
+        else:
+            self.schedule_flush()
+
+    def schedule_flush(self) -> None:
+        if not self.flush_scheduled:
             self.flush_scheduled = True
             asyncio.get_running_loop().call_soon(self.flush)
 

@@ -4,6 +4,7 @@ the debugger, capture mode and each case's skip and xfail marks."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import pytest
@@ -18,12 +19,27 @@ from asyncgroup._threads import DEFAULT_THREADS
 plan_key = pytest.StashKey[FixturePlan]()
 
 
+# Turn a default timeout off, as pytest-timeout's ``--timeout=0`` does: for one run, say, while
+# debugging by hand, when the ini file sets one. The decorator's own ``timeout=`` still applies.
+NO_TIMEOUT = ("0", "none")
+
+
 def default_timeout(config: pytest.Config) -> float | None:
+    """The default case timeout in seconds: the command line's, else the ini file's; None: none."""
     value = config.getoption("asyncgroup_timeout", None)
     where = "--asyncgroup-timeout"
     if value is None:
-        value, where = config.getini("asyncgroup_timeout"), "ini option asyncgroup_timeout"
-    return check_timeout(_number(value), where)
+        value, where = ini_value(config, "asyncgroup_timeout"), "ini option asyncgroup_timeout"
+    if isinstance(value, str) and value.strip().lower() in NO_TIMEOUT:
+        return None
+    value = _number(value)
+    if value == 0:
+        return None
+    try:
+        return check_timeout(value, where)
+    except ValueError as exc:
+        msg = f"{exc}, or {'0 (or none)' if where.startswith('--') else '0'} for no timeout"
+        raise ValueError(msg) from None
 
 
 def default_max_concurrency(config: pytest.Config) -> int | None:
@@ -31,14 +47,41 @@ def default_max_concurrency(config: pytest.Config) -> int | None:
     where = "--asyncgroup-max-concurrency"
     if value is None:
         value, where = (
-            config.getini("asyncgroup_max_concurrency"),
+            ini_value(config, "asyncgroup_max_concurrency"),
             "ini option asyncgroup_max_concurrency",
         )
     return check_max_concurrency(_number(value, int), where)
 
 
+def ini_value(config: pytest.Config, name: str) -> Any:
+    """An ini option's value; pytest >= 8.4 converts numbers itself and rejects what is not one."""
+    try:
+        return config.getini(name)
+    # pytest 8.4-9.2: ValueError or TypeError, turned into a UsageError by pytest >= 9.1; the
+    # message names the value.
+    except (ValueError, TypeError, pytest.UsageError) as exc:
+        # float()'s and int()'s messages end with the value: "...to float: 'abc'".
+        value = re.search(r": ('.*')$", str(exc))
+        what, valid = _VALID[name]
+        msg = (
+            f"invalid {what} {value.group(1) if value else f'({exc})'} from ini option {name}: "
+            f"expected {valid}"
+        )
+        raise ValueError(msg) from None
+
+
+_VALID = {
+    "asyncgroup_timeout": ("timeout", "a positive number of seconds, or 0 for no timeout"),
+    "asyncgroup_max_concurrency": ("max_concurrency", "a whole number >= 1"),
+    "asyncgroup_blocked_loop_threshold": (
+        "blocked-loop threshold",
+        "a positive number of seconds, or 0 for no watchdog",
+    ),
+}
+
+
 def _number(value: Any, kind: type = float) -> Any:
-    """ini and command-line values arrive as strings; "" means unset."""
+    """Command-line values, and ini values on pytest < 8.4, arrive as strings; "" means unset."""
     if isinstance(value, str):
         value = value.strip()
         if not value:
@@ -52,7 +95,7 @@ def _number(value: Any, kind: type = float) -> Any:
 
 def blocked_loop_threshold(config: pytest.Config) -> float | None:
     """Seconds the loop may be blocked before the case gets a warning; 0 turns it off."""
-    value = _number(config.getini("asyncgroup_blocked_loop_threshold"))
+    value = _number(ini_value(config, "asyncgroup_blocked_loop_threshold"))
     if value == 0:
         return None
     return check_timeout(

@@ -18,13 +18,15 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from asyncgroup._paths import shown_path
+
 _LIBRARY_DIRS = tuple(
     {sysconfig.get_paths()[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")}
 )
 _OWN_DIR = __file__.rpartition("/")[0]
 
 
-def _blocking_line(frame: Any) -> str:
+def _blocking_line(frame: Any, root: str) -> str:
     """The innermost line of the test's own code on the stack (else the innermost line)."""
     innermost = frame
     while frame is not None:
@@ -34,7 +36,7 @@ def _blocking_line(frame: Any) -> str:
         frame = frame.f_back
     chosen = frame or innermost
     summary = traceback.extract_stack(chosen, limit=1)[-1]
-    return f"{summary.filename}:{summary.lineno}: {summary.line or '?'}"
+    return f"{shown_path(summary.filename, root)}:{summary.lineno}: {summary.line or '?'}"
 
 
 class LoopWatchdog:
@@ -43,7 +45,9 @@ class LoopWatchdog:
         loop: asyncio.AbstractEventLoop,
         threshold: float,
         on_blocked: Callable[[asyncio.Task[Any], float, str], None],
+        root: str = "",
     ) -> None:
+        self._root = root  # the rootdir: the blocking line's path is written relative to it
         self._loop = loop
         self._threshold = threshold
         self._on_blocked = on_blocked
@@ -101,7 +105,7 @@ class LoopWatchdog:
                 seen, since = step, now
                 continue
             if now - since > self._threshold and self._stall is None:
-                line = _blocking_line(frame)
+                line = _blocking_line(frame, self._root)
                 with self._lock:
                     self._stall = (task, line, since)
                 seen = None  # this stall is noted; the next one starts afresh

@@ -441,7 +441,8 @@ def test_decorating_anything_but_a_function_is_a_type_error(obj: object) -> None
     """A non-function is a TypeError at import, naming what was decorated (objects whose repr
     raises: see test_decorating_an_object_whose_repr_raises)."""
     expected = (
-        f"@concurrent_cases decorates an 'async def' test function, not {type(obj).__name__} "
+        "@concurrent_cases decorates a test function ('async def' or plain 'def'), "
+        f"not {type(obj).__name__} "
     )
     with pytest.raises(TypeError, match=re.escape(expected)):
         concurrent_cases([1])(obj)  # type: ignore[arg-type]
@@ -531,7 +532,9 @@ def test_timeout_beyond_float_range_is_a_clear_error(timeout: int) -> None:
 
 
 def test_decorating_an_object_whose_repr_raises_is_a_type_error() -> None:
-    with pytest.raises(TypeError, match="decorates an 'async def' test function, not BadRepr"):
+    with pytest.raises(
+        TypeError, match=r"decorates a test function \('async def' or plain 'def'\), not BadRepr"
+    ):
         concurrent_cases([1])(BadRepr())  # type: ignore[arg-type]
 
 

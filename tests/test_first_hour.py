@@ -1,0 +1,306 @@
+"""What a newcomer meets in the first hour (issue 14): lifting the ini timeout for one run,
+``--help``, ``eventually()``'s misuse and hangs, ``--setup-show`` and the paths in messages.
+
+Every test writes a small project, runs pytest on it in a subprocess and checks what a user sees.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import subtest_line, summary
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", *args, timeout=60)
+
+
+def write_ini(pytester: pytest.Pytester, *extra: str) -> None:
+    pytester.makeini(
+        "\n".join(["[pytest]", "asyncio_default_fixture_loop_scope = function", *extra])
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# --asyncgroup-timeout=0 / none lifts the ini timeout for one run
+
+SLOW_CASE = """
+import asyncio
+from asyncgroup import concurrent_cases
+
+@concurrent_cases(["slow"])
+async def test_slow(name):
+    await asyncio.sleep(1.0)
+
+@concurrent_cases(["own"], timeout=0.3)
+async def test_own_timeout(name):
+    await asyncio.sleep(1.0)
+"""
+
+
+@pytest.mark.parametrize(
+    ("ini", "args", "slow_passes"),
+    [
+        pytest.param("asyncgroup_timeout = 0.3", [], False, id="ini-timeout"),
+        pytest.param("asyncgroup_timeout = 0.3", ["--asyncgroup-timeout=0"], True, id="cli-0"),
+        pytest.param("asyncgroup_timeout = 0.3", ["--asyncgroup-timeout=none"], True, id="none"),
+        pytest.param("asyncgroup_timeout = 0.3", ["--asyncgroup-timeout=None"], True, id="None"),
+        pytest.param("asyncgroup_timeout = 0", [], True, id="ini-0"),
+        pytest.param("asyncgroup_timeout = 0.3", ["-o", "asyncgroup_timeout=0"], True, id="o-0"),
+        pytest.param("", ["--asyncgroup-timeout=0.3"], False, id="cli-timeout"),
+    ],
+)
+def test_timeout_0_or_none_lifts_the_default_timeout_but_not_the_decorators(
+    pytester: pytest.Pytester, ini: str, args: list[str], slow_passes: bool
+) -> None:
+    write_ini(pytester, ini)
+    pytester.makepyfile(test_slow=SLOW_CASE)
+    result = run(pytester, *args)
+    outcome = "PASSED" if slow_passes else "FAILED"
+    result.stdout.fnmatch_lines([subtest_line("test_slow.py::test_slow", "slow", outcome)])
+    if not slow_passes:
+        result.stdout.fnmatch_lines(["*CaseTimeoutError: Timeout (>0.3s) from asyncgroup*"])
+    # The decorator's own timeout=0.3 applies whatever the default says.
+    result.stdout.fnmatch_lines([subtest_line("test_slow.py::test_own_timeout", "own", "FAILED")])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--asyncgroup-timeout=soon"],
+            "ERROR: asyncgroup: invalid timeout 'soon' from --asyncgroup-timeout: expected a "
+            "positive number of seconds, or 0 (or none) for no timeout",
+        ),
+        (
+            ["-o", "asyncgroup_timeout=soon"],
+            "ERROR: asyncgroup: invalid timeout 'soon' from ini option asyncgroup_timeout: "
+            "expected a positive number of seconds, or 0 for no timeout",
+        ),
+        (
+            ["-o", "asyncgroup_blocked_loop_threshold=x"],
+            "ERROR: asyncgroup: invalid blocked-loop threshold 'x' from ini option "
+            "asyncgroup_blocked_loop_threshold: expected a positive number of seconds, or 0 *",
+        ),
+    ],
+)
+def test_a_bad_default_names_the_value_and_what_is_valid(
+    pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
+    write_ini(pytester)
+    pytester.makepyfile(test_slow=SLOW_CASE)
+    result = run(pytester, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+@pytest.mark.skipif(pytest.version_tuple < (8, 4), reason="typed ini options: pytest >= 8.4")
+def test_help_shows_the_ini_types_and_the_real_defaults(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--help", timeout=60)
+    text = re.sub(r"\s+", " ", result.stdout.str())
+    assert "asyncgroup_timeout (float): " in text
+    assert "asyncgroup_blocked_loop_threshold (float): " in text
+    assert "asyncgroup_max_concurrency (int): " in text
+    assert "(default: no limit for async tests, 32 for plain def tests" in text
+    assert "0 or none: no timeout" in text  # --asyncgroup-timeout
+
+
+def test_the_documented_plain_def_default_is_the_real_one(pytester: pytest.Pytester) -> None:
+    """README and --help say 32 threads for plain def tests: 40 blocking cases run 32 at once."""
+    write_ini(pytester)
+    pytester.makepyfile(
+        test_threads="""
+        import threading, time
+        from asyncgroup import concurrent_cases
+
+        LOCK = threading.Lock()
+        RUNNING = [0, 0]  # now, most at once
+
+        @concurrent_cases(range(40))
+        def test_blocking(n):
+            with LOCK:
+                RUNNING[0] += 1
+                RUNNING[1] = max(RUNNING)
+            time.sleep(0.3)
+            with LOCK:
+                RUNNING[0] -= 1
+
+        def test_most_at_once():
+            assert RUNNING[1] == 32
+        """
+    )
+    result = run(pytester)
+    assert summary(result) == {"passed": 2, "subtests passed": 40}
+
+
+# --------------------------------------------------------------------------------------------
+# eventually(): where a hanging check was stuck; a coroutine instead of the function
+
+
+def test_eventually_shows_the_line_a_hanging_check_was_stuck_on(
+    pytester: pytest.Pytester,
+) -> None:
+    write_ini(pytester)
+    pytester.makepyfile(
+        test_hang="""
+        import asyncio
+        from asyncgroup import concurrent_cases, eventually
+
+        async def wait_for_reply():
+            await asyncio.sleep(100)  # the reply never comes
+
+        @concurrent_cases(["hang"], timeout=10)
+        async def test_hanging_check(n):
+            async def processed():
+                await wait_for_reply()
+            await eventually(processed, timeout=0.5, interval=0.1)
+        """
+    )
+    started = time.monotonic()
+    result = run(pytester)
+    assert time.monotonic() - started < 30
+    output = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "    async def processed():",
+            ">       await wait_for_reply()",
+            "*",
+            "    async def wait_for_reply():",
+            ">       await asyncio.sleep(100)  # the reply never comes",
+            "E       AssertionError: the last attempt was still running at the deadline; "
+            "the line marked > is where it was waiting",
+            "",
+            "test_hang.py:5: AssertionError",
+            "",
+            "The above exception was the direct cause of the following exception:",
+        ]
+    )
+    result.stdout.fnmatch_lines(["E       AssertionError: eventually(*processed) still failing*"])
+    assert "asyncgroup/_" not in output
+    assert "asyncio/tasks.py" not in output
+    assert summary(result) == {"failed": 2}
+
+
+def test_eventually_given_a_coroutine_says_to_pass_the_function(
+    pytester: pytest.Pytester,
+) -> None:
+    write_ini(pytester)
+    pytester.makepyfile(
+        test_coro="""
+        import pytest
+        from asyncgroup import eventually
+
+        @pytest.mark.asyncio
+        async def test_coroutine_object():
+            async def check():
+                assert False
+            await eventually(check(), timeout=1)
+        """
+    )
+    result = run(pytester, "-W", "error::RuntimeWarning")
+    result.stdout.fnmatch_lines(
+        [
+            ">       await eventually(check(), timeout=1)",
+            "E       TypeError: eventually() needs the check function, not a coroutine: "
+            "pass check, not check() (it is called again for each attempt)",
+        ]
+    )
+    output = result.stdout.str() + result.stderr.str()
+    assert "never awaited" not in output
+    assert "asyncgroup/_" not in output
+    assert summary(result) == {"failed": 1}
+
+
+# --------------------------------------------------------------------------------------------
+# --setup-show as it happens; paths relative to the rootdir
+
+
+def test_setup_show_writes_each_line_when_it_happens(pytester: pytest.Pytester) -> None:
+    """Two overlapping cases: both are set up before the quick one is torn down."""
+    write_ini(pytester)
+    pytester.makepyfile(
+        test_show="""
+        import asyncio
+        import pytest
+        from asyncgroup import concurrent_cases
+
+        @pytest.fixture
+        def resource():
+            yield "r"
+
+        @concurrent_cases("name, delay", [("slow", 0.6), ("quick", 0.1)], ids=["slow", "quick"])
+        async def test_x(name, delay, resource):
+            await asyncio.sleep(delay)
+        """
+    )
+    result = run(pytester, "--setup-show")
+    lines = [line.strip() for line in result.outlines]
+    order = [
+        "SETUP    F resource (case slow)",
+        "SETUP    F resource (case quick)",
+        "TEARDOWN F resource (case quick)",
+        "TEARDOWN F resource (case slow)",
+    ]
+    where = [next(i for i, line in enumerate(lines) if line.startswith(text)) for text in order]
+    assert where == sorted(where), result.stdout.str()
+    # The quick case's report comes after its teardown and before the slow case's teardown.
+    quick_report = next(i for i, line in enumerate(lines) if "SUBPASS" in line and "quick" in line)
+    assert where[2] < quick_report < where[3], result.stdout.str()
+
+
+def test_paths_in_warnings_are_relative_to_the_rootdir(pytester: pytest.Pytester) -> None:
+    """The watchdog's and the leftover tasks' lines read like pytest's node ids."""
+    write_ini(pytester)
+    pytester.mkdir("sub")
+    pytester.path.joinpath("sub", "test_orders.py").write_text(
+        "import asyncio\n"
+        "import time\n"
+        "from asyncgroup import concurrent_cases\n"
+        "\n"
+        "async def poll_forever():\n"
+        "    while True:\n"
+        "        await asyncio.sleep(0.01)\n"
+        "\n"
+        '@concurrent_cases(["order-2"])\n'
+        "async def test_order(order):\n"
+        "    asyncio.create_task(poll_forever())\n"
+        "    time.sleep(0.8)\n"
+    )
+    result = run(pytester)
+    # The warning's own location (the decorator's line) is pytest's, absolute like any warning's.
+    result.stdout.fnmatch_lines(
+        [
+            "*test_orders.py:9: AsyncgroupWarning: case 'order-2': the case blocked the event "
+            "loop for at least 0.* s at sub/test_orders.py:12: time.sleep(0.8)",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*(poll_forever() at sub/test_orders.py:[0-9])*"])
+    messages = [line.partition("AsyncgroupWarning:")[2] for line in result.outlines]
+    assert not [text for text in messages if str(pytester.path) in text]
+
+
+def test_the_readme_watchdog_example_is_what_pytest_prints(pytester: pytest.Pytester) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Warnings") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    shown = re.search(r"```text\n(.*?)```", section, re.S)
+    assert code is not None
+    assert shown is not None
+    body = code.group(1).splitlines()
+    # The example file: imports on lines 1-7, so that the decorator is on line 8 as it says.
+    source = ["import time", "", "from asyncgroup import concurrent_cases", "", "", "", "", *body]
+    assert "line 8" in source[7]
+    assert "time.sleep(0.8)" in source[11]
+    write_ini(pytester)
+    pytester.path.joinpath("test_orders.py").write_text("\n".join(source) + "\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=60)
+    expected = []
+    for line in shown.group(1).splitlines():
+        line = line.replace("/home/me/shop/", "*/")  # the rootdir
+        line = re.sub(r"at least [\d.]+ s", "at least * s", line)
+        expected.append(line.replace("[", "[[]"))
+    result.stdout.fnmatch_lines(expected)
