@@ -22,6 +22,7 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._builtins import BUILTINS, ONE_CASE_AT_A_TIME
 from asyncgroup._capture import CaseOutput
+from asyncgroup._loopscope import loop_traps
 
 
 def parent_value(request: pytest.FixtureRequest, values: dict[str, Any], name: str) -> Any:
@@ -46,6 +47,8 @@ class FixturePlan:
         ]
         for name in self.roots:
             self._visit(name, -1)
+        # Per-case fixtures that would hang on an async fixture of another loop: their errors.
+        self.loop_traps = loop_traps(item, self.per_case, self.defs)
 
     def _visit(self, name: str, index: int) -> None:
         defs = self.defs.get(name)
@@ -157,6 +160,8 @@ class CaseFixtures:
             return CaseRequest(self)
         if index == -1 and name not in self.plan.per_case:
             return self.parent_value(name)
+        if index == -1 and name in self.plan.loop_traps:
+            raise pytest.UsageError(self.plan.loop_traps[name])
         fixturedef = self.plan.defs[name][index]
         if fixturedef.scope != "function":
             msg = (

@@ -1,5 +1,11 @@
-"""Fixtures shared by the examples."""
+"""Fixtures shared by the examples, and the demo's closing comparison."""
 
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import pytest
 import pytest_asyncio
 from service import Client, Service
 
@@ -21,3 +27,54 @@ async def client(service):
     c = await Client.connect(service.host, service.port)
     yield c
     await c.close()
+
+
+# ----------------------------------------------------------------------------
+# The comparison printed at the end of `python3 run.py demo`: what the cases
+# would take one after another (the sum of their own durations: setup, call and
+# teardown, as each case's report gives them) against the wall time of the run.
+
+_started = time.perf_counter()
+# test file -> case node id -> seconds; case reports carry asyncgroup's case id.
+_cases: defaultdict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+# test file -> seconds its tests (the parents, which run the cases) took.
+_tests: defaultdict[str, float] = defaultdict(float)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _started
+    _started = time.perf_counter()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    path = report.nodeid.split("::")[0].rpartition("/")[2]
+    if getattr(report, "asyncgroup_case_id", None) is not None:
+        _cases[path][report.nodeid] += report.duration
+    else:
+        _tests[path] += report.duration
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """After pytest's own summary: the last thing the demo prints."""
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is None or hasattr(config, "workerinput") or not _cases:
+        return
+    wall = time.perf_counter() - _started
+    writer = config.get_terminal_writer()
+    writer.sep(
+        "=", "asyncgroup: the cases one after another (the sum of their durations) and concurrently"
+    )
+    total_cases, total = 0, 0.0
+    # The seed story (test_demo.py) first, then the other files in the order they ran.
+    for path in sorted(_cases, key=lambda p: p != "test_demo.py"):
+        durations = _cases[path].values()
+        total_cases += len(durations)
+        total += sum(durations)
+        writer.line(
+            f"{path:<26} {len(durations):>3} cases: {sum(durations):5.1f} s one after another, "
+            f"{_tests[path]:4.1f} s concurrently"
+        )
+    writer.line(
+        f"{'all':<26} {total_cases:>3} cases: {total:5.1f} s one after another, "
+        f"{wall:4.1f} s for the whole run: {total / wall:.1f}x faster"
+    )

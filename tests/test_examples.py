@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +78,83 @@ def test_warnings_showcase_warns_about_the_blocking_and_the_leaking_case(
         ["*AsyncgroupWarning: case 'fire-and-forget': the case left 1 task running*poll_forever*"]
     )
     assert "case 'polite'" not in result.stdout.str()
+
+
+# --------------------------------------------------------------------------------------------
+# `python3 run.py demo`: the seed story first, and a closing comparison the README quotes
+
+COMPARISON = re.compile(
+    r"^(?P<name>\S+) +(?P<cases>\d+) cases: +(?P<serial>[\d.]+) s one after another"
+)
+
+
+def comparison(lines: list[str]) -> dict[str, tuple[int, float]]:
+    """{file or "all": (cases, seconds one after another)} from the demo's closing lines."""
+    return {
+        m["name"]: (int(m["cases"]), float(m["serial"]))
+        for line in lines
+        if (m := COMPARISON.match(line.strip()))
+    }
+
+
+def test_the_demo_ends_with_an_honest_comparison_that_the_readme_quotes(
+    pytester: pytest.Pytester, examples: Path
+) -> None:
+    run_py = _load_run_py()
+    started = time.monotonic()
+    # What `python3 run.py demo` runs, in a copy of the project.
+    paths = [str(examples.parent / path) for path in run_py.DEMO_PATHS]
+    result = pytester.runpytest_subprocess(*paths, "-v", timeout=120)
+    elapsed = time.monotonic() - started
+    assert result.ret == 0, result.stdout.str()
+    lines = result.outlines
+    # The seed story runs first, and the comparison is the last thing printed.
+    first_case = next(line for line in lines if "::" in line and "[" in line)
+    assert "test_demo.py::test_every_order_is_processed" in first_case
+    banner = next(i for i, line in enumerate(lines) if "the cases one after another" in line)
+    assert all(not line.startswith("=") for line in lines[banner + 1 :])
+    numbers = comparison(lines[banner:])
+    assert next(iter(numbers)) == "test_demo.py"
+    assert numbers["test_demo.py"][0] == 36
+    counted = summary(result)
+    all_cases, serial = numbers["all"]
+    assert all_cases == counted["subtests passed"] + 1  # and the xfailed case
+    assert serial == pytest.approx(
+        sum(s for name, (_, s) in numbers.items() if name != "all"), 0.01
+    )
+    speedup = re.search(r"([\d.]+) s for the whole run: ([\d.]+)x faster", lines[-1])
+    assert speedup is not None, lines[-1]
+    assert float(speedup.group(1)) <= elapsed  # the wall time is this run's
+    assert float(speedup.group(2)) > 3  # concurrent, not one after another (a wide margin)
+
+    # The README shows the same comparison: same files, same cases, the sums within 15 %.
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    quoted = comparison(
+        readme[readme.index("## Quickstart") : readme.index("## Install")].splitlines()
+    )
+    assert {name: cases for name, (cases, _) in quoted.items()} == {
+        name: cases for name, (cases, _) in numbers.items()
+    }
+    for name, (_, seconds) in quoted.items():
+        assert seconds == pytest.approx(numbers[name][1], rel=0.15), name
+
+
+def _load_run_py() -> Any:
+    spec = importlib.util.spec_from_file_location("run_py", EXAMPLES.parent / "run.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_test_command_shows_progress_and_the_readme_says_what_it_costs() -> None:
+    run_py = _load_run_py()
+    command = run_py.suite_command(Path("python"), ["-k", "x"])
+    assert command[:6] == ["python", "-m", "pytest", "tests", "-n", "2"]
+    assert "--durations=10" in command
+    assert "console_output_style=count" in command
+    assert command[-2:] == ["-k", "x"]
+    readme = " ".join((EXAMPLES.parent / "README.md").read_text().split())
+    assert run_py.SUITE_COST in readme
+    assert run_py.SUITE in readme

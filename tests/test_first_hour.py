@@ -304,3 +304,81 @@ def test_the_readme_watchdog_example_is_what_pytest_prints(pytester: pytest.Pyte
         line = re.sub(r"at least [\d.]+ s", "at least * s", line)
         expected.append(line.replace("[", "[[]"))
     result.stdout.fnmatch_lines(expected)
+
+
+# --------------------------------------------------------------------------------------------
+# The pytest-asyncio loop trap: a per-case fixture on an async fixture of another loop
+
+LOOP_TRAP = """
+import asyncio
+import pytest
+import pytest_asyncio
+from asyncgroup import concurrent_cases
+
+
+async def echo(reader, writer):
+    while line := await reader.readline():
+        writer.write(line)
+        await writer.drain()
+    writer.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server():
+    srv = await asyncio.start_server(echo, "127.0.0.1", 0)
+    yield srv.sockets[0].getsockname()[1]
+    srv.close()
+    await srv.wait_closed()
+
+
+@pytest_asyncio.fixture
+async def client(server):
+    reader, writer = await asyncio.open_connection("127.0.0.1", server)
+    yield reader, writer
+    writer.close()
+
+
+{mark}
+@concurrent_cases(range(3), timeout=30)
+async def test_echo(n, client):
+    reader, writer = client
+    writer.write(b"hi\\n")
+    assert await reader.readline() == b"hi\\n"
+"""
+
+
+def test_a_case_fixture_on_another_loops_server_fails_at_once_with_the_fix(
+    pytester: pytest.Pytester,
+) -> None:
+    """The parent on the default function-scoped loop, the server on the module's: every case
+    would hang on readline until its timeout; each fails at once, naming both loop scopes."""
+    write_ini(pytester)
+    pytester.makepyfile(test_trap=LOOP_TRAP.format(mark=""))
+    started = time.monotonic()
+    result = run(pytester)
+    assert time.monotonic() - started < 20  # not the cases' 30 s timeout
+    result.stdout.fnmatch_lines(
+        [
+            "E   *UsageError: asyncgroup: fixture 'client', set up for each case on the "
+            "test's function-scoped event loop, uses the module-scoped async fixture 'server', "
+            "which runs on the module-scoped event loop.*would hang. Run the test on the "
+            'fixture\'s loop: @pytest.mark.asyncio(loop_scope="module") on the test*',
+        ]
+    )
+    assert summary(result) == {"failed": 1, "errors": 3}
+
+
+@pytest.mark.parametrize(
+    ("mark", "ini"),
+    [
+        pytest.param('@pytest.mark.asyncio(loop_scope="module")', "", id="mark"),
+        pytest.param("", "asyncio_default_test_loop_scope = module", id="ini"),
+    ],
+)
+def test_the_same_cases_on_the_fixtures_loop_pass(
+    pytester: pytest.Pytester, mark: str, ini: str
+) -> None:
+    write_ini(pytester, ini)
+    pytester.makepyfile(test_trap=LOOP_TRAP.format(mark=mark))
+    result = run(pytester)
+    assert summary(result) == {"passed": 1, "subtests passed": 3}

@@ -804,8 +804,10 @@ def test_any_declaration_runs_or_is_a_clear_collection_error(
     test_file = directory / "test_mod.py"
     test_file.write_text(E2E_FILE.format(declaration=declaration.source))
     junit = directory / "junit.xml"
-    result = pytester.runpytest_subprocess(
-        str(test_file), "-v", "-p", "no:cacheprovider", f"--junitxml={junit}", timeout=60
+    # In process: a fresh interpreter per example cost about 1 s of the ~0.1 s an example needs
+    # (27 s for the test); the run is the same pytest run, its output the same.
+    result = pytester.runpytest_inprocess(
+        str(test_file), "-v", "-p", "no:cacheprovider", f"--junitxml={junit}"
     )
     output = "\n".join(result.outlines + result.errlines)
     context = f"@concurrent_cases({declaration.source})\n\n{output}"

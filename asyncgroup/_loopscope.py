@@ -1,0 +1,87 @@
+"""The pytest-asyncio loop trap: a per-case fixture using an async fixture of another event loop.
+
+pytest-asyncio runs each test and each async fixture on the event loop of its *loop scope*
+(one loop per scope: function, class, module, package, session). A module-scoped async fixture
+that starts a server on the module's loop, used by a test on the default function-scoped loop,
+serves nobody while the test runs: the module's loop is not running then. Every case that talks
+to it waits forever (on ``readline``, say). asyncgroup sets up per-case fixtures on the parent's
+loop, so it can tell at once, and fails each case that would hang with the fix, instead of
+letting it wait for its timeout (or forever).
+
+Read from pytest-asyncio (checked on 1.0 to 1.5): the ``asyncio`` mark's ``loop_scope`` (or its
+older spelling ``scope``), the ini options ``asyncio_default_test_loop_scope`` and
+``asyncio_default_fixture_loop_scope``, and the ``_loop_scope`` attribute that
+``@pytest_asyncio.fixture(loop_scope=...)`` sets on the fixture function (private, but the only
+record of that argument; ``_force_asyncio_fixture`` likewise marks its async fixtures).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+
+_MATCH_FIXTURE_SCOPE = "fixture-scope"  # pytest-asyncio's ini value: loop scope = fixture scope
+
+
+def test_loop_scope(item: pytest.Item) -> str:
+    """The loop scope pytest-asyncio runs the test on (as its ``_loop_scope`` property says)."""
+    mark = item.get_closest_marker("asyncio")
+    scope = mark.kwargs.get("loop_scope") or mark.kwargs.get("scope") if mark else None
+    return str(scope or _ini(item.config, "asyncio_default_test_loop_scope") or "function")
+
+
+def fixture_loop_scope(fixturedef: Any, config: pytest.Config) -> str | None:
+    """The loop scope an async fixture runs on; None for a fixture pytest-asyncio does not run."""
+    func = getattr(fixturedef.func, "__func__", fixturedef.func)
+    if not getattr(func, "_force_asyncio_fixture", False):
+        auto = str(config.getoption("asyncio_mode", None) or _ini(config, "asyncio_mode"))
+        if auto != "auto" or not (
+            inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
+        ):
+            return None
+    default = _ini(config, "asyncio_default_fixture_loop_scope")
+    if default == _MATCH_FIXTURE_SCOPE:
+        default = None
+    return str(getattr(func, "_loop_scope", None) or default or fixturedef.scope)
+
+
+def loop_traps(item: pytest.Function, per_case: set[str], defs: dict[str, Any]) -> dict[str, str]:
+    """Per-case fixtures that use a wider-scoped async fixture of another loop: the error each
+    case gets when it sets one up, by fixture name."""
+    config = item.config
+    test_scope = test_loop_scope(item)
+    traps: dict[str, str] = {}
+    for name in sorted(per_case):
+        fixturedefs = defs.get(name)
+        if not fixturedefs:
+            continue
+        for arg in fixturedefs[-1].argnames:
+            used = defs.get(arg)
+            if arg in per_case or not used or used[-1].scope == "function":
+                continue
+            scope = fixture_loop_scope(used[-1], config)
+            if scope is not None and scope != test_scope:
+                traps[name] = _message(name, arg, used[-1].scope, scope, test_scope)
+                break
+    return traps
+
+
+def _message(name: str, used: str, used_scope: str, used_loop: str, test_loop: str) -> str:
+    return (
+        f"asyncgroup: fixture {name!r}, set up for each case on the test's {test_loop}-scoped "
+        f"event loop, uses the {used_scope}-scoped async fixture {used!r}, which runs on the "
+        f"{used_loop}-scoped event loop. That loop does not run while the cases do: whatever "
+        f"{used!r} started on it (a server, a connection) would never answer, and the case "
+        f"would hang. Run the test on the fixture's loop: "
+        f'@pytest.mark.asyncio(loop_scope="{used_loop}") on the test (or '
+        f"asyncio_default_test_loop_scope = {used_loop} in the ini file)."
+    )
+
+
+def _ini(config: pytest.Config, name: str) -> Any:
+    try:
+        return config.getini(name)
+    except ValueError:  # an older pytest-asyncio without this option
+        return None
