@@ -78,7 +78,7 @@ def main(argv: list[str]) -> int:
         )
     if command == "test":
         python = environment(line, "test")
-        print(f"Running {SUITE}; {SUITE_COST}.", flush=True)
+        print(f"Running {SUITE}. It takes {SUITE_COST}.", flush=True)
         return subprocess.call(suite_command(python, pytest_args), cwd=ROOT)
     print(__doc__)
     return 0 if command == "help" else 2
