@@ -8,7 +8,7 @@ to it waits forever (on ``readline``, say). asyncgroup sets up per-case fixtures
 loop, so it can tell at once, and fails each case that would hang with the fix, instead of
 letting it wait for its timeout (or forever).
 
-Read from pytest-asyncio (checked on 1.0 to 1.5): the ``asyncio`` mark's ``loop_scope`` (or its
+Read from pytest-asyncio (checked on 1.0.0 and 1.5.0): the ``asyncio`` mark's ``loop_scope`` (or its
 older spelling ``scope``), the ini options ``asyncio_default_test_loop_scope`` and
 ``asyncio_default_fixture_loop_scope``, and the ``_loop_scope`` attribute that
 ``@pytest_asyncio.fixture(loop_scope=...)`` sets on the fixture function (private, but the only

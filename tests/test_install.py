@@ -3,8 +3,9 @@
 The wheel is built from this checkout (what ``pip install /path/to/clone`` does), installed
 (not editable) into a fresh virtual environment with nothing else in it, and a small suite runs
 there: once plainly (pytest 9), once pinned in a requirements file with the ``pytest8`` extra
-(pytest 8 + pytest-subtests). Slow (a wheel build and two environments, ~30 s): marked ``slow``,
-and run by ``python3 run.py test`` like every other test.
+(pytest 8 + pytest-subtests), and once from a git URL (this repository's committed HEAD). Slow
+(a wheel build and three environments, 20 to 60 s each): marked ``slow``, and run by
+``python3 run.py test`` like every other test.
 """
 
 from __future__ import annotations
@@ -78,12 +79,28 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+def _commit() -> str | None:
+    """The checkout's commit, for a git URL (None when the checkout is not a git repository)."""
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return found.stdout.strip()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("how", "pytest_major", "subtests_plugin"),
     [
-        pytest.param("pip install <wheel>", "9", False, id="plain"),
-        pytest.param("requirements: asyncgroup[pytest8] @ file://", "8", True, id="pytest8"),
+        pytest.param("wheel", "9", False, id="plain"),
+        pytest.param("requirements", "8", True, id="pytest8"),
+        pytest.param("git", "9", False, id="git-url"),
     ],
 )
 def test_the_wheel_installs_into_a_clean_venv_and_runs_a_suite(
@@ -93,11 +110,18 @@ def test_the_wheel_installs_into_a_clean_venv_and_runs_a_suite(
     venv.create(tmp_path / "venv", with_pip=False)
     python = str(tmp_path / "venv" / "bin" / "python")
     pip = [sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-compile"]
-    if subtests_plugin:
+    if how == "requirements":  # the README's requirements-file pin, with the pytest8 extra
         requirements = tmp_path / "requirements.txt"
         requirements.write_text(f"asyncgroup[pytest8] @ {wheel.as_uri()}\n")
         _run([*pip, "-r", str(requirements)], tmp_path, timeout=180)
-    else:
+    elif how == "git":  # the README's git URL form, with this repository as the remote
+        commit = _commit()
+        if commit is None:
+            pytest.skip("the checkout is not a git repository")
+        # PEP 508 wants a host in a file URL: file://localhost/path.
+        url = f"git+file://localhost{ROOT.as_posix()}@{commit}"
+        _run([*pip, f"asyncgroup @ {url}"], tmp_path, timeout=180)
+    else:  # what `pip install /path/to/clone` installs
         _run([*pip, str(wheel)], tmp_path, timeout=180)
 
     project = tmp_path / "project"
