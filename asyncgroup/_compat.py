@@ -328,13 +328,15 @@ class NodeIdArgument:
         """The test name it asks for, as pytest prints it: ``test_x[c]``."""
         return self.parts[-1] + self.brackets
 
+    @property
+    def where(self) -> str:
+        """How pytest names the argument in "not found": pytest 8 keeps the brackets."""
+        names = [*self.parts[:-1], self.name if PYTEST_MAJOR < 9 else self.parts[-1]]
+        return "::".join((str(self.path), *names))
+
     def not_found(self, collector: object) -> str:
         """pytest's own message for an argument that matches nothing."""
-        names = list(self.parts)
-        if PYTEST_MAJOR < 9:  # pytest 8 keeps the brackets in the reported name
-            names[-1] = self.name
-        where = "::".join((str(self.path), *names))
-        return f"not found: {where}\n(no match in any of {[collector]!r})"
+        return f"not found: {self.where}\n(no match in any of {[collector]!r})"
 
 
 def _argument(config: pytest.Config, text: str) -> tuple[Path, tuple[str, ...], str]:
@@ -342,6 +344,15 @@ def _argument(config: pytest.Config, text: str) -> tuple[Path, tuple[str, ...], 
     base, bracket, rest = text.partition("[")
     path, *parts = base.split("::")
     return Path(os.path.abspath(config.invocation_params.dir / path)), tuple(parts), bracket + rest
+
+
+def stepwise_last_failed(cache: pytest.Cache) -> str | None:
+    """The node id ``--sw`` goes on from (pytest 8.4-9.2: "cache/stepwise" holds a dict with
+    "last_failed"; earlier pytest 8 the node id itself)."""
+    value = cache.get("cache/stepwise", None)
+    if isinstance(value, dict):
+        value = value.get("last_failed")
+    return value if isinstance(value, str) else None
 
 
 @dataclasses.dataclass
@@ -381,8 +392,26 @@ def bracketed_arguments_as_tests(config: pytest.Config) -> Iterator[Arguments]:
     config.args[:] = rewritten
     try:
         yield arguments
+    except pytest.UsageError as error:
+        if PYTEST_MAJOR >= 9:  # pytest 9 names the test without brackets anyway
+            raise
+        # pytest 8 names the argument as given: put the brackets back.
+        messages: list[object] = []
+        for message in error.args:
+            named = [a for a in arguments.named if _not_found_of(a, str(message))]
+            if named:
+                rest = str(message).partition("\n")[2]
+                messages.extend(f"not found: {a.where}\n{rest}" for a in named)
+            else:
+                messages.append(message)
+        raise pytest.UsageError(*messages) from None
     finally:
         config.args[:] = original
+
+
+def _not_found_of(argument: NodeIdArgument, message: str) -> bool:
+    base = "::".join((str(argument.path), *argument.parts))
+    return message == f"not found: {base}" or message.startswith(f"not found: {base}\n")
 
 
 def call_info(error: BaseException, report: pytest.TestReport) -> pytest.CallInfo[None]:

@@ -18,7 +18,7 @@ from asyncgroup._fixtures import FixturePlan
 from asyncgroup._gcpause import gc_paused
 from asyncgroup._outcome import CASE_ID_ATTRIBUTE, CASE_NODEID_ATTRIBUTE
 from asyncgroup._progress import remember_terminal
-from asyncgroup._select import LastFailed, Selection, return_lent_marks
+from asyncgroup._select import LastFailed, Selection, Stepwise, return_lent_marks
 from asyncgroup._settings import (
     blocked_loop_threshold,
     default_max_concurrency,
@@ -79,6 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
     remember_terminal(config)
     if getattr(config, "cache", None) is not None:
         config.pluginmanager.register(LastFailed(config), "asyncgroup-lastfailed")
+        stepwise = ("stepwise", "stepwise_skip", "stepwise_reset")  # pytest implies the first
+        if any(config.getoption(name, False) for name in stepwise):
+            config.pluginmanager.register(Stepwise(config), "asyncgroup-stepwise")
     # Bad defaults are a usage error of the whole run, named with where they came from.
     try:
         default_timeout(config)

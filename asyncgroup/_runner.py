@@ -440,8 +440,12 @@ class ParentRun:
             return
         self._issue_warnings()
         gc.freeze()  # the reports pytest keeps, likewise
-        if self.item.session.shouldfail and self.stop_reason is None:
-            self._cancel_all(str(self.item.session.shouldfail))
+        session = self.item.session
+        # -x/--maxfail (shouldfail) and --sw (shouldstop) stop the session after this test: as
+        # tests after it would not start, the cases still running are cancelled.
+        stop = session.shouldfail or session.shouldstop
+        if stop and self.stop_reason is None:
+            self._cancel_all(str(stop))
 
     def _issue_warnings(self) -> None:
         warnings, self.pending_warnings = self.pending_warnings, []

@@ -5,7 +5,8 @@ command line (``f.py::test_x[c]``), by ``--deselect`` (a node id prefix), by ``-
 parent's names, markers and keywords plus its own name ``test_x[c]`` and marks) and by ``-m``
 (the parent's marks and its own). A parent is kept when any of its cases is, and runs only
 those; when none is, it is deselected (or, for a node id argument, never collected).
-At run time ``--lf`` narrows that to the cases that failed last time, ``--ff`` runs them first.
+At run time ``--lf`` narrows that to the cases that failed last time, ``--ff`` runs them first;
+the cache keeps what ``--lf`` and ``--sw`` need to find those cases again.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 from asyncgroup import _compat
-from asyncgroup._declare import Case, CaseTable
+from asyncgroup._declare import CASES_ATTRIBUTE, Case, CaseTable
 from asyncgroup._outcome import CASE_ID_ATTRIBUTE, case_nodeid
 
 # The ids of the cases selected at collection; absent: all of them.
@@ -69,8 +70,8 @@ class Selection:
         self.named = arguments.named
         self.plain = arguments.plain
         self.deselect = tuple(config.getoption("deselect", None) or ())
-        self.keyword = _compat.compile_expression(config.option.keyword)
-        self.markexpr = _compat.compile_expression(config.option.markexpr)
+        self.keyword = _compat.compile_expression(config.getoption("keyword"))
+        self.markexpr = _compat.compile_expression(config.getoption("markexpr"))
 
     def apply(self, items: list[pytest.Item], table_of: Callable[[Any], CaseTable | None]) -> None:
         if not (self.named or self.deselect or self.keyword or self.markexpr):
@@ -201,9 +202,8 @@ class Selection:
 def return_lent_marks(items: list[pytest.Item]) -> None:
     for item in items:
         lent = item.stash.get(lent_marks_key, None)
-        if lent:
-            for mark in lent:
-                item.own_markers.remove(mark)
+        if lent:  # they were appended: drop the last len(lent), whatever equals them before
+            del item.own_markers[-len(lent) :]
             del item.stash[lent_marks_key]
 
 
@@ -271,3 +271,53 @@ def _parent_nodeid(nodeid: str, case_id: str) -> str:
     if nodeid.endswith(f"[{case_id}]"):
         return nodeid[: -len(case_id) - 2]
     return nodeid[: -len(case_id) - 2] + "]"
+
+
+class Stepwise:
+    """``--sw`` goes on from the failed case, as it goes on from a failed parametrized test.
+
+    pytest's stepwise plugin records the parent (its report comes last), and skips the tests
+    before it next time. This remembers the parent's first failed case, and next time runs the
+    parent's cases from that one on.
+    """
+
+    key = "asyncgroup/stepwise"  # {"parent": node id, "case": case id}
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.first_failed: dict[str, str] = {}  # parent node id -> case id
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            case_id = getattr(report, CASE_ID_ATTRIBUTE, None)
+            if isinstance(case_id, str):
+                self.first_failed.setdefault(_parent_nodeid(report.nodeid, case_id), case_id)
+
+    @pytest.hookimpl(trylast=True)  # after pytest's stepwise plugin skipped what passed
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        cache = self.config.cache
+        if cache is None or not items or self.config.getoption("stepwise_reset", False):
+            return
+        record = cache.get(self.key, None)
+        if not isinstance(record, dict) or _compat.stepwise_last_failed(cache) != record.get(
+            "parent"
+        ):
+            return
+        parent = items[0]
+        table = getattr(getattr(parent, "obj", None), CASES_ATTRIBUTE, None)
+        if parent.nodeid != record["parent"] or not isinstance(table, CaseTable):
+            return
+        ids = [case.id for case in table.cases]
+        if record.get("case") in ids:
+            later = set(ids[ids.index(record["case"]) :])
+            selected = parent.stash.get(selected_key, None)
+            parent.stash[selected_key] = later if selected is None else later & selected
+
+    @pytest.hookimpl(trylast=True)  # after pytest's stepwise plugin wrote its record
+    def pytest_sessionfinish(self) -> None:
+        cache = self.config.cache
+        if cache is None or hasattr(self.config, "workerinput"):
+            return
+        parent = _compat.stepwise_last_failed(cache)
+        case_id = self.first_failed.get(parent or "")
+        cache.set(self.key, {"parent": parent, "case": case_id} if case_id else None)

@@ -234,12 +234,19 @@ def test_node_id_of_a_parametrized_parent_runs_its_cases(differential: Different
     [
         ["test_it.py::test_x[order-9]"],
         ["test_it.py::test_x[order-1]", "test_it.py::TestC::test_m[three]"],
+        ["test_it.py::test_nope[a]"],
     ],
 )
 def test_node_id_of_no_case_is_not_found(differential: Differential, ids: list[str]) -> None:
     pair = differential.run(SELECTION, *ids)
     pair.assert_same("ERROR: not found: *test_it.py::*", "(no match in any of *)")
     assert pair.concurrent.ret == pytest.ExitCode.USAGE_ERROR
+
+    def errors(result: pytest.RunResult) -> list[str]:
+        lines = [line for line in result.errlines if "not found" in line or "no match" in line]
+        return [line.replace("/concurrent/", "/").replace("/parametrized/", "/") for line in lines]
+
+    assert errors(pair.concurrent) == errors(pair.parametrized)
 
 
 @pytest.mark.parametrize(
@@ -293,3 +300,41 @@ def test_failed_first_and_last_failed_with_node_ids(differential: Differential) 
     pair = differential.rerun("--ff", "test_it.py::test_orders[d]", "test_it.py::test_orders[a]")
     pair.assert_same()
     differential.rerun("--lf", "test_it.py::test_orders[a]").assert_same()
+
+
+STEPWISE = """
+import os
+
+@cases("order", ["a", "b", "c", "d", "e"])
+async def test_orders(order):
+    await asyncio.sleep({"a": 0, "b": 0.1, "c": 0.2, "d": 0.3, "e": 2}[order])
+    assert order not in ("b", "d") or order in os.environ.get("FIXED", "")
+
+
+@pytest.mark.asyncio
+async def test_after():
+    pass
+"""
+
+
+def test_stepwise_goes_on_from_the_failed_case(differential: Differential) -> None:
+    first = differential.run(STEPWISE, "--sw")
+    first.assert_same(
+        "*Interrupted: Test failed, continuing from this test next run.*", cancelled=True
+    )
+    assert first.parametrized_outcomes == {
+        "test_it.py::test_orders[a]": ["passed"],
+        "test_it.py::test_orders[b]": ["failed"],
+    }
+    second = differential.rerun("--sw", env={"FIXED": "b"})
+    second.assert_same(cancelled=True)
+    assert "test_it.py::test_orders[a]" not in second.concurrent_outcomes
+    assert second.parametrized_outcomes["test_it.py::test_orders[d]"] == ["failed"]
+    third = differential.rerun("--sw", env={"FIXED": "b,d"})
+    third.assert_same()
+    assert set(third.parametrized_outcomes) == {
+        "test_it.py::test_orders[d]",
+        "test_it.py::test_orders[e]",
+        "test_it.py::test_after",
+    }
+    differential.rerun("--sw-reset", env={"FIXED": "b,d"}).assert_same()
