@@ -50,3 +50,13 @@ def lint(session: nox.Session) -> None:
         "noxfile.py",
     )
     session.run("mypy")
+
+
+@nox.session(python="3.11", default=False)
+def mutants(session: nox.Session) -> None:
+    """The suite's strength: each bug in tests/mutants/ must make its tests fail.
+
+    Not part of the default run (.ci/run): `nox -s mutants`, a few minutes on two cores.
+    """
+    session.install(".[test]", *PYTEST_LINES["pytest9"])
+    session.run("python", "tests/mutants/run.py", *session.posargs)

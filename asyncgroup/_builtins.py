@@ -205,6 +205,8 @@ class CaseMonkeyPatch:
         self._patch.chdir(path)
 
     def syspath_prepend(self, path: Any) -> None:
+        # MonkeyPatch restores the whole of sys.path as it found it: one case at a time.
+        self._claim(("syspath",), "sys.path")
         self._patch.syspath_prepend(path)
 
     @contextmanager

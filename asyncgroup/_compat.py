@@ -129,6 +129,15 @@ def fixture_definitions(item: pytest.Function) -> dict[str, Sequence[Any]]:
     return item._fixtureinfo.name2fixturedefs
 
 
+def fixture_scope(request: pytest.FixtureRequest, name: str) -> str | None:
+    """The scope of the fixture ``name`` as the request's item sees it; None if there is none.
+
+    pytest 8.1-9.2: ``FixtureManager.getfixturedefs(argname, node)``, closest definition last.
+    """
+    defs = request.node.session._fixturemanager.getfixturedefs(name, request.node)
+    return defs[-1].scope if defs else None
+
+
 def initial_fixture_names(item: pytest.Function) -> tuple[str, ...]:
     """usefixtures + autouse + argument names, in pytest's order (pytest 8.0-9.2)."""
     return item._fixtureinfo.initialnames

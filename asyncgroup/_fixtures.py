@@ -14,8 +14,9 @@ pytest caches that failure on the fixture.
 from __future__ import annotations
 
 import inspect
+import textwrap
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -95,11 +96,17 @@ class CaseRequest:
         fixtures = self._fixtures
         if argname in fixtures.values:
             return fixtures.values[argname]
-        if argname not in fixtures.plan.per_case:
+        if argname not in fixtures.plan.per_case and (
+            argname in fixtures.parent_values
+            or _compat.fixture_scope(fixtures.parent_request, argname) != "function"
+        ):
             return fixtures.parent_value(argname)
+        # A function-scoped fixture the case lacks: pytest would set it up for the parent, one
+        # instance shared by every case; and an async one cannot be set up inside the loop.
         msg = (
-            f"asyncgroup: request.getfixturevalue({argname!r}) inside a case can only return "
-            f"fixtures the case already has; request {argname!r} as an argument instead"
+            f"asyncgroup: in case {fixtures.case_name!r}, request.getfixturevalue({argname!r}) "
+            "can only return the case's own fixtures or wider-scoped ones; request "
+            f"{argname!r} as an argument of the test or of one of its fixtures"
         )
         raise pytest.UsageError(msg)
 
@@ -136,7 +143,7 @@ class CaseFixtures:
         self.finalizers: list[Callable[[], object]] = []
         self.output = output
         self.services = services
-        self.passed = False
+        self.passed = False  # whether the case's call passed, set before its teardown
         # --setup-show: the case's SETUP/TEARDOWN lines, written as they happen.
         self.show: Callable[[str], None] | None = services.show if services.setup_show else None
 
@@ -206,12 +213,12 @@ class CaseFixtures:
         if inspect.isasyncgenfunction(func):
             agen = func(**kwargs)
             value = await agen.__anext__()
-            self.finalizers.append(lambda: _finish_async(agen, name))
+            self.finalizers.append(lambda: _finish_async(agen, func))
             return value
         if inspect.isgeneratorfunction(func):
             gen = func(**kwargs)
             value = next(gen)
-            self.finalizers.append(lambda: _finish_sync(gen, name))
+            self.finalizers.append(lambda: _finish_sync(gen, func))
             return value
         result = func(**kwargs)
         if inspect.isawaitable(result):
@@ -245,21 +252,32 @@ class CaseFixtures:
             raise first_error
 
 
-async def _finish_async(agen: Any, name: str) -> None:
+async def _finish_async(agen: Any, func: Any) -> None:
     __tracebackhide__ = True
     try:
         await agen.__anext__()
     except StopAsyncIteration:
         return
-    msg = f"fixture {name!r} yielded more than once"
-    raise ValueError(msg)
+    _more_than_one_yield(func)
 
 
-def _finish_sync(gen: Any, name: str) -> None:
+def _finish_sync(gen: Any, func: Any) -> None:
     __tracebackhide__ = True
     try:
         next(gen)
     except StopIteration:
         return
-    msg = f"fixture {name!r} yielded more than once"
-    raise ValueError(msg)
+    _more_than_one_yield(func)
+
+
+def _more_than_one_yield(func: Any) -> NoReturn:
+    """The error pytest reports for a generator fixture that yields again: its message, the
+    fixture's source and location (``_pytest.fixtures._teardown_yield_fixture``)."""
+    __tracebackhide__ = True
+    msg = "fixture function has more than one 'yield'"
+    try:
+        lines, first = inspect.getsourcelines(func)
+    except (OSError, TypeError):  # no source to show (a fixture made at run time)
+        pytest.fail(f"{msg}: {func!r}", pytrace=False)
+    source = textwrap.indent(textwrap.dedent("".join(lines)).rstrip(), "    ")
+    pytest.fail(f"{msg}:\n\n{source}\n{inspect.getsourcefile(func)}:{first}", pytrace=False)

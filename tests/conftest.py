@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 pytest_plugins = ["pytester", "differential"]
@@ -23,6 +25,12 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
         """
     )
     return pytester
+
+
+def default_sigint() -> None:
+    """For Popen(preexec_fn=...): a runner started in the background may ignore SIGINT; a child
+    that tests Ctrl-C must not inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def subtest_line(nodeid: str, case_id: str, outcome: str) -> str:

@@ -810,7 +810,12 @@ def test_fail_fast_cancelling_a_case_in_teardown_still_tears_down_and_reports_it
             yield
             if outer == 2:
                 event("teardown slow_down 2 begins")
-                await asyncio.sleep(0.5)
+                try:
+                    await asyncio.sleep(5)
+                except asyncio.CancelledError:
+                    event("teardown slow_down 2 cancelled")
+                    raise
+                event("teardown slow_down 2 ran to its end")
 
         @concurrent_cases([1, 2], fail_fast=True)
         async def test_x(n, slow_down):
@@ -831,7 +836,13 @@ def test_fail_fast_cancelling_a_case_in_teardown_still_tears_down_and_reports_it
     assert counts(result) == {"failed": 2, "subtests passed": 1}
     ev = events(pytester)
     assert_one_instance_per_case(ev, ["outer"], 2)
-    assert ev.index("teardown slow_down 2 begins") < ev.index("teardown outer 2")
+    # Case 1's failure cancelled case 2 in its teardown, which went on with the next fixture.
+    assert "teardown slow_down 2 ran to its end" not in ev
+    assert (
+        ev.index("teardown slow_down 2 begins")
+        < ev.index("teardown slow_down 2 cancelled")
+        < ev.index("teardown outer 2")
+    ), ev
 
 
 # ---------------------------------------------------------------------------------------------
