@@ -11,7 +11,16 @@ from typing import Any
 
 
 class Interrupt:
+    """Ctrl-C while the parent runs.
+
+    ``received``: a first Ctrl-C cancelled the parent, which raises KeyboardInterrupt once every
+    case is torn down. A second one raises KeyboardInterrupt at once, wherever the loop is, and
+    clears it: the parent, left pending and woken again as pytest-asyncio closes its loop, must
+    not raise another one then (pytest would crash with it at the end of the session).
+    """
+
     received = False
+    stopped = False
 
 
 @contextlib.contextmanager
@@ -32,7 +41,8 @@ def sigint_cancels(parent: asyncio.Task[Any]) -> Iterator[Interrupt]:
         return
 
     def on_sigint(signum: int, frame: object) -> None:
-        if interrupt.received:
+        if interrupt.received or interrupt.stopped:
+            interrupt.received, interrupt.stopped = False, True
             raise KeyboardInterrupt
         interrupt.received = True
         parent.cancel()

@@ -214,11 +214,20 @@ MUTANTS = [
         # pytest-asyncio >= 1.2 runs each test in an asyncio.Runner, whose own SIGINT handler
         # stops at the second Ctrl-C; asyncgroup's handler only serves 1.0 and 1.1.
         "second-ctrl-c-ignored",
-        "a second Ctrl-C waits for a slow teardown instead of stopping at once",
+        "a second Ctrl-C waits for a stuck teardown instead of stopping at once",
         "asyncgroup/_interrupt.py",
-        "        if interrupt.received:\n            raise KeyboardInterrupt",
-        "        if False:\n            raise KeyboardInterrupt",
-        (STRENGTH + "test_a_second_ctrl_c_stops_at_once_while_a_teardown_is_slow",),
+        "        if interrupt.received or interrupt.stopped:",
+        "        if False:",
+        (STRENGTH + "test_a_second_ctrl_c_stops_at_once_while_a_teardown_is_stuck",),
+        needs_own_sigint_handler=True,
+    ),
+    Mutant(
+        "second-ctrl-c-interrupts-twice",
+        "after a second Ctrl-C the parent raises KeyboardInterrupt again: pytest crashes",
+        "asyncgroup/_interrupt.py",
+        "            interrupt.received, interrupt.stopped = False, True\n",
+        "",
+        (STRENGTH + "test_a_second_ctrl_c_stops_at_once_while_a_teardown_is_stuck",),
         needs_own_sigint_handler=True,
     ),
     Mutant(

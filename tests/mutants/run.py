@@ -5,6 +5,7 @@ survived.
     python tests/mutants/run.py                 # every mutant
     python tests/mutants/run.py NAME...         # some of them
     python tests/mutants/run.py --list          # names, bugs and tests
+    python tests/mutants/run.py --check         # does each still apply? (runs no test)
 
 Run it with the Python of an environment that has the test dependencies (``.venv/bin/python``,
 or ``nox -s mutants``). The working tree is never touched: each mutant is applied to a fresh
@@ -103,6 +104,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument(
+        "--check", action="store_true", help="only check that each mutant still applies"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show each run's output")
     args = parser.parse_args(argv)
     unknown = set(args.names) - {m.name for m in MUTANTS}
@@ -113,6 +117,15 @@ def main(argv: list[str]) -> int:
         for m in chosen:
             print(f"{m.name}: {m.bug}\n    {m.file}; tests: {' '.join(m.tests)}")
         return 0
+
+    if args.check:
+        stale = 0
+        for m in chosen:
+            text = (ROOT / m.file).read_text() if (ROOT / m.file).exists() else ""
+            found = text.count(m.old)
+            stale += found != 1
+            print(f"{m.name}: {'applies' if found == 1 else f'NO LONGER APPLIES ({found} found)'}")
+        return 1 if stale else 0
 
     with tempfile.TemporaryDirectory(prefix="asyncgroup-mutants-") as tmp:
         baseline = copy_repository(Path(tmp) / "baseline")
