@@ -63,7 +63,7 @@ MUTANTS = [
         "x-not-cancelling",
         "-x / --maxfail wait for every running case instead of cancelling them",
         "asyncgroup/_runner.py",
-        "        if self.item.session.shouldfail and self.stop_reason is None:",
+        "        if stop and self.stop_reason is None:",
         "        if False:",
         ("tests/test_core.py::test_x_and_maxfail_stop_the_run_inside_a_parent",),
     ),
