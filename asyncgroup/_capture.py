@@ -24,12 +24,13 @@ from typing import Any, TextIO
 class CaseOutput:
     """What one case wrote; ``readouterr`` consumes like pytest's capsys does."""
 
-    __slots__ = ("err", "out", "records")
+    __slots__ = ("err", "out", "records", "warning_frames")
 
     def __init__(self) -> None:
         self.out: list[str] = []
         self.err: list[str] = []
         self.records: list[logging.LogRecord] = []
+        self.warning_frames: list[Any] = []  # the case's catch_warnings blocks (_case_warnings)
 
     def readouterr(self) -> tuple[str, str]:
         out, err = "".join(self.out), "".join(self.err)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -23,8 +24,11 @@ if PYTEST_MAJOR >= 9:
     from _pytest.subtests import SubtestContext as _SubtestContext
     from _pytest.subtests import SubtestReport as _SubtestReport
 
-    def _make_context(msg: str) -> Any:
-        return _SubtestContext(msg=msg, kwargs={})
+    def subtest_context(msg: str | None, kwargs: dict[str, Any]) -> Any:
+        return _SubtestContext(msg=msg, kwargs=kwargs)
+
+    # pytest 9 fails a test that passed when one of its subtests failed; pytest-subtests does not.
+    FAILED_SUBTEST_FAILS_TEST = True
 else:  # pragma: no cover - exercised on the pytest 8 leg of CI
     # pytest 8 has no subtests: pytest-subtests >= 0.14 provides them (checked on 0.14.2, 0.15.0).
     try:
@@ -41,19 +45,31 @@ else:  # pragma: no cover - exercised on the pytest 8 leg of CI
         )
         raise ImportError(msg) from exc
 
-    def _make_context(msg: str) -> Any:
-        return _SubtestContext(msg=msg, kwargs={})
+    def subtest_context(msg: str | None, kwargs: dict[str, Any]) -> Any:
+        return _SubtestContext(msg=msg, kwargs=kwargs)
+
+    FAILED_SUBTEST_FAILS_TEST = False
 
 
-def subtest_report(msg: str, *fields: Any) -> pytest.TestReport:
-    """A subtest report, the class the subtests plugin knows how to show and serialise.
+class CaseReport(_SubtestReport):  # type: ignore[misc, valid-type]
+    """A case's report: a subtest report the subtests plugin shows and serialises, whose failure
+    is headed by the case's name (its location's domain, ``test_x[7]``), as its parametrized
+    test's is, rather than ``test_x [7]``."""
+
+    @property
+    def head_line(self) -> str:
+        return str(self.location[2])
+
+
+def subtest_report(msg: str, *fields: Any, case: bool = True) -> pytest.TestReport:
+    """A subtest report: a case's (CaseReport), or a nested subtest's (``case=False``).
 
     ``fields`` are TestReport's positional arguments. Built directly rather than through
     ``pytest_runtest_makereport`` because that hook reads the parent item's own sections and
     xfail state, which are not the case's.
     """
-    report = _SubtestReport(*fields)
-    report.context = _make_context(msg)
+    report = (CaseReport if case else _SubtestReport)(*fields)
+    report.context = subtest_context(msg, {})
     return report
 
 
@@ -127,15 +143,6 @@ def fixture_function(fixturedef: Any, request: Any) -> tuple[Callable[..., Any],
 def fixture_definitions(item: pytest.Function) -> dict[str, Sequence[Any]]:
     """name -> FixtureDefs visible to the item, closest last (pytest 8.0-9.2: _fixtureinfo)."""
     return item._fixtureinfo.name2fixturedefs
-
-
-def fixture_scope(request: pytest.FixtureRequest, name: str) -> str | None:
-    """The scope of the fixture ``name`` as the request's item sees it; None if there is none.
-
-    pytest 8.1-9.2: ``FixtureManager.getfixturedefs(argname, node)``, closest definition last.
-    """
-    defs = request.node.session._fixturemanager.getfixturedefs(name, request.node)
-    return defs[-1].scope if defs else None
 
 
 def initial_fixture_names(item: pytest.Function) -> tuple[str, ...]:
@@ -434,3 +441,49 @@ def call_info(error: BaseException, report: pytest.TestReport) -> pytest.CallInf
         when=report.when,
         _ispytest=True,
     )
+
+
+def point_crash_at(report: pytest.TestReport, path: str, lineno: int) -> None:
+    """Make the one-line form of a failure (``--tb=line``) point at ``path:lineno`` (1-based).
+
+    pytest 8.0-9.2: a failure's longrepr is an ExceptionChainRepr whose ``reprcrash`` is a
+    ReprFileLocation (path, lineno, message); ``--tb=line`` prints it.
+    """
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None and hasattr(crash, "lineno"):
+        crash.path, crash.lineno = path, lineno
+
+
+def visible_fixture(item: pytest.Function, name: str) -> Any:
+    """The closest FixtureDef named ``name`` visible to ``item``, or None.
+
+    pytest 8.1-9.2: ``FixtureManager.getfixturedefs(argname, node)``, the lookup behind
+    ``request.getfixturevalue`` for a fixture the test does not request.
+    """
+    defs = item.session._fixturemanager.getfixturedefs(name, item)
+    return defs[-1] if defs else None
+
+
+if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10: pytest's own dependency
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
+
+
+def skips_only(error: BaseException | None) -> bool:
+    """An exception group of nothing but pytest.skip(): pytest 9 reports the test skipped.
+
+    pytest 9.0-9.2 (``TestReport.from_item_and_call``); pytest 8 reports it failed.
+    """
+    return (
+        PYTEST_MAJOR >= 9
+        and isinstance(error, BaseExceptionGroup)
+        and error.split(pytest.skip.Exception)[1] is None
+    )
+
+
+def leaves(group: Any) -> Iterator[BaseException]:
+    """The exceptions of a (nested) exception group."""
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            yield from leaves(error)
+        else:
+            yield error

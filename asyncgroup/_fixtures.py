@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import pytest
 
 from asyncgroup import _compat
-from asyncgroup._builtins import BUILTINS, ONE_CASE_AT_A_TIME
+from asyncgroup._builtins import BUILTINS
 from asyncgroup._capture import CaseOutput
 from asyncgroup._loopscope import loop_traps
 
@@ -93,22 +93,9 @@ class CaseRequest:
         self._fixtures.finalizers.append(finalizer)
 
     def getfixturevalue(self, argname: str) -> Any:
-        fixtures = self._fixtures
-        if argname in fixtures.values:
-            return fixtures.values[argname]
-        if argname not in fixtures.plan.per_case and (
-            argname in fixtures.parent_values
-            or _compat.fixture_scope(fixtures.parent_request, argname) != "function"
-        ):
-            return fixtures.parent_value(argname)
-        # A function-scoped fixture the case lacks: pytest would set it up for the parent, one
-        # instance shared by every case; and an async one cannot be set up inside the loop.
-        msg = (
-            f"asyncgroup: in case {fixtures.case_name!r}, request.getfixturevalue({argname!r}) "
-            "can only return the case's own fixtures or wider-scoped ones; request "
-            f"{argname!r} as an argument of the test or of one of its fixtures"
-        )
-        raise pytest.UsageError(msg)
+        """As pytest's: a function-scoped fixture is the case's own, torn down with the case."""
+        __tracebackhide__ = True
+        return self._fixtures.get_now(argname)
 
     def __getattr__(self, name: str) -> Any:
         if name == "param":  # set in __init__ when the fixture is parametrized
@@ -144,6 +131,8 @@ class CaseFixtures:
         self.output = output
         self.services = services
         self.passed = False  # whether the case's call passed, set before its teardown
+        self.failed_steps = 0  # subtests.test() blocks that failed
+        self.user_properties: list[tuple[str, object]] = []  # record_property
         # --setup-show: the case's SETUP/TEARDOWN lines, written as they happen.
         self.show: Callable[[str], None] | None = services.show if services.setup_show else None
 
@@ -178,30 +167,71 @@ class CaseFixtures:
             )
             raise pytest.UsageError(msg)
         value = await self._create(name, index, fixturedef)
-        show = self.show
-        if show is not None:
-            deps = sorted(arg for arg in fixturedef.argnames if arg != "request")
-            used = f" (fixtures used: {', '.join(deps)})" if deps else ""
-            show(f"        SETUP    F {name}{used} (case {self.case_name})")
-            self.finalizers.append(
-                lambda: show(f"        TEARDOWN F {name} (case {self.case_name})")
-            )
+        self._show_setup(name, fixturedef)
         if index == -1:
             self.values[name] = value
         else:
             self._overridden[(name, index)] = value
         return value
 
+    def get_now(self, name: str) -> Any:
+        """A fixture's value for ``request.getfixturevalue``: a synchronous call in the case.
+
+        A function-scoped fixture the case does not have yet is set up for it now (and torn
+        down with it); an async one cannot be, from inside the running event loop.
+        """
+        __tracebackhide__ = True
+        if name in self.values:
+            return self.values[name]
+        if name == "request":
+            return CaseRequest(self)
+        fixturedef = _compat.visible_fixture(self.parent_request.node, name)
+        if fixturedef is None or fixturedef.scope != "function":
+            return self.parent_value(name)  # pytest's: set up once, or its FixtureLookupError
+        request = CaseRequest(self, name)
+        value, func, accepted = self._builtin_or_function(name, fixturedef, request)
+        if func is not None:
+            if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
+                msg = (
+                    f"asyncgroup: case {self.case_name!r}: request.getfixturevalue({name!r}) "
+                    f"cannot set up the async fixture {name!r} while the case runs in the event "
+                    f"loop; request {name!r} as an argument of the test or of one of its fixtures"
+                )
+                raise pytest.UsageError(msg)
+            kwargs = {
+                arg: request if arg == "request" else self.get_now(arg)
+                for arg in fixturedef.argnames
+                if (accepted is None or arg in accepted) and arg != name
+            }
+            if inspect.isgeneratorfunction(func):
+                gen = func(**kwargs)
+                value = next(gen)
+                self.finalizers.append(lambda: _finish_sync(gen, func))
+            else:
+                value = func(**kwargs)
+        self._show_setup(name, fixturedef)
+        self.values[name] = value
+        return value
+
+    def _builtin_or_function(
+        self, name: str, fixturedef: Any, request: CaseRequest
+    ) -> tuple[Any, Callable[..., Any] | None, set[str] | None]:
+        """(value, None, None) for a per-case built-in; else (None, the function, its args)."""
+        __tracebackhide__ = True
+        # pytest's own, or pytest-subtests' (the subtests fixture on pytest 8).
+        from_pytest = fixturedef.func.__module__.startswith(("_pytest", "pytest_subtests"))
+        builtin = BUILTINS.get(name) if from_pytest else None
+        if builtin is not None:
+            return builtin(self, request), None, None
+        func, accepted = _compat.fixture_function(fixturedef, request)
+        return None, func, accepted
+
     async def _create(self, name: str, index: int, fixturedef: Any) -> Any:
         __tracebackhide__ = True
         request = CaseRequest(self, name, has_param=name in self.plan.params)
-        from_pytest = fixturedef.func.__module__.startswith("_pytest")
-        builtin = BUILTINS.get(name) if from_pytest else None
-        if builtin is not None:
-            return builtin(self, request)
-        if from_pytest and name in ONE_CASE_AT_A_TIME:
-            self._hold(name)
-        func, accepted = _compat.fixture_function(fixturedef, request)
+        value, func, accepted = self._builtin_or_function(name, fixturedef, request)
+        if func is None:
+            return value
         kwargs = {}
         for arg in fixturedef.argnames:
             if accepted is not None and arg not in accepted:
@@ -225,18 +255,24 @@ class CaseFixtures:
             result = await result
         return result
 
-    def _hold(self, name: str) -> None:
-        """Take a process-wide fixture for this case, or fail if a running case has it."""
-        claims, key = self.services.claims, ("fixture", name)
-        claims.take(key, self.case_name, f"use {name!r}")
-        self.finalizers.append(lambda: claims.release(key, self.case_name))
+    def _show_setup(self, name: str, fixturedef: Any) -> None:
+        """--setup-show: the case's SETUP line now, its TEARDOWN line with its teardown."""
+        show = self.show
+        if show is not None:
+            deps = sorted(arg for arg in fixturedef.argnames if arg != "request")
+            used = f" (fixtures used: {', '.join(deps)})" if deps else ""
+            show(f"        SETUP    F {name}{used} (case {self.case_name})")
+            self.finalizers.append(
+                lambda: show(f"        TEARDOWN F {name} (case {self.case_name})")
+            )
 
     async def teardown(self) -> None:
         """Run finalizers in reverse order; raise the first error once all have run.
 
         Whatever a finalizer raises (a cancellation by the case's timeout or Ctrl-C, SystemExit,
         pytest.skip) ends only that finalizer: the others still run, so no fixture of a
-        started case is left set up. A KeyboardInterrupt is raised in preference to the rest.
+        started case is left set up. A KeyboardInterrupt or pytest.exit() is raised in
+        preference to the rest.
         """
         __tracebackhide__ = True
         first_error: BaseException | None = None
@@ -246,7 +282,9 @@ class CaseFixtures:
                 if inspect.isawaitable(result):
                     await result
             except BaseException as exc:
-                if first_error is None or isinstance(exc, KeyboardInterrupt):
+                if first_error is None or isinstance(
+                    exc, (KeyboardInterrupt, pytest.exit.Exception)
+                ):
                     first_error = exc
         if first_error is not None:
             raise first_error

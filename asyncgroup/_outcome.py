@@ -26,6 +26,8 @@ CASE_ID_ATTRIBUTE = "asyncgroup_case_id"
 # On an xdist worker a case report travels under its parent's node id (xdist asserts that every
 # report it sends is the running item's) with its own node id here; the controller restores it.
 CASE_NODEID_ATTRIBUTE = "asyncgroup_case_nodeid"
+# Set on the parent's failure that only sums up its failed cases.
+CASES_FAILED_ATTRIBUTE = "asyncgroup_cases_failed"
 
 
 class AsyncgroupWarning(pytest.PytestWarning):
@@ -33,6 +35,10 @@ class AsyncgroupWarning(pytest.PytestWarning):
     left tasks running."""
 
     __module__ = "asyncgroup"
+
+
+class FailedSubtests(Exception):
+    """A case that passed although some of its own subtests failed (pytest 9 fails it)."""
 
 
 class CaseTimeoutError(Exception):
@@ -126,6 +132,7 @@ class CaseReporter:
         xfail: Xfail | None,
         skip_reason: str | None = None,
         notes: list[str] | None = None,
+        properties: list[tuple[str, object]] | None = None,
     ) -> list[pytest.TestReport]:
         nodeid = case_nodeid(self.item.nodeid, case_id)
         # The parent's keywords dict is shared by the reports of cases without marks of their own.
@@ -145,6 +152,9 @@ class CaseReporter:
             result[-1].sections.append(("asyncgroup warnings", "\n".join(notes)))
             for report in result:
                 report.user_properties.extend(("asyncgroup warning", note) for note in notes)
+        if properties:  # record_property in the case
+            for report in result:
+                report.user_properties.extend(properties)
         for report in result:
             setattr(report, CASE_ID_ATTRIBUTE, case_id)
             if self.on_xdist_worker:
@@ -213,11 +223,16 @@ class CaseReporter:
                 call = tb
             tb = tb.tb_next
         reason = f"Skipped: {getattr(error, 'msg', '') or ''}"
+        if _compat.skips_only(error):  # pytest 9: every unique reason of the group
+            reasons = dict.fromkeys(getattr(e, "msg", "") for e in _compat.leaves(error))
+            reason = "; ".join(r for r in reasons if r) or "skipped"
         if call is None:
             return (self.test_path, self.test_line, reason)
         return (call.tb_frame.f_code.co_filename, call.tb_lineno, reason)
 
     def _longrepr(self, error: BaseException) -> Any:
+        if isinstance(error, FailedSubtests):  # as pytest 9 words it, with no traceback
+            return str(error)
         return self.item.repr_failure(pytest.ExceptionInfo.from_exception(error))
 
     def _call(
@@ -228,6 +243,7 @@ class CaseReporter:
         phase: Phase,
         sections: list[tuple[str, str]],
         xfail: Xfail | None,
+        step: bool = False,
     ) -> pytest.TestReport:
         error = phase.error
         outcome: Literal["passed", "failed", "skipped"]
@@ -249,15 +265,37 @@ class CaseReporter:
                 outcome, wasxfail = "passed", xfail.reason
         elif error is None:
             outcome = "passed"
-        elif isinstance(error, pytest.skip.Exception):
+        elif isinstance(error, pytest.skip.Exception) or _compat.skips_only(error):
             outcome, longrepr = "skipped", self._skipped_at(error)
         else:
             outcome, longrepr = "failed", self._longrepr(error)
         report = self._subtest(
-            nodeid, case_id, keywords, outcome, longrepr, phase.start, phase.duration, sections
+            nodeid,
+            case_id,
+            keywords,
+            outcome,
+            longrepr,
+            phase.start,
+            phase.duration,
+            sections,
+            step,
         )
         if wasxfail is not None:
             report.wasxfail = wasxfail
+        return report
+
+    def step(
+        self, case_id: str, msg: str | None, kwargs: dict[str, Any], phase: Phase
+    ) -> pytest.TestReport:
+        """The report of a ``subtests.test()`` block inside a case: a subtest of the case."""
+        nodeid = case_nodeid(self.item.nodeid, case_id)
+        report = self._call(
+            nodeid, case_id, self.keywords, phase, self._sections(phase), None, step=True
+        )
+        report.context = _compat.subtest_context(msg, kwargs)  # type: ignore[attr-defined]
+        if self.on_xdist_worker:
+            setattr(report, CASE_NODEID_ATTRIBUTE, nodeid)
+            report.nodeid = self.item.nodeid
         return report
 
     def _subtest(
@@ -270,13 +308,17 @@ class CaseReporter:
         start: float,
         duration: float,
         sections: list[tuple[str, str]],
+        step: bool = False,
     ) -> pytest.TestReport:
         # TestReport(nodeid, location, keywords, outcome, longrepr, when, sections, duration,
-        # start, stop, user_properties): the same positions on pytest 8 and 9.
+        # start, stop, user_properties): the same positions on pytest 8 and 9. The domain is
+        # the case's name (test_x[7]): a case's failure is headed by it, a step's by
+        # "test_x[7] [step]".
+        path, line, domain = self.location
         return _compat.subtest_report(
             case_id,
             nodeid,
-            self.location,
+            (path, line, case_nodeid(domain, case_id)),
             keywords,
             outcome,
             longrepr,
@@ -286,6 +328,7 @@ class CaseReporter:
             start,
             start + duration,
             [],
+            case=not step,
         )
 
     def _phase(
@@ -302,7 +345,7 @@ class CaseReporter:
             outcome, longrepr = "passed", None
         elif isinstance(error, pytest.xfail.Exception):  # as pytest: XFAIL at setup of ...
             outcome, longrepr, wasxfail = "skipped", self._skipped_at(error), error.msg
-        elif isinstance(error, pytest.skip.Exception):
+        elif isinstance(error, pytest.skip.Exception) or _compat.skips_only(error):
             outcome, longrepr = "skipped", self._skipped_at(error)
         else:
             outcome, longrepr = "failed", self._longrepr(error)
@@ -323,3 +366,33 @@ class CaseReporter:
         if wasxfail is not None:
             report.wasxfail = wasxfail
         return report
+
+
+def case_status(
+    report: pytest.TestReport, status: tuple[str, str, Any], in_summary: bool
+) -> tuple[str, str, Any]:
+    """The category, letter and word of a case's call report, given the subtests plugin's.
+
+    pytest 9 hides passed, skipped and xfailed subtests at default verbosity: no count in the
+    summary line and no ``-r`` line. A case is a test, so it is counted at every verbosity
+    (passing ones without a progress letter, so that 10,000 cases do not fill the screen).
+    In the short summary (``-r``) a case reads as its parametrized test (``FAILED test_x[7]``);
+    pytest also folds every skip under the first skipped report's word, which would name one
+    case for all.
+    """
+    case_id = getattr(report, CASE_ID_ATTRIBUTE)
+    category, letter, word = status
+    if hasattr(report, "wasxfail"):
+        if report.skipped:
+            category, letter, word = "xfailed", "y", f"SUBXFAIL[{case_id}]"
+            word = "XFAIL" if in_summary else word
+        return category, letter, word
+    if report.skipped:
+        if category == "":
+            category, letter, word = "skipped", "-", f"SUBSKIPPED[{case_id}]"
+        return category, letter, "SKIPPED" if in_summary else word
+    if report.passed and category == "":
+        return "subtests passed", "", f"SUBPASSED[{case_id}]"
+    if report.failed and in_summary:
+        return category, letter, "FAILED"
+    return status

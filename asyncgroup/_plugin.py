@@ -7,6 +7,8 @@ names the cases, and takes per-case fixtures out of the parent's closure.
 
 from __future__ import annotations
 
+import os
+import unittest
 from collections.abc import Generator
 from typing import Any, Literal
 
@@ -16,7 +18,12 @@ from asyncgroup import _compat
 from asyncgroup._declare import CASES_ATTRIBUTE, SHARD_ARGUMENT, CaseTable
 from asyncgroup._fixtures import FixturePlan
 from asyncgroup._gcpause import gc_paused
-from asyncgroup._outcome import CASE_ID_ATTRIBUTE, CASE_NODEID_ATTRIBUTE
+from asyncgroup._outcome import (
+    CASE_ID_ATTRIBUTE,
+    CASE_NODEID_ATTRIBUTE,
+    CASES_FAILED_ATTRIBUTE,
+    case_status,
+)
 from asyncgroup._progress import remember_terminal
 from asyncgroup._select import LastFailed, Selection, Stepwise, return_lent_marks
 from asyncgroup._settings import (
@@ -100,8 +107,22 @@ def _table(obj: object) -> CaseTable | None:
 def pytest_pycollect_makeitem(
     collector: pytest.Module | pytest.Class, name: str, obj: object
 ) -> Generator[None, Any, Any]:
-    """Mark parents for pytest-asyncio unless the user's own asyncio mark applies."""
+    """Mark parents for pytest-asyncio unless the user's own asyncio mark applies.
+
+    Misuse pytest would only meet at run time, with a message about something else, is a
+    collection error here: a parent in a unittest class, or no pytest-asyncio to run it.
+    """
+    __tracebackhide__ = True
     table = _table(obj)
+    if isinstance(obj, type) and issubclass(obj, unittest.TestCase):
+        _refuse_unittest_methods(obj)
+    if table is not None and not collector.config.pluginmanager.has_plugin("asyncio"):
+        msg = (
+            f"In {name}: @concurrent_cases runs its cases in pytest-asyncio's event loop, "
+            "and pytest-asyncio is not active (not installed, or disabled with -p no:asyncio): "
+            "install pytest-asyncio and enable it for this test"
+        )
+        pytest.fail(msg, pytrace=False)
     if table is not None and table.error is None:
         own_marks = getattr(obj, "pytestmark", [])
         has_mark = any(m.name == "asyncio" for m in own_marks) or any(
@@ -110,6 +131,19 @@ def pytest_pycollect_makeitem(
         if not has_mark:
             pytest.mark.asyncio(obj)
     return (yield)
+
+
+def _refuse_unittest_methods(cls: type) -> None:
+    """pytest runs a unittest.TestCase through unittest, which passes no fixtures: no parent."""
+    __tracebackhide__ = True
+    for attribute, value in vars(cls).items():
+        if _table(value) is not None:
+            msg = (
+                f"In {cls.__name__}.{attribute}: @concurrent_cases does not work on a method of "
+                "a unittest.TestCase class (pytest runs those through unittest, without "
+                "fixtures); put the test in a plain class (class TestX:) or at module level"
+            )
+            pytest.fail(msg, pytrace=False)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -180,12 +214,53 @@ def take_back_lent_marks(items: list[pytest.Item]) -> None:
 def pytest_report_from_serializable(
     config: pytest.Config, data: dict[str, Any]
 ) -> Generator[None, Any, Any]:
-    """On the xdist controller: give a case report back its own node id."""
+    """On the xdist controller: give a case report back its own node id and class."""
     report = yield
     case_nodeid = getattr(report, CASE_NODEID_ATTRIBUTE, None)
     if isinstance(case_nodeid, str):
         report.nodeid = case_nodeid
+    if hasattr(report, CASE_ID_ATTRIBUTE) and report.when == "call":
+        report.__class__ = _compat.CaseReport  # the subtests plugin made it a plain subtest's
     return report
+
+
+_in_summary = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """The parent's failure that sums up its failed cases is no failure of its own code.
+
+    Each failed case was reported (and, with --pdb, debugged) on its own: the summing-up
+    failure points at the test, not inside asyncio where the parent's coroutine ended, and
+    opens no second debugger prompt.
+    """
+    report = yield
+    error = call.excinfo.value if call.excinfo is not None else None
+    if getattr(error, CASES_FAILED_ATTRIBUTE, False):
+        path, line, _ = item.reportinfo()
+        _compat.point_crash_at(report, os.fspath(path), (line or 0) + 1)
+        if item.config.getoption("usepdb", False):
+            call.excinfo = None  # pytest opens the debugger only for a call with an exception
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> Generator[None, Any, Any]:
+    """A case is counted, and named in the short summary, as its parametrized test."""
+    status = yield
+    if report.when != "call" or not hasattr(report, CASE_ID_ATTRIBUTE):
+        return status
+    return case_status(report, status, config.stash.get(_in_summary, False))
+
+
+def pytest_terminal_summary(config: pytest.Config) -> None:
+    # The terminal reporter writes the short summary (-r) after this hook.
+    config.stash[_in_summary] = True
 
 
 @pytest.hookimpl(trylast=True)

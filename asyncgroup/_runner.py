@@ -10,21 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from asyncgroup import _compat
-from asyncgroup._builtins import Claims
+from asyncgroup._builtins import Claims, LoggerLevels
 from asyncgroup._capture import CaseCapture, CaseOutput, current_output, in_case
+from asyncgroup._case_warnings import per_case_warnings
 from asyncgroup._casewarnings import Filters, case_filters, dispatching, enter_case
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value
 from asyncgroup._gcpause import pause_gc
 from asyncgroup._interrupt import sigint_cancels
 from asyncgroup._leaks import cancel_leftovers, case_tasks, tasks_noted
-from asyncgroup._outcome import CaseReporter, Phase, Xfail
+from asyncgroup._outcome import (
+    CASES_FAILED_ATTRIBUTE,
+    CaseReporter,
+    FailedSubtests,
+    Phase,
+    Xfail,
+)
 from asyncgroup._progress import LiveProgress
 from asyncgroup._select import parent_marks, select
 from asyncgroup._settings import RunSettings
@@ -39,8 +47,10 @@ class _Services:
     def __init__(self, run: ParentRun, log_formatter: Any) -> None:
         self.log_formatter = log_formatter
         self.claims = Claims()  # what running cases changed process-wide
+        self.levels = LoggerLevels()  # logger levels running cases set with caplog
         self.suspend_capture = run.capture_suspended
         self.setup_show = bool(run.config.getoption("setupshow", False))
+        self.report_step = run.report_step
         self._run = run
 
     def show(self, line: str) -> None:
@@ -70,19 +80,20 @@ class ParentRun:
         self.plan: FixturePlan = settings.plan
         # Reports to write, and --setup-show lines (str) to write before them.
         self.pending: list[pytest.TestReport | str] = []
-        # Warnings to issue (case id, note): from flush, outside the case's task, so that with
-        # warnings as errors the error fails the parent instead of vanishing with the task.
-        self.pending_warnings: list[tuple[str, str]] = []
         self.flush_scheduled = False
         self.failed: list[str] = []
         self.done = 0
         # Warnings for a running case's report (blocked loop, leftover tasks), by its task.
         self.notes: dict[asyncio.Task[Any], list[str]] = {}
         self.progress: LiveProgress
+        self.loop: asyncio.AbstractEventLoop
+        self.loop_thread = 0  # the event loop's thread (plain def cases run in others)
         self.stop_reason: str | None = None
         # An error raised by a report hook (a plugin's bug, say): flush runs from the event
         # loop, which would only log it, so the parent re-raises it when the cases are done.
         self.report_error: BaseException | None = None
+        # pytest.exit() in a case: the other cases are cancelled, then the parent raises it.
+        self.exit_error: BaseException | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         # Case tasks cancelled by the run (fail_fast, -x, Ctrl-C), as opposed to a case's own
         # CancelledError (awaiting something cancelled), which is the case's failure.
@@ -109,7 +120,8 @@ class ParentRun:
 
     async def run(self, cases: list[Case]) -> None:
         __tracebackhide__ = True
-        loop = asyncio.get_running_loop()
+        loop = self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
         self.progress = LiveProgress(self.config, len(cases))
         watchdog = self.watchdog = None
         if self.settings.blocked_loop_threshold and not self.settings.debugging:
@@ -125,6 +137,7 @@ class ParentRun:
             self.case_filters = self._case_filters(cases)
             with (
                 self.capture.active(),
+                per_case_warnings(),
                 tasks_noted(loop) as self.create_task,
                 sigint_cancels(parent) as interrupt,
                 dispatching(bool(self.case_filters)),
@@ -147,6 +160,8 @@ class ParentRun:
                         self.progress.erase()
         if self.report_error is not None:
             raise self.report_error
+        if self.exit_error is not None:  # every case is torn down: now stop the session
+            raise self.exit_error
 
     def _case_filters(self, cases: list[Case]) -> dict[str, Filters]:
         """The warnings filters of the cases with filterwarnings marks of their own."""
@@ -209,11 +224,12 @@ class ParentRun:
             note = f"the case blocked the event loop for at least {seconds:.2f} s at {line}"
             self.notes.setdefault(task, []).append(note)
 
-    def _cancel_all(self, reason: str | None) -> None:
+    def _cancel_all(self, reason: str | None, sparing: asyncio.Task[Any] | None = None) -> None:
         self.stop_reason = self.stop_reason or reason or "the parent test was interrupted"
         for task in self.tasks:
-            task.cancel()
-            self.cancelled_from_outside.add(task)
+            if task is not sparing:
+                task.cancel()
+                self.cancelled_from_outside.add(task)
 
     async def _run_case(self, case: Case) -> None:
         __tracebackhide__ = True
@@ -247,6 +263,8 @@ class ParentRun:
                     kwargs = await self._setup(fixtures, phases, deadline, output)
                 if kwargs is not None:
                     await self._call(case, kwargs, phases, deadline, output)
+                    if fixtures is not None and fixtures.failed_steps:
+                        _fail_for_steps(phases[-1], fixtures.failed_steps)
             except asyncio.CancelledError as exc:
                 cancelled = exc
                 if phases and not phases[-1].ended:
@@ -262,9 +280,17 @@ class ParentRun:
             if self.watchdog is not None:
                 self.watchdog.claim(task)  # a stall in this very step is this case's
             notes = self.notes.pop(task, None)
+        exiting = [p for p in phases if isinstance(p.error, pytest.exit.Exception)]
+        if exiting:  # as pytest: the phase that stops the session has no report, nor the rest
+            phases = phases[: phases.index(exiting[0])]
+            if not any(phase.when == "call" for phase in phases):
+                return
         if cancelled is None or _finished(phases):
             # Cancelled only in its teardown, the case still has an outcome to report.
-            self._report(case, phases, xfail, notes=notes)
+            if notes:
+                self._warn(case, phases, notes)
+            properties = fixtures.user_properties if fixtures is not None else None
+            self._report(case, phases, xfail, notes=notes, properties=properties)
         elif self.stop_reason is not None:
             self._report(case, [], None, f"cancelled: {self.stop_reason}")
         if cancelled is not None:
@@ -286,6 +312,11 @@ class ParentRun:
             return exc
         if isinstance(exc, KeyboardInterrupt):
             raise exc
+        if isinstance(exc, pytest.exit.Exception):
+            # As pytest.exit() in a parametrized test: the session stops, once every started
+            # case is torn down (this one goes on to its teardown).
+            self.exit_error = self.exit_error or exc
+            self._cancel_all(f"pytest.exit: {exc.msg}", sparing=asyncio.current_task())
         return exc
 
     def _case_fixtures(self, case: Case, output: CaseOutput) -> CaseFixtures:
@@ -392,9 +423,10 @@ class ParentRun:
         xfail: Xfail | None,
         skip_reason: str | None = None,
         notes: list[str] | None = None,
+        properties: list[tuple[str, object]] | None = None,
     ) -> None:
         reports = self.reporter.reports(
-            case.id, (m.name for m in case.marks), phases, xfail, skip_reason, notes
+            case.id, (m.name for m in case.marks), phases, xfail, skip_reason, notes, properties
         )
         self.done += 1
         failed = any(r.failed for r in reports)
@@ -403,14 +435,27 @@ class ParentRun:
             if self.table.fail_fast:
                 self._cancel_all(f"fail_fast: case {case.id!r} failed")
         self.pending.extend(reports)
-        if notes:
-            self.pending_warnings.extend((case.id, note) for note in notes)
         if self.settings.debugging:
             self.flush()
             if failed:
                 self._interact(next(r for r in reports if r.failed), phases)
         else:
             self.schedule_flush()
+
+    def report_step(
+        self, case_id: str, msg: str | None, kwargs: dict[str, Any], phase: Phase
+    ) -> pytest.TestReport:
+        """Report a ``subtests.test()`` block of a case (from a plain def case's thread too)."""
+        report = self.reporter.step(case_id, msg, kwargs, phase)
+        if self.loop_thread == threading.get_ident():
+            self._queue(report)
+        else:
+            self.loop.call_soon_threadsafe(self._queue, report)
+        return report
+
+    def _queue(self, report: pytest.TestReport) -> None:
+        self.pending.append(report)
+        self.schedule_flush()
 
     def schedule_flush(self) -> None:
         if not self.flush_scheduled:
@@ -440,7 +485,6 @@ class ParentRun:
             self.report_error = self.report_error or exc
             self._cancel_all("reporting failed")
             return
-        self._issue_warnings()
         gc.freeze()  # the reports pytest keeps, likewise
         session = self.item.session
         # -x/--maxfail (shouldfail) and --sw (shouldstop) stop the session after this test: as
@@ -449,13 +493,20 @@ class ParentRun:
         if stop and self.stop_reason is None:
             self._cancel_all(str(stop))
 
-    def _issue_warnings(self) -> None:
-        warnings, self.pending_warnings = self.pending_warnings, []
-        for case_id, note in warnings:
+    def _warn(self, case: Case, phases: list[Phase], notes: list[str]) -> None:
+        """Issue a case's notes as warnings, from its own task.
+
+        As with a warning in a test, one that the filters make an error (``-W error``) fails
+        the case, if nothing else did; its message names the user's line.
+        """
+        __tracebackhide__ = True
+        for note in notes:
             try:
-                self.reporter.warn(case_id, note)
-            except Exception as exc:  # -W error: the warning fails the parent
-                self.report_error = self.report_error or exc
+                self.reporter.warn(case.id, note)
+            except Exception as exc:
+                call = next((p for p in phases if p.when == "call"), None)
+                if call is not None and call.error is None:
+                    call.error = exc
 
     def _write_line(self, line: str) -> None:
         writer = self.config.get_terminal_writer()
@@ -508,6 +559,12 @@ class _Suspended:
         self._run.capture.install_streams()
 
 
+def _fail_for_steps(call: Phase, count: int) -> None:
+    """pytest 9 fails a test that passed when one of its subtests failed: a case likewise."""
+    if call.error is None and _compat.FAILED_SUBTEST_FAILS_TEST:
+        call.error = FailedSubtests(f"contains {count} failed subtest{'s' if count > 1 else ''}")
+
+
 def _finished(phases: list[Phase]) -> bool:
     """Whether the case's body ran to its end (its outcome is known)."""
     return any(
@@ -539,4 +596,8 @@ async def run_parent(
     await run.run(cases)
     if run.failed:
         shown = ", ".join(run.failed[:10]) + (", ..." if len(run.failed) > 10 else "")
-        pytest.fail(f"{len(run.failed)} of {len(cases)} cases failed: {shown}", pytrace=False)
+        failure = pytest.fail.Exception(
+            f"{len(run.failed)} of {len(cases)} cases failed: {shown}", pytrace=False
+        )
+        setattr(failure, CASES_FAILED_ATTRIBUTE, True)  # see _plugin.pytest_runtest_makereport
+        raise failure

@@ -391,18 +391,20 @@ def test_xfail_run_false_is_reported_as_xfailed_and_not_run(pytester: pytest.Pyt
 # request.getfixturevalue() inside a case
 
 
-def test_getfixturevalue_of_a_function_fixture_the_case_lacks_is_a_clear_error(
+def test_getfixturevalue_of_a_function_fixture_sets_it_up_for_the_case(
     pytester: pytest.Pytester,
 ) -> None:
-    """Set up for the parent, it would be one instance shared by every case: refused instead,
-    naming the case and the remedy. Wider-scoped fixtures and the case's own are served."""
+    """Set up for the parent, it would be one instance shared by every case: each case gets its
+    own, torn down with it, as each parametrized test would. Wider-scoped fixtures and the
+    case's own are served as they are."""
     _write(
         pytester,
         """
         @pytest.fixture
-        def other():
+        def other(own):
             event("setup other")
-            return "other"
+            yield f"other of {own}"
+            event("teardown other")
 
         @pytest.fixture(scope="module")
         def shared():
@@ -411,28 +413,28 @@ def test_getfixturevalue_of_a_function_fixture_the_case_lacks_is_a_clear_error(
 
         @pytest.fixture
         def own():
-            return "own"
+            return object()
 
         @concurrent_cases(["a", "b"])
         async def test_x(n, own, request):
-            assert request.getfixturevalue("own") == "own"
+            assert request.getfixturevalue("own") is own
             assert request.getfixturevalue("shared") == "shared"
-            request.getfixturevalue("other")
+            assert request.getfixturevalue("other") == f"other of {own}"
+            assert request.getfixturevalue("other") == f"other of {own}"
         """,
     )
     result = run(pytester)
     assert outcomes(result) == {
-        "test_both.py::test_x[a]": ["FAILED"],
-        "test_both.py::test_x[b]": ["FAILED"],
+        "test_both.py::test_x[a]": ["PASSED"],
+        "test_both.py::test_x[b]": ["PASSED"],
     }
-    result.stdout.fnmatch_lines(
-        [
-            "E*UsageError: asyncgroup: in case 'a', request.getfixturevalue('other') can only "
-            "return the case's own fixtures or wider-scoped ones; request 'other' as an "
-            "argument of the test or of one of its fixtures",
-        ]
-    )
-    assert events(pytester) == ["setup shared"]
+    assert sorted(events(pytester)) == [
+        "setup other",
+        "setup other",
+        "setup shared",
+        "teardown other",
+        "teardown other",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
