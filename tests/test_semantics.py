@@ -447,11 +447,13 @@ WARNS = """
                 await asyncio.sleep(0.1)
         else:
             await asyncio.sleep(0.05)
-            warnings.warn("plain", UserWarning)  # an error under -W error::UserWarning
+            warnings.warn("plain", UserWarning)  # an error under -W error:plain:UserWarning
 """
 
 
-@pytest.mark.parametrize("option", [[], ["-W", "error::UserWarning"]], ids=["default", "Werror"])
+@pytest.mark.parametrize(
+    "option", [[], ["-W", "error:plain:UserWarning"]], ids=["default", "Werror"]
+)
 def test_warnings_are_recorded_per_case(differential: Differential, option: list[str]) -> None:
     pair = differential.run(WARNS, "-v", *option)
     pair.assert_same()
