@@ -383,9 +383,10 @@ def case_status(
     case_id = getattr(report, CASE_ID_ATTRIBUTE)
     category, letter, word = status
     if hasattr(report, "wasxfail"):
-        if report.skipped:
+        if report.skipped and category == "":
             category, letter, word = "xfailed", "y", f"SUBXFAIL[{case_id}]"
-            word = "XFAIL" if in_summary else word
+        if in_summary:
+            word = "XFAIL" if report.skipped else "XPASS"
         return category, letter, word
     if report.skipped:
         if category == "":
