@@ -113,6 +113,52 @@ def test_filterwarnings_on_class_and_case_combine(differential: Differential) ->
     differential.run(source).assert_same()
 
 
+USEFIXTURES = """
+@pytest.fixture
+def broken():
+    raise RuntimeError("setup")
+
+
+@pytest.fixture
+def noted():
+    print("noted set up")
+
+
+@pytest.mark.usefixtures("noted")
+class TestC:
+    @pytest.mark.usefixtures("broken")
+    @cases("n", [1, 2])
+    async def test_broken(self, n):
+        pass
+
+
+@pytest.mark.usefixtures("noted")
+@cases("n", [1, 2])
+async def test_fine(n):
+    pass
+"""
+
+
+def test_usefixtures_on_class_and_function(differential: Differential) -> None:
+    pair = differential.run(USEFIXTURES)
+    pair.assert_same()
+    assert pair.parametrized_outcomes["test_it.py::TestC::test_broken[1]"] == ["error"]
+
+
+def test_usefixtures_on_a_case(differential: Differential) -> None:
+    """pytest 9 refuses it in pytest.param; pytest 8 ignores it: as for parametrize."""
+    source = """
+    @pytest.fixture
+    def broken():
+        raise RuntimeError("setup")
+
+    @cases("n", [1, pytest.param(2, marks=pytest.mark.usefixtures("broken"))])
+    async def test_case_level(n):
+        pass
+    """
+    differential.run(source).assert_same()
+
+
 CUSTOM_MARKS = """
 @cases("region", [
     "eu-fast",
