@@ -9,6 +9,7 @@ import types
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from asyncgroup._declare import short_repr
 from asyncgroup._timeouts import user_frames
 
 _T = TypeVar("_T")
@@ -110,7 +111,12 @@ def _check_arguments(check: object, timeout: object, interval: object, retry_on:
         )
         raise TypeError(msg)
     if not callable(check):
-        msg = f"eventually() needs a callable check, got {check!r}"
+        # Most likely a sync check called in place: eventually(check(), ...) passes its result.
+        msg = (
+            f"eventually() needs a callable check, got {short_repr(check)}: pass the check "
+            "function itself, not what it returned (check, not check()); it is called again "
+            "for each attempt"
+        )
         raise TypeError(msg)
     for name, value in (("timeout", timeout), ("interval", interval)):
         if (

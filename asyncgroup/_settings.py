@@ -32,7 +32,7 @@ def default_timeout(config: pytest.Config) -> float | None:
         value, where = ini_value(config, "asyncgroup_timeout"), "ini option asyncgroup_timeout"
     if isinstance(value, str) and value.strip().lower() in NO_TIMEOUT:
         return None
-    value = _number(value)
+    value = _number(value, on_command_line=where.startswith("--"))
     if value == 0:
         return None
     try:
@@ -50,7 +50,7 @@ def default_max_concurrency(config: pytest.Config) -> int | None:
             ini_value(config, "asyncgroup_max_concurrency"),
             "ini option asyncgroup_max_concurrency",
         )
-    return check_max_concurrency(_number(value, int), where)
+    return check_max_concurrency(_number(value, int, on_command_line=where.startswith("--")), where)
 
 
 def ini_value(config: pytest.Config, name: str) -> Any:
@@ -80,11 +80,13 @@ _VALID = {
 }
 
 
-def _number(value: Any, kind: type = float) -> Any:
-    """Command-line values, and ini values on pytest < 8.4, arrive as strings; "" means unset."""
+def _number(value: Any, kind: type = float, *, on_command_line: bool = False) -> Any:
+    """Command-line values, and ini values on pytest < 8.4, arrive as strings. An empty ini
+    value means unset; an empty command-line value (``--asyncgroup-timeout=$T`` with ``T``
+    unset, say) is kept, for the check to name as invalid."""
     if isinstance(value, str):
         value = value.strip()
-        if not value:
+        if not value and not on_command_line:
             return None
         try:
             return kind(value)
@@ -98,9 +100,12 @@ def blocked_loop_threshold(config: pytest.Config) -> float | None:
     value = _number(ini_value(config, "asyncgroup_blocked_loop_threshold"))
     if value == 0:
         return None
-    return check_timeout(
-        value, "ini option asyncgroup_blocked_loop_threshold", "blocked-loop threshold"
-    )
+    try:
+        return check_timeout(
+            value, "ini option asyncgroup_blocked_loop_threshold", "blocked-loop threshold"
+        )
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or 0 for no watchdog") from None
 
 
 @dataclasses.dataclass

@@ -86,6 +86,23 @@ def test_timeout_0_or_none_lifts_the_default_timeout_but_not_the_decorators(
             "ERROR: asyncgroup: invalid blocked-loop threshold 'x' from ini option "
             "asyncgroup_blocked_loop_threshold: expected a positive number of seconds, or 0 *",
         ),
+        (
+            ["-o", "asyncgroup_blocked_loop_threshold=-1"],
+            "ERROR: asyncgroup: invalid blocked-loop threshold -1.0 from ini option "
+            "asyncgroup_blocked_loop_threshold: expected a positive, finite number of seconds, "
+            "or 0 for no watchdog",
+        ),
+        # An empty value is an unset shell variable (--asyncgroup-timeout=$T), not "no timeout".
+        (
+            ["--asyncgroup-timeout="],
+            "ERROR: asyncgroup: invalid timeout '' from --asyncgroup-timeout: expected a "
+            "positive number of seconds, or 0 (or none) for no timeout",
+        ),
+        (
+            ["--asyncgroup-max-concurrency="],
+            "ERROR: asyncgroup: invalid max_concurrency '' from --asyncgroup-max-concurrency: "
+            "expected a whole number >= 1",
+        ),
     ],
 )
 def test_a_bad_default_names_the_value_and_what_is_valid(
@@ -212,6 +229,35 @@ def test_eventually_given_a_coroutine_says_to_pass_the_function(
     output = result.stdout.str() + result.stderr.str()
     assert "never awaited" not in output
     assert "asyncgroup/_" not in output
+    assert summary(result) == {"failed": 1}
+
+
+def test_eventually_given_a_sync_checks_result_says_to_pass_the_function(
+    pytester: pytest.Pytester,
+) -> None:
+    write_ini(pytester)
+    pytester.makepyfile(
+        test_called="""
+        import pytest
+        from asyncgroup import eventually
+
+        @pytest.mark.asyncio
+        async def test_called_check():
+            def check():
+                assert True
+            await eventually(check(), timeout=1)
+        """
+    )
+    result = run(pytester)
+    result.stdout.fnmatch_lines(
+        [
+            ">       await eventually(check(), timeout=1)",
+            "E       TypeError: eventually() needs a callable check, got None: pass the check "
+            "function itself, not what it returned (check, not check()); it is called again "
+            "for each attempt",
+        ]
+    )
+    assert "asyncgroup/_" not in result.stdout.str()
     assert summary(result) == {"failed": 1}
 
 
