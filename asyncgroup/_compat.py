@@ -180,6 +180,41 @@ def forget_progress(terminalreporter: Any, report: pytest.TestReport) -> None:
         reported.discard(report.nodeid)
 
 
+def index_teardown_reports(terminalreporter: Any) -> None:
+    """Make the failure summary's look-up of each failed test's teardown report a dict look-up.
+
+    pytest 8.0-9.2: ``TerminalReporter._get_teardown_reports(nodeid)``, called once per failed or
+    erroring test in the FAILURES / ERRORS sections, scans every report of the "" category
+    (passed setup/teardown reports, and passed subtests at default verbosity): with thousands
+    of cases and a third failing, that is minutes. The replacement returns the same reports in
+    the same order, from an index rebuilt whenever that category has grown. It compares what
+    the installed pytest compares: ``report.nodeid`` (parameter ``nodeid``: pytest 8.x) or
+    ``report.id`` (parameter ``node_id``: pytest 9.2). Any other shape is left alone.
+    """
+    original = getattr(type(terminalreporter), "_get_teardown_reports", None)
+    if original is None or "_get_teardown_reports" in vars(terminalreporter):
+        return
+    parameters = list(inspect.signature(original).parameters)
+    key_attribute = {"nodeid": "nodeid", "node_id": "id"}.get(parameters[-1])
+    if len(parameters) != 2 or key_attribute is None:
+        return
+    index: dict[Any, list[Any]] = {}
+    indexed_size = -1
+
+    def get_teardown_reports(nodeid: Any) -> list[Any]:
+        nonlocal index, indexed_size
+        size = len(terminalreporter.stats.get("", ()))
+        if size != indexed_size:
+            index = {}
+            for report in terminalreporter.getreports(""):  # as the original: _pdbshown left out
+                if report.when == "teardown":
+                    index.setdefault(getattr(report, key_attribute), []).append(report)
+            indexed_size = size
+        return list(index.get(nodeid, ()))
+
+    terminalreporter._get_teardown_reports = get_teardown_reports
+
+
 def suspend_capture(config: pytest.Config) -> Any:
     """pytest's capture suspended: writes reach the terminal (pytest 8.0-9.2)."""
     capman = config.pluginmanager.getplugin("capturemanager")

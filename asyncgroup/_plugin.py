@@ -271,6 +271,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         session.config.pluginmanager.register(_CaseProgress(session.config))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Before pytest's terminal summary: with thousands of case reports, its look-up of each
+    # failure's teardown report is quadratic (see _compat).
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        _compat.index_teardown_reports(terminal)
+
+
 class _CaseProgress:
     """Keeps case reports out of the ``[ NN%]`` progress count: a case is not a collected item."""
 

@@ -919,3 +919,52 @@ def test_subtest_line_helper_matches_a_plain_run(pytester: pytest.Pytester) -> N
         "test_line.py::test_x[good]": "PASSED",
         "test_line.py::test_x[bad]": "FAILED",
     }
+
+
+# --------------------------------------------------------------------------------------------
+# The failure summary with many case reports
+
+
+_TEARDOWN_OUTPUT = """
+import pytest
+{imports}
+
+@pytest.fixture
+def resource(n):
+    yield n
+    print(f"teardown-of-{{n}}")
+
+{decorator}
+async def test_t(n, resource):
+    assert n % 3 != 1
+"""
+
+
+@pytest.mark.parametrize("verbosity", [[], ["-v"]])
+def test_failure_summary_shows_each_failed_case_teardown_output_as_parametrize_does(
+    pytester: pytest.Pytester, verbosity: list[str]
+) -> None:
+    # With --junitxml every phase of a case is reported, so the FAILURES section shows each
+    # failed case's "Captured stdout teardown", looked up among thousands of reports.
+    n = 300
+    variants = {
+        "concurrent": ("from asyncgroup import concurrent_cases", f"@concurrent_cases(range({n}))"),
+        "parametrized": (
+            "",
+            f"@pytest.mark.asyncio\n@pytest.mark.parametrize('n', range({n}))",
+        ),
+    }
+    shown = {}
+    for name, (imports, decorator) in variants.items():
+        pytester.makepyfile(
+            **{f"test_{name}": _TEARDOWN_OUTPUT.format(imports=imports, decorator=decorator)}
+        )
+        result = run(pytester, [], f"test_{name}.py", "--junitxml=out.xml", *verbosity)
+        assert result.ret == 1
+        lines = result.outlines
+        shown[name] = [
+            lines[i + 1] for i, line in enumerate(lines) if "Captured stdout teardown" in line
+        ]
+    expected = [f"teardown-of-{i}" for i in range(n) if i % 3 == 1]
+    assert sorted(shown["parametrized"]) == sorted(expected)
+    assert sorted(shown["concurrent"]) == sorted(expected)
