@@ -41,6 +41,8 @@ class FixturePlan:
         self.case_argnames = case_argnames
         self.params: dict[str, Any] = dict(getattr(getattr(item, "callspec", None), "params", {}))
         self.per_case: set[str] = set()
+        self._recipes_for: pytest.FixtureRequest | None = None
+        self._recipes: dict[tuple[str, int], _Recipe] = {}
         self.roots = [
             name
             for name in _compat.initial_fixture_names(item)
@@ -50,6 +52,22 @@ class FixturePlan:
             self._visit(name, -1)
         # Per-case fixtures that would hang on an async fixture of another loop: their errors.
         self.loop_traps = loop_traps(item, self.per_case, self.defs)
+
+    def recipe(self, name: str, index: int, fixturedef: Any, fixtures: CaseFixtures) -> _Recipe:
+        """How to make fixture ``name`` (``index``: which override), the same for every case.
+
+        Worked out once per parent run: resolving the function (bound to the test's instance
+        for a class) and inspecting it costs more than the rest of a case's fixture setup.
+        """
+        parent_request = fixtures.parent_request
+        if self._recipes_for is not parent_request:  # a new run of the parent: a new instance
+            self._recipes_for, self._recipes = parent_request, {}
+        recipe = self._recipes.get((name, index))
+        if recipe is None:
+            has_param = name in self.params
+            recipe = _Recipe(name, fixturedef, CaseRequest(fixtures, name, has_param), has_param)
+            self._recipes[(name, index)] = recipe
+        return recipe
 
     def _visit(self, name: str, index: int) -> None:
         defs = self.defs.get(name)
@@ -64,6 +82,29 @@ class FixturePlan:
             self.per_case.add(name)
         for arg in fixturedef.argnames:
             self._visit(arg, index - 1 if arg == name else -1)
+
+
+_PLAIN, _GENERATOR, _ASYNC_GENERATOR = range(3)
+
+
+class _Recipe:
+    """One fixture definition, resolved for one parent run: what ``CaseFixtures._create`` needs."""
+
+    __slots__ = ("argnames", "builtin", "func", "has_param", "kind")
+
+    def __init__(self, name: str, fixturedef: Any, request: CaseRequest, has_param: bool) -> None:
+        self.has_param = has_param
+        self.builtin = _per_case_builtin(name, fixturedef)
+        self.func, accepted = _compat.fixture_function(fixturedef, request)
+        self.argnames = tuple(
+            arg for arg in fixturedef.argnames if accepted is None or arg in accepted
+        )
+        if inspect.isasyncgenfunction(self.func):
+            self.kind = _ASYNC_GENERATOR
+        elif inspect.isgeneratorfunction(self.func):
+            self.kind = _GENERATOR
+        else:
+            self.kind = _PLAIN
 
 
 class CaseRequest:
@@ -218,9 +259,7 @@ class CaseFixtures:
     ) -> tuple[Any, Callable[..., Any] | None, set[str] | None]:
         """(value, None, None) for a per-case built-in; else (None, the function, its args)."""
         __tracebackhide__ = True
-        # pytest's own, or pytest-subtests' (the subtests fixture on pytest 8).
-        from_pytest = fixturedef.func.__module__.startswith(("_pytest", "pytest_subtests"))
-        builtin = BUILTINS.get(name) if from_pytest else None
+        builtin = _per_case_builtin(name, fixturedef)
         if builtin is not None:
             return builtin(self, request), None, None
         func, accepted = _compat.fixture_function(fixturedef, request)
@@ -228,24 +267,24 @@ class CaseFixtures:
 
     async def _create(self, name: str, index: int, fixturedef: Any) -> Any:
         __tracebackhide__ = True
-        request = CaseRequest(self, name, has_param=name in self.plan.params)
-        value, func, accepted = self._builtin_or_function(name, fixturedef, request)
-        if func is None:
-            return value
+        recipe = self.plan.recipe(name, index, fixturedef, self)
+        if recipe.builtin is not None:
+            return recipe.builtin(self, CaseRequest(self, name, has_param=recipe.has_param))
         kwargs = {}
-        for arg in fixturedef.argnames:
-            if accepted is not None and arg not in accepted:
-                continue
+        request = None
+        for arg in recipe.argnames:
             if arg == "request":
+                request = request or CaseRequest(self, name, has_param=recipe.has_param)
                 kwargs[arg] = request
             else:
                 kwargs[arg] = await self.get(arg, index - 1 if arg == name else -1)
-        if inspect.isasyncgenfunction(func):
+        func = recipe.func
+        if recipe.kind == _ASYNC_GENERATOR:
             agen = func(**kwargs)
             value = await agen.__anext__()
             self.finalizers.append(lambda: _finish_async(agen, func))
             return value
-        if inspect.isgeneratorfunction(func):
+        if recipe.kind == _GENERATOR:
             gen = func(**kwargs)
             value = next(gen)
             self.finalizers.append(lambda: _finish_sync(gen, func))
@@ -288,6 +327,13 @@ class CaseFixtures:
                     first_error = exc
         if first_error is not None:
             raise first_error
+
+
+def _per_case_builtin(name: str, fixturedef: Any) -> Callable[..., Any] | None:
+    """asyncgroup's per-case version of a built-in fixture, if ``fixturedef`` is one."""
+    # pytest's own, or pytest-subtests' (the subtests fixture on pytest 8).
+    from_pytest = fixturedef.func.__module__.startswith(("_pytest", "pytest_subtests"))
+    return BUILTINS.get(name) if from_pytest else None
 
 
 async def _finish_async(agen: Any, func: Any) -> None:
