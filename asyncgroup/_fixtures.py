@@ -183,9 +183,11 @@ class CaseFixtures:
     async def setup(self, argnames: list[str]) -> dict[str, Any]:
         """Set up the case's fixtures; return the arguments for the test function."""
         __tracebackhide__ = True
+        values = self.values  # what the case has already: no coroutine to get it
         for name in self.plan.roots:
-            await self.get(name)
-        return {name: await self.get(name) for name in argnames}
+            if name not in values:
+                await self.get(name)
+        return {name: values[name] if name in values else await self.get(name) for name in argnames}
 
     async def get(self, name: str, index: int = -1) -> Any:
         __tracebackhide__ = True
@@ -276,6 +278,8 @@ class CaseFixtures:
             if arg == "request":
                 request = request or CaseRequest(self, name, has_param=recipe.has_param)
                 kwargs[arg] = request
+            elif arg != name and arg in self.values:
+                kwargs[arg] = self.values[arg]
             else:
                 kwargs[arg] = await self.get(arg, index - 1 if arg == name else -1)
         func = recipe.func
