@@ -522,6 +522,15 @@ def summary_line(log: Path) -> str:
     return ""
 
 
+def first_error(log: Path) -> str:
+    """The first error message in pytest's output: an ``E`` line or an INTERNALERROR."""
+    pattern = re.compile(r"^(E\s+\S.*|INTERNALERROR> \w*(Error|Exception)\b.*)$")
+    for line in log.read_text(errors="replace").splitlines():
+        if pattern.match(line):
+            return re.sub(r"\s+", " ", line.strip())
+    return ""
+
+
 def failing_count(workload: str, n: int) -> int:
     return sum(1 for i in range(n) if i % 3 == 1) if workload == "failing" else 0
 
@@ -600,8 +609,7 @@ def measure(
             if problem is not None:
                 if not runner.requirements:  # asyncgroup itself
                     fail(what, pytest_cmd, log, problem)
-                last = summary or (tail(log, 1) or "no output")
-                row["error"] = f"{problem}; {last.strip()}"[:200]
+                row["error"] = f"{problem}; {first_error(log) or summary or tail(log, 1)}"[:240]
                 print(f"  {what}: {row['error']}", file=sys.stderr, flush=True)
                 return row
             runs.append({"wall_s": wall, "peak_mib": rss})
