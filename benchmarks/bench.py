@@ -22,10 +22,12 @@ Modes (``--mode``): ``default`` (no flags), ``quiet`` (``-q``), ``verbose`` (``-
 ``junitxml`` (``--junitxml=<file in the temp dir>``).
 
 For each run the script records the wall time (``time.perf_counter()`` around the whole child
-process: interpreter start-up, imports, collection and reporting included) and the peak RSS
-(``ru_maxrss`` of the child, from ``os.wait4``). Each measurement is repeated ``--repeat`` times,
-bare and asyncgroup alternating, and the median is reported. ``us/case`` is
-``(asyncgroup wall - bare wall) / N`` in microseconds: asyncgroup's cost per case.
+process: interpreter start-up, imports, collection and reporting included), the peak RSS
+(``ru_maxrss`` of the child, from ``os.wait4``) and the CPU seconds (user + system of the child
+and its children). On a busy machine the wall times grow with the load and the CPU seconds
+much less: each row carries the 1-minute load average when it was done. Each measurement is
+repeated ``--repeat`` times, bare and asyncgroup alternating, and the median is reported.
+``us/case`` is ``(asyncgroup wall - bare wall) / N`` in microseconds: asyncgroup's cost per case.
 
 Every pytest child is checked: exit code 0 (1 for ``failing``) and a summary line with the
 expected counts. Otherwise the script prints the tail of its output and exits 2.
@@ -479,8 +481,11 @@ def split_list(values: list[str]) -> list[str]:
 # Running one child process
 
 
-def run_child(cmd: list[str], cwd: Path, log: Path) -> tuple[int, float, float]:
-    """Run cmd and return (exit code, wall seconds, peak RSS in MiB).
+def run_child(cmd: list[str], cwd: Path, log: Path) -> tuple[int, float, float, float]:
+    """Run cmd and return (exit code, wall seconds, peak RSS in MiB, CPU seconds).
+
+    CPU seconds (user + system, of the child and of its children, as xdist's workers) say
+    how much work a run took whatever else the machine was doing; wall seconds do not.
 
     The output goes to a file rather than a pipe. A pipe would have to be drained while the
     child runs, and we reap the child with os.wait4 ourselves to get its resource usage.
@@ -491,7 +496,7 @@ def run_child(cmd: list[str], cwd: Path, log: Path) -> tuple[int, float, float]:
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = code = os.waitstatus_to_exitcode(status)  # mark as reaped
-    return code, wall, maxrss_mib(usage.ru_maxrss)
+    return code, wall, maxrss_mib(usage.ru_maxrss), usage.ru_utime + usage.ru_stime
 
 
 def maxrss_mib(maxrss: int) -> float:
@@ -597,12 +602,12 @@ def measure(
         bare_runs: list[dict[str, float]] = []
         runs: list[dict[str, float]] = []
         for i in range(1, args.repeat + 1):
-            code, wall, rss = run_child(bare_cmd, tmpdir, log)
+            code, wall, rss, cpu = run_child(bare_cmd, tmpdir, log)
             if code != (1 if failing_count(workload, n) else 0):
                 fail(f"bare {workload} N={n}", bare_cmd, log, f"exit code {code}")
-            bare_runs.append({"wall_s": wall, "peak_mib": rss})
+            bare_runs.append({"wall_s": wall, "peak_mib": rss, "cpu_s": cpu})
 
-            code, wall, rss = run_child(pytest_cmd, tmpdir, log)
+            code, wall, rss, cpu = run_child(pytest_cmd, tmpdir, log)
             summary = summary_line(log)
             problem = outcome_problem(workload, n, code, summary)
             what = f"{runner.name} {workload} N={n} mode={mode}"
@@ -612,11 +617,11 @@ def measure(
                 row["error"] = f"{problem}; {first_error(log) or summary or tail(log, 1)}"[:240]
                 print(f"  {what}: {row['error']}", file=sys.stderr, flush=True)
                 return row
-            runs.append({"wall_s": wall, "peak_mib": rss})
+            runs.append({"wall_s": wall, "peak_mib": rss, "cpu_s": cpu})
             print(
                 f"  {what} run {i}/{args.repeat}: "
                 f"bare {bare_runs[-1]['wall_s']:.2f}s {bare_runs[-1]['peak_mib']:.1f}MiB, "
-                f"pytest {wall:.2f}s {rss:.1f}MiB  [{summary}]",
+                f"pytest {wall:.2f}s {rss:.1f}MiB {cpu:.2f}s CPU  [{summary}] load {load()}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -633,6 +638,9 @@ def measure(
         peak_mib=mib,
         mib_ratio=mib / bare_mib,
         us_per_case=(wall - bare_wall) / n * 1e6,
+        bare_cpu_s=statistics.median(r["cpu_s"] for r in bare_runs),
+        cpu_s=statistics.median(r["cpu_s"] for r in runs),
+        load=f"{os.getloadavg()[0]:.1f}",  # 1-minute load average when the row was done
         summary=summary,
         bare_runs=bare_runs,
         runs=runs,
@@ -689,8 +697,11 @@ COLUMNS = [
     ("MiB", "peak_mib", "{:>7.1f}"),
     ("MiB ratio", "mib_ratio", "{:>9.2f}"),
     ("us/case", "us_per_case", "{:>8.1f}"),
+    ("bare CPU s", "bare_cpu_s", "{:>10.2f}"),
+    ("CPU s", "cpu_s", "{:>6.2f}"),
+    ("load", "load", "{:<5}"),
 ]
-TEXT_KEYS = ("runner", "workload", "mode")
+TEXT_KEYS = ("runner", "workload", "mode", "load")
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
