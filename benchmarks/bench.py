@@ -556,7 +556,7 @@ def outcome_problem(workload: str, n: int, code: int, summary: str) -> str | Non
         if re.search(r"\b\d+ (subtests? )?(failed|errors?)\b", summary):
             return f"something failed: {summary!r}"
         if re.search(rf"\b{n} (subtests? )?passed\b", summary) or re.fullmatch(
-            r"1 passed in [\d.]+s", summary
+            r"1 passed in [\d.]+s( \([\d:]+\))?", summary
         ):
             return None
         return f"summary does not report {n} passed cases: {summary!r}"
