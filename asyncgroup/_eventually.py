@@ -30,8 +30,10 @@ async def eventually(
     (pytest's rewritten assertion message) as its cause. An async check that hangs is cut off
     at the deadline (an attempt begun at the deadline gets one interval); the last failure then
     shows the line it was waiting on. Inside ``@concurrent_cases`` the case's own timeout still
-    applies. Passing anything but a callable (a coroutine ``check()`` instead of ``check``, say)
-    raises ``TypeError``; a bad ``timeout`` or ``interval`` raises ``ValueError``.
+    applies; when it cuts ``eventually`` off, the check's last failure and the number of
+    attempts are chained to the case's ``CaseTimeoutError``. Passing anything but a callable
+    (a coroutine ``check()`` instead of ``check``, say) raises ``TypeError``; a bad ``timeout``
+    or ``interval`` raises ``ValueError``.
     """
     __tracebackhide__ = True
     _check_arguments(check, timeout, interval, retry_on)
@@ -39,34 +41,63 @@ async def eventually(
     loop = asyncio.get_running_loop()
     started = loop.time()
     deadline = started + timeout
-    attempts = 0
-    while True:
-        attempts += 1
-        last: BaseException
-        try:
-            result = check()
-            if inspect.isawaitable(result):
-                # The last attempt may start at the deadline: it still gets one interval.
-                result = await _within(result, max(deadline - loop.time(), interval))
-            return result  # type: ignore[return-value]
-        except _StillRunning as stuck:
-            last = AssertionError(
-                "the last attempt was still running at the deadline"
-                + ("; the line marked > is where it was waiting" if stuck.where else "")
-            ).with_traceback(stuck.where)
-        except retried as exc:
-            last = exc
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            elapsed = loop.time() - started
-            name = getattr(check, "__qualname__", repr(check))
-            msg = (
-                f"eventually({name}) still failing after {attempts} attempt"
-                f"{'s' if attempts != 1 else ''} over {elapsed:.2f} s (timeout {timeout:g} s): "
-                f"{type(last).__name__}: {last}"
+    attempts = 0  # the failed ones
+    last: BaseException | None = None
+    try:
+        while True:
+            try:
+                result = check()
+                if inspect.isawaitable(result):
+                    # The last attempt may start at the deadline: it still gets one interval.
+                    result = await _within(result, max(deadline - loop.time(), interval))
+                return result  # type: ignore[return-value]
+            except _StillRunning as stuck:
+                last = AssertionError(
+                    "the last attempt was still running at the deadline"
+                    + ("; the line marked > is where it was waiting" if stuck.where else "")
+                ).with_traceback(stuck.where)
+            except retried as exc:
+                last = exc
+            attempts += 1
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise _still_failing(check, attempts, loop.time() - started, last, timeout)
+            await asyncio.sleep(min(interval, remaining))
+    except asyncio.CancelledError as cancelled:
+        # Cut off from outside (a case's timeout, say): why the check kept failing goes with
+        # the cancellation as its cause, which asyncgroup's CaseTimeoutError keeps.
+        if last is not None and cancelled.__cause__ is None:
+            cancelled.__cause__ = _still_failing(
+                check, attempts, loop.time() - started, last, timeout, cut_off=True
             )
-            raise AssertionError(msg) from last
-        await asyncio.sleep(min(interval, remaining))
+        raise
+
+
+def _still_failing(
+    check: object,
+    attempts: int,
+    elapsed: float,
+    last: BaseException,
+    timeout: float,
+    *,
+    cut_off: bool = False,
+) -> AssertionError:
+    """The check's last failure, with how many attempts were made over how long, as cause."""
+    name = getattr(check, "__qualname__", repr(check))
+    tried = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    if cut_off:
+        text = (
+            f"eventually({name}) was cut off after {tried} that failed over {elapsed:.2f} s "
+            f"(its own timeout: {timeout:g} s); the last failure is shown above"
+        )
+    else:
+        text = (
+            f"eventually({name}) still failing after {tried} over {elapsed:.2f} s "
+            f"(timeout {timeout:g} s): {type(last).__name__}: {last}"
+        )
+    error = AssertionError(text)
+    error.__cause__ = last
+    return error
 
 
 class _StillRunning(Exception):

@@ -41,8 +41,14 @@ def failure_section(result: pytest.RunResult, title: str) -> str:
     """The text of one entry of the FAILURES section, e.g. title ``test_x [case]``."""
     header = re.compile(r"^_{2,} (.*) _{2,}$")
     lines = result.outlines
+    # A case is headed by its node id's name, test_x[case], as its parametrized test is.
+    wanted = title.replace(" [", "[")
     start = next(
-        (i for i, line in enumerate(lines) if (m := header.match(line)) and m.group(1) == title),
+        (
+            i
+            for i, line in enumerate(lines)
+            if (m := header.match(line)) and m.group(1).replace(" [", "[") == wanted
+        ),
         None,
     )
     assert start is not None, f"no failure section {title!r} in:\n{result.stdout.str()}"
@@ -341,6 +347,15 @@ def test_the_cases_own_timeout_wins_over_a_longer_eventually(pytester: pytest.Py
     ), section
     assert ">       await eventually(never, timeout=30, interval=0.05)" in section
     assert "still failing after" not in result.stdout.str()
+    # Why the check kept failing is kept: its last failure, then the attempts, then the timeout.
+    assert re.search(
+        r">\s+assert name == \"quick\"\nE\s+AssertionError: assert 'waits' == 'quick'.*"
+        r"AssertionError: eventually\(test_case_timeout\.<locals>\.never\) was cut off after "
+        r"\d+ attempts that failed over 0\.\d\d s \(its own timeout: 30 s\); the last failure "
+        r"is shown above.*asyncgroup\.CaseTimeoutError",
+        section,
+        re.DOTALL,
+    ), section
     assert summary(result) == {"failed": 2, "subtests passed": 1}
     assert elapsed < 20  # not eventually's 30 s
 
