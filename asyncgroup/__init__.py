@@ -7,11 +7,20 @@ from typing import Any, TypeVar, overload
 
 from asyncgroup._declare import CASES_ATTRIBUTE, make_parent, make_table, short_repr
 from asyncgroup._eventually import eventually
+from asyncgroup._group import declare
 from asyncgroup._outcome import AsyncgroupWarning, CaseTimeoutError
 
-__all__ = ["AsyncgroupWarning", "CaseTimeoutError", "concurrent_cases", "eventually"]
+__all__ = [
+    "AsyncgroupWarning",
+    "CaseTimeoutError",
+    "concurrent_cases",
+    "concurrent_group",
+    "eventually",
+]
 
 _TestFunction = TypeVar("_TestFunction", bound=Callable[..., Coroutine[Any, Any, Any]])
+_GroupMember = TypeVar("_GroupMember", bound=Callable[..., Any])
+_TestClass = TypeVar("_TestClass", bound=type)
 
 
 @overload
@@ -95,3 +104,54 @@ def concurrent_cases(
 
 def _is_test_function(obj: object) -> bool:
     return callable(obj) and hasattr(obj, "__code__")
+
+
+@overload
+def concurrent_group(
+    name: str,
+    /,
+    *,
+    timeout: float | None = None,
+    max_concurrency: int | None = None,
+    fail_fast: bool | None = None,
+) -> Callable[[_GroupMember], _GroupMember]: ...
+
+
+@overload
+def concurrent_group(
+    *,
+    timeout: float | None = None,
+    max_concurrency: int | None = None,
+    fail_fast: bool | None = None,
+) -> Callable[[_TestClass], _TestClass]: ...
+
+
+@overload
+def concurrent_group(test_class: _TestClass, /) -> _TestClass: ...
+
+
+def concurrent_group(
+    *args: Any,
+    timeout: float | None = None,
+    max_concurrency: int | None = None,
+    fail_fast: bool | None = None,
+) -> Any:
+    """Run separate test functions concurrently, as the cases of one parent test.
+
+    On a test class (``@concurrent_group`` or ``@concurrent_group(timeout=...)``): all its test
+    methods form one group. On module-level test functions (``@concurrent_group("name", ...)``):
+    the functions of one module (or class) with the same name form one group, in source order.
+    ``async def`` and plain ``def`` tests (in a thread) alike; a parametrized or
+    ``@concurrent_cases`` test gives one case per parameter set.
+
+    Each test keeps its own node id, fixtures (function-scoped ones made per test, wider ones
+    shared), marks and report; pytest selects them as usual (``-k``, ``-m``, node ids, ``--lf``)
+    and the group runs the selected ones. ``timeout`` is seconds per test, ``max_concurrency``
+    bounds the tests in flight, ``fail_fast`` cancels the rest after the first failure; an option
+    given on one test applies to the whole group (None: not given here). Misuse (a name that is
+    not a string, conflicting options, a decorated non-test) is a collection error naming the
+    test; something that is neither a function nor a class raises TypeError.
+    """
+    return declare(
+        args, {"timeout": timeout, "max_concurrency": max_concurrency, "fail_fast": fail_fast}
+    )

@@ -107,10 +107,24 @@ class _Recipe:
             self.kind = _PLAIN
 
 
+# What a case of a group takes from its own test rather than from the parent it runs in.
+_FROM_OWN_TEST: dict[str, Callable[[pytest.Function], Any]] = {
+    "node": lambda item: item,
+    "function": lambda item: item.function,
+    "cls": lambda item: item.cls,
+    "instance": lambda item: item.instance,
+    "module": lambda item: item.module,
+    "path": lambda item: item.path,
+    "keywords": lambda item: item.keywords,
+    "applymarker": lambda item: item.add_marker,
+}
+
+
 class CaseRequest:
     """The ``request`` a case (or one of its fixtures) sees.
 
-    Its ``node`` is the parent item; ``param`` and ``addfinalizer`` are the case's own.
+    Its ``node`` is the parent item (in a group: the case's own test, with its function,
+    instance and keywords); ``param`` and ``addfinalizer`` are the case's own.
     Anything else is the parent's request.
     """
 
@@ -143,6 +157,9 @@ class CaseRequest:
             what = f"fixture {self.fixturename!r}" if self.fixturename else "the case's request"
             msg = f"{what} is not parametrized: request.param is not set"
             raise AttributeError(msg)
+        item = self._fixtures.item
+        if item is not None and name in _FROM_OWN_TEST:
+            return _FROM_OWN_TEST[name](item)
         return getattr(self._fixtures.parent_request, name)
 
     def __repr__(self) -> str:
@@ -161,8 +178,10 @@ class CaseFixtures:
         case_values: dict[str, Any],
         output: CaseOutput,
         services: Any,
+        item: pytest.Function | None = None,
     ) -> None:
         self.plan = plan
+        self.item = item  # the test a case of a group stands for
         self.parent_request = parent_request
         self.parent_values = parent_values
         self.case_name = case_name

@@ -111,9 +111,19 @@ class CaseReporter:
     """Builds the reports of the cases of one parent item."""
 
     def __init__(
-        self, item: pytest.Function, with_passing_phases: bool, log_formatter: Any
+        self,
+        item: pytest.Function,
+        with_passing_phases: bool,
+        log_formatter: Any,
+        running: pytest.Function | None = None,
+        case_is_item: bool = False,
     ) -> None:
+        # ``item`` names the cases; ``running`` is the item pytest runs (a group's parent), whose
+        # node id xdist expects on every report. With ``case_is_item`` the one case of ``item``
+        # (a test of a group) reports under the item's own node id.
         self.item = item
+        self.running = running or item
+        self.case_is_item = case_is_item
         self.keywords = dict.fromkeys(item.keywords, 1)
         self.location = item.location
         path, line, _ = item.reportinfo()
@@ -134,7 +144,7 @@ class CaseReporter:
         notes: list[str] | None = None,
         properties: list[tuple[str, object]] | None = None,
     ) -> list[pytest.TestReport]:
-        nodeid = case_nodeid(self.item.nodeid, case_id)
+        nodeid = self.item.nodeid if self.case_is_item else case_nodeid(self.item.nodeid, case_id)
         # The parent's keywords dict is shared by the reports of cases without marks of their own.
         marks = list(marks)
         keywords = {**self.keywords, **dict.fromkeys(marks, 1)} if marks else self.keywords
@@ -159,7 +169,7 @@ class CaseReporter:
             setattr(report, CASE_ID_ATTRIBUTE, case_id)
             if self.on_xdist_worker:
                 setattr(report, CASE_NODEID_ATTRIBUTE, nodeid)
-                report.nodeid = self.item.nodeid
+                report.nodeid = self.running.nodeid
         return result
 
     def _run_reports(
@@ -353,7 +363,7 @@ class CaseReporter:
         path, line, domain = self.location
         report = pytest.TestReport(
             nodeid,
-            (path, line, case_nodeid(domain, case_id)),
+            (path, line, domain if self.case_is_item else case_nodeid(domain, case_id)),
             keywords,  # type: ignore[arg-type]
             outcome,  # type: ignore[arg-type]
             longrepr,

@@ -26,6 +26,7 @@ from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value
 from asyncgroup._gcpause import pause_gc
 from asyncgroup._interrupt import sigint_cancels
 from asyncgroup._leaks import cancel_leftovers, case_tasks, tasks_noted
+from asyncgroup._member import Member
 from asyncgroup._outcome import (
     CASES_FAILED_ATTRIBUTE,
     CaseReporter,
@@ -78,6 +79,8 @@ class ParentRun:
         self.bound_args = bound_args
         self.parent_values = parent_values
         self.plan: FixturePlan = settings.plan
+        # What a case runs unless it brings its own member (a test of a group).
+        self.own = Member(None, table.func, bound_args, table.parameters, table.is_async, self.plan)
         # Reports to write, and --setup-show lines (str) to write before them.
         self.pending: list[pytest.TestReport | str] = []
         self.flush_scheduled = False
@@ -130,7 +133,9 @@ class ParentRun:
             )
             self.watchdog = watchdog
         with _compat.hide_case_records_from_parent(self.config, in_case) as formatter:
-            self.reporter = CaseReporter(self.item, self.settings.junitxml, formatter)
+            self.reporter = self.own.reporter = CaseReporter(
+                self.item, self.settings.junitxml, formatter
+            )
             self.services = _Services(self, formatter)
             parent = asyncio.current_task()
             assert parent is not None
@@ -231,9 +236,25 @@ class ParentRun:
                 task.cancel()
                 self.cancelled_from_outside.add(task)
 
+    def _member(self, case: Case) -> Member:
+        member: Member | None = getattr(case, "member", None)
+        if member is None:
+            return self.own
+        if member.reporter is None:
+            assert member.item is not None
+            member.reporter = CaseReporter(
+                member.item,
+                self.settings.junitxml,
+                self.reporter.log_formatter,
+                running=self.item,
+                case_is_item=member.case_is_item,
+            )
+        return member
+
     async def _run_case(self, case: Case) -> None:
         __tracebackhide__ = True
-        skip_reason, xfail = self.settings.case_marks(case)
+        member = self._member(case)
+        skip_reason, xfail = self.settings.case_marks(case, member.item)
         if skip_reason is not None:
             self._report(case, [], None, skip_reason)
             return
@@ -252,7 +273,8 @@ class ParentRun:
         deadline = None
         if self.timeout is not None and not debugger_active():
             deadline = Deadline(task, self.timeout)
-        fixtures = self._case_fixtures(case, output) if self.per_case_fixtures else None
+        per_case_fixtures = self.per_case_fixtures or member is not self.own
+        fixtures = self._case_fixtures(case, output, member) if per_case_fixtures else None
         phases: list[Phase] = []
         cancelled: asyncio.CancelledError | None = None  # from outside: not a case failure
         try:
@@ -260,9 +282,9 @@ class ParentRun:
                 if fixtures is None:
                     kwargs: dict[str, Any] | None = {**self.shared_arguments, **case.values}
                 else:
-                    kwargs = await self._setup(fixtures, phases, deadline, output)
+                    kwargs = await self._setup(fixtures, member, phases, deadline, output)
                 if kwargs is not None:
-                    await self._call(case, kwargs, phases, deadline, output)
+                    await self._call(case, member, kwargs, phases, deadline, output)
                     if fixtures is not None and fixtures.failed_steps:
                         _fail_for_steps(phases[-1], fixtures.failed_steps)
             except asyncio.CancelledError as exc:
@@ -321,14 +343,22 @@ class ParentRun:
             self._cancel_all(f"pytest.exit: {exc.msg}", sparing=asyncio.current_task())
         return exc
 
-    def _case_fixtures(self, case: Case, output: CaseOutput) -> CaseFixtures:
+    def _case_fixtures(self, case: Case, output: CaseOutput, member: Member) -> CaseFixtures:
         return CaseFixtures(
-            self.plan, self.request, self.parent_values, case.id, case.values, output, self.services
+            member.plan,
+            self.request,
+            self.parent_values,
+            case.id,
+            case.values,
+            output,
+            self.services,
+            item=member.item,
         )
 
     async def _setup(
         self,
         fixtures: CaseFixtures,
+        member: Member,
         phases: list[Phase],
         deadline: Deadline | None,
         output: CaseOutput,
@@ -339,7 +369,7 @@ class ParentRun:
         phases.append(setup)
         setup.begin()
         try:
-            kwargs = await fixtures.setup(self.table.parameters)
+            kwargs = await fixtures.setup(member.parameters)
         except BaseException as exc:
             setup.end(self._error(exc, deadline, "fixture setup"), output)
             return None
@@ -349,6 +379,7 @@ class ParentRun:
     async def _call(
         self,
         case: Case,
+        member: Member,
         kwargs: dict[str, Any],
         phases: list[Phase],
         deadline: Deadline | None,
@@ -361,10 +392,10 @@ class ParentRun:
         token = case_tasks.set(owned)  # tasks the body starts are the case's
         call.begin()
         try:
-            if self.table.is_async:
-                await self.table.func(*self.bound_args, **kwargs)
+            if member.is_async:
+                await member.func(*member.bound_args, **kwargs)
             else:
-                await self._call_in_thread(case, kwargs, deadline)
+                await self._call_in_thread(case, member, kwargs, deadline)
         except BaseException as exc:
             call.end(self._error(exc, deadline, "body"), output)
         else:
@@ -377,11 +408,11 @@ class ParentRun:
                     self.notes.setdefault(asyncio.current_task(), []).append(leftovers)  # type: ignore[arg-type]
 
     async def _call_in_thread(
-        self, case: Case, kwargs: dict[str, Any], deadline: Deadline | None
+        self, case: Case, member: Member, kwargs: dict[str, Any], deadline: Deadline | None
     ) -> None:
         """A blocking body: in a thread; on timeout, the thread's stack is the report's."""
         __tracebackhide__ = True
-        thread = CaseThread(case.id, self.table.func, self.bound_args, kwargs)
+        thread = CaseThread(case.id, member.func, member.bound_args, kwargs)
         try:
             await thread.run()
         except asyncio.CancelledError:
@@ -427,13 +458,14 @@ class ParentRun:
         notes: list[str] | None = None,
         properties: list[tuple[str, object]] | None = None,
     ) -> None:
-        reports = self.reporter.reports(
+        member = self._member(case)
+        reports = member.reporter.reports(
             case.id, (m.name for m in case.marks), phases, xfail, skip_reason, notes, properties
         )
         self.done += 1
         failed = any(r.failed for r in reports)
         if failed:
-            self.failed.append(case.id)
+            self.failed.append(member.label(case))
             if self.table.fail_fast:
                 self._cancel_all(f"fail_fast: case {case.id!r} failed")
         self.pending.extend(reports)

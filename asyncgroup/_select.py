@@ -244,7 +244,8 @@ class LastFailed:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
             case_id = getattr(report, CASE_ID_ATTRIBUTE, None)
-            if isinstance(case_id, str):
+            # A test of a @concurrent_group reports under its own node id: no parent to keep.
+            if isinstance(case_id, str) and report.nodeid.endswith(f"{case_id}]"):
                 self.parents[report.nodeid] = _parent_nodeid(report.nodeid, case_id)
 
     @pytest.hookimpl(trylast=True)  # after pytest's cache plugin wrote its record

@@ -147,9 +147,19 @@ class RunSettings:
             blocked_loop_threshold=blocked_loop_threshold(config),
         )
 
-    def case_marks(self, case: Case) -> tuple[str | None, Xfail | None]:
+    def case_marks(
+        self, case: Case, item: pytest.Item | None = None
+    ) -> tuple[str | None, Xfail | None]:
         """The case's skip reason, or its xfail, from its marks and the parent's (function,
-        class, module), combined and evaluated as pytest does for a parametrized test."""
+        class, module), combined and evaluated as pytest does for a parametrized test.
+
+        ``item``: the test a case of a group stands for; the case's marks are then that test's
+        own marks (and its parameter set's), followed by its class's and module's.
+        """
+        if item is not None:
+            _, outer = parent_marks(item)
+            reason, xfailed = _compat.evaluate_skip_and_xfail(item, [*case.marks, *outer])
+            return self._result(reason, xfailed)
         if not case.marks:
             if self._parent_result is None:
                 self._parent_result = self._evaluate(case)
@@ -161,6 +171,10 @@ class RunSettings:
             self._marks = parent_marks(self.item)
         own, outer = self._marks
         reason, xfailed = _compat.evaluate_skip_and_xfail(self.item, case_marks(own, case, outer))
+        return self._result(reason, xfailed)
+
+    @staticmethod
+    def _result(reason: str | None, xfailed: Any) -> tuple[str | None, Xfail | None]:
         if xfailed is None:
             return reason, None
         text = xfailed.reason if xfailed.run else f"[NOTRUN] {xfailed.reason}"

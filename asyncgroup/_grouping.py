@@ -1,0 +1,302 @@
+"""Collecting and running groups: the selected tests of a ``@concurrent_group`` become one parent.
+
+pytest collects the tests of a group as ordinary tests, so ``-k``, ``-m``, node ids, ``--lf`` and
+every plugin's selection work on them with pytest's own machinery, and ``--collect-only`` and the
+"N selected" counts show them as they are. Once selection is over (``pytest_collection_finish``,
+before the terminal and pytest-xdist read the items), the selected tests of each group are
+replaced by one parent item in the group's module or class: an ordinary ``pytest.Function``,
+made by pytest's own ``pytest_pycollect_makeitem`` hook (so pytest-asyncio runs it), whose body
+runs each test as a case (see ``_member``): its own function, per-case fixtures, marks, and
+reports under the test's own node id. Fixtures of wider scope are requested by the parent, so
+pytest sets each up once, as it would for the tests.
+
+Every xdist worker makes the same replacement from the same collection, so the items they
+report to the controller agree, and each group runs whole on one worker.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from asyncgroup import _compat
+from asyncgroup._declare import CASES_ATTRIBUTE, CaseTable, _case_parameters
+from asyncgroup._fixtures import FixturePlan
+from asyncgroup._group import GroupSpec, spec_of
+from asyncgroup._member import Member, MemberCase
+from asyncgroup._select import parent_marks, select
+from asyncgroup._settings import RunSettings, plan_key
+
+PARENT_ATTRIBUTE = "_asyncgroup_group_parent"
+
+# Per run: (module or class node id, group name) -> the options given so far, and by whom.
+_options_key = pytest.StashKey[dict[tuple[str, str | None], dict[str, tuple[Any, str]]]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> Generator[None, Any, Any]:
+    """Report misuse of @concurrent_group as a collection error naming the test."""
+    spec = spec_of(obj)
+    if spec is not None:
+        _check_declaration(collector, name, obj, spec)
+    result = yield
+    if spec is not None and not result:
+        kind = "class" if isinstance(obj, type) else "function"
+        msg = (
+            f"@concurrent_group on {kind} {name!r}, which pytest does not collect as a test "
+            f"(see the python_classes and python_functions ini options): "
+            f"decorate a test function or a test class"
+        )
+        pytest.fail(msg, pytrace=False)
+    return result
+
+
+def _check_declaration(
+    collector: pytest.Module | pytest.Class, name: str, obj: object, spec: GroupSpec
+) -> None:
+    __tracebackhide__ = True
+    if spec.error is not None:
+        pytest.fail(f"In {name}: {spec.error}", pytrace=False)
+    if isinstance(obj, type):
+        return  # a class is a group of its own
+    if isinstance(collector, pytest.Class) and spec_of(collector.obj, own=False) is not None:
+        msg = (
+            f"In {name}: class {collector.name} already runs all its tests as one group "
+            f"(@concurrent_group on the class); remove @concurrent_group from the method"
+        )
+        pytest.fail(msg, pytrace=False)
+    given = collector.config.stash.setdefault(_options_key, {})
+    options = given.setdefault((collector.nodeid, spec.name), {})
+    for option, value in spec.options().items():
+        if option in options and options[option][0] != value:
+            first, by = options[option]
+            msg = (
+                f"In {name}: @concurrent_group({spec.name!r}) gives {option}={value!r}, but "
+                f"{by} in the same group gives {option}={first!r}; give each option once, "
+                f"or the same value everywhere"
+            )
+            pytest.fail(msg, pytrace=False)
+        options.setdefault(option, (value, name))
+
+
+@pytest.hookimpl(specname="pytest_pycollect_makeitem", tryfirst=True)
+def pytest_pycollect_makeitem_group_parent(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> list[pytest.Function] | None:
+    """Make a group's parent item (only ever asked for by pytest_collection_finish below)."""
+    if getattr(obj, PARENT_ATTRIBUTE, None) is None:
+        return None
+    return [pytest.Function.from_parent(collector, name=name, callobj=obj)]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Replace the selected tests of each group by the group's parent, in place."""
+    if session.config.getoption("collectonly"):
+        return  # --collect-only lists the tests themselves
+    groups: dict[tuple[str, str | None], list[pytest.Function]] = {}
+    order: list[pytest.Item | tuple[str, str | None]] = []
+    for item in session.items:
+        key = _group_key(item)
+        if key is None:
+            order.append(item)
+            continue
+        if key not in groups:
+            groups[key] = []
+            order.append(key)  # the parent runs where the group's first test would have
+        groups[key].append(item)  # type: ignore[arg-type]
+    if groups:
+        session.items[:] = [
+            entry if isinstance(entry, pytest.Item) else _make_parent(groups[entry], entry[1])
+            for entry in order
+        ]
+
+
+def _group_key(item: pytest.Item) -> tuple[str, str | None] | None:
+    if not isinstance(item, pytest.Function) or item.parent is None:
+        return None
+    spec = spec_of(item.cls, own=False) if item.cls is not None else None
+    if spec is None:
+        spec = spec_of(item.function)
+    if spec is None or spec.error is not None:
+        return None
+    return item.parent.nodeid, spec.name
+
+
+@dataclass
+class _Group:
+    """A group's parent: its tests, options and what their cases need."""
+
+    title: str
+    table: CaseTable
+    members: list[tuple[pytest.Function, Member, dict[str, Any], CaseTable | None]] = field(
+        default_factory=list
+    )
+    error: str | None = None
+
+    def cases(self) -> list[MemberCase]:
+        """The cases to run now: one per test, or the selected cases of a @concurrent_cases test."""
+        cases: list[MemberCase] = []
+        for item, member, direct, table in self.members:
+            # A case's marks are its test's own (with its parameter set's), then its
+            # pytest.param marks; the runner adds those of the class and module.
+            marks = tuple(parent_marks(item)[0])
+            if table is None:
+                cases.append(MemberCase(len(cases), dict(direct), marks, item.name, member))
+                continue
+            for case in select(item, table.cases):
+                values = {**direct, **case.values}
+                own = (*marks, *case.marks)
+                cases.append(MemberCase(len(cases), values, own, case.id, member))
+        return cases
+
+
+def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
+    collector = items[0].parent
+    assert isinstance(collector, (pytest.Module, pytest.Class))
+    title = f"group {name!r}" if name is not None else f"class {collector.name}"
+    options = _group_options(collector, name)
+    group = _Group(
+        title,
+        CaseTable(
+            func=items[0].function,
+            timeout=options.get("timeout"),
+            max_concurrency=options.get("max_concurrency"),
+            fail_fast=bool(options.get("fail_fast", False)),
+        ),
+    )
+    shared: dict[str, None] = {}  # fixtures of wider scope the tests need, in order
+    per_case: set[str] = set()
+    for item in items:
+        table = getattr(item.obj, CASES_ATTRIBUTE, None)
+        table = table if isinstance(table, CaseTable) else None
+        member, direct = _member(item, table)
+        group.members.append((item, member, direct, table))
+        group.table.is_async = group.table.is_async and member.is_async
+        per_case |= member.plan.per_case
+        defs = _compat.fixture_definitions(item)
+        for fixture in item.fixturenames:
+            fixturedefs = defs.get(fixture)
+            if fixture == "request" or fixture in direct or not fixturedefs:
+                continue
+            if fixturedefs[-1].scope == "function" or fixture in member.plan.per_case:
+                continue
+            if fixture in getattr(item, "callspec", _NO_CALLSPEC).params:
+                group.error = group.error or (
+                    f"{item.nodeid}: the {fixturedefs[-1].scope}-scoped fixture {fixture!r} is "
+                    f"parametrized; the tests of a group share it, so it cannot take a "
+                    f"parameter per test: move the test out of the group"
+                )
+            shared[fixture] = None
+    function = _parent_function(group, list(shared), items, isinstance(collector, pytest.Class))
+    if isinstance(collector, pytest.Class):
+        # As pytest does for a test method: bound to a fresh instance of the class.
+        function = types.MethodType(function, collector.newinstance())  # type: ignore[no-untyped-call]
+    parent_name = "concurrent_group" if name is None else f"concurrent_group[{name}]"
+    made = collector.ihook.pytest_pycollect_makeitem(
+        collector=collector, name=parent_name, obj=function
+    )
+    (parent,) = made
+    plan = FixturePlan(parent, ())
+    parent.stash[plan_key] = plan
+    # Function-scoped fixtures (autouse ones included) are the cases' own, made per case.
+    _compat.remove_from_parent_closure(parent, plan.per_case | per_case)
+    return parent  # type: ignore[no-any-return]
+
+
+_NO_CALLSPEC = types.SimpleNamespace(params={})
+
+
+def _group_options(collector: pytest.Module | pytest.Class, name: str | None) -> dict[str, Any]:
+    if name is None:
+        spec = spec_of(collector.obj, own=False)
+        return spec.options() if spec is not None else {}
+    given = collector.config.stash.get(_options_key, {}).get((collector.nodeid, name), {})
+    return {option: value for option, (value, _) in given.items()}
+
+
+def _member(item: pytest.Function, table: CaseTable | None) -> tuple[Member, dict[str, Any]]:
+    """What the cases of one test run, and its parametrize values (its callspec's direct ones)."""
+    defs = _compat.fixture_definitions(item)
+    params = getattr(item, "callspec", _NO_CALLSPEC).params
+    direct = {
+        name: value
+        for name, value in params.items()
+        if name in defs and _compat.is_direct_param(defs[name][-1])
+    }
+    instance = item.instance
+    bound_args = () if instance is None else (instance,)
+    if table is not None:  # a @concurrent_cases test: its cases are the group's
+        plan = item.stash[plan_key]
+        return Member(item, table.func, bound_args, table.parameters, table.is_async, plan), direct
+    func = item.function
+    is_async = inspect.iscoroutinefunction(func)
+    member = Member(
+        item, func, bound_args, _case_parameters(func), is_async, FixturePlan(item, ()), True
+    )
+    return member, direct
+
+
+def _parent_function(
+    group: _Group, shared: list[str], items: list[pytest.Function], in_class: bool
+) -> Any:
+    async def concurrent_group(*args: Any, request: pytest.FixtureRequest, **kwargs: Any) -> None:
+        __tracebackhide__ = True
+        await _run(group, request, kwargs)
+
+    # pytest passes the parent the shared fixtures; the positional-only parameter keeps pytest
+    # from taking the first of them for ``self`` (pytest 8 does for a function in a class).
+    kinds = inspect.Parameter
+    parameters = [kinds("self", kinds.POSITIONAL_ONLY)] if in_class else []
+    parameters.append(kinds("_", kinds.POSITIONAL_ONLY, default=None))
+    parameters += [kinds(name, kinds.KEYWORD_ONLY) for name in ["request", *shared]]
+    concurrent_group.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    setattr(concurrent_group, PARENT_ATTRIBUTE, True)
+    _compat.place_at(concurrent_group, items[0].function)
+    concurrent_group.pytestmark = _asyncio_mark(items, group)  # type: ignore[attr-defined]
+    return concurrent_group
+
+
+def _asyncio_mark(items: list[pytest.Function], group: _Group) -> list[pytest.Mark]:
+    """The parent's asyncio mark for pytest-asyncio: the tests' own, or none where their class
+    or module has one (its loop scope, say, is then the parent's), else a plain one."""
+    asyncio_marks = [m for item in items for m in item.own_markers if m.name == "asyncio"]
+    scopes = {m.kwargs.get("loop_scope") for m in asyncio_marks}
+    if len(scopes) > 1:
+        group.error = group.error or (
+            f"the tests of {group.title} ask for different event loop scopes "
+            f"({', '.join(sorted(str(s) for s in scopes))}); they run in one loop: "
+            f"give them the same asyncio mark"
+        )
+    if asyncio_marks:
+        return asyncio_marks[:1]
+    if items[0].parent.get_closest_marker("asyncio") is None:  # type: ignore[union-attr]
+        return [pytest.mark.asyncio.mark]
+    return []
+
+
+async def _run(
+    group: _Group, request: pytest.FixtureRequest, parent_values: dict[str, Any]
+) -> None:
+    """The body of a group's parent: run its tests' cases, fail if any failed."""
+    __tracebackhide__ = True
+    from asyncgroup._runner import ParentRun  # the runner imports pytest plugins; load lazily
+
+    if group.error is not None:
+        pytest.fail(f"asyncgroup: {group.error}", pytrace=False)
+    settings = RunSettings.for_item(request.node, group.table)
+    cases = group.cases()
+    _compat.leave_xfail_to_cases(request.node)  # the class's or module's xfail acts per test
+    run = ParentRun(group.table, request, settings, (), parent_values)
+    await run.run(list(cases))
+    if run.failed:
+        shown = ", ".join(run.failed[:10]) + (", ..." if len(run.failed) > 10 else "")
+        msg = f"{len(run.failed)} of {len(cases)} tests of {group.title} failed: {shown}"
+        pytest.fail(msg, pytrace=False)

@@ -1,0 +1,546 @@
+"""@concurrent_group: separate test functions run concurrently as the cases of one parent.
+
+Most tests are differential: the same file is written twice, with and without the
+``@concurrent_group`` lines, both are run with the same arguments, and what pytest reports per
+node id (JUnit XML outcome and message), the exit code and the selection counts must agree.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import textwrap
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import summary
+
+_NO_XDIST = importlib.util.find_spec("xdist") is None
+XDIST = pytest.mark.skipif(_NO_XDIST, reason="pytest-xdist is not installed")
+MODES = [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist", marks=XDIST)]
+
+_DECORATOR_LINE = re.compile(r"^[ \t]*@concurrent_group\b.*\n", re.MULTILINE)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def write_pair(pytester: pytest.Pytester, source: str) -> None:
+    """test_grouped.py as given; test_plain.py the same without its @concurrent_group lines."""
+    grouped = textwrap.dedent(source)
+    plain = _DECORATOR_LINE.sub("", grouped)
+    assert plain != grouped, "the source has no @concurrent_group line"
+    pytester.makepyfile(test_grouped=grouped, test_plain=plain)
+    pytester.makeini(
+        """
+        [pytest]
+        asyncio_mode = auto
+        asyncio_default_fixture_loop_scope = function
+        markers = slow: a slow test
+        """
+    )
+
+
+def run(pytester: pytest.Pytester, module: str, *args: str) -> pytest.RunResult:
+    """Run one of the pair; ``{file}`` in an argument is that module's file name."""
+    file = f"{module}.py"
+    actual = [arg.replace("{file}", file) for arg in args]
+    if not any(arg.startswith(file) for arg in actual):
+        actual.append(file)
+    return pytester.runpytest_subprocess(
+        "-v", "-p", "no:randomly", f"--junitxml={module}.xml", *actual, timeout=90
+    )
+
+
+def junit(path: Path) -> dict[str, tuple[str, str]]:
+    """Node id without the file -> (outcome, message): passed, failure, error, skipped, xfailed."""
+    found: dict[str, tuple[str, str]] = {}
+    for testcase in ET.parse(path).iter("testcase"):
+        classname, name = testcase.get("classname", ""), testcase.get("name", "")
+        key = "::".join([*classname.split(".")[1:], name])
+        outcome, message = "passed", ""
+        for child in testcase:
+            if child.tag in ("failure", "error", "skipped"):
+                outcome = child.tag
+                if child.tag == "skipped" and child.get("type") == "pytest.xfail":
+                    outcome = "xfailed"
+                message = child.get("message", "")
+                break
+        assert key not in found, f"two <testcase> elements for {key}"
+        found[key] = (outcome, message)
+    return found
+
+
+def compare(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, pytest.RunResult]:
+    """Run both versions; assert the same outcome and message per test and the same exit code."""
+    grouped = run(pytester, "test_grouped", *args)
+    plain = run(pytester, "test_plain", *args)
+    grouped_tests = junit(pytester.path / "test_grouped.xml")
+    parents = {key for key in grouped_tests if key.split("::")[-1].startswith("concurrent_group")}
+    for parent in parents:
+        del grouped_tests[parent]
+    assert grouped_tests == junit(pytester.path / "test_plain.xml")
+    assert grouped.ret == plain.ret
+    return grouped, plain
+
+
+def selection_line(result: pytest.RunResult) -> str:
+    """pytest's "collected N items / M deselected / K selected" line."""
+    line = next(line for line in result.outlines if "collected " in line)
+    return line[line.index("collected ") :]
+
+
+def parent_lines(result: pytest.RunResult) -> list[str]:
+    return [line for line in result.outlines if "::concurrent_group" in line]
+
+
+STORY = """
+import asyncio
+import time
+import pytest
+from asyncgroup import concurrent_group
+
+
+@pytest.fixture(scope="module")
+def server():
+    return {"orders": 0}
+
+
+@pytest.fixture
+def client(server):
+    return server
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("no connection")
+
+
+@concurrent_group(timeout=30, max_concurrency=20)
+class TestCheckout:
+    async def test_order_is_shipped(self, client):
+        await asyncio.sleep(0.2)
+        assert client is not None
+
+    async def test_refund_is_booked(self, client):
+        await asyncio.sleep(0.1)
+        assert client["orders"] == 1, "refund not booked"
+
+    @pytest.mark.parametrize("country", ["de", "fr", pytest.param("it", marks=pytest.mark.xfail)])
+    async def test_tax_is_applied(self, client, country):
+        await asyncio.sleep(0.1)
+        assert country != "it"
+
+    @pytest.mark.slow
+    def test_legacy_report(self, client):
+        time.sleep(0.2)
+
+    async def test_needs_broken(self, broken):
+        pass
+
+    @pytest.mark.skip(reason="not today")
+    async def test_skipped(self):
+        pass
+
+    @pytest.mark.xfail(reason="known", strict=True)
+    async def test_strict_xpass(self):
+        pass
+
+    async def test_skips_itself(self):
+        pytest.skip("from the body")
+
+
+@concurrent_group("inventory", timeout=10)
+async def test_stock_is_reserved(client):
+    await asyncio.sleep(0.2)
+
+
+@pytest.mark.slow
+@concurrent_group("inventory")
+async def test_stock_is_released(client):
+    await asyncio.sleep(0.1)
+    assert False, "stock not released"
+
+
+async def test_alone():
+    await asyncio.sleep(0.1)
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# Outcomes, per test, as without the decorator
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_test_reports_as_it_would_without_the_group(
+    pytester: pytest.Pytester, mode: list[str]
+) -> None:
+    write_pair(pytester, STORY)
+    grouped, _ = compare(pytester, *mode)
+    outcomes = junit(pytester.path / "test_grouped.xml")
+    assert outcomes["TestCheckout::test_refund_is_booked"][0] == "failure"
+    assert outcomes["TestCheckout::test_tax_is_applied[it]"][0] == "xfailed"
+    assert outcomes["TestCheckout::test_needs_broken"][0] == "error"
+    assert outcomes["TestCheckout::test_skipped"][0] == "skipped"
+    assert outcomes["TestCheckout::test_strict_xpass"][0] == "failure"
+    assert outcomes["test_stock_is_released"][1].startswith("AssertionError: stock not released")
+    # One parent per group: the class, and the module's "inventory" group.
+    assert set(outcomes) >= {"TestCheckout::concurrent_group", "concurrent_group[inventory]"}
+    line = next(line for line in grouped.outlines if "tests of class TestCheckout failed" in line)
+    assert "3 of 10 tests of class TestCheckout failed: " in line
+    for name in ("test_needs_broken", "test_strict_xpass", "test_refund_is_booked"):
+        assert name in line
+
+
+def test_v_lines_name_each_test_by_its_own_node_id(pytester: pytest.Pytester) -> None:
+    write_pair(pytester, STORY)
+    result = run(pytester, "test_grouped")
+    result.stdout.fnmatch_lines(
+        [
+            "test_grouped.py::TestCheckout::test_tax_is_applied[[]de[]] *SUB*PASS*",
+            "test_grouped.py::TestCheckout::concurrent_group FAILED*",
+        ],
+        consecutive=False,
+    )
+    # The parent is located in the test module, not in asyncgroup.
+    result.stdout.no_fnmatch_line("*<- *")
+
+
+# --------------------------------------------------------------------------------------------
+# Concurrency
+
+
+@pytest.mark.parametrize("form", ["class", "module"])
+def test_three_one_second_tests_take_about_one_second(pytester: pytest.Pytester, form: str) -> None:
+    body = """
+        async def test_a({self}):
+            await asyncio.sleep(1)
+
+        async def test_b({self}):
+            await asyncio.sleep(1)
+
+        def test_c({self}):
+            time.sleep(1)
+    """
+    if form == "class":
+        source = "@concurrent_group\nclass TestThree:\n" + textwrap.indent(
+            textwrap.dedent(body.format(self="self")), "    "
+        )
+    else:
+        source = textwrap.dedent(body.format(self="")).replace(
+            "\ndef", '\n@concurrent_group("three")\ndef'
+        )
+        source = source.replace("\nasync def", '\n@concurrent_group("three")\nasync def')
+    pytester.makepyfile(
+        test_three="import asyncio, time\nfrom asyncgroup import concurrent_group\n\n" + source
+    )
+    result = pytester.runpytest_subprocess("-v", "--durations=0", timeout=60)
+    assert summary(result)["passed"] == 1
+    assert result.ret == 0
+    parent = "test_three.py::" + (
+        "TestThree::concurrent_group" if form == "class" else "concurrent_group[three]"
+    )
+    pattern = re.compile(rf"^([\d.]+)s call +{re.escape(parent)}$")
+    seconds = [float(m.group(1)) for line in result.outlines if (m := pattern.match(line))]
+    assert seconds, result.stdout.str()
+    assert seconds[0] < 2.0, f"3 tests x 1 s took {seconds[0]:.2f} s: not concurrent"
+
+
+# --------------------------------------------------------------------------------------------
+# Selection: -k, -m, node ids, --lf, --co
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["-k", "tax"], id="k"),
+        pytest.param(["-k", "not tax and not refund"], id="k-not"),
+        pytest.param(["-m", "slow"], id="m"),
+        pytest.param(["-m", "not slow"], id="m-not"),
+        pytest.param(
+            ["{file}::TestCheckout::test_tax_is_applied[de]", "{file}::test_stock_is_reserved"],
+            id="nodeids",
+        ),
+        pytest.param(["-k", "TestCheckout"], id="one-group-all-deselected"),
+    ],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_selection_runs_the_parent_with_just_the_selected_tests(
+    pytester: pytest.Pytester, args: list[str], mode: list[str]
+) -> None:
+    write_pair(pytester, STORY)
+    grouped, plain = compare(pytester, *args, *mode)
+    if not mode:  # xdist's controller prints no selection counts
+        assert selection_line(grouped) == selection_line(plain)
+    parents = parent_lines(grouped)
+    assert parents  # a group ran
+    if args == ["-k", "TestCheckout"]:  # the "inventory" group has no selected test
+        assert not any("inventory" in line for line in parents)
+
+
+def test_collect_only_lists_the_tests_not_the_parent(pytester: pytest.Pytester) -> None:
+    write_pair(pytester, STORY)
+    grouped = pytester.runpytest("--co", "-q", "test_grouped.py", "-k", "tax or stock")
+    plain = pytester.runpytest("--co", "-q", "test_plain.py", "-k", "tax or stock")
+
+    def listed(result: pytest.RunResult) -> list[str]:
+        return [re.sub(r" in [\d.]+s", "", line) for line in result.outlines]
+
+    assert [line.replace("test_grouped", "test_plain") for line in listed(grouped)] == listed(plain)
+    assert "5/13 tests collected (8 deselected)" in grouped.outlines[-1]
+    assert "test_grouped.py::TestCheckout::test_tax_is_applied[de]" in grouped.outlines
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_last_failed_reruns_just_the_failed_tests_of_a_group(
+    pytester: pytest.Pytester, mode: list[str]
+) -> None:
+    write_pair(pytester, STORY)
+    compare(pytester, *mode)
+    grouped, plain = compare(pytester, "--lf", *mode)
+    reran = junit(pytester.path / "test_grouped.xml")
+    assert "TestCheckout::test_refund_is_booked" in reran
+    assert "TestCheckout::test_order_is_shipped" not in reran
+    if not mode:
+        assert selection_line(grouped) == selection_line(plain)
+
+
+def test_x_stops_the_group_and_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_stop="""
+        import asyncio
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @concurrent_group("g")
+        async def test_fails():
+            await asyncio.sleep(0.1)
+            assert False
+
+        @concurrent_group("g")
+        async def test_slow():
+            await asyncio.sleep(30)
+
+        @pytest.mark.asyncio
+        async def test_later():
+            pass
+        """
+    )
+    start = time.monotonic()
+    result = pytester.runpytest_subprocess("-v", "-rs", "-x", timeout=60)
+    assert time.monotonic() - start < 20
+    result.stdout.fnmatch_lines(["*test_slow*cancelled: stopping after 1 failures*"])
+    result.stdout.no_fnmatch_line("*test_later*")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures, marks, @concurrent_cases and parametrize members
+
+
+def test_fixtures_are_per_test_or_shared_by_scope(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_fixtures="""
+        import asyncio
+        import itertools
+        import pytest
+        from asyncgroup import concurrent_group
+
+        made = {"module": 0, "class": 0, "function": 0}
+        counter = itertools.count()
+
+        @pytest.fixture(scope="module")
+        def per_module():
+            made["module"] += 1
+            return object()
+
+        @pytest.fixture(scope="class")
+        def per_class():
+            made["class"] += 1
+            return object()
+
+        @pytest.fixture
+        async def per_test(request, per_module):
+            made["function"] += 1
+            yield (next(counter), request.node.name)
+
+        @concurrent_group
+        class TestShared:
+            seen = []
+
+            @pytest.fixture
+            def remembered(self):
+                self.mine = "set by the fixture"
+                return self
+
+            async def test_one(self, per_module, per_class, per_test, remembered):
+                assert remembered is self and self.mine == "set by the fixture"
+                assert per_test[1] == "test_one"
+                self.seen.append((per_module, per_class, per_test[0]))
+                await asyncio.sleep(0.1)
+
+            @pytest.mark.parametrize("n", [1, 2])
+            async def test_two(self, per_module, per_class, per_test, n):
+                assert per_test[1] == f"test_two[{n}]"
+                self.seen.append((per_module, per_class, per_test[0]))
+                await asyncio.sleep(0.1)
+
+        def test_check():
+            seen = TestShared.seen
+            assert len(seen) == 3
+            assert len({s[0] for s in seen}) == 1 and len({s[1] for s in seen}) == 1
+            assert len({s[2] for s in seen}) == 3
+            assert made == {"module": 1, "class": 1, "function": 3}
+        """
+    )
+    result = pytester.runpytest_subprocess("-v", "-p", "no:randomly", timeout=60)
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*::test_check PASSED*"])
+
+
+def test_concurrent_cases_member_gives_its_cases(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_cases="""
+        import asyncio
+        from asyncgroup import concurrent_cases, concurrent_group
+
+        @concurrent_group("g")
+        @concurrent_cases([1, 2, 3])
+        async def test_many(n):
+            await asyncio.sleep(0.1)
+            assert n != 2
+
+        @concurrent_group("g")
+        async def test_one():
+            await asyncio.sleep(0.1)
+        """
+    )
+    result = pytester.runpytest_subprocess("-v", "-rA", timeout=60)
+    result.stdout.fnmatch_lines(["*1 of 4 tests of group 'g' failed: test_many[[]2[]]*"])
+    for nodeid in ("test_many[1]", "test_many[3]", "test_one"):
+        assert any(f"test_cases.py::{nodeid} " in line for line in result.outlines), nodeid
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+# --------------------------------------------------------------------------------------------
+# Misuse
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        pytest.param(
+            """
+            @concurrent_group("g", timeout=1)
+            async def test_a():
+                pass
+
+            @concurrent_group("g", timeout=2)
+            async def test_b():
+                pass
+            """,
+            "In test_b: @concurrent_group('g') gives timeout=2.0, but test_a in the same group "
+            "gives timeout=1.0*",
+            id="conflicting-options",
+        ),
+        pytest.param(
+            """
+            @concurrent_group(42)
+            async def test_a():
+                pass
+            """,
+            "In test_a: the group name must be a non-empty string*got 42",
+            id="name-not-a-string",
+        ),
+        pytest.param(
+            """
+            @concurrent_group
+            async def test_a():
+                pass
+            """,
+            "In test_a: @concurrent_group on a function needs a group name*",
+            id="bare-on-a-function",
+        ),
+        pytest.param(
+            """
+            @concurrent_group(timeout=1)
+            async def test_a():
+                pass
+            """,
+            "In test_a: @concurrent_group without a name groups the tests of a class*",
+            id="no-name-on-a-function",
+        ),
+        pytest.param(
+            """
+            @concurrent_group("g", timeout=-1)
+            async def test_a():
+                pass
+            """,
+            "In test_a: invalid timeout -1 from @concurrent_group(timeout=...)*",
+            id="bad-timeout",
+        ),
+        pytest.param(
+            """
+            @concurrent_group("g")
+            async def helper():
+                pass
+            """,
+            "@concurrent_group on function 'helper', which pytest does not collect as a test*",
+            id="not-a-test",
+        ),
+        pytest.param(
+            """
+            @concurrent_group
+            class TestA:
+                @concurrent_group("g")
+                async def test_a(self):
+                    pass
+            """,
+            "In test_a: class TestA already runs all its tests as one group*",
+            id="method-in-a-grouped-class",
+        ),
+        pytest.param(
+            """
+            concurrent_group("g")(42)
+            """,
+            "*TypeError: @concurrent_group decorates a test function or a test class, not int 42",
+            id="not-a-function",
+        ),
+    ],
+)
+def test_misuse_is_a_collection_error_naming_the_test(
+    pytester: pytest.Pytester, source: str, message: str
+) -> None:
+    pytester.makepyfile(
+        test_bad="from asyncgroup import concurrent_group\n" + textwrap.dedent(source)
+    )
+    result = pytester.runpytest_subprocess(timeout=60)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*ERROR collecting test_bad.py*", f"*{message}"])
+
+
+def test_different_warning_filters_in_one_group_are_refused(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_filters="""
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @concurrent_group("g")
+        @pytest.mark.filterwarnings("error")
+        async def test_a():
+            pass
+
+        @concurrent_group("g")
+        async def test_b():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess(timeout=60)
+    result.stdout.fnmatch_lines(
+        ["*test_filters.py::test_b has other filterwarnings marks than *test_a*process-wide*"]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
