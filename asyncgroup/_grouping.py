@@ -33,6 +33,7 @@ from asyncgroup._select import parent_marks, select
 from asyncgroup._settings import RunSettings, plan_key
 
 PARENT_ATTRIBUTE = "_asyncgroup_group_parent"
+_NO_CALLSPEC = types.SimpleNamespace(params={})  # what an item that is not parametrized has
 
 # Per run: (module or class node id, group name) -> the options given so far, and by whom.
 _options_key = pytest.StashKey[dict[tuple[str, str | None], dict[str, tuple[Any, str]]]]()
@@ -209,9 +210,6 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
     # Function-scoped fixtures (autouse ones included) are the cases' own, made per case.
     _compat.remove_from_parent_closure(parent, plan.per_case | per_case)
     return parent  # type: ignore[no-any-return]
-
-
-_NO_CALLSPEC = types.SimpleNamespace(params={})
 
 
 def _group_options(collector: pytest.Module | pytest.Class, name: str | None) -> dict[str, Any]:

@@ -188,6 +188,14 @@ def test_each_test_reports_as_it_would_without_the_group(
     assert outcomes["TestCheckout::test_skipped"][0] == "skipped"
     assert outcomes["TestCheckout::test_strict_xpass"][0] == "failure"
     assert outcomes["test_stock_is_released"][1].startswith("AssertionError: stock not released")
+    if mode:  # each group runs whole on one worker
+        for group in ("TestCheckout::", "test_stock_is_"):
+            workers = {
+                line.split()[0]
+                for line in grouped.outlines
+                if line.startswith("[gw") and f"test_grouped.py::{group}" in line
+            }
+            assert len(workers) == 1, (group, workers)
     # One parent per group: the class, and the module's "inventory" group.
     assert set(outcomes) >= {"TestCheckout::concurrent_group", "concurrent_group[inventory]"}
     line = next(line for line in grouped.outlines if "tests of class TestCheckout failed" in line)
@@ -523,24 +531,97 @@ def test_misuse_is_a_collection_error_naming_the_test(
     result.stdout.fnmatch_lines(["*ERROR collecting test_bad.py*", f"*{message}"])
 
 
-def test_different_warning_filters_in_one_group_are_refused(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_filters="""
+def test_each_test_has_its_own_warning_filters(pytester: pytest.Pytester) -> None:
+    """filterwarnings marks of one test hold for that test only, as without the group."""
+    write_pair(
+        pytester,
+        """
+        import asyncio
+        import warnings
         import pytest
         from asyncgroup import concurrent_group
 
         @concurrent_group("g")
-        @pytest.mark.filterwarnings("error")
-        async def test_a():
-            pass
+        @pytest.mark.filterwarnings("error::UserWarning")
+        async def test_strict():
+            await asyncio.sleep(0.1)
+            warnings.warn("careful", UserWarning)
 
         @concurrent_group("g")
-        async def test_b():
+        async def test_lenient():
+            await asyncio.sleep(0.1)
+            warnings.warn("careful", UserWarning)
+
+        @concurrent_group("g")
+        @pytest.mark.filterwarnings("ignore::DeprecationWarning")
+        async def test_ignores():
+            warnings.warn("old", DeprecationWarning)
+        """,
+    )
+    compare(pytester)
+    outcomes = junit(pytester.path / "test_grouped.xml")
+    assert outcomes["test_strict"][0] == "failure"
+    assert outcomes["test_lenient"][0] == "passed"
+
+
+def test_a_class_loop_scope_applies_to_the_group(pytester: pytest.Pytester) -> None:
+    """The class's asyncio mark (its loop scope) is the parent's: shared async fixtures and the
+    tests run in one loop, as they do without the group."""
+    write_pair(
+        pytester,
+        """
+        import asyncio
+        import pytest
+        import pytest_asyncio
+        from asyncgroup import concurrent_group
+
+        @pytest_asyncio.fixture(scope="class", loop_scope="class")
+        async def loop_of_fixture():
+            return asyncio.get_running_loop()
+
+        @concurrent_group
+        @pytest.mark.asyncio(loop_scope="class")
+        class TestLoop:
+            async def test_a(self, loop_of_fixture):
+                assert asyncio.get_running_loop() is loop_of_fixture
+
+            async def test_b(self, loop_of_fixture):
+                assert asyncio.get_running_loop() is loop_of_fixture
+        """,
+    )
+    grouped, _ = compare(pytester)
+    assert grouped.ret == 0
+    assert junit(pytester.path / "test_grouped.xml")["TestLoop::test_a"][0] == "passed"
+
+
+def test_group_options_apply_to_every_test(pytester: pytest.Pytester) -> None:
+    """timeout and fail_fast given on one test of a group apply to all of its tests."""
+    pytester.makepyfile(
+        test_options="""
+        import asyncio
+        from asyncgroup import concurrent_group
+
+        @concurrent_group("t", timeout=0.5)
+        async def test_given_the_timeout():
             pass
+
+        @concurrent_group("t")
+        async def test_times_out():
+            await asyncio.sleep(30)
+
+        @concurrent_group("f", fail_fast=True)
+        async def test_fails():
+            await asyncio.sleep(0.1)
+            assert False
+
+        @concurrent_group("f")
+        async def test_cancelled():
+            await asyncio.sleep(30)
         """
     )
-    result = pytester.runpytest_subprocess(timeout=60)
-    result.stdout.fnmatch_lines(
-        ["*test_filters.py::test_b has other filterwarnings marks than *test_a*process-wide*"]
-    )
+    start = time.monotonic()
+    result = pytester.runpytest_subprocess("-v", "-rs", timeout=60)
+    assert time.monotonic() - start < 20
+    result.stdout.fnmatch_lines(["*test_times_out*SUBFAIL*", "*asyncgroup.CaseTimeoutError*"])
+    result.stdout.fnmatch_lines(["*test_cancelled*cancelled: fail_fast: case 'test_fails' failed*"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
