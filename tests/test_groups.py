@@ -564,6 +564,36 @@ def test_each_test_has_its_own_warning_filters(pytester: pytest.Pytester) -> Non
     assert outcomes["test_lenient"][0] == "passed"
 
 
+def test_class_and_module_marks_act_per_test(pytester: pytest.Pytester) -> None:
+    """xfail on the class, skipif on the module: each test gets them, as without the group."""
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        pytestmark = pytest.mark.skipif("sys.platform == 'nowhere'", reason="never")
+
+        @concurrent_group
+        @pytest.mark.xfail(reason="the whole class is broken")
+        class TestBroken:
+            async def test_fails(self):
+                assert False
+
+            async def test_passes(self):
+                pass
+
+            @pytest.mark.xfail(reason="broken too", strict=True)
+            async def test_strict_passes(self):
+                pass
+        """,
+    )
+    compare(pytester)
+    outcomes = junit(pytester.path / "test_grouped.xml")
+    assert outcomes["TestBroken::test_fails"][0] == "xfailed"
+    assert outcomes["TestBroken::test_strict_passes"][0] == "failure"
+
+
 def test_a_class_loop_scope_applies_to_the_group(pytester: pytest.Pytester) -> None:
     """The class's asyncio mark (its loop scope) is the parent's: shared async fixtures and the
     tests run in one loop, as they do without the group."""
