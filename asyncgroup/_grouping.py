@@ -213,9 +213,9 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
 
 
 def _group_options(collector: pytest.Module | pytest.Class, name: str | None) -> dict[str, Any]:
-    if name is None:
-        spec = spec_of(collector.obj, own=False)
-        return spec.options() if spec is not None else {}
+    spec = spec_of(collector.obj, own=False) if isinstance(collector, pytest.Class) else None
+    if spec is not None:  # the class form: the class's options
+        return spec.options()
     given = collector.config.stash.get(_options_key, {}).get((collector.nodeid, name), {})
     return {option: value for option, (value, _) in given.items()}
 

@@ -647,11 +647,18 @@ def test_group_options_apply_to_every_test(pytester: pytest.Pytester) -> None:
         @concurrent_group("f")
         async def test_cancelled():
             await asyncio.sleep(30)
+
+        @concurrent_group("named", timeout=0.5)
+        class TestNamed:
+            async def test_class_times_out(self):
+                await asyncio.sleep(30)
         """
     )
     start = time.monotonic()
     result = pytester.runpytest_subprocess("-v", "-rs", timeout=60)
     assert time.monotonic() - start < 20
     result.stdout.fnmatch_lines(["*test_times_out*SUBFAIL*", "*asyncgroup.CaseTimeoutError*"])
+    result.stdout.fnmatch_lines(["*TestNamed::test_class_times_out*SUBFAIL*"])
+    result.stdout.fnmatch_lines(["*::TestNamed::concurrent_group[[]named[]] FAILED*"])
     result.stdout.fnmatch_lines(["*test_cancelled*cancelled: fail_fast: case 'test_fails' failed*"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
