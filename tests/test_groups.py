@@ -256,6 +256,13 @@ def test_three_one_second_tests_take_about_one_second(pytester: pytest.Pytester,
     seconds = [float(m.group(1)) for line in result.outlines if (m := pattern.match(line))]
     assert seconds, result.stdout.str()
     assert seconds[0] < 2.0, f"3 tests x 1 s took {seconds[0]:.2f} s: not concurrent"
+    # --durations lists each test under its own node id, with its own time.
+    prefix = "test_three.py::" + ("TestThree::" if form == "class" else "")
+    for name in ("test_a", "test_b", "test_c"):
+        own = re.compile(rf"^([\d.]+)s call +{re.escape(prefix + name)}$")
+        times = [float(m.group(1)) for line in result.outlines if (m := own.match(line))]
+        assert times, name
+        assert 0.9 < times[0] < 2.0, (name, times)
 
 
 # --------------------------------------------------------------------------------------------
