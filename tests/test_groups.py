@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 import textwrap
 import time
 import xml.etree.ElementTree as ET
@@ -669,3 +670,23 @@ def test_group_options_apply_to_every_test(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*::TestNamed::concurrent_group[[]named[]] FAILED*"])
     result.stdout.fnmatch_lines(["*test_cancelled*cancelled: fail_fast: case 'test_fails' failed*"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_the_example_runs_its_two_grouped_tests_at_once(pytester: pytest.Pytester) -> None:
+    """examples/test_groups.py: two 1 s tests in one group take about 1 s together."""
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    shutil.copytree(
+        examples, pytester.path / "examples", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    result = pytester.runpytest_subprocess(
+        str(pytester.path / "examples" / "test_groups.py"), "-v", "--durations=0", timeout=120
+    )
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        ["*::test_order_is_shipped SUB*PASS*", "*::test_refund_is_booked SUB*PASS*"],
+        consecutive=False,
+    )
+    pattern = re.compile(r"^([\d.]+)s call +\S*concurrent_group\[checkout\]$")
+    seconds = [float(m.group(1)) for line in result.outlines if (m := pattern.match(line))]
+    assert seconds, result.stdout.str()
+    assert seconds[0] < 1.8, f"two 1 s tests took {seconds[0]:.2f} s: not concurrent"
