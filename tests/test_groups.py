@@ -687,7 +687,7 @@ def test_the_example_runs_its_two_grouped_tests_at_once(pytester: pytest.Pyteste
     )
     assert result.ret == 0
     result.stdout.fnmatch_lines(
-        ["*::test_order_is_shipped SUB*PASS*", "*::test_refund_is_booked SUB*PASS*"],
+        ["*::test_order_is_shipped *SUB*PASS*", "*::test_refund_is_booked *SUB*PASS*"],
         consecutive=False,
     )
     pattern = re.compile(r"^([\d.]+)s call +\S*concurrent_group\[checkout\]$")
