@@ -46,11 +46,16 @@ def item_ids(result: pytest.RunResult, test_name: str) -> list[str]:
 
 
 def failure_section(result: pytest.RunResult, title: str) -> list[str]:
-    """The lines of one entry of the FAILURES section, e.g. title ``test_out [a]``."""
+    """The lines of one entry of the FAILURES section, e.g. title ``test_out [a]``.
+
+    A case's entry is headed as its parametrized test's, ``test_out[a]``: spaces are ignored.
+    """
     header = re.compile(r"^_{2,} (.*) _{2,}$")
     lines = result.outlines
     starts = [
-        i for i, line in enumerate(lines) if (m := header.match(line)) and m.group(1) == title
+        i
+        for i, line in enumerate(lines)
+        if (m := header.match(line)) and m.group(1).replace(" ", "") == title.replace(" ", "")
     ]
     assert starts, f"no FAILURES entry {title!r} in:\n" + "\n".join(lines)
     start = starts[0]
