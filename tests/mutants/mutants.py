@@ -84,8 +84,8 @@ MUTANTS = [
         "nodeid-without-case-id",
         "every case is reported under the parent's node id",
         "asyncgroup/_outcome.py",
-        "        nodeid = case_nodeid(self.item.nodeid, case_id)\n        # The parent's",
-        "        nodeid = self.item.nodeid\n        # The parent's",
+        "else case_nodeid(self.item.nodeid, case_id)\n        # The parent's",
+        "else self.item.nodeid\n        # The parent's",
         ("tests/test_core.py::test_each_case_has_its_own_nodeid_and_failure_report",),
     ),
     Mutant(
