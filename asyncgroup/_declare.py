@@ -54,6 +54,7 @@ class CaseTable:
     is_async: bool = True  # False: a blocking body, run in a thread per case
     error: str | None = None
     ids_made: bool = False
+    short_form: bool = False  # @concurrent_cases(values): the first parameter takes them
 
     @property
     def name(self) -> str:
@@ -211,6 +212,7 @@ def make_table(
                 msg = "the function has no parameter to receive the case value"
                 raise ValueError(msg)
             table.argnames = (valid[0],)
+            table.short_form = True
             argvalues = args[0]
         elif len(args) == 2:
             table.argnames = _parse_argnames(args[0], valid)

@@ -154,6 +154,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if table.error is not None:
         pytest.fail(f"In {metafunc.function.__name__}: {table.error}", pytrace=False)
+    _refuse_parametrize_of_case_arguments(metafunc, table)
     if not table.ids_made:
         ids = table.ids
         idfn = ids if callable(ids) else None
@@ -175,6 +176,42 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(
             SHARD_ARGUMENT, range(count), ids=[f"shard{i + 1}of{count}" for i in range(count)]
         )
+
+
+def _refuse_parametrize_of_case_arguments(metafunc: pytest.Metafunc, table: CaseTable) -> None:
+    """A parametrize mark naming a case argument: say which decorator holds it, and the fix,
+    instead of pytest's "function uses no argument" about a parameter the function has."""
+    __tracebackhide__ = True
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        argnames = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+        if isinstance(argnames, str):
+            argnames = [name.strip() for name in argnames.split(",")]
+        marked = [name for name in argnames if isinstance(name, str)]
+        taken = [name for name in marked if name in table.argnames]
+        if not taken:
+            continue
+        name = taken[0]
+        # As pytest names the test in its own parametrize errors (pytest 9: by node id).
+        test = (
+            metafunc.definition.nodeid
+            if pytest.version_tuple >= (9,)
+            else metafunc.function.__name__
+        )
+        if table.short_form:
+            others = [p for p in table.parameters if p not in marked]
+            suggested = others[0] if others else "<argument>"
+            msg = (
+                f"In {test}: @pytest.mark.parametrize and @concurrent_cases both give values "
+                f"to {name!r}: @concurrent_cases with only the case values gives them to the "
+                f"function's first parameter, {name!r}. Name the cases' argument: "
+                f'@concurrent_cases("{suggested}", [...])'
+            )
+        else:
+            msg = (
+                f"In {test}: @pytest.mark.parametrize and @concurrent_cases both give values "
+                f"to {name!r}: give each argument its values in one of them"
+            )
+        pytest.fail(msg, pytrace=False)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

@@ -428,3 +428,57 @@ def test_the_same_cases_on_the_fixtures_loop_pass(
     pytester.makepyfile(test_trap=LOOP_TRAP.format(mark=mark))
     result = run(pytester)
     assert summary(result) == {"passed": 1, "subtests passed": 3}
+
+
+# --------------------------------------------------------------------------------------------
+# @pytest.mark.parametrize over the short form, which gives its values to the first parameter
+
+PARAMETRIZE_OVER_SHORT_FORM = """
+import pytest
+from asyncgroup import concurrent_cases
+
+@pytest.mark.parametrize("p", [1, 2])
+@concurrent_cases({cases})
+async def test_param_parent(p, x):
+    pass
+"""
+
+
+def test_parametrize_of_the_short_forms_argument_names_the_decorator_and_the_fix(
+    pytester: pytest.Pytester,
+) -> None:
+    """pytest's own "function uses no argument 'p'" would be wrong: the function has p, which
+    the short form took for the cases. The error names the test (as pytest's collection error of
+    a parametrize mark naming no argument does), the argument and the fix."""
+    write_ini(pytester)
+    pytester.makepyfile(test_short=PARAMETRIZE_OVER_SHORT_FORM.format(cases='["a", "b"]'))
+    result = run(pytester)
+    error = (
+        ": @pytest.mark.parametrize and @concurrent_cases both give values to 'p': "
+        "@concurrent_cases with only the case values gives them to the function's first "
+        "parameter, 'p'. Name the cases' argument: "
+        '@concurrent_cases("x", [...])\n'
+    )
+    assert error in result.stdout.str()
+    assert "uses no argument" not in result.stdout.str()
+    pytester.makepyfile(
+        test_short="""
+        import pytest
+
+        @pytest.mark.parametrize("p", [1, 2])
+        def test_param_parent(x):
+            pass
+        """
+    )
+    twin = run(pytester)
+    twin.stdout.fnmatch_lines(["In *test_param_parent: function uses no argument 'p'"])
+    # Named as pytest names the test (pytest 9: test_short.py::test_param_parent).
+    named = re.search(r"^In (\S+): ", twin.stdout.str(), re.MULTILINE)
+    assert named is not None
+    assert f"In {named.group(1)}{error}" in result.stdout.str()
+    assert result.ret == twin.ret == pytest.ExitCode.INTERRUPTED
+    # The fix the message gives works.
+    pytester.makepyfile(test_short=PARAMETRIZE_OVER_SHORT_FORM.format(cases='"x", ["a", "b"]'))
+    fixed = run(pytester)
+    fixed.stdout.fnmatch_lines(["test_short.py::test_param_parent[[]2-b[]] *SUBPASS*"])
+    assert summary(fixed) == {"passed": 2, "subtests passed": 4}
