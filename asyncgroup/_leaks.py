@@ -1,55 +1,118 @@
 """Tasks a case started and left running when it finished.
 
-While a parent runs, a task factory on its loop notes each task created inside a case (asyncio
-gives a new task a copy of its creator's context, where the case's task list lives). When the
-case's body ends, tasks still running are named in a warning on the case's report and cancelled
-before the case's fixtures are torn down, so they cannot outlive what they use.
+Each case's body runs with a mark in its context; asyncio gives a new task a copy of its
+creator's context, so every task the body starts (and every task those start) carries the case's
+mark. When the body ends, the case's tasks still running are found by that mark:
+
+- on Python >= 3.12 by looking at the loop's tasks (``Task.get_context()``), with no task
+  factory, so code under test sees the tasks, names and factory it would see without asyncgroup
+  (Python 3.13.0 names every task ``None`` while a loop has a task factory);
+- on Python 3.10 and 3.11, whose tasks do not expose their context, by a task factory that
+  chains to the one already installed, and is removed only if nobody replaced it meanwhile.
+
+A case cancelled from outside (its timeout, fail_fast, -x, Ctrl-C) first gives its tasks a grace
+to finish on their own: libraries clean up in tasks of their own (asyncpg sends the server a
+cancel request from a helper task, and its ``close()`` waits for that). Tasks still running after
+that (or when the body returned normally) are the case's leftovers: named in a warning on the
+case's report, and cancelled before the case's fixtures are torn down, so they cannot outlive what
+they use.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import sys
+from collections.abc import Callable
 from typing import Any
 
 from asyncgroup._paths import shown_path
 
-case_tasks: contextvars.ContextVar[list[asyncio.Task[Any]] | None] = contextvars.ContextVar(
-    "asyncgroup_case_tasks", default=None
+# How long a case's tasks get to finish on their own after the case was cancelled, and how long
+# cancelled leftovers get for their own cleanup, before the teardown goes on (seconds).
+CLEANUP_GRACE = 1.0
+
+_WITHOUT_FACTORY = sys.version_info >= (3, 12)  # Task.get_context() exists
+
+
+class CaseMark:
+    """The mark in a case body's context; on Python < 3.12 also the tasks it started."""
+
+    __slots__ = ("task", "tasks")
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task = task  # the case's own task, which is not its leftover
+        self.tasks: list[asyncio.Task[Any]] = []
+
+
+case_mark: contextvars.ContextVar[CaseMark | None] = contextvars.ContextVar(
+    "asyncgroup_case_mark", default=None
 )
 
-# How long cancelled leftovers get to finish (their own cleanup) before the teardown goes on.
-_CANCEL_GRACE = 1.0
 
+class TaskCensus:
+    """Finds the tasks a case started, while one parent runs on ``loop``."""
 
-@contextmanager
-def tasks_noted(loop: asyncio.AbstractEventLoop) -> Iterator[Callable[[Any], Any]]:
-    """Note the tasks each case creates, for as long as the parent runs.
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._factory: Callable[..., Any] | None = None
+        self._previous = loop.get_task_factory()
+        # Marks waiting for the next look at the loop's tasks (one look serves every case that
+        # ends in the same loop iteration).
+        self._waiting: dict[CaseMark, asyncio.Future[list[asyncio.Task[Any]]]] = {}
+        if not _WITHOUT_FACTORY:
+            self._install_factory()
 
-    Yields how to create a task without noting it (the cases' own tasks): the loop's own way,
-    which for 100,000 cases is much faster than going through a factory in Python.
-    """
-    previous = loop.get_task_factory()
+    def create_task(self, coro: Any) -> Any:
+        """A case's own task, not noted: the loop's own way, or the factory that was there."""
+        if self._previous is not None:
+            return self._previous(self._loop, coro)
+        return asyncio.Task(coro, loop=self._loop)
 
-    def create(coro: Any, **kwargs: Any) -> Any:
-        if previous is not None:
-            return previous(loop, coro, **kwargs)
-        return asyncio.Task(coro, loop=loop, **kwargs)
+    def _install_factory(self) -> None:
+        previous = self._previous
 
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
-        task = create(coro, **kwargs)
-        owned = case_tasks.get()
-        if owned is not None:
-            owned.append(task)
-        return task
+        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+            task: Any
+            if previous is not None:
+                task = previous(loop, coro, **kwargs)
+            else:
+                task = asyncio.Task(coro, loop=loop, **kwargs)
+            mark = case_mark.get()
+            if mark is not None:
+                mark.tasks.append(task)
+            return task
 
-    loop.set_task_factory(factory)
-    try:
-        yield create
-    finally:
-        loop.set_task_factory(previous)
+        self._factory = factory
+        self._loop.set_task_factory(factory)
+
+    def close(self) -> None:
+        """Stop noting; leave alone a task factory that someone installed meanwhile."""
+        if self._factory is not None and self._loop.get_task_factory() is self._factory:
+            self._loop.set_task_factory(self._previous)
+
+    async def running(self, mark: CaseMark) -> list[asyncio.Task[Any]]:
+        """The tasks started under ``mark`` that have not finished, in no particular order."""
+        if not _WITHOUT_FACTORY:
+            mark.tasks = [task for task in mark.tasks if not task.done()]
+            return list(mark.tasks)
+        future = self._waiting.get(mark)
+        if future is None:
+            if not self._waiting:
+                self._loop.call_soon(self._look)
+            future = self._waiting[mark] = self._loop.create_future()
+        return await future
+
+    def _look(self) -> None:
+        waiting, self._waiting = self._waiting, {}
+        found: dict[CaseMark, list[asyncio.Task[Any]]] = {mark: [] for mark in waiting}
+        for task in asyncio.all_tasks(self._loop):
+            mark = task.get_context().get(case_mark)  # type: ignore[attr-defined]
+            if mark is not None and mark.task is not task and mark in found:
+                found[mark].append(task)
+        for mark, future in waiting.items():
+            if not future.done():
+                future.set_result(found[mark])
 
 
 def _describe(task: asyncio.Task[Any], root: str) -> str:
@@ -64,19 +127,39 @@ def _describe(task: asyncio.Task[Any], root: str) -> str:
     return f"{task.get_name()} ({name}(){where})"
 
 
-async def cancel_leftovers(owned: list[asyncio.Task[Any]], root: str = "") -> str | None:
-    """Cancel the case's tasks that are still running; say which they were (paths from root)."""
-    leftovers = [task for task in owned if not task.done()]
-    owned.clear()
-    if not leftovers:
+async def settle(census: TaskCensus, mark: CaseMark, cancelled: bool, root: str = "") -> str | None:
+    """Let the case's tasks finish or cancel them; say which ones the case left behind.
+
+    ``cancelled``: the case was cancelled from outside, and its libraries may be cleaning up in
+    tasks of their own: they get ``CLEANUP_GRACE`` seconds to finish before being cancelled.
+    Returns the warning for the case's report (paths relative to ``root``), or None when no
+    task was left behind.
+    """
+    running = await census.running(mark)
+    if running and cancelled:
+        await asyncio.wait(running, timeout=CLEANUP_GRACE)
+        running = await census.running(mark)
+    if not running:
         return None
-    names = ", ".join(_describe(task, root) for task in leftovers)
-    for task in leftovers:
+    running.sort(key=_order)
+    names = ", ".join(_describe(task, root) for task in running)
+    for task in running:
         task.cancel()
-    await asyncio.wait(leftovers, timeout=_CANCEL_GRACE)
-    count = len(leftovers)
+    # Cancelled tasks may start cleanup tasks of their own: those finish too, within the grace.
+    end = asyncio.get_running_loop().time() + CLEANUP_GRACE
+    pending = running
+    while pending:
+        await asyncio.wait(pending, timeout=max(0.0, end - asyncio.get_running_loop().time()))
+        if asyncio.get_running_loop().time() >= end:
+            break
+        pending = await census.running(mark)
+    count = len(running)
     return (
         f"the case left {count} task{'s' if count != 1 else ''} running when it finished: "
         f"{names}; asyncgroup cancelled {'them' if count != 1 else 'it'} before the case's "
         "fixture teardown"
     )
+
+
+def _order(task: asyncio.Task[Any]) -> str:
+    return task.get_name()

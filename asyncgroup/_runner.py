@@ -1,16 +1,27 @@
 """Running one parent's cases concurrently, each in its own task, and reporting each as it ends.
 
 Every case task owns its context (asyncio copies it), so its output buffers and fixtures are
-its own. Reports of cases that finish in the same loop iteration are written together, in one
-callback: 10,000 cases may finish within a few iterations, and each write to the terminal
-mid-test means setting pytest's capture aside.
+its own. A case that ends hands its phases over; its reports are built (a failure's traceback
+can take 0.1 s to format) and written outside its task, in callbacks that each take a slice of
+at most ``_REPORT_SLICE`` seconds, so that running cases get the loop in between. Reports built
+in one slice are written together: 10,000 cases may finish within a few iterations, and each
+write to the terminal mid-test means setting pytest's capture aside.
+
+A run that stops (fail_fast, -x/--maxfail, Ctrl-C, the parent cancelled) cancels its cases, and
+gives each ``STOP_GRACE`` seconds for its libraries' cleanup and its teardown before cutting
+them off (every finalizer still runs), so that every stop is bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
+import contextvars
 import gc
 import threading
+import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +36,11 @@ from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value
 from asyncgroup._gcpause import pause_gc
 from asyncgroup._interrupt import sigint_cancels
-from asyncgroup._leaks import cancel_leftovers, case_tasks, tasks_noted
+from asyncgroup._leaks import CaseMark, TaskCensus, case_mark, settle
 from asyncgroup._member import Member
 from asyncgroup._outcome import (
     CASES_FAILED_ATTRIBUTE,
+    AsyncgroupWarning,
     CaseReporter,
     FailedSubtests,
     Phase,
@@ -40,6 +52,13 @@ from asyncgroup._settings import RunSettings
 from asyncgroup._threads import CaseThread
 from asyncgroup._timeouts import Deadline, debugger_active, expired_error, timeout_error
 from asyncgroup._watchdog import LoopWatchdog
+
+# Seconds of report building per callback: running cases get the loop at least this often
+# (unless one report alone takes longer).
+_REPORT_SLICE = 0.02
+# Seconds a cancelled case gets, once the run stops, for its libraries' cleanup and for each
+# fixture finalizer that hangs, before it is cancelled again.
+STOP_GRACE = 3.0
 
 
 class _Services:
@@ -81,6 +100,9 @@ class ParentRun:
         self.plan: FixturePlan = settings.plan
         # What a case runs unless it brings its own member (a test of a group).
         self.own = Member(None, table.func, bound_args, table.parameters, table.is_async, self.plan)
+        # Cases that ended, whose reports are still to be built: the arguments of _build_one.
+        self.unbuilt: collections.deque[tuple[Any, ...]] = collections.deque()
+        self.build_scheduled = False
         # Reports to write, and --setup-show lines (str) to write before them.
         self.pending: list[pytest.TestReport | str] = []
         self.flush_scheduled = False
@@ -102,7 +124,10 @@ class ParentRun:
         # CancelledError (awaiting something cancelled), which is the case's failure.
         self.cancelled_from_outside: set[asyncio.Task[None]] = set()
         self.watchdog: LoopWatchdog | None = None
-        self.create_task: Callable[[Any], Any] = asyncio.ensure_future
+        # Once the run stops: what cancels a case again when its cleanup or a finalizer hangs.
+        self.cutoffs: dict[asyncio.Task[None], Deadline] = {}
+        self.census: TaskCensus
+        self.context = contextvars.copy_context()  # the parent's, for report building
         self.resume_gc: Callable[[], None] = lambda: None
         self.capture = CaseCapture(settings.capture_streams, settings.log_level)
         self.timeout = None if settings.debugging else settings.timeout
@@ -140,10 +165,11 @@ class ParentRun:
             parent = asyncio.current_task()
             assert parent is not None
             self.case_filters = self._case_filters(cases)
+            self.context = contextvars.copy_context()
+            self.census = TaskCensus(loop)
             with (
                 self.capture.active(),
                 per_case_warnings(),
-                tasks_noted(loop) as self.create_task,
                 sigint_cancels(parent) as interrupt,
                 dispatching(bool(self.case_filters)),
             ):
@@ -156,11 +182,12 @@ class ParentRun:
                         raise KeyboardInterrupt from None
                     raise
                 finally:
+                    self.census.close()
                     self.resume_gc()  # in case the first steps never all ran (idempotent)
                     gc.unfreeze()  # the frozen objects go back to the collector
                     if watchdog is not None:
                         watchdog.stop()
-                    self.flush()
+                    self._build(None)  # the reports still to build, and flush
                     with self.suspended_capture():
                         self.progress.erase()
         if self.report_error is not None:
@@ -211,7 +238,7 @@ class ParentRun:
         gc.freeze()
 
     def _start(self, loop: asyncio.AbstractEventLoop, case: Case) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = self.create_task(self._run_case(case))
+        task: asyncio.Task[None] = self.census.create_task(self._run_case(case))
         self.tasks.add(task)
         task.add_done_callback(self._case_done)
         return task
@@ -223,9 +250,25 @@ class ParentRun:
         if not task.cancelled() and task.exception() is not None:
             self.report_error = self.report_error or task.exception()
 
-    def _blocked(self, task: asyncio.Task[Any], seconds: float, line: str) -> None:
-        """The watchdog saw ``task`` block the loop: tell it in that case's report."""
-        if task in self.tasks:
+    def _blocked(self, task: asyncio.Task[Any] | None, seconds: float, line: str) -> None:
+        """The watchdog saw ``task`` block the loop: tell it in that case's report.
+
+        ``task`` None: asyncgroup itself blocked it (``line`` says doing what): a warning on
+        the parent, issued at once (outside any case).
+        """
+        if task is None:
+            note = f"asyncgroup itself blocked the event loop for {seconds:.2f} s {line}"
+            reporter = self.reporter
+            try:
+                warnings.warn_explicit(
+                    AsyncgroupWarning(note),
+                    AsyncgroupWarning,
+                    reporter.test_path,
+                    reporter.test_line,
+                )
+            except Exception as exc:  # -W error: the warning fails the parent
+                self.report_error = self.report_error or exc
+        elif task in self.tasks:
             note = f"the case blocked the event loop for at least {seconds:.2f} s at {line}"
             self.notes.setdefault(task, []).append(note)
 
@@ -235,6 +278,8 @@ class ParentRun:
             if task is not sparing:
                 task.cancel()
                 self.cancelled_from_outside.add(task)
+                if task not in self.cutoffs:  # a stop is bounded: see STOP_GRACE
+                    self.cutoffs[task] = Deadline(task, STOP_GRACE, repeat=True)
 
     def _member(self, case: Case) -> Member:
         member: Member | None = getattr(case, "member", None)
@@ -291,6 +336,7 @@ class ParentRun:
                 cancelled = exc
                 if phases and not phases[-1].ended:
                     phases[-1].end(exc, output)
+                _uncancel(task)  # the teardown runs in a task not being cancelled, as in pytest
         finally:  # KeyboardInterrupt included: a started case is always torn down
             if fixtures is not None:
                 try:
@@ -299,6 +345,9 @@ class ParentRun:
                     cancelled = cancelled or exc
             if deadline is not None:
                 deadline.cancel()
+            cutoff = self.cutoffs.pop(task, None)
+            if cutoff is not None:
+                cutoff.cancel()
             if self.watchdog is not None:
                 self.watchdog.claim(task)  # a stall in this very step is this case's
             notes = self.notes.pop(task, None)
@@ -388,8 +437,10 @@ class ParentRun:
         __tracebackhide__ = True
         call = Phase("call")
         phases.append(call)
-        owned: list[asyncio.Task[Any]] = []
-        token = case_tasks.set(owned)  # tasks the body starts are the case's
+        task = asyncio.current_task()
+        assert task is not None
+        mark = CaseMark(task)
+        token = case_mark.set(mark)  # tasks the body starts are the case's
         call.begin()
         try:
             if member.is_async:
@@ -401,11 +452,13 @@ class ParentRun:
         else:
             call.end(expired_error(deadline, "body"), output)
         finally:
-            case_tasks.reset(token)
-            if owned and any(not task.done() for task in owned):
-                leftovers = await cancel_leftovers(owned, str(self.config.rootpath))
-                if leftovers is not None:
-                    self.notes.setdefault(asyncio.current_task(), []).append(leftovers)  # type: ignore[arg-type]
+            case_mark.reset(token)
+            cancelled = task in self.cancelled_from_outside or (
+                deadline is not None and deadline.expired
+            )
+            leftovers = await settle(self.census, mark, cancelled, str(self.config.rootpath))
+            if leftovers is not None:
+                self.notes.setdefault(task, []).append(leftovers)
 
     async def _call_in_thread(
         self, case: Case, member: Member, kwargs: dict[str, Any], deadline: Deadline | None
@@ -458,10 +511,52 @@ class ParentRun:
         notes: list[str] | None = None,
         properties: list[tuple[str, object]] | None = None,
     ) -> None:
+        """Hand the case's phases over: its reports are built and written outside its task."""
+        self.unbuilt.append((case, phases, xfail, skip_reason, notes, properties))
+        if self.settings.debugging:
+            self._build(None)
+        elif not self.build_scheduled:
+            self.build_scheduled = True
+            asyncio.get_running_loop().call_soon(self._build, _REPORT_SLICE, context=self.context)
+
+    def _build(self, budget: float | None) -> None:
+        """Build reports for ``budget`` seconds (None: all of them), write them, and go on later."""
+        self.build_scheduled = False
+        end = time.perf_counter() + budget if budget is not None else None
+        while self.unbuilt and self.report_error is None:
+            self._build_one(*self.unbuilt.popleft())
+            if end is not None and time.perf_counter() > end:
+                break
+        self.flush()
+        if self.unbuilt and self.report_error is None and budget is not None:
+            self.build_scheduled = True
+            asyncio.get_running_loop().call_soon(self._build, budget, context=self.context)
+
+    def _build_one(
+        self,
+        case: Case,
+        phases: list[Phase],
+        xfail: Xfail | None,
+        skip_reason: str | None,
+        notes: list[str] | None,
+        properties: list[tuple[str, object]] | None,
+    ) -> None:
         member = self._member(case)
-        reports = member.reporter.reports(
-            case.id, (m.name for m in case.marks), phases, xfail, skip_reason, notes, properties
-        )
+        try:
+            with self._own_work(f"building the report of case {case.id!r}"):
+                reports = member.reporter.reports(
+                    case.id,
+                    (m.name for m in case.marks),
+                    phases,
+                    xfail,
+                    skip_reason,
+                    notes,
+                    properties,
+                )
+        except BaseException as exc:  # a plugin's bug, say: it fails the parent
+            self.report_error = self.report_error or exc
+            self._cancel_all("reporting failed")
+            return
         self.done += 1
         failed = any(r.failed for r in reports)
         if failed:
@@ -469,12 +564,15 @@ class ParentRun:
             if self.table.fail_fast:
                 self._cancel_all(f"fail_fast: case {case.id!r} failed")
         self.pending.extend(reports)
-        if self.settings.debugging:
+        if self.settings.debugging and failed:
             self.flush()
-            if failed:
-                self._interact(next(r for r in reports if r.failed), phases)
-        else:
-            self.schedule_flush()
+            self._interact(next(r for r in reports if r.failed), phases)
+
+    def _own_work(self, label: str) -> Any:
+        """asyncgroup's own work on the loop, which the watchdog watches too."""
+        if self.watchdog is None:
+            return contextlib.nullcontext()
+        return self.watchdog.own_work(label)
 
     def report_step(
         self, case_id: str, msg: str | None, kwargs: dict[str, Any], phase: Phase
@@ -494,7 +592,7 @@ class ParentRun:
     def schedule_flush(self) -> None:
         if not self.flush_scheduled:
             self.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+            asyncio.get_running_loop().call_soon(self.flush, context=self.context)
 
     def flush(self) -> None:
         """Write the pending reports, under one suspension of pytest's capture."""
@@ -505,7 +603,7 @@ class ParentRun:
         hook = self.item.ihook
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         try:
-            with self.suspended_capture():
+            with self.suspended_capture(), self._own_work("writing reports"):
                 self.progress.erase()
                 for report in reports:
                     if isinstance(report, str):
@@ -591,6 +689,14 @@ class _Suspended:
         self._context.__exit__(*exc_info)
         current_output.reset(self._token)
         self._run.capture.install_streams()
+
+
+def _uncancel(task: asyncio.Task[Any]) -> None:
+    """Forget the task's pending cancellations (Python >= 3.11 counts them)."""
+    uncancel = getattr(task, "uncancel", None)
+    if uncancel is not None:
+        while uncancel() > 0:
+            pass
 
 
 def _fail_for_steps(call: Phase, count: int) -> None:

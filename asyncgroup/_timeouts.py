@@ -25,11 +25,12 @@ def debugger_active() -> bool:
 class Deadline:
     """Cancels a case's task when its time is up, and remembers that it did."""
 
-    def __init__(self, task: asyncio.Task[Any], seconds: float) -> None:
+    def __init__(self, task: asyncio.Task[Any], seconds: float, repeat: bool = False) -> None:
+        """Cancel ``task`` in ``seconds``; with ``repeat``, again every ``seconds`` after that."""
         self.task = task
         self.seconds = seconds
         self.expired = False
-        self._repeat = False
+        self._repeat = repeat
         self._handle = task.get_loop().call_later(seconds, self._expire)
 
     def _expire(self) -> None:

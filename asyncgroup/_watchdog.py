@@ -4,18 +4,20 @@ One blocked case silently stalls every other case and every timeout. While a par
 loop updates a heartbeat a few times per threshold; a watchdog thread that sees no heartbeat for
 longer than the threshold looks at the loop thread's stack (the blocking line is on it) and at
 the task that is running (the case). When the loop runs again, the case gets a warning that says
-for how long it blocked the loop, and where.
+for how long it blocked the loop, and where. asyncgroup's own work on the loop (building and
+writing reports) is timed too: held for longer than the threshold, it gets a warning of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import sysconfig
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from asyncgroup._paths import shown_path
@@ -44,7 +46,7 @@ class LoopWatchdog:
         self,
         loop: asyncio.AbstractEventLoop,
         threshold: float,
-        on_blocked: Callable[[asyncio.Task[Any], float, str], None],
+        on_blocked: Callable[[asyncio.Task[Any] | None, float, str], None],
         root: str = "",
     ) -> None:
         self._root = root  # the rootdir: the blocking line's path is written relative to it
@@ -81,6 +83,21 @@ class LoopWatchdog:
             self._stall = None
         blocked_task, line, since = stall
         self._on_blocked(blocked_task, time.monotonic() - since, line)
+
+    @contextlib.contextmanager
+    def own_work(self, what: str) -> Iterator[None]:
+        """asyncgroup's own work on the loop (``what``: "building the report of case 'x'").
+
+        Work that holds the loop for longer than the threshold is reported as asyncgroup's,
+        with task None: no case is to blame.
+        """
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - start
+            if seconds > self._threshold:
+                self._on_blocked(None, seconds, what)
 
     def _beat(self) -> None:
         """On the loop, a few times per threshold: report a stall that has ended."""
