@@ -5,7 +5,8 @@ as the ``postgres`` user when run as root, since PostgreSQL refuses root) on 127
 free port, and stops it at the end. Each inner run opens one asyncpg connection per case, named
 by ``application_name``; cases are cancelled inside ``SELECT pg_sleep(20)`` by their timeout,
 fail_fast, -x, Ctrl-C or the parent's cancellation; afterwards ``pg_stat_activity`` must hold
-no connection of that run. ``.ci/run`` installs the ``postgresql`` package when it is missing.
+no connection of that run. ``.ci/run`` installs the ``postgresql`` package when it is missing,
+and sets ASYNCGROUP_REQUIRE_POSTGRES so that CI fails rather than skips without a server.
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ def postgres() -> Iterator[str]:
     """The DSN of a private PostgreSQL server, started for the session."""
     bin_dir = _binaries()
     if bin_dir is None:
-        pytest.skip("PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin")
+        missing = "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin"
+        if os.environ.get("ASYNCGROUP_REQUIRE_POSTGRES"):  # set by .ci/run: CI must run these
+            pytest.fail(f"{missing}, and ASYNCGROUP_REQUIRE_POSTGRES is set")
+        pytest.skip(missing)
     if os.geteuid() == 0:
         try:
             uid, gid = (
