@@ -327,24 +327,33 @@ def test_ctrl_c_lets_libraries_clean_up_and_exits_2_soon(
     )
     output, code, elapsed = _interrupt(pytester, 6)
     assert code == pytest.ExitCode.INTERRUPTED, output
-    assert elapsed < 5, output
+    assert elapsed < 8, (elapsed, output)  # a few seconds, on a loaded machine too
     assert_all_closed(pytester.path, output)
     assert events(pytester.path, "cancel request") == [str(n) for n in range(6)], output
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
-@pytest.mark.parametrize("signals", [1, 2])
 def test_ctrl_c_with_a_hanging_teardown_is_bounded_and_a_second_one_is_at_once(
-    pytester: pytest.Pytester, signals: int
+    pytester: pytest.Pytester,
 ) -> None:
+    """One Ctrl-C: the hanging finalizer is cut off after the stop grace, and every other
+    finalizer runs. Two: the run ends without waiting for that grace."""
     pytester.makepyfile(
         test_inner=HANGING_TEARDOWN.replace("{options}", "").replace(
             "    yield state\n", "    log('open 0')\n    yield state\n"
         )
     )
-    output, code, elapsed = _interrupt(pytester, 1, signals)
+    output, code, once = _interrupt(pytester, 3)
     assert code == pytest.ExitCode.INTERRUPTED, output
-    assert elapsed < (2 if signals == 2 else 12), output
+    assert once < 12, (once, output)
+    log = (pytester.path / "log.txt").read_text()
+    assert log.count("tidy torn down") == 3, log
+    (pytester.path / "log.txt").unlink()
+    output, code, twice = _interrupt(pytester, 3, signals=2)
+    assert code == pytest.ExitCode.INTERRUPTED, output
+    # The grace (3 s) is not waited for; measured against the same run, so that a loaded
+    # machine slows both alike.
+    assert twice < once - 1.5, (once, twice, output)
 
 
 def test_tasks_and_task_factories_in_a_case_are_as_without_asyncgroup(

@@ -193,7 +193,7 @@ def test_ctrl_c_mid_query_exits_2_soon_and_leaves_no_connection(
     )
     output, code, elapsed = _interrupt(pytester, 6)
     assert code == pytest.ExitCode.INTERRUPTED, output
-    assert elapsed < 5, output
+    assert elapsed < 8, (elapsed, output)  # a few seconds, on a loaded machine too
     assert_all_closed(pytester.path, output)
     assert connections_of(postgres, application) == 0, output
 
