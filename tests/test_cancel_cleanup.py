@@ -10,6 +10,7 @@ tests/test_postgres.py does the same against a real PostgreSQL server with async
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import summary
+from tests.conftest import subtest_line, summary
 from tests.test_core import _default_sigint
 
 # The inner conftest's start: its connections log "open N", "cancel request N", "close N".
@@ -410,3 +411,51 @@ def test_tasks_and_task_factories_in_a_case_are_as_without_asyncgroup(
     result, _ = run(pytester, "-v", "-p", "no:randomly")
     assert result.ret == 0, result.stdout.str()
     assert summary(result) == {"passed": 8, "subtests passed": 4}
+
+
+def test_a_storm_of_failures_does_not_starve_running_cases(pytester: pytest.Pytester) -> None:
+    """50 failing cases whose reports take 0.1 s each to build (5 s in all) beside
+    healthy cases that sleep 1 s with timeout=3: the healthy cases pass, as they would alone.
+    One report that alone holds the loop past the watchdog's threshold is asyncgroup's doing,
+    and the watchdog says so. benchmarks/storm.py measures the full-size storm."""
+    pytester.makeini(
+        """
+        [pytest]
+        asyncio_default_fixture_loop_scope = function
+        asyncgroup_blocked_loop_threshold = 0.3
+        """
+    )
+    pytester.makepyfile(
+        test_inner="""
+        import asyncio
+        import time
+        from asyncgroup import concurrent_cases
+
+        class SlowToFormat(Exception):
+            def __str__(self):  # as a deep traceback is: pytest formats it for the report
+                time.sleep(0.5 if self.args[0] == "huge" else 0.05)
+                return f"{self.args[0]} failed"
+
+        CASES = [f"fails-{n}" for n in range(50)] + ["huge"] + [f"healthy-{n}" for n in range(5)]
+
+        @concurrent_cases(CASES, timeout=3)
+        async def test_storm(name):
+            if not name.startswith("healthy"):
+                await asyncio.sleep(0.2)
+                raise SlowToFormat(name)
+            await asyncio.sleep(1)
+        """
+    )
+    result, _ = run(pytester, "-v", "-W", "always::asyncgroup.AsyncgroupWarning")
+    output = result.stdout.str()
+    for n in range(5):
+        result.stdout.fnmatch_lines(
+            [subtest_line("test_inner.py::test_storm", f"healthy-{n}", "PASSED")]
+        )
+    assert "CaseTimeoutError" not in output
+    assert re.search(
+        r"AsyncgroupWarning: asyncgroup itself blocked the event loop for \d+\.\d\d s "
+        r"building the report of case 'huge'",
+        output,
+    ), output
+    assert "blocked the event loop for 0.0" not in output  # the other reports stay short
