@@ -38,7 +38,7 @@ def write_ini(pytester: pytest.Pytester, *extra: str) -> None:
 
 
 def failure_section(result: pytest.RunResult, title: str) -> str:
-    """The text of one entry of the FAILURES section, e.g. title ``test_x [case]``."""
+    """The text of one entry of the FAILURES section, e.g. title ``test_x[case]``."""
     header = re.compile(r"^_{2,} (.*) _{2,}$")
     lines = result.outlines
     # A case is headed by its node id's name, test_x[case], as its parametrized test is.
@@ -259,7 +259,7 @@ def test_eventually_cuts_off_a_hanging_async_check(pytester: pytest.Pytester) ->
         """
     )
     result, elapsed = run(pytester)
-    section = failure_section(result, "test_hanging_check [hangs]")
+    section = failure_section(result, "test_hanging_check[hangs]")
     match = re.search(
         r"E +AssertionError: eventually\(test_hanging_check\.<locals>\.check\) still failing "
         r"after 1 attempt over ([\d.]+) s \(timeout 0\.5 s\): "
@@ -340,7 +340,7 @@ def test_the_cases_own_timeout_wins_over_a_longer_eventually(pytester: pytest.Py
         """
     )
     result, elapsed = run(pytester)
-    section = failure_section(result, "test_case_timeout [waits]")
+    section = failure_section(result, "test_case_timeout[waits]")
     assert (
         "asyncgroup.CaseTimeoutError: Timeout (>0.5s) from asyncgroup: the case's body did not "
         "finish within its timeout of 0.5 s" in section
@@ -469,7 +469,7 @@ def test_blocking_cases_output_is_captured_per_case(pytester: pytest.Pytester) -
         """
     )
     result, _ = run(pytester)
-    section = failure_section(result, "test_prints [3]")
+    section = failure_section(result, "test_prints[3]")
     assert "Captured stdout call" in section
     assert "first line of case 3\nsecond line of case 3" in section
     assert "an error of case 3" in section
@@ -562,7 +562,7 @@ def test_blocking_cases_skip_and_xfail(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [subtest_line("test_marks.py::test_marks", "strict_xpass", "FAILED")], consecutive=False
     )
-    assert "[XPASS(strict)] b" in failure_section(result, "test_marks [strict_xpass]")
+    assert "[XPASS(strict)] b" in failure_section(result, "test_marks[strict_xpass]")
 
 
 def test_max_concurrency_bounds_the_threads_in_flight(pytester: pytest.Pytester) -> None:
@@ -624,7 +624,7 @@ def test_a_hung_blocking_case_is_reported_with_its_stack_and_pytest_exits(
         """
     )
     result, elapsed = run(pytester)
-    section = failure_section(result, "test_legacy [hung]")
+    section = failure_section(result, "test_legacy[hung]")
     assert ">           wait_for_reply()" in section, section
     assert ">       time.sleep(30)" in section
     assert (
@@ -684,7 +684,7 @@ def test_a_case_that_blocks_the_loop_gets_a_warning_naming_the_line(
     assert library.endswith(f"test_loop.py:{wait_line}: threading.Event().wait(0.8)"), library
     assert "case 'polite'" not in result.stdout.str()
     # The case's own report has the warning too.
-    section = failure_section(result, "test_loop [blocker]")
+    section = failure_section(result, "test_loop[blocker]")
     assert re.search(
         r"-+ asyncgroup warnings -+\n"
         rf"the case blocked the event loop for at least [\d.]+ s at .*test_loop\.py:{sleep_line}: "
@@ -841,7 +841,7 @@ def test_tasks_left_running_are_named_and_cancelled_before_the_fixture_teardown(
     out = result.stdout.str()
     assert "case 'tidy'" not in out
     assert "case 'awaits'" not in out
-    section = failure_section(result, "test_tasks [leaky_and_fails]")
+    section = failure_section(result, "test_tasks[leaky_and_fails]")
     assert re.search(
         r"-+ asyncgroup warnings -+\nthe case left 1 task running when it finished: ", section
     ), section
@@ -1009,10 +1009,10 @@ def test_cases_on_uvloop(pytester: pytest.Pytester) -> None:
         """
     )
     result, elapsed = run(pytester)
-    timed_out = failure_section(result, "test_on_uvloop [3]")
+    timed_out = failure_section(result, "test_on_uvloop[3]")
     assert "asyncgroup.CaseTimeoutError: Timeout (>1s) from asyncgroup" in timed_out
     assert ">           await asyncio.sleep(30)" in timed_out
-    assert "E       assert 4 != 4" in failure_section(result, "test_on_uvloop [4]")
+    assert "E       assert 4 != 4" in failure_section(result, "test_on_uvloop[4]")
     result.stdout.fnmatch_lines(
         [
             subtest_line("test_uvloop.py::test_on_uvloop", "9", "PASSED"),

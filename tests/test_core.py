@@ -135,7 +135,7 @@ def test_each_case_has_its_own_nodeid_and_failure_report(pytester: pytest.Pytest
     assert case_ids(result, "test_x") == ["1", "3"]
     assert case_ids(result, "test_x", "FAILED") == ["2"]
     result.stdout.fnmatch_lines(["test_mod.py::test_x FAILED*"])
-    section = failure_section(result, "test_x [2]")
+    section = failure_section(result, "test_x[2]")
     assert any("case 2 is broken" in line for line in section)
     assert failure_section(result, "test_x") == ["1 of 3 cases failed: 2"]
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -443,7 +443,7 @@ def test_usefixtures_mark_sets_the_fixture_up_per_case(pytester: pytest.Pytester
         """
     )
     result = pytester.runpytest_subprocess("-v", timeout=60)
-    section = failure_section(result, "test_x [2]")
+    section = failure_section(result, "test_x[2]")
     assert "announce-setup" in section
     assert summary(result) == {"failed": 2, "subtests passed": 1}
 
@@ -632,7 +632,7 @@ def test_strict_xpass_reports_the_reason(pytester: pytest.Pytester) -> None:
         )
     )
     result = pytester.runpytest_subprocess("-v", timeout=60)
-    assert failure_section(result, "test_x [passes]") == ["[XPASS(strict)] must fail"]
+    assert failure_section(result, "test_x[passes]") == ["[XPASS(strict)] must fail"]
 
 
 def test_xfail_strict_ini_applies_to_cases(pytester: pytest.Pytester) -> None:
@@ -672,7 +672,7 @@ def test_timeout_fails_the_case_and_points_at_the_awaited_line(pytester: pytest.
     elapsed = time.monotonic() - start
     result.stdout.fnmatch_lines([subtest_line("test_mod.py::test_x", "hangs", "FAILED")])
     assert case_ids(result, "test_x") == ["quick"]
-    section = failure_section(result, "test_x [hangs]")
+    section = failure_section(result, "test_x[hangs]")
     pointed = [line for line in section if line.startswith(">")]
     assert pointed == [">           await asyncio.Event().wait()"]
     errors = [line[1:].strip() for line in section if line.startswith("E ")]
@@ -959,7 +959,7 @@ async def test_later():
     result = pytester.runpytest_subprocess("-v", timeout=60)
     result.stdout.fnmatch_lines([subtest_line("test_mod.py::test_x", "2", "FAILED")])
     assert case_ids(result, "test_x") == ["1", "3"]
-    errors = [line[1:].strip() for line in failure_section(result, "test_x [2]") if line[:1] == "E"]
+    errors = [line[1:].strip() for line in failure_section(result, "test_x[2]") if line[:1] == "E"]
     assert errors == [error_line]
     assert failure_section(result, "test_x") == ["1 of 3 cases failed: 2"]
     result.stdout.fnmatch_lines(["test_mod.py::test_later PASSED*"])
@@ -1099,8 +1099,8 @@ def test_each_case_report_has_only_its_own_output_and_logs(pytester: pytest.Pyte
             if re.match(r"^[ab]-", line) or re.match(r"^WARNING +app:", line)
         ]
 
-    a_section = failure_section(result, "test_x [a]")
-    b_section = failure_section(result, "test_x [b]")
+    a_section = failure_section(result, "test_x[a]")
+    b_section = failure_section(result, "test_x[b]")
     for section in (a_section, b_section):
         for title in ("Captured stdout call", "Captured stderr call", "Captured log call"):
             assert any(title in line for line in section), (title, section)
@@ -1129,7 +1129,7 @@ def test_passing_case_output_stays_out_of_a_failing_case(pytester: pytest.Pytest
         """
     )
     result = pytester.runpytest_subprocess("-v", timeout=60)
-    section = failure_section(result, "test_x [3]")
+    section = failure_section(result, "test_x[3]")
     printed = [line for line in section if line.startswith("case")]
     assert printed == ["case3-step0", "case3-step1", "case3-step2"]
 
