@@ -489,6 +489,20 @@ def point_crash_at(report: pytest.TestReport, path: str, lineno: int) -> None:
         crash.path, crash.lineno = path, lineno
 
 
+def crash_where_hidden(longrepr: Any, error: BaseException, path: str, lineno: int) -> None:
+    """Give an error whose traceback entries are all hidden a one-line form at ``path:lineno``.
+
+    pytest 8.0-9.2: an ExceptionChainRepr's ``reprcrash`` is None when every entry is hidden
+    (``__tracebackhide__``), and the short summary line then shows no reason; a
+    ``_pytest._code.code.ReprFileLocation`` (path, lineno, message) is what it reads.
+    """
+    if getattr(longrepr, "reprcrash", False) is None:
+        from _pytest._code.code import ReprFileLocation
+
+        message = pytest.ExceptionInfo.from_exception(error).exconly()
+        longrepr.reprcrash = ReprFileLocation(path, lineno, message)
+
+
 def visible_fixture(item: pytest.Function, name: str) -> Any:
     """The closest FixtureDef named ``name`` visible to ``item``, or None.
 

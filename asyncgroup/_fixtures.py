@@ -219,7 +219,9 @@ class CaseFixtures:
         if index == -1 and name not in self.plan.per_case:
             return self.parent_value(name)
         if index == -1 and name in self.plan.loop_traps:
-            raise pytest.UsageError(self.plan.loop_traps[name])
+            # As pytest reports a fixture it cannot set up (its ScopeMismatch, say): an error
+            # of the test's setup, shown as its message alone.
+            pytest.fail(self.plan.loop_traps[name], pytrace=False)
         fixturedef = self.plan.defs[name][index]
         if fixturedef.scope != "function":
             msg = (

@@ -209,9 +209,12 @@ class CaseReporter:
         return sections
 
     def warn(self, case_id: str, note: str) -> None:
-        """A case's note as a pytest warning, located at the test."""
+        """A case's note as a pytest warning, located at the test; the case is named as its
+        node id names it (``2-b`` under a parent parametrized with ``2``)."""
+        callspec = getattr(self.item, "callspec", None)
+        shown = f"{callspec.id}-{case_id}" if callspec is not None else case_id
         warnings.warn_explicit(
-            AsyncgroupWarning(f"case {case_id!r}: {note}"),
+            AsyncgroupWarning(f"case {shown!r}: {note}"),
             AsyncgroupWarning,
             self.test_path,
             self.test_line,
@@ -243,7 +246,11 @@ class CaseReporter:
     def _longrepr(self, error: BaseException) -> Any:
         if isinstance(error, FailedSubtests):  # as pytest 9 words it, with no traceback
             return str(error)
-        return self.item.repr_failure(pytest.ExceptionInfo.from_exception(error))
+        longrepr = self.item.repr_failure(pytest.ExceptionInfo.from_exception(error))
+        # An error raised where the user has no line (asyncgroup's own refusals): its one-line
+        # form, in the short summary, still says what it is, placed at the test.
+        _compat.crash_where_hidden(longrepr, error, self.test_path, self.test_line)
+        return longrepr
 
     def _call(
         self,

@@ -107,6 +107,8 @@ class ParentRun:
         self.pending: list[pytest.TestReport | str] = []
         self.flush_scheduled = False
         self.failed: list[str] = []
+        # Of those, the cases whose only failures are fixture errors (pytest's ERROR, not FAILED).
+        self.errored: set[str] = set()
         self.done = 0
         # Warnings for a running case's report (blocked loop, leftover tasks), by its task.
         self.notes: dict[asyncio.Task[Any], list[str]] = {}
@@ -561,6 +563,8 @@ class ParentRun:
         failed = any(r.failed for r in reports)
         if failed:
             self.failed.append(member.label(case))
+            if all(r.when != "call" for r in reports if r.failed):
+                self.errored.add(member.label(case))
             if self.table.fail_fast:
                 self._cancel_all(f"fail_fast: case {case.id!r} failed")
         self.pending.extend(reports)
@@ -735,9 +739,19 @@ async def run_parent(
     run = ParentRun(table, request, settings, bound_args, parent_values)
     await run.run(cases)
     if run.failed:
-        shown = ", ".join(run.failed[:10]) + (", ..." if len(run.failed) > 10 else "")
-        failure = pytest.fail.Exception(
-            f"{len(run.failed)} of {len(cases)} cases failed: {shown}", pytrace=False
-        )
+        failure = pytest.fail.Exception(_cases_failed(run, len(cases)), pytrace=False)
         setattr(failure, CASES_FAILED_ATTRIBUTE, True)  # see _plugin.pytest_runtest_makereport
         raise failure
+
+
+def _cases_failed(run: ParentRun, count: int) -> str:
+    """The parent's failure: "2 of 3 cases failed: a, c", and the cases with fixture errors,
+    which pytest counts as errors, apart: "1 of 3 cases errored: b"."""
+    failed = [label for label in run.failed if label not in run.errored]
+    errored = [label for label in run.failed if label in run.errored]
+    parts = []
+    for labels, verb in ((failed, "failed"), (errored, "errored")):
+        if labels:
+            shown = ", ".join(labels[:10]) + (", ..." if len(labels) > 10 else "")
+            parts.append(f"{len(labels)} of {count} cases {verb}: {shown}")
+    return "; ".join(parts)

@@ -66,7 +66,8 @@ body       Ctrl-C              SUBSKIPPED                skipped: cancelled: the
 teardown   Ctrl-C              SUBPASSED                 (none)
 =========  ==================  ========================  ===================================
 
-A case reported ERROR or SUBFAILED fails the parent ("1 of 3 cases failed: bad"); with
+A case reported ERROR or SUBFAILED fails the parent ("1 of 3 cases errored: bad" for an ERROR
+alone, else "1 of 3 cases failed: bad"); with
 fail_fast / -x the parent fails because of ``trigger``. The run exits 1 when the parent fails,
 0 otherwise, 2 after Ctrl-C. A cancelled case (fail_fast, -x, Ctrl-C) that had not finished its
 body is reported with the cancellation only, so its output is in no report at all; the check (c)
@@ -517,7 +518,9 @@ def run_and_check(pytester: pytest.Pytester, phase: str, fault: str, blocking: b
     parent = outcome_elements(junit.get("test_x", []))
     if parent_fails:
         culprit = "trigger" if fault in CANCELLATIONS else "bad"
-        message = f"1 of {len(cases)} cases failed: {culprit}"
+        # A case whose only reports are ERROR (a fixture error) errored, as pytest counts it.
+        errored = culprit == "bad" and "SUBFAILED" not in want.statuses
+        message = f"1 of {len(cases)} cases {'errored' if errored else 'failed'}: {culprit}"
         if [k for k, _ in parent] != ["failure"] or message not in parent[0][1]:
             problems.append(f"parent: {shown(parent)}, expected a failure {message!r}")
     elif parent:

@@ -403,15 +403,76 @@ def test_a_case_fixture_on_another_loops_server_fails_at_once_with_the_fix(
     started = time.monotonic()
     result = run(pytester)
     assert time.monotonic() - started < 20  # not the cases' 30 s timeout
+    # Shown as pytest shows a fixture it cannot set up (its ScopeMismatch): the message alone,
+    # and the reason on each case's short summary line, as for any fixture error.
     result.stdout.fnmatch_lines(
         [
-            "E   *UsageError: asyncgroup: fixture 'client', set up for each case on the "
+            "*ERROR at setup of test_echo[[]0[]]*",
+            "asyncgroup: fixture 'client', set up for each case on the "
             "test's function-scoped event loop, uses the module-scoped async fixture 'server', "
             "which runs on the module-scoped event loop.*would hang. Run the test on the "
             'fixture\'s loop: @pytest.mark.asyncio(loop_scope="module") on the test*',
         ]
     )
+    assert "UsageError" not in result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "FAILED test_trap.py::test_echo - Failed: 3 of 3 cases errored: 0, 1, 2",
+            "ERROR test_trap.py::test_echo[[]0[]] - Failed: asyncgroup: fixture 'client', *",
+        ]
+    )
     assert summary(result) == {"failed": 1, "errors": 3}
+
+
+def test_a_per_case_fixture_error_is_an_error_in_the_parents_line_too(
+    pytester: pytest.Pytester,
+) -> None:
+    """The parametrized twin counts 2 errors; the parent says the cases errored, not failed."""
+    write_ini(pytester)
+    pytester.makepyfile(
+        test_err="""
+        import pytest
+        import pytest_asyncio
+        from asyncgroup import concurrent_cases
+
+        @pytest_asyncio.fixture
+        async def broken():
+            raise RuntimeError("db down")
+            yield
+
+        @concurrent_cases(["a", "b", "c"])
+        async def test_cc(x, broken):
+            pass
+
+        @pytest.fixture
+        def down_for_a(x):
+            if x == "a":
+                raise RuntimeError("db down")
+
+        @concurrent_cases(["a", "b", "c"])
+        async def test_mixed(x, down_for_a):
+            assert x != "b"
+
+        @pytest.mark.asyncio
+        @pytest.mark.parametrize("x", ["a", "b", "c"])
+        async def test_p(x, broken):
+            pass
+        """
+    )
+    result = run(pytester)
+    result.stdout.fnmatch_lines(
+        [
+            "ERROR test_err.py::test_cc[[]a[]] - RuntimeError: db down",
+            "ERROR test_err.py::test_p[[]a[]] - RuntimeError: db down",
+        ],
+        consecutive=False,
+    )
+    # The parents' entries in FAILURES.
+    result.stdout.fnmatch_lines(
+        ["3 of 3 cases errored: a, b, c", "1 of 3 cases failed: b; 1 of 3 cases errored: a"]
+    )
+    assert "cases failed: a" not in result.stdout.str()
+    assert summary(result) == {"failed": 3, "errors": 7, "subtests passed": 1}
 
 
 @pytest.mark.parametrize(
@@ -482,3 +543,31 @@ def test_parametrize_of_the_short_forms_argument_names_the_decorator_and_the_fix
     fixed = run(pytester)
     fixed.stdout.fnmatch_lines(["test_short.py::test_param_parent[[]2-b[]] *SUBPASS*"])
     assert summary(fixed) == {"passed": 2, "subtests passed": 4}
+
+
+def test_a_watchdog_warning_under_a_parametrized_parent_names_the_cases_node_id(
+    pytester: pytest.Pytester,
+) -> None:
+    """The case is test_param_parent[2-b] in -v and in --deselect: the warning says '2-b'."""
+    write_ini(pytester)
+    pytester.makepyfile(
+        test_wd="""
+        import asyncio
+        import time
+        import pytest
+        from asyncgroup import concurrent_cases
+
+        @pytest.mark.parametrize("p", [1, 2])
+        @concurrent_cases("x", ["a", "b"], timeout=10)
+        async def test_param_parent(p, x):
+            if p == 2 and x == "b":
+                time.sleep(0.8)
+            await asyncio.sleep(0.1)
+        """
+    )
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["test_wd.py::test_param_parent[[]2-b[]] *SUBPASS*"])
+    result.stdout.fnmatch_lines(
+        ["*AsyncgroupWarning: case '2-b': the case blocked the event loop for at least *"]
+    )
+    assert "case 'b'" not in result.stdout.str()

@@ -663,7 +663,7 @@ def test_teardown_runs_when_setup_fails_and_the_error_is_the_cases(
     result.stdout.fnmatch_lines(["test_cases.py::test_x[[]2[]] ERROR*"])
     # Headed by the case's name, as pytest heads a parametrized test's setup error.
     result.stdout.fnmatch_lines(["*ERROR at setup of test_x[[]2[]]*", "*RuntimeError: setup boom"])
-    result.stdout.fnmatch_lines(["FAILED test_cases.py::test_x - Failed: 1 of 3 cases failed: 2"])
+    result.stdout.fnmatch_lines(["FAILED test_cases.py::test_x - Failed: 1 of 3 cases errored: 2"])
     result.stdout.fnmatch_lines(["ERROR test_cases.py::test_x[[]2[]] - RuntimeError: setup boom"])
     assert counts(result) == {"failed": 1, "error": 1, "subtests passed": 2}
     ev = events(pytester)

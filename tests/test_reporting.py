@@ -820,7 +820,8 @@ def test_fixture_error_of_a_case_is_an_error_of_that_case(
     )
     result.stdout.fnmatch_lines(
         [
-            "FAILED test_err.py::test_x - Failed: 1 of 3 cases failed: b",
+            # As pytest counts it: an error, not a failure, of the case.
+            "FAILED test_err.py::test_x - Failed: 1 of 3 cases errored: b",
             "ERROR test_err.py::test_x[[]b[]] - ConnectionError: cannot connect for b",
         ]
     )
