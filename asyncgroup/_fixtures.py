@@ -23,7 +23,7 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._builtins import BUILTINS
 from asyncgroup._capture import CaseOutput
-from asyncgroup._loopscope import loop_traps
+from asyncgroup._loopscope import loop_traps, other_loop_hint
 
 
 def parent_value(request: pytest.FixtureRequest, values: dict[str, Any], name: str) -> Any:
@@ -52,6 +52,11 @@ class FixturePlan:
             self._visit(name, -1)
         # Per-case fixtures that would hang on an async fixture of another loop: their errors.
         self.loop_traps = loop_traps(item, self.per_case, self.defs)
+        # The same, for a fixture the test requests itself: a hint if a case times out.
+        own = [name for name in inspect.signature(item.function).parameters if name in self.roots]
+        self.loop_hint = other_loop_hint(
+            item, [n for n in own if n not in self.per_case], self.defs
+        )
 
     def recipe(self, name: str, index: int, fixturedef: Any, fixtures: CaseFixtures) -> _Recipe:
         """How to make fixture ``name`` (``index``: which override), the same for every case.

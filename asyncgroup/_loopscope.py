@@ -68,6 +68,29 @@ def loop_traps(item: pytest.Function, per_case: set[str], defs: dict[str, Any]) 
     return traps
 
 
+def other_loop_hint(item: pytest.Function, names: list[str], defs: dict[str, Any]) -> str:
+    """For a case that times out: the wider-scoped async fixtures the test requests directly
+    that run on another loop. Not an error at setup: such a fixture may well give a plain
+    value; but a case that waited on something it started (a server) hangs, and this says why.
+    """
+    config = item.config
+    test_scope = test_loop_scope(item)
+    for name in names:
+        used = defs.get(name)
+        if not used or used[-1].scope == "function":
+            continue
+        scope = fixture_loop_scope(used[-1], config)
+        if scope is not None and scope != test_scope:
+            return (
+                f". The test uses {name!r}, an async fixture on the {scope}-scoped event loop, "
+                f"which does not run while the cases do (they run on the {test_scope}-scoped "
+                f"one): if the case waited on something {name!r} started (a server, a "
+                "connection), run the test on that loop: "
+                f'@pytest.mark.asyncio(loop_scope="{scope}")'
+            )
+    return ""
+
+
 def _message(name: str, used: str, used_scope: str, used_loop: str, test_loop: str) -> str:
     return (
         f"asyncgroup: fixture {name!r}, set up for each case on the test's {test_loop}-scoped "

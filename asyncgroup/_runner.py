@@ -379,7 +379,9 @@ class ParentRun:
         """
         if isinstance(exc, asyncio.CancelledError):
             if deadline is not None and deadline.expired:
-                error = timeout_error(deadline.seconds, where, exc.__traceback__)
+                error = timeout_error(
+                    deadline.seconds, where, exc.__traceback__, self.plan.loop_hint
+                )
                 error.__cause__ = exc.__cause__  # what was cut off, eventually()'s last failure
                 return error
             if asyncio.current_task() in self.cancelled_from_outside:

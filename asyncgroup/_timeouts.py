@@ -61,11 +61,14 @@ def expired_error(deadline: Deadline | None, where: str) -> BaseException | None
     return None
 
 
-def timeout_error(seconds: float, where: str, tb: types.TracebackType | None) -> CaseTimeoutError:
+def timeout_error(
+    seconds: float, where: str, tb: types.TracebackType | None, hint: str = ""
+) -> CaseTimeoutError:
     error = CaseTimeoutError(
         f"Timeout (>{seconds:g}s) from asyncgroup: the case's {where} did not finish "
         f"within its timeout of {seconds:g} s"
         + ("; the line marked > is where it was waiting" if tb is not None else "")
+        + hint
     )
     return error.with_traceback(user_frames(tb))
 

@@ -571,3 +571,55 @@ def test_a_watchdog_warning_under_a_parametrized_parent_names_the_cases_node_id(
         ["*AsyncgroupWarning: case '2-b': the case blocked the event loop for at least *"]
     )
     assert "case 'b'" not in result.stdout.str()
+
+
+DIRECT_SERVER = """
+import asyncio
+import pytest
+import pytest_asyncio
+from asyncgroup import concurrent_cases
+
+
+async def echo(reader, writer):
+    while line := await reader.readline():
+        writer.write(line)
+        await writer.drain()
+    writer.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server():
+    srv = await asyncio.start_server(echo, "127.0.0.1", 0)
+    yield srv.sockets[0].getsockname()[1]
+    srv.close()
+    await srv.wait_closed()
+
+
+@concurrent_cases(range(2), timeout=1)
+async def test_echo(n, server):
+    reader, writer = await asyncio.open_connection("127.0.0.1", server)
+    writer.write(b"hi\\n")
+    assert await reader.readline() == b"hi\\n"
+    writer.close()
+"""
+
+
+def test_a_case_timing_out_on_another_loops_fixture_it_requests_says_why(
+    pytester: pytest.Pytester,
+) -> None:
+    """Not an error at setup (such a fixture may give a plain value), but a case that hangs
+    on what it started gets the loop-scope hint in its timeout."""
+    write_ini(pytester)
+    pytester.makepyfile(test_direct=DIRECT_SERVER)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(
+        [
+            "E   *CaseTimeoutError: Timeout (>1s) from asyncgroup: *. The test uses 'server', an "
+            "async fixture on the module-scoped event loop, which does not run while the cases "
+            "do (they run on the function-scoped one): *run the test on that loop: "
+            '@pytest.mark.asyncio(loop_scope="module")',
+        ]
+    )
+    assert summary(result) == {"failed": 3}
+    write_ini(pytester, "asyncio_default_test_loop_scope = module")
+    assert summary(run(pytester)) == {"passed": 1, "subtests passed": 2}
