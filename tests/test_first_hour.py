@@ -355,7 +355,7 @@ def test_the_readme_watchdog_example_is_what_pytest_prints(pytester: pytest.Pyte
 # --------------------------------------------------------------------------------------------
 # The pytest-asyncio loop trap: a per-case fixture on an async fixture of another loop
 
-LOOP_TRAP = """
+MODULE_LOOP_SERVER = """
 import asyncio
 import pytest
 import pytest_asyncio
@@ -375,6 +375,11 @@ async def server():
     yield srv.sockets[0].getsockname()[1]
     srv.close()
     await srv.wait_closed()
+"""
+
+LOOP_TRAP = (
+    MODULE_LOOP_SERVER
+    + """
 
 
 @pytest_asyncio.fixture
@@ -391,6 +396,7 @@ async def test_echo(n, client):
     writer.write(b"hi\\n")
     assert await reader.readline() == b"hi\\n"
 """
+)
 
 
 def test_a_case_fixture_on_another_loops_server_fails_at_once_with_the_fix(
@@ -573,26 +579,9 @@ def test_a_watchdog_warning_under_a_parametrized_parent_names_the_cases_node_id(
     assert "case 'b'" not in result.stdout.str()
 
 
-DIRECT_SERVER = """
-import asyncio
-import pytest
-import pytest_asyncio
-from asyncgroup import concurrent_cases
-
-
-async def echo(reader, writer):
-    while line := await reader.readline():
-        writer.write(line)
-        await writer.drain()
-    writer.close()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def server():
-    srv = await asyncio.start_server(echo, "127.0.0.1", 0)
-    yield srv.sockets[0].getsockname()[1]
-    srv.close()
-    await srv.wait_closed()
+DIRECT_SERVER = (
+    MODULE_LOOP_SERVER
+    + """
 
 
 @concurrent_cases(range(2), timeout=1)
@@ -602,6 +591,7 @@ async def test_echo(n, server):
     assert await reader.readline() == b"hi\\n"
     writer.close()
 """
+)
 
 
 def test_a_case_timing_out_on_another_loops_fixture_it_requests_says_why(
