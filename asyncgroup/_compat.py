@@ -503,6 +503,16 @@ def crash_where_hidden(longrepr: Any, error: BaseException, path: str, lineno: i
         longrepr.reprcrash = ReprFileLocation(path, lineno, message)
 
 
+def setup_show_param(value: object) -> str:
+    """A parameter's value as ``--setup-show`` writes it: ``x['a']``.
+
+    pytest 8.0-9.2: ``_pytest/setuponly.py`` writes ``saferepr(cached_param, maxsize=42)``.
+    """
+    from _pytest._io.saferepr import saferepr
+
+    return saferepr(value, maxsize=42)
+
+
 def visible_fixture(item: pytest.Function, name: str) -> Any:
     """The closest FixtureDef named ``name`` visible to ``item``, or None.
 

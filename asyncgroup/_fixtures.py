@@ -13,6 +13,7 @@ pytest caches that failure on the fixture.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import textwrap
 from collections.abc import Callable
@@ -208,6 +209,8 @@ class CaseFixtures:
         """Set up the case's fixtures; return the arguments for the test function."""
         __tracebackhide__ = True
         values = self.values  # what the case has already: no coroutine to get it
+        if self.show is not None:
+            self._show_params()
         for name in self.plan.roots:
             if name not in values:
                 await self.get(name)
@@ -323,6 +326,18 @@ class CaseFixtures:
         if inspect.isawaitable(result):
             result = await result
         return result
+
+    def _show_params(self) -> None:
+        """--setup-show: the case's values, as pytest shows a parametrized test's (``x['a']``),
+        set up first and torn down last."""
+        show = self.show
+        assert show is not None
+        for name in self.plan.case_argnames:
+            if name in self.values:
+                value = _compat.setup_show_param(self.values[name])
+                line = f"F {name}[{value}] (case {self.case_name})"
+                show(f"        SETUP    {line}")
+                self.finalizers.append(functools.partial(show, f"        TEARDOWN {line}"))
 
     def _show_setup(self, name: str, fixturedef: Any) -> None:
         """--setup-show: the case's SETUP line now, its TEARDOWN line with its teardown."""

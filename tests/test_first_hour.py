@@ -613,3 +613,44 @@ def test_a_case_timing_out_on_another_loops_fixture_it_requests_says_why(
     assert summary(result) == {"failed": 3}
     write_ini(pytester, "asyncio_default_test_loop_scope = module")
     assert summary(run(pytester)) == {"passed": 1, "subtests passed": 2}
+
+
+def test_setup_show_shows_the_cases_value_as_for_a_parametrized_test(
+    pytester: pytest.Pytester,
+) -> None:
+    """pytest writes SETUP F x['a'] first and TEARDOWN F x['a'] last for a parametrized test;
+    a case likewise, with its name."""
+    write_ini(pytester)
+    pytester.makepyfile(
+        test_ss="""
+        import pytest
+        from asyncgroup import concurrent_cases
+
+        @pytest.fixture
+        def sfix(tmp_path):
+            return 3
+
+        @concurrent_cases(["a"])
+        async def test_cc(x, sfix):
+            pass
+
+        @pytest.mark.asyncio
+        @pytest.mark.parametrize("x", ["a"])
+        async def test_p(x, sfix):
+            pass
+        """
+    )
+    result = run(pytester, "--setup-show")
+    result.stdout.fnmatch_lines(
+        [
+            "*SETUP    F x[[]'a'[]] (case a)",
+            "*SETUP    F tmp_path (fixtures used: tmp_path_factory) (case a)",
+            "*SETUP    F sfix (fixtures used: tmp_path) (case a)",
+            "*TEARDOWN F sfix (case a)",
+            "*TEARDOWN F tmp_path (case a)",
+            "*TEARDOWN F x[[]'a'[]] (case a)*",
+            "*SETUP    F x[[]'a'[]]",
+            "*test_ss.py::test_p[[]a[]]*",
+            "*TEARDOWN F x[[]'a'[]]",
+        ]
+    )
