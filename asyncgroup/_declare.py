@@ -196,6 +196,14 @@ def check_max_concurrency(value: object, where: str) -> int | None:
     return value
 
 
+def generator_error(func: object, decorator: str) -> str | None:
+    """The error for a generator test, or None: calling it only makes a generator, so its body
+    would never run (an async one would even pass)."""
+    if inspect.isasyncgenfunction(func) or inspect.isgeneratorfunction(func):
+        return f"{decorator} needs an 'async def' or plain 'def' test, not a generator"
+    return None
+
+
 def make_table(
     func: Callable[..., Any], args: tuple[Any, ...], options: dict[str, Any]
 ) -> CaseTable:
@@ -203,8 +211,8 @@ def make_table(
     table = CaseTable(func)
     try:
         table.is_async = inspect.iscoroutinefunction(func)
-        if inspect.isasyncgenfunction(func) or inspect.isgeneratorfunction(func):
-            msg = "@concurrent_cases needs an 'async def' or plain 'def' test, not a generator"
+        msg = generator_error(func, "@concurrent_cases")
+        if msg is not None:
             raise ValueError(msg)
         valid = table.parameters = _case_parameters(func)
         if len(args) == 1:

@@ -25,10 +25,11 @@ from typing import Any
 import pytest
 
 from asyncgroup import _compat
-from asyncgroup._declare import CASES_ATTRIBUTE, CaseTable, _case_parameters
+from asyncgroup._declare import CASES_ATTRIBUTE, CaseTable, _case_parameters, generator_error
 from asyncgroup._fixtures import FixturePlan
 from asyncgroup._group import GroupSpec, spec_of
 from asyncgroup._member import Member, MemberCase
+from asyncgroup._refuse import refuse_without_asyncio
 from asyncgroup._select import parent_marks, select
 from asyncgroup._settings import RunSettings, plan_key
 
@@ -44,10 +45,17 @@ def pytest_pycollect_makeitem(
     collector: pytest.Module | pytest.Class, name: str, obj: object
 ) -> Generator[None, Any, Any]:
     """Report misuse of @concurrent_group as a collection error naming the test."""
+    __tracebackhide__ = True
     spec = spec_of(obj)
     if spec is not None:
         _check_declaration(collector, name, obj, spec)
     result = yield
+    in_class_group = isinstance(collector, pytest.Class) and spec_of(collector.obj, False)
+    if (result or spec is not None) and (spec is not None or in_class_group):
+        # A generator test's body never runs when called: an async one would pass unrun.
+        msg = generator_error(obj, "@concurrent_group")
+        if msg is not None:
+            pytest.fail(f"In {name}: {msg}", pytrace=False)
     if spec is not None and not result:
         kind = "class" if isinstance(obj, type) else "function"
         msg = (
@@ -65,6 +73,7 @@ def _check_declaration(
     __tracebackhide__ = True
     if spec.error is not None:
         pytest.fail(f"In {name}: {spec.error}", pytrace=False)
+    refuse_without_asyncio(collector.config, name, "@concurrent_group", "tests")
     if isinstance(obj, type):
         return  # a class is a group of its own
     if isinstance(collector, pytest.Class) and spec_of(collector.obj, own=False) is not None:

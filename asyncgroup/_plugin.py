@@ -8,7 +8,6 @@ names the cases, and takes per-case fixtures out of the parent's closure.
 from __future__ import annotations
 
 import os
-import unittest
 from collections.abc import Generator
 from typing import Any, Literal
 
@@ -25,6 +24,7 @@ from asyncgroup._outcome import (
     case_status,
 )
 from asyncgroup._progress import remember_terminal
+from asyncgroup._refuse import refuse_unittest, refuse_without_asyncio
 from asyncgroup._select import LastFailed, Selection, Stepwise, return_lent_marks
 from asyncgroup._settings import (
     blocked_loop_threshold,
@@ -115,15 +115,10 @@ def pytest_pycollect_makeitem(
     """
     __tracebackhide__ = True
     table = _table(obj)
-    if isinstance(obj, type) and issubclass(obj, unittest.TestCase):
-        _refuse_unittest_methods(obj)
-    if table is not None and not collector.config.pluginmanager.has_plugin("asyncio"):
-        msg = (
-            f"In {name}: @concurrent_cases runs its cases in pytest-asyncio's event loop, "
-            "and pytest-asyncio is not active (not installed, or disabled with -p no:asyncio): "
-            "install pytest-asyncio and enable it for this test"
-        )
-        pytest.fail(msg, pytrace=False)
+    if isinstance(obj, type):
+        refuse_unittest(obj)
+    if table is not None:
+        refuse_without_asyncio(collector.config, name, "@concurrent_cases", "cases")
     if table is not None and table.error is None:
         own_marks = getattr(obj, "pytestmark", [])
         has_mark = any(m.name == "asyncio" for m in own_marks) or any(
@@ -132,19 +127,6 @@ def pytest_pycollect_makeitem(
         if not has_mark:
             pytest.mark.asyncio(obj)
     return (yield)
-
-
-def _refuse_unittest_methods(cls: type) -> None:
-    """pytest runs a unittest.TestCase through unittest, which passes no fixtures: no parent."""
-    __tracebackhide__ = True
-    for attribute, value in vars(cls).items():
-        if _table(value) is not None:
-            msg = (
-                f"In {cls.__name__}.{attribute}: @concurrent_cases does not work on a method of "
-                "a unittest.TestCase class (pytest runs those through unittest, without "
-                "fixtures); put the test in a plain class (class TestX:) or at module level"
-            )
-            pytest.fail(msg, pytrace=False)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

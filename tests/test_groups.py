@@ -523,6 +523,53 @@ def test_concurrent_cases_member_gives_its_cases(pytester: pytest.Pytester) -> N
         ),
         pytest.param(
             """
+            @concurrent_group("g")
+            async def test_a():
+                assert 0, "body ran"
+                yield 1
+            """,
+            "In test_a: @concurrent_group needs an 'async def' or plain 'def' test, "
+            "not a generator",
+            id="async-generator",
+        ),
+        pytest.param(
+            """
+            @concurrent_group
+            class TestA:
+                async def test_b(self):
+                    assert 0, "body ran"
+                    yield 1
+            """,
+            "In test_b: @concurrent_group needs an 'async def' or plain 'def' test, "
+            "not a generator",
+            id="async-generator-in-a-grouped-class",
+        ),
+        pytest.param(
+            """
+            import unittest
+
+            @concurrent_group
+            class TestU(unittest.IsolatedAsyncioTestCase):
+                async def test_a(self):
+                    pass
+            """,
+            "In TestU: @concurrent_group does not work on a unittest.TestCase class*",
+            id="unittest-class",
+        ),
+        pytest.param(
+            """
+            import unittest
+
+            class TestU(unittest.TestCase):
+                @concurrent_group("g")
+                def test_a(self):
+                    pass
+            """,
+            "In TestU.test_a: @concurrent_group does not work on a method of a unittest.TestCase*",
+            id="unittest-method",
+        ),
+        pytest.param(
+            """
             concurrent_group("g")(42)
             """,
             "*TypeError: @concurrent_group decorates a test function or a test class, not int 42",
@@ -539,6 +586,29 @@ def test_misuse_is_a_collection_error_naming_the_test(
     result = pytester.runpytest_subprocess(timeout=60)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*ERROR collecting test_bad.py*", f"*{message}"])
+
+
+@pytest.mark.parametrize("form", ["class", "function"])
+def test_without_pytest_asyncio_a_group_is_a_collection_error(
+    pytester: pytest.Pytester, form: str
+) -> None:
+    """As for @concurrent_cases: the parent needs pytest-asyncio's loop, so say so up front."""
+    source = (
+        "@concurrent_group\nclass TestP:\n    def test_a(self):\n        pass\n"
+        if form == "class"
+        else "@concurrent_group('g')\ndef test_a():\n    pass\n"
+    )
+    pytester.makepyfile(test_bad="from asyncgroup import concurrent_group\n" + source)
+    result = pytester.runpytest_subprocess("-p", "no:asyncio", timeout=60)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    name = "TestP" if form == "class" else "test_a"
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR collecting test_bad.py*",
+            f"In {name}: @concurrent_group runs its tests in pytest-asyncio's event loop, and "
+            "pytest-asyncio is not active (not installed, or disabled with -p no:asyncio)*",
+        ]
+    )
 
 
 def test_each_test_has_its_own_warning_filters(pytester: pytest.Pytester) -> None:
