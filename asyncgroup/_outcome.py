@@ -211,8 +211,12 @@ class CaseReporter:
     def warn(self, case_id: str, note: str) -> None:
         """A case's note as a pytest warning, located at the test; the case is named as its
         node id names it (``2-b`` under a parent parametrized with ``2``)."""
-        callspec = getattr(self.item, "callspec", None)
-        shown = f"{callspec.id}-{case_id}" if callspec is not None else case_id
+        # A parent with parameters but no id of them (a hidden loop-factory parameter, say)
+        # keeps the case's own id, as case_nodeid does.
+        parent_id = getattr(getattr(self.item, "callspec", None), "id", "")
+        shown = (
+            f"{parent_id}-{case_id}" if parent_id and self.item.nodeid.endswith("]") else case_id
+        )
         warnings.warn_explicit(
             AsyncgroupWarning(f"case {shown!r}: {note}"),
             AsyncgroupWarning,
