@@ -43,6 +43,8 @@ def _check(name: object, options: dict[str, Any]) -> GroupSpec:
                 f"got {short_repr(name)}"
             )
             raise ValueError(msg)
+        if name is not None:
+            _check_name(name)
         fail_fast = options["fail_fast"]
         if fail_fast is not None and not isinstance(fail_fast, bool):
             msg = f"fail_fast must be True or False, got {short_repr(fail_fast)}"
@@ -57,6 +59,21 @@ def _check(name: object, options: dict[str, Any]) -> GroupSpec:
         )
     except ValueError as exc:
         return GroupSpec(None, error=str(exc))
+
+
+def _check_name(name: str) -> None:
+    # The name is part of the parent's node id, concurrent_group[name], which pytest prints in
+    # FAILED lines and reports: it must read back as one node id.
+    bad = [repr(part) for part in ("::", "[", "]") if part in name]
+    if name != name.strip() or not name.isprintable():
+        bad.append("leading or trailing whitespace, or a line break or other control character")
+    if bad:
+        msg = (
+            f"the group name {name!r} cannot be part of a node id (concurrent_group[name]): it "
+            f"contains {', '.join(bad)}; use letters, "
+            f"digits, spaces and punctuation other than '::', '[' and ']', like 'inventory'"
+        )
+        raise ValueError(msg)
 
 
 def is_test_function(obj: object) -> bool:

@@ -334,12 +334,12 @@ class CaseReporter:
         # TestReport(nodeid, location, keywords, outcome, longrepr, when, sections, duration,
         # start, stop, user_properties): the same positions on pytest 8 and 9. The domain is
         # the case's name (test_x[7]): a case's failure is headed by it, a step's by
-        # "test_x[7] [step]".
+        # "test_x[7] [step]". A test of a group is headed by its own name, as it would be alone.
         path, line, domain = self.location
         return _compat.subtest_report(
             case_id,
             nodeid,
-            (path, line, case_nodeid(domain, case_id)),
+            (path, line, domain if self.case_is_item else case_nodeid(domain, case_id)),
             keywords,
             outcome,
             longrepr,

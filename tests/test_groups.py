@@ -219,6 +219,46 @@ def test_v_lines_name_each_test_by_its_own_node_id(pytester: pytest.Pytester) ->
     result.stdout.no_fnmatch_line("*<- *")
 
 
+def test_failures_are_headed_by_the_test_name_as_without_the_group(
+    pytester: pytest.Pytester,
+) -> None:
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @concurrent_group
+        class TestP:
+            @pytest.mark.parametrize("n", [1, 2])
+            async def test_y(self, n):
+                assert n == 1
+
+            async def test_fail(self):
+                assert 0
+
+        @concurrent_group("g")
+        async def test_z():
+            assert 0
+
+        @concurrent_group("g")
+        async def test_ok():
+            pass
+        """,
+    )
+    heads = {}
+    for module in ("test_grouped", "test_plain"):
+        lines = run(pytester, module).outlines
+        heads[module] = {
+            line.strip("_ ") for line in lines if re.fullmatch(r"_{3,} \S+ _{3,}", line)
+        } - {"TestP.concurrent_group", "concurrent_group[g]"}
+    assert (
+        heads["test_grouped"]
+        == heads["test_plain"]
+        == {"TestP.test_y[2]", "TestP.test_fail", "test_z"}
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Concurrency
 
@@ -520,6 +560,26 @@ def test_concurrent_cases_member_gives_its_cases(pytester: pytest.Pytester) -> N
             """,
             "In test_a: class TestA already runs all its tests as one group*",
             id="method-in-a-grouped-class",
+        ),
+        pytest.param(
+            """
+            @concurrent_group("we]ird::name [x]")
+            async def test_a():
+                pass
+            """,
+            "In test_a: the group name 'we[]]ird::name [[]x[]]' cannot be part of a node id "
+            "(concurrent_group[[]name[]]): it contains '::', '[[]', '[]]'; use letters, digits,*",
+            id="name-with-node-id-separators",
+        ),
+        pytest.param(
+            """
+            @concurrent_group("inventory ")
+            async def test_a():
+                pass
+            """,
+            "In test_a: the group name 'inventory ' cannot be part of a node id*it contains "
+            "leading or trailing whitespace*",
+            id="name-with-trailing-space",
         ),
         pytest.param(
             """
