@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -404,6 +405,36 @@ def stepwise_last_failed(cache: pytest.Cache) -> str | None:
     if isinstance(value, dict):
         value = value.get("last_failed")
     return value if isinstance(value, str) else None
+
+
+# pytest 8.0-9.2: the cache plugin ("lfplugin") decides what --lf/--ff rerun from its
+# ``lastfailed`` dict (keys: node ids, pytest 9.2 NodeId objects whose str() is the node id),
+# and puts what it says in ``_report_status``, which its ``pytest_report_collectionfinish``
+# prints later. It counts a parent as one test.
+def hide_from_last_failed(config: pytest.Config, nodeids: set[str]) -> dict[Any, bool]:
+    """Take these node ids off the cache plugin's record; what was taken, to give back."""
+    record = getattr(config.pluginmanager.get_plugin("lfplugin"), "lastfailed", None)
+    if not isinstance(record, dict) or not nodeids:
+        return {}
+    return {key: record.pop(key) for key in list(record) if str(key) in nodeids}
+
+
+def give_back_to_last_failed(config: pytest.Config, hidden: dict[Any, bool]) -> None:
+    record = getattr(config.pluginmanager.get_plugin("lfplugin"), "lastfailed", None)
+    if isinstance(record, dict):
+        record.update(hidden)
+
+
+def recount_last_failures(config: pytest.Config, rerun: int, known: int) -> None:
+    """Make "rerun previous N failures" and "N known failures not in selected tests" count
+    cases as pytest counts parametrized tests."""
+    plugin = config.pluginmanager.get_plugin("lfplugin")
+    status = getattr(plugin, "_report_status", None)
+    if isinstance(status, str):
+        noun = "failure" if rerun == 1 else "failures"
+        status = re.sub(r"^rerun previous \d+ failures?", f"rerun previous {rerun} {noun}", status)
+        status = re.sub(r"^\d+ known failures", f"{known} known failures", status)
+        plugin._report_status = status  # type: ignore[union-attr]
 
 
 @dataclasses.dataclass

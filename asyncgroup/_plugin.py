@@ -25,7 +25,13 @@ from asyncgroup._outcome import (
 )
 from asyncgroup._progress import remember_terminal
 from asyncgroup._refuse import refuse_unittest, refuse_without_asyncio
-from asyncgroup._select import LastFailed, Selection, Stepwise, return_lent_marks
+from asyncgroup._select import (
+    LastFailed,
+    Selection,
+    Stepwise,
+    only_last_failed,
+    return_lent_marks,
+)
 from asyncgroup._settings import (
     blocked_loop_threshold,
     default_max_concurrency,
@@ -222,6 +228,7 @@ def pytest_collection(session: pytest.Session) -> Generator[None, Any, Any]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     arguments = config.stash.get(_arguments_key, None) or _compat.Arguments()
     Selection(config, arguments).apply(items, _table)
+    only_last_failed(config, items)
 
 
 @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")

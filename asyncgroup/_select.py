@@ -11,7 +11,7 @@ the cache keeps what ``--lf`` and ``--sw`` need to find those cases again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +207,47 @@ def return_lent_marks(items: list[pytest.Item]) -> None:
             del item.stash[lent_marks_key]
 
 
+def _table(item: pytest.Item) -> CaseTable | None:
+    table = getattr(getattr(item, "obj", None), CASES_ATTRIBUTE, None)
+    return table if isinstance(table, CaseTable) else None
+
+
+def _selected_cases(item: pytest.Item, table: CaseTable) -> list[Case]:
+    selected = item.stash.get(selected_key, None)
+    return [c for c in table.cases if selected is None or c.id in selected]
+
+
+# Parents that --lf must not see as failed this time (their failed cases are not selected).
+hidden_key = pytest.StashKey[dict[Any, bool]]()
+
+
+def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--lf``: of a parent whose cases failed last time, keep only those cases.
+
+    pytest keeps a parent that is on its record whatever -k and -m left of it. A parent left
+    with none of its failed cases is taken off that record until pytest has chosen (see
+    LastFailed), so that pytest treats it as it treats the parametrized tests that passed.
+    """
+    cache = getattr(config, "cache", None)
+    if not config.getoption("lf", False) or cache is None:
+        return
+    record = cache.get("cache/lastfailed", {})
+    hidden: set[str] = set()
+    for item in items:
+        table = _table(item)
+        if table is None or item.nodeid not in record:
+            continue
+        recorded = {c.id for c in table.cases if case_nodeid(item.nodeid, c.id) in record}
+        if not recorded:  # the parent failed on its own (a shared fixture): all its cases
+            continue
+        failed = {c.id for c in _selected_cases(item, table)} & recorded
+        if failed:
+            item.stash[selected_key] = failed
+        else:
+            hidden.add(item.nodeid)
+    config.stash[hidden_key] = _compat.hide_from_last_failed(config, hidden)
+
+
 def select(item: Any, cases: list[Case]) -> list[Case]:
     """The parent's cases to run this time."""
     selected = item.stash.get(selected_key, None)
@@ -247,6 +288,34 @@ class LastFailed:
             # A test of a @concurrent_group reports under its own node id: no parent to keep.
             if isinstance(case_id, str) and report.nodeid.endswith(f"{case_id}]"):
                 self.parents[report.nodeid] = _parent_nodeid(report.nodeid, case_id)
+
+    # Registered after pytest's cache plugin: this wrapper is outside its own.
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> Generator[None]:
+        """Give back the parents hidden from pytest's --lf; count failures as pytest counts
+        parametrized tests: a case each, parents left out."""
+        result = yield
+        _compat.give_back_to_last_failed(self.config, self.config.stash.get(hidden_key, {}))
+        cache = self.config.cache
+        options = ("lf", "failedfirst")
+        if cache is None or not any(self.config.getoption(name, False) for name in options):
+            return result
+        record = cache.get("cache/lastfailed", {})
+        rerun = 0
+        for item in items:
+            table = _table(item)
+            if item.nodeid not in record:
+                continue
+            if table is None:
+                rerun += 1
+                continue
+            cases = _selected_cases(item, table)
+            failed = [c for c in cases if case_nodeid(item.nodeid, c.id) in record]
+            rerun += len(failed or cases)
+        parents = set(cache.get(self.key, {}).values())
+        known = len([nodeid for nodeid in record if nodeid not in parents])
+        _compat.recount_last_failures(self.config, rerun, known)
+        return result
 
     @pytest.hookimpl(trylast=True)  # after pytest's cache plugin wrote its record
     def pytest_sessionfinish(self) -> None:

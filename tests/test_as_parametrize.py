@@ -341,6 +341,39 @@ def test_last_failed_after_fixing_some_with_dash_k(differential: Differential) -
         differential.rerun("--lf", f"--lfnf={option}").assert_same()
 
 
+LAST_FAILED_K = """
+import os
+
+FAIL = set(os.environ.get("FAILSET", "").split(","))
+
+
+@cases("c", ["a", "b", "c", "d"])
+async def test_one(c):
+    assert c not in FAIL
+
+
+class TestK:
+    @cases("c", ["a", "b", "e"])
+    async def test_two(self, c):
+        assert "K" + c not in FAIL
+"""
+
+
+def test_last_failed_with_dash_k_runs_only_failed_cases(differential: Differential) -> None:
+    differential.run(LAST_FAILED_K, env={"FAILSET": "a,b,Ka"}).assert_same()
+    pair = differential.rerun("--lf", "-k", "b", env={"FAILSET": "a"})
+    pair.assert_same("run-last-failure: rerun previous 1 failure")
+    assert set(pair.parametrized_outcomes) == {"test_it.py::test_one[b]"}
+    pair = differential.rerun("--lf", "-k", "a or b", env={"FAILSET": "a"})
+    pair.assert_same("run-last-failure: rerun previous 2 failures")
+    differential.rerun("--ff", env={"FAILSET": "a"}).assert_same(
+        "run-last-failure: rerun previous 1 failure first"
+    )
+    differential.rerun("--lf", "-k", "two and e", env={"FAILSET": "a"}).assert_same(
+        "run-last-failure: 1 known failures not in selected tests"
+    )
+
+
 def test_failed_first_and_last_failed_with_node_ids(differential: Differential) -> None:
     differential.run(LAST_FAILED).assert_same()
     pair = differential.rerun("--ff", "test_it.py::test_orders[d]", "test_it.py::test_orders[a]")
