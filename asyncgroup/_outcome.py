@@ -194,7 +194,7 @@ class CaseReporter:
             if phase.when == "call":
                 result.append(self._call(nodeid, case_id, keywords, phase, sections, xfail))
             elif phase.error is not None or self.with_passing_phases:
-                result.append(self._phase(nodeid, case_id, keywords, phase, sections))
+                result.append(self._phase(nodeid, case_id, keywords, phase, sections, xfail))
         return result
 
     def _sections(self, phase: Phase) -> list[tuple[str, str]]:
@@ -359,6 +359,7 @@ class CaseReporter:
         keywords: dict[str, int],
         phase: Phase,
         sections: list[tuple[str, str]],
+        xfail: Xfail | None,
     ) -> pytest.TestReport:
         error = phase.error
         wasxfail = None
@@ -368,6 +369,9 @@ class CaseReporter:
             outcome, longrepr, wasxfail = "skipped", self._skipped_at(error), error.msg
         elif isinstance(error, pytest.skip.Exception) or _compat.skips_only(error):
             outcome, longrepr = "skipped", self._skipped_at(error)
+        elif xfail is not None and (xfail.raises is None or _raises_matches(xfail.raises, error)):
+            # pytest's xfail covers an error in any phase, a fixture's setup or teardown too.
+            outcome, longrepr, wasxfail = "skipped", self._longrepr(error), xfail.reason
         else:
             outcome, longrepr = "failed", self._longrepr(error)
         # pytest heads a setup/teardown error with the location's domain: the case's name.

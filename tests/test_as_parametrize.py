@@ -46,6 +46,52 @@ def test_xfail_on_test_class_and_case(differential: Differential, strict: list[s
     assert outcomes["test_it.py::test_case_marks[raises]"] == ["failed"]
 
 
+XFAIL_FIXTURE_ERRORS = """
+@pytest.fixture
+def bad_setup():
+    raise RuntimeError("setup broke")
+
+
+@pytest.fixture
+def bad_teardown():
+    yield 1
+    raise RuntimeError("teardown broke")
+
+
+@cases("v", [
+    pytest.param(1, marks=pytest.mark.xfail(reason="setup-xfail")),
+    pytest.param(2, marks=pytest.mark.xfail(raises=RuntimeError, reason="raises-xfail")),
+    pytest.param(3, marks=pytest.mark.xfail(run=False, reason="not-run")),
+])
+async def test_setup(v, bad_setup):
+    pass
+
+
+@pytest.mark.xfail(reason="func-xfail")
+@cases("v", [1, 2])
+async def test_function_xfail(v, bad_setup):
+    pass
+
+
+@cases("v", [pytest.param(2, marks=pytest.mark.xfail(reason="teardown-xfail"))])
+async def test_teardown(v, bad_teardown):
+    pass
+"""
+
+
+def test_xfail_covers_fixture_setup_and_teardown_errors(differential: Differential) -> None:
+    pair = differential.run(XFAIL_FIXTURE_ERRORS, "-rxX")
+    pair.assert_same("XFAIL*test_it.py::test_function_xfail[[]1[]] - func-xfail")
+    outcomes = pair.parametrized_outcomes
+    assert outcomes["test_it.py::test_setup[2]"] == ["xfailed"]
+    assert outcomes["test_it.py::test_teardown[2]"] == ["xpassed", "xfailed"]
+    assert pair.concurrent.ret == 0
+    pair = differential.run(XFAIL_FIXTURE_ERRORS.replace("raises=RuntimeError", "raises=KeyError"))
+    pair.assert_same()
+    assert pair.parametrized_outcomes["test_it.py::test_setup[2]"] == ["error"]
+    differential.rerun("--runxfail").assert_same()
+
+
 def test_module_pytestmark_xfail_and_runxfail(differential: Differential) -> None:
     source = """
     pytestmark = pytest.mark.xfail(reason="module")
