@@ -60,6 +60,11 @@ class CaseTable:
     def name(self) -> str:
         return getattr(self.func, "__qualname__", repr(self.func))
 
+    @property
+    def empty_reason(self) -> str:
+        """Why a test without cases is skipped (pytest's words for an empty parametrize)."""
+        return f"got empty case list for {self.name}: @concurrent_cases has no cases"
+
 
 def _case_parameters(func: Callable[..., Any]) -> list[str]:
     """The function's parameters that take a case value or a fixture (``self`` excluded).

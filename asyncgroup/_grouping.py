@@ -16,6 +16,7 @@ report to the controller agree, and each group runs whole on one worker.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import types
 from collections.abc import Generator
@@ -160,6 +161,11 @@ class _Group:
             marks = tuple(parent_marks(item)[0])
             if table is None:
                 cases.append(MemberCase(len(cases), dict(direct), marks, item.name, member))
+                continue
+            if not table.cases:  # skipped under its own node id, as without the group
+                alone = dataclasses.replace(member, case_is_item=True)
+                skip = (pytest.mark.skip(reason=table.empty_reason).mark,)
+                cases.append(MemberCase(len(cases), {}, skip, item.name, alone))
                 continue
             for case in select(item, table.cases):
                 values = {**direct, **case.values}

@@ -728,7 +728,7 @@ async def run_parent(
     """The body of every parent test: run the selected cases, fail if any case failed."""
     __tracebackhide__ = True
     if not table.cases:
-        pytest.skip(f"got empty case list for {table.name}: @concurrent_cases has no cases")
+        pytest.skip(table.empty_reason)
     settings = RunSettings.for_item(request.node, table)
     cases = table.cases
     shard = parent_values.pop(SHARD_ARGUMENT, None)

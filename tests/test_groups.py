@@ -484,6 +484,32 @@ def test_concurrent_cases_member_gives_its_cases(pytester: pytest.Pytester) -> N
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
+def test_a_concurrent_cases_test_without_cases_is_skipped_as_without_the_group(
+    pytester: pytest.Pytester,
+) -> None:
+    write_pair(
+        pytester,
+        """
+        from asyncgroup import concurrent_cases, concurrent_group
+
+        @concurrent_group("e")
+        @concurrent_cases([])
+        async def test_none(x):
+            pass
+
+        @concurrent_group("e")
+        async def test_one():
+            pass
+        """,
+    )
+    grouped, _ = compare(pytester)
+    assert junit(pytester.path / "test_grouped.xml")["test_none"] == (
+        "skipped",
+        "got empty case list for test_none: @concurrent_cases has no cases",
+    )
+    grouped.stdout.fnmatch_lines(["test_grouped.py::test_none *SKIP* (got empty case*"])
+
+
 # --------------------------------------------------------------------------------------------
 # Misuse
 
