@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 
-from asyncgroup import _compat
+from asyncgroup import _case_warnings, _compat
+
+_case_warnings_file = _case_warnings.__file__
 
 
 class Filters:
@@ -82,6 +84,7 @@ def dispatching(active: bool) -> Iterator[None]:
             file: Any = None,
             line: str | None = None,
         ) -> None:
+            __tracebackhide__ = True
             filters = _current.get() or parent
             text = str(message)
             module = _module_of(filename, lineno)
@@ -104,6 +107,34 @@ def dispatching(active: bool) -> Iterator[None]:
         warnings.simplefilter("always")
         warnings.showwarning = dispatch
         yield
+
+
+def end_at_warn(error: BaseException) -> None:
+    """End the traceback of a warning turned error by a per-case show hook at the line that
+    warned, where the warnings module itself raises it.
+
+    The hook (``dispatch`` here, ``_case_warnings``'s router) raises it under the warnings
+    module's own frames: left in, they would be the last entry, with the error line, in the
+    case's report.
+    """
+    if not isinstance(error, Warning):
+        return
+    ours = (__file__, _case_warnings_file)
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tail = []
+        entry = tb.tb_next
+        while entry is not None:
+            tail.append(entry.tb_frame)
+            entry = entry.tb_next
+        if tail[-1].f_code.co_filename in ours and all(
+            frame.f_code.co_filename in ours
+            or frame.f_globals.get("__name__") in ("warnings", "_py_warnings")
+            for frame in tail
+        ):
+            tb.tb_next = None
+            return
+        tb = tb.tb_next
 
 
 def _action(

@@ -19,6 +19,7 @@ import pytest
 
 from asyncgroup import _compat
 from asyncgroup._capture import CaseOutput
+from asyncgroup._casewarnings import end_at_warn
 
 # Set on every report of a case, to its case id: how plugins (and asyncgroup) tell case reports
 # from item reports. A plain attribute, so it survives xdist's serialisation.
@@ -250,6 +251,7 @@ class CaseReporter:
     def _longrepr(self, error: BaseException) -> Any:
         if isinstance(error, FailedSubtests):  # as pytest 9 words it, with no traceback
             return str(error)
+        end_at_warn(error)
         longrepr = self.item.repr_failure(pytest.ExceptionInfo.from_exception(error))
         # An error raised where the user has no line (asyncgroup's own refusals): its one-line
         # form, in the short summary, still says what it is, placed at the test.

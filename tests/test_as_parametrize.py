@@ -140,6 +140,43 @@ def test_filterwarnings_mark_on_one_case(differential: Differential) -> None:
     assert pair.parametrized_outcomes["test_it.py::test_x[strict]"] == ["failed"]
 
 
+WARNING_AS_ERROR = """
+import warnings
+
+@cases("v", [
+    pytest.param(1, marks=pytest.mark.filterwarnings("error")),
+    2,
+    3,
+])
+async def test_w(v):
+    if v == 3:  # a catch_warnings of its own, with its own "error" filter
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            warnings.warn(f"boom{v}", UserWarning)
+    elif v == 1:
+        warnings.warn(f"boom{v}", UserWarning)
+"""
+
+
+def test_warning_turned_error_ends_the_traceback_at_the_users_line(
+    differential: Differential,
+) -> None:
+    pair = differential.run(WARNING_AS_ERROR)
+    pair.assert_same()
+    for result in (pair.concurrent, pair.parametrized):
+        for v in (1, 3):
+            # The error line right under the line that warned, as pytest prints it.
+            lines = result.outlines
+            i = next(
+                i for i, line in enumerate(lines) if line.startswith("E") and f"boom{v}" in line
+            )
+            warned = lines[i - 1]
+            assert warned.startswith(">"), result.stdout.str()
+            assert warned.endswith('warnings.warn(f"boom{v}", UserWarning)'), result.stdout.str()
+        assert "warnings.py" not in result.stdout.str()
+        assert "asyncgroup" not in result.stdout.str().split("= FAILURES =")[1]
+
+
 def test_filterwarnings_on_class_and_case_combine(differential: Differential) -> None:
     source = """
     import warnings
