@@ -15,6 +15,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 import pytest
@@ -123,7 +124,7 @@ def end_at_warn(error: BaseException) -> None:
     tb = error.__traceback__
     while tb is not None and tb.tb_next is not None:
         tail = []
-        entry = tb.tb_next
+        entry: TracebackType | None = tb.tb_next
         while entry is not None:
             tail.append(entry.tb_frame)
             entry = entry.tb_next
