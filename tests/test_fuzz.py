@@ -827,7 +827,16 @@ def test_any_declaration_runs_or_is_a_clear_collection_error(
     assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED), context
     names = _junit_names(junit)
     case_names = {name for name in names if name.startswith("test_f[")}
-    assert len(case_names) == declaration.count, context  # one report per case, ids unique
+    if (
+        declaration.may_fail
+        and "fail_fast=True" in declaration.source
+        and "max_concurrency" in declaration.source
+    ):
+        # fail_fast starts no case after the first failure: like tests after -x, those have no
+        # report (hypothesis found this with a strict xfail that passed first).
+        assert len(case_names) <= declaration.count, context
+    else:
+        assert len(case_names) == declaration.count, context  # one report per case, ids unique
     if declaration.count == 0:
         assert "got empty case list for test_f" in output, context
     if not declaration.may_fail:
