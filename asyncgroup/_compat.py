@@ -151,6 +151,16 @@ def initial_fixture_names(item: pytest.Function) -> tuple[str, ...]:
     return item._fixtureinfo.initialnames
 
 
+def fixture_value(item: pytest.Function, name: str) -> Any:
+    """Set up (or get) fixture ``name`` for ``item`` in its setup phase, as pytest does for
+    each of the item's arguments.
+
+    pytest 8.0-9.2: ``Function._request`` is the TopRequest whose ``_fillfixtures`` calls
+    ``getfixturevalue`` for each argument in setup.
+    """
+    return item._request.getfixturevalue(name)
+
+
 def remove_from_parent_closure(item: pytest.Function, names: set[str]) -> None:
     """Stop pytest from setting up ``names`` for the parent item: the cases set them up.
 

@@ -7,8 +7,9 @@ before the terminal and pytest-xdist read the items), the selected tests of each
 replaced by one parent item in the group's module or class: an ordinary ``pytest.Function``,
 made by pytest's own ``pytest_pycollect_makeitem`` hook (so pytest-asyncio runs it), whose body
 runs each test as a case (see ``_member``): its own function, per-case fixtures, marks, and
-reports under the test's own node id. Fixtures of wider scope are requested by the parent, so
-pytest sets each up once, as it would for the tests.
+reports under the test's own node id. Fixtures of wider scope are set up by the parent, one by
+one after its own setup, so pytest sets each up once, as it would for the tests, and one that
+fails is the setup error of just the tests that use it.
 
 Every xdist worker makes the same replacement from the same collection, so the items they
 report to the controller agree, and each group runs whole on one worker.
@@ -37,6 +38,9 @@ from asyncgroup._settings import RunSettings, plan_key
 PARENT_ATTRIBUTE = "_asyncgroup_group_parent"
 _NO_CALLSPEC = types.SimpleNamespace(params={})  # what an item that is not parametrized has
 
+_group_stash = pytest.StashKey["_Group"]()  # on a parent: its group
+# On a parent, after setup: the shared fixtures' values, and the errors of those that failed.
+_shared_stash = pytest.StashKey[tuple[dict[str, Any], dict[str, BaseException]]]()
 # Per run: (module or class node id, group name) -> the options given so far, and by whom.
 _options_key = pytest.StashKey[dict[tuple[str, str | None], dict[str, tuple[Any, str]]]]()
 
@@ -141,6 +145,26 @@ def _group_key(item: pytest.Item) -> tuple[str, str | None] | None:
     return item.parent.nodeid, spec.name
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """Set up a group's shared fixtures one by one, after the parent's own: one that fails is
+    the setup error of the tests that use it, and the others still run, as without the group."""
+    __tracebackhide__ = True
+    yield
+    group = item.stash.get(_group_stash, None)
+    if group is None:
+        return
+    assert isinstance(item, pytest.Function)
+    values: dict[str, Any] = {}
+    failed: dict[str, BaseException] = {}
+    for name in group.shared:
+        try:
+            values[name] = _compat.fixture_value(item, name)
+        except (Exception, pytest.skip.Exception, pytest.fail.Exception) as exc:
+            failed[name] = exc
+    item.stash[_shared_stash] = (values, failed)
+
+
 @dataclass
 class _Group:
     """A group's parent: its tests, options and what their cases need."""
@@ -151,14 +175,22 @@ class _Group:
         default_factory=list
     )
     error: str | None = None
+    shared: list[str] = field(default_factory=list)  # fixtures of wider scope the tests use
 
-    def cases(self) -> list[MemberCase]:
-        """The cases to run now: one per test, or the selected cases of a @concurrent_cases test."""
+    def cases(self, failed: dict[str, BaseException]) -> list[MemberCase]:
+        """The cases to run now: one per test, or the selected cases of a @concurrent_cases test.
+        ``failed``: the shared fixtures that failed to set up, each the setup error of its tests.
+        """
         cases: list[MemberCase] = []
         for item, member, direct, table in self.members:
             # A case's marks are its test's own (with its parameter set's), then its
             # pytest.param marks; the runner adds those of the class and module.
             marks = tuple(parent_marks(item)[0])
+            error = next((failed[name] for name in item.fixturenames if name in failed), None)
+            if error is not None:  # its marks still act: a skip mark skips, an xfail xfails
+                alone = dataclasses.replace(member, case_is_item=True)
+                cases.append(MemberCase(len(cases), {}, marks, item.name, alone, error))
+                continue
             if table is None:
                 cases.append(MemberCase(len(cases), dict(direct), marks, item.name, member))
                 continue
@@ -211,7 +243,8 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
                     f"parameter per test: move the test out of the group"
                 )
             shared[fixture] = None
-    function = _parent_function(group, list(shared), items, isinstance(collector, pytest.Class))
+    group.shared = list(shared)  # set up by pytest_runtest_setup below, not as arguments
+    function = _parent_function(group, items, isinstance(collector, pytest.Class))
     if isinstance(collector, pytest.Class):
         # As pytest does for a test method: bound to a fresh instance of the class.
         function = types.MethodType(function, collector.newinstance())  # type: ignore[no-untyped-call]
@@ -220,6 +253,7 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
         collector=collector, name=parent_name, obj=function
     )
     (parent,) = made
+    parent.stash[_group_stash] = group
     plan = FixturePlan(parent, ())
     parent.stash[plan_key] = plan
     # Function-scoped fixtures (autouse ones included) are the cases' own, made per case.
@@ -257,9 +291,7 @@ def _member(item: pytest.Function, table: CaseTable | None) -> tuple[Member, dic
     return member, direct
 
 
-def _parent_function(
-    group: _Group, shared: list[str], items: list[pytest.Function], in_class: bool
-) -> Any:
+def _parent_function(group: _Group, items: list[pytest.Function], in_class: bool) -> Any:
     async def concurrent_group(*args: Any, request: pytest.FixtureRequest, **kwargs: Any) -> None:
         __tracebackhide__ = True
         await _run(group, request, kwargs)
@@ -269,7 +301,7 @@ def _parent_function(
     kinds = inspect.Parameter
     parameters = [kinds("self", kinds.POSITIONAL_ONLY)] if in_class else []
     parameters.append(kinds("_", kinds.POSITIONAL_ONLY, default=None))
-    parameters += [kinds(name, kinds.KEYWORD_ONLY) for name in ["request", *shared]]
+    parameters.append(kinds("request", kinds.KEYWORD_ONLY))
     concurrent_group.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     setattr(concurrent_group, PARENT_ATTRIBUTE, True)
     _compat.place_at(concurrent_group, items[0].function)
@@ -305,7 +337,9 @@ async def _run(
     if group.error is not None:
         pytest.fail(f"asyncgroup: {group.error}", pytrace=False)
     settings = RunSettings.for_item(request.node, group.table)
-    cases = group.cases()
+    values, failed = request.node.stash[_shared_stash]
+    parent_values.update(values)
+    cases = group.cases(failed)
     _compat.leave_xfail_to_cases(request.node)  # the class's or module's xfail acts per test
     run = ParentRun(group.table, request, settings, (), parent_values)
     await run.run(list(cases))

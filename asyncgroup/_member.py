@@ -47,3 +47,5 @@ class MemberCase(Case):
     """A case of a group's parent: it runs its member's function, not the parent's."""
 
     member: Member | None = None
+    # The error of a wider-scoped fixture the test uses, set up by the parent: its setup error.
+    setup_error: BaseException | None = None

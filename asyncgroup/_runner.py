@@ -305,6 +305,13 @@ class ParentRun:
         if skip_reason is not None:
             self._report(case, [], None, skip_reason)
             return
+        setup_error = getattr(case, "setup_error", None)
+        if setup_error is not None:  # a shared fixture the test uses failed (see _grouping)
+            failed = Phase("setup")
+            failed.begin()
+            failed.end(setup_error)
+            self._report(case, [failed], xfail)
+            return
         if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
             not_run = Phase("call")
             not_run.begin()

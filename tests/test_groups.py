@@ -484,6 +484,69 @@ def test_concurrent_cases_member_gives_its_cases(pytester: pytest.Pytester) -> N
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
+def test_a_failing_shared_fixture_errors_only_the_tests_using_it(
+    pytester: pytest.Pytester,
+) -> None:
+    """As without the group: each test using it gets its own ERROR, the others run."""
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @pytest.fixture(scope="module")
+        def mod_bad():
+            raise RuntimeError("module boom")
+
+        @pytest.fixture(scope="class")
+        def cls_skip():
+            pytest.skip("no server")
+
+        @concurrent_group("h")
+        async def test_mod_bad1(mod_bad):
+            pass
+
+        @concurrent_group("h")
+        async def test_mod_bad2(mod_bad):
+            pass
+
+        @concurrent_group("h")
+        async def test_fine():
+            pass
+
+        @concurrent_group
+        class TestC:
+            async def test_uses(self, cls_skip):
+                pass
+
+            async def test_free(self):
+                assert 0, "test_free ran"
+
+        @concurrent_group("h")
+        @pytest.mark.xfail(reason="known")
+        async def test_xfail(mod_bad):
+            pass
+
+        @concurrent_group("h")
+        @pytest.mark.skip(reason="skipped first")
+        async def test_skip(mod_bad):
+            pass
+        """,
+    )
+    compare(pytester)
+    outcomes = junit(pytester.path / "test_grouped.xml")
+    assert (
+        outcomes["test_mod_bad1"]
+        == outcomes["test_mod_bad2"]
+        == ("error", 'failed on setup with "RuntimeError: module boom"')
+    )
+    assert outcomes["test_fine"] == ("passed", "")
+    assert outcomes["TestC::test_uses"][0] == "skipped"
+    assert outcomes["TestC::test_free"][0] == "failure"
+    assert outcomes["test_xfail"][0] == "xfailed"
+    assert outcomes["test_skip"] == ("skipped", "skipped first")
+
+
 def test_a_concurrent_cases_test_without_cases_is_skipped_as_without_the_group(
     pytester: pytest.Pytester,
 ) -> None:
