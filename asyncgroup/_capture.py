@@ -24,13 +24,14 @@ from typing import Any, TextIO
 class CaseOutput:
     """What one case wrote; ``readouterr`` consumes like pytest's capsys does."""
 
-    __slots__ = ("err", "out", "records", "warning_frames")
+    __slots__ = ("err", "out", "records", "warning_frames", "warnings")
 
     def __init__(self) -> None:
         self.out: list[str] = []
         self.err: list[str] = []
         self.records: list[logging.LogRecord] = []
         self.warning_frames: list[Any] = []  # the case's catch_warnings blocks (_case_warnings)
+        self.warnings: list[Any] = []  # what it warned, for pytest's summary (_casewarnings)
 
     def readouterr(self) -> tuple[str, str]:
         out, err = "".join(self.out), "".join(self.err)

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from asyncgroup import _case_warnings, _compat
+from asyncgroup._capture import current_output
 
 _case_warnings_file = _case_warnings.__file__
 
@@ -108,6 +109,36 @@ def dispatching(active: bool) -> Iterator[None]:
         warnings.simplefilter("always")
         warnings.showwarning = dispatch
         yield
+
+
+@contextmanager
+def filed_per_case(active: bool) -> Iterator[None]:
+    """While a parent runs, a warning that a case shows is kept in the case's output, to be
+    filed under its node id (see CaseReporter.file_warnings), as pytest files a parametrized
+    test's under its own.
+
+    pytest records an item's warnings with ``catch_warnings(record=True)``, whose sink is the
+    warnings module's ``_showwarnmsg_impl`` (Python 3.10-3.13); a case's go to its output
+    instead, others on to pytest's record of the parent.
+    """
+    record = getattr(warnings, "_showwarnmsg_impl", None)
+    if not active or record is None:
+        yield
+        return
+
+    def file(message: warnings.WarningMessage) -> None:
+        output = current_output.get()
+        if output is None:
+            record(message)
+        else:
+            output.warnings.append(message)
+
+    warnings._showwarnmsg_impl = file  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        if warnings._showwarnmsg_impl is file:  # type: ignore[attr-defined]
+            warnings._showwarnmsg_impl = record  # type: ignore[attr-defined]
 
 
 def end_at_warn(error: BaseException) -> None:

@@ -209,6 +209,19 @@ class CaseReporter:
             sections.append((f"Captured log {phase.when}", log))
         return sections
 
+    def file_warnings(self, case_id: str, messages: list[warnings.WarningMessage]) -> None:
+        """Put what a case warned in pytest's warnings summary under the case's node id."""
+        nodeid = self.item.nodeid if self.case_is_item else case_nodeid(self.item.nodeid, case_id)
+        for message in messages:
+            self.item.ihook.pytest_warning_recorded.call_historic(
+                kwargs={
+                    "warning_message": message,
+                    "when": "runtest",
+                    "nodeid": nodeid,
+                    "location": None,
+                }
+            )
+
     def warn(self, case_id: str, note: str) -> None:
         """A case's note as a pytest warning, located at the test; the case is named as its
         node id names it (``2-b`` under a parent parametrized with ``2``)."""

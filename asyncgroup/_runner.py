@@ -31,7 +31,13 @@ from asyncgroup import _compat
 from asyncgroup._builtins import Claims, LoggerLevels
 from asyncgroup._capture import CaseCapture, CaseOutput, current_output, in_case
 from asyncgroup._case_warnings import per_case_warnings
-from asyncgroup._casewarnings import Filters, case_filters, dispatching, enter_case
+from asyncgroup._casewarnings import (
+    Filters,
+    case_filters,
+    dispatching,
+    enter_case,
+    filed_per_case,
+)
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value
 from asyncgroup._gcpause import pause_gc
@@ -174,6 +180,7 @@ class ParentRun:
                 per_case_warnings(),
                 sigint_cancels(parent) as interrupt,
                 dispatching(bool(self.case_filters)),
+                filed_per_case(self.config.pluginmanager.has_plugin("warnings")),
             ):
                 if watchdog is not None:
                     watchdog.start()
@@ -299,6 +306,17 @@ class ParentRun:
         return member
 
     async def _run_case(self, case: Case) -> None:
+        __tracebackhide__ = True
+        try:
+            await self._run_one(case)
+        finally:
+            output = current_output.get()  # the case's, set in this very task by _run_one
+            if output is not None and output.warnings:
+                reporter = self._member(case).reporter
+                assert reporter is not None
+                reporter.file_warnings(case.id, output.warnings)
+
+    async def _run_one(self, case: Case) -> None:
         __tracebackhide__ = True
         member = self._member(case)
         skip_reason, xfail = self.settings.case_marks(case, member.item)

@@ -177,6 +177,33 @@ def test_warning_turned_error_ends_the_traceback_at_the_users_line(
         assert "asyncgroup" not in result.stdout.str().split("= FAILURES =")[1]
 
 
+def _warnings_summary(result: pytest.RunResult, folder: str) -> list[str]:
+    """The warnings summary, with the run's folder (concurrent/, parametrized/) left out."""
+    lines = result.outlines
+    start = next(i for i, line in enumerate(lines) if "warnings summary" in line)
+    end = next(i for i, line in enumerate(lines) if line.startswith("-- Docs"))
+    return [line.replace(f"/{folder}/", "/") for line in lines[start + 1 : end]]
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["", "xdist"])
+def test_warnings_are_filed_under_the_case(differential: Differential, xdist: list[str]) -> None:
+    source = """
+    import warnings
+
+    @cases("v", [1, 2, pytest.param(3, marks=pytest.mark.filterwarnings("ignore:w3"))])
+    async def test_w(v):
+        warnings.warn(f"w{v}", UserWarning)
+    """
+    pair = differential.run(source, *xdist)
+    pair.assert_same("test_it.py::test_w[[]1[]]", "test_it.py::test_w[[]2[]]")
+    summary = _warnings_summary(pair.concurrent, "concurrent")
+    expected = _warnings_summary(pair.parametrized, "parametrized")
+    if xdist:  # the workers' warnings arrive in any order
+        summary, expected = sorted(summary), sorted(expected)
+    assert summary == expected
+    assert "w3" not in "\n".join(summary)
+
+
 def test_filterwarnings_on_class_and_case_combine(differential: Differential) -> None:
     source = """
     import warnings
