@@ -10,10 +10,11 @@ mark. When the body ends, the case's tasks still running are found by that mark:
 - on Python 3.10 and 3.11, whose tasks do not expose their context, by a task factory that
   chains to the one already installed, and is removed only if nobody replaced it meanwhile.
 
-A case cancelled from outside (its timeout, fail_fast, -x, Ctrl-C) first gives its tasks a grace
-to finish on their own: libraries clean up in tasks of their own (asyncpg sends the server a
-cancel request from a helper task, and its ``close()`` waits for that). Tasks still running after
-that (or when the body returned normally) are the case's leftovers: named in a warning on the
+When the body ends, however it ends, its tasks first get a grace to finish on their own:
+libraries clean up in tasks of their own (asyncpg sends the server a cancel request from a helper
+task, and its ``close()`` waits for that), whether the case was cancelled from outside (its
+timeout, fail_fast, -x, Ctrl-C) or cut its own query short (a library timeout it handled) and
+returned. Tasks still running after that are the case's leftovers: named in a warning on the
 case's report, and cancelled before the case's fixtures are torn down, so they cannot outlive what
 they use.
 """
@@ -28,7 +29,7 @@ from typing import Any
 
 from asyncgroup._paths import shown_path
 
-# How long a case's tasks get to finish on their own after the case was cancelled, and how long
+# How long a case's tasks get to finish on their own when its body has ended, and how long
 # cancelled leftovers get for their own cleanup, before the teardown goes on (seconds).
 CLEANUP_GRACE = 1.0
 
@@ -127,16 +128,17 @@ def _describe(task: asyncio.Task[Any], root: str) -> str:
     return f"{task.get_name()} ({name}(){where})"
 
 
-async def settle(census: TaskCensus, mark: CaseMark, cancelled: bool, root: str = "") -> str | None:
+async def settle(census: TaskCensus, mark: CaseMark, root: str = "") -> str | None:
     """Let the case's tasks finish or cancel them; say which ones the case left behind.
 
-    ``cancelled``: the case was cancelled from outside, and its libraries may be cleaning up in
-    tasks of their own: they get ``CLEANUP_GRACE`` seconds to finish before being cancelled.
+    The tasks get ``CLEANUP_GRACE`` seconds to finish before being cancelled: a library may be
+    cleaning up in tasks of its own, after a cancellation from outside or one the case handled
+    itself (a library timeout), and nothing tells those apart from tasks the case forgot.
     Returns the warning for the case's report (paths relative to ``root``), or None when no
     task was left behind.
     """
     running = await census.running(mark)
-    if running and cancelled:
+    if running:
         await asyncio.wait(running, timeout=CLEANUP_GRACE)
         running = await census.running(mark)
     if not running:

@@ -482,10 +482,7 @@ class ParentRun:
             call.end(expired_error(deadline, "body"), output)
         finally:
             case_mark.reset(token)
-            cancelled = task in self.cancelled_from_outside or (
-                deadline is not None and deadline.expired
-            )
-            leftovers = await settle(self.census, mark, cancelled, str(self.config.rootpath))
+            leftovers = await settle(self.census, mark, str(self.config.rootpath))
             if leftovers is not None:
                 self.notes.setdefault(task, []).append(leftovers)
 

@@ -199,6 +199,47 @@ def test_the_same_cleanup_as_plain_pytest_asyncio(pytester: pytest.Pytester) -> 
     assert_all_closed(pytester.path, concurrent.stdout.str())
 
 
+def test_a_case_that_times_out_its_own_query_lets_the_library_clean_up(
+    pytester: pytest.Pytester,
+) -> None:
+    """Differential: a case cuts its own query short (a library timeout, handled by the case) and
+    returns while the library's cancel request is still in flight in a helper task. As with
+    @pytest.mark.parametrize + pytest-asyncio, that task finishes, the teardown closes the
+    connection at once, every case passes, and no leftover is reported."""
+    write(
+        pytester,
+        """
+        import asyncio
+        import pytest
+        from asyncgroup import concurrent_cases
+
+        async def body(n, conn):
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(conn.execute("SELECT pg_sleep(20)"), 0.2)
+
+        @pytest.mark.asyncio
+        @pytest.mark.parametrize("n", range(3))
+        async def test_plain(n, conn):
+            await body(n, conn)
+
+        @concurrent_cases(range(3), timeout=10)
+        async def test_concurrent(n, conn):
+            await body(n, conn)
+        """,
+    )
+    plain, _ = run(pytester, "-k", "test_plain")
+    assert plain.ret == pytest.ExitCode.OK, plain.stdout.str()
+    assert_all_closed(pytester.path, plain.stdout.str())
+    (pytester.path / "log.txt").unlink()
+    concurrent, elapsed = run(pytester, "-k", "test_concurrent")
+    output = concurrent.stdout.str()
+    assert concurrent.ret == pytest.ExitCode.OK, output
+    assert_all_closed(pytester.path, output)
+    assert len(events(pytester.path, "cancel request")) == 3, output
+    assert "left 1 task running" not in output
+    assert elapsed < 8, output  # not the case timeout's 10 s
+
+
 def test_a_task_the_case_left_behind_is_still_named_and_cancelled_when_cancelled(
     pytester: pytest.Pytester,
 ) -> None:

@@ -100,8 +100,8 @@ MUTANTS = [
         "leftover-tasks-not-cancelled",
         "tasks a case left running outlive it, and its fixtures",
         "asyncgroup/_leaks.py",
-        "    for task in leftovers:\n        task.cancel()",
-        "    for task in leftovers:\n        pass",
+        "    for task in running:\n        task.cancel()",
+        "    for task in running:\n        pass",
         (
             "tests/test_beyond.py::"
             "test_tasks_left_running_are_named_and_cancelled_before_the_fixture_teardown",
@@ -256,7 +256,7 @@ MUTANTS = [
         "warning-without-its-case",
         "a case's AsyncgroupWarning does not say which case it is about",
         "asyncgroup/_outcome.py",
-        'AsyncgroupWarning(f"case {case_id!r}: {note}")',
+        'AsyncgroupWarning(f"case {shown!r}: {note}")',
         "AsyncgroupWarning(note)",
         ("tests/test_beyond.py::test_a_warning_made_an_error_is_not_lost",),
     ),
