@@ -53,9 +53,11 @@ class LoopWatchdog:
         self._loop = loop
         self._threshold = threshold
         self._on_blocked = on_blocked
-        # (task, line, since): a step the watchdog saw run for longer than the threshold.
-        self._stall: tuple[asyncio.Task[Any], str, float] | None = None
-        self._lock = threading.Lock()  # the watchdog thread sets _stall, the loop takes it
+        # Steps the watchdog saw run for longer than the threshold, not yet reported: [task,
+        # line, since, until]; until stays None while the step runs. Several can pile up in one
+        # loop iteration (case a blocks, then case b): each is its own case's.
+        self._stalls: list[list[Any]] = []
+        self._lock = threading.Lock()  # the watchdog thread adds stalls, the loop takes them
         self._stop = threading.Event()
         self._loop_thread = threading.get_ident()
         self._handle: asyncio.TimerHandle | None = None
@@ -77,12 +79,14 @@ class LoopWatchdog:
         Called by the heartbeat, and by a case that ends in the very step that blocked.
         """
         with self._lock:
-            stall = self._stall
-            if stall is None or (task is not None and stall[0] is not task):
+            if not self._stalls:
                 return
-            self._stall = None
-        blocked_task, line, since = stall
-        self._on_blocked(blocked_task, time.monotonic() - since, line)
+            taken = [stall for stall in self._stalls if task is None or stall[0] is task]
+            self._stalls = [stall for stall in self._stalls if stall not in taken]
+        now = time.monotonic()
+        for blocked_task, line, since, until in taken:
+            # A stall still open has ended by now: the loop runs this very code.
+            self._on_blocked(blocked_task, (until or now) - since, line)
 
     @contextlib.contextmanager
     def own_work(self, what: str) -> Iterator[None]:
@@ -112,17 +116,21 @@ class LoopWatchdog:
         frame between samples, and no case is to blame.
         """
         seen: tuple[object, object, int] | None = None
-        since = time.monotonic()
+        since = last = time.monotonic()
+        stall: list[Any] | None = None  # the noted stall whose step is still running
         while not self._stop.wait(self._threshold / 4):
             task = asyncio.current_task(self._loop)
             frame = sys._current_frames().get(self._loop_thread)
             now = time.monotonic()
             step = (task, frame, frame.f_lasti) if frame is not None else None
             if task is None or frame is None or step != seen:
+                if stall is not None:  # its step ended: it lasted at least until last seen
+                    with self._lock:
+                        stall[3] = last
+                    stall = None
                 seen, since = step, now
-                continue
-            if now - since > self._threshold and self._stall is None:
-                line = _blocking_line(frame, self._root)
+            elif now - since > self._threshold and stall is None:
+                stall = [task, _blocking_line(frame, self._root), since, None]
                 with self._lock:
-                    self._stall = (task, line, since)
-                seen = None  # this stall is noted; the next one starts afresh
+                    self._stalls.append(stall)
+            last = now

@@ -727,6 +727,34 @@ def test_blocked_loop_threshold_ini(
         assert found == [], result.stdout.str()
 
 
+def test_cases_blocking_the_loop_back_to_back_each_get_their_own_warning(
+    pytester: pytest.Pytester,
+) -> None:
+    """Case a blocks, then case b in the same loop iteration: each is warned about, for its own
+    block (not a blamed for both, b forgotten); the third case, which never blocks, is not."""
+    pytester.makepyfile(
+        test_two="""
+        import asyncio
+        import time
+        from asyncgroup import concurrent_cases
+
+        @concurrent_cases(["a", "b", "c"], timeout=10)
+        async def test_two(order):
+            if order in ("a", "b"):
+                time.sleep(0.8)
+            await asyncio.sleep(0.1)
+        """
+    )
+    result, _ = run(pytester)
+    assert result.ret == 0, result.stdout.str()
+    found = group_warnings(result)
+    blamed = sorted(re.search(r"case '(\w)'", warning).group(1) for warning in found)  # type: ignore[union-attr]
+    assert blamed == ["a", "b"], result.stdout.str()
+    for warning in found:
+        seconds = float(re.search(r"for at least ([\d.]+) s", warning).group(1))  # type: ignore[union-attr]
+        assert 0.5 < seconds < 1.2, warning  # its own 0.8 s, not both blocks'
+
+
 @pytest.mark.parametrize("value", ["abc", "-1", "nan"])
 def test_an_invalid_blocked_loop_threshold_is_a_usage_error(
     pytester: pytest.Pytester, value: str
