@@ -498,6 +498,7 @@ def junit_results(path: Path) -> dict[str, tuple[str, str]]:
     return results
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup is Python 3.11+")
 def test_exception_groups_are_reported_as_for_the_parametrized_test(
     differential: Differential,
 ) -> None:
