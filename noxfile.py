@@ -32,6 +32,26 @@ def tests(session: nox.Session, line: str, asyncio: str) -> None:
     session.run("python", "-m", "pytest", "tests", "-n", "2", *session.posargs)
 
 
+@nox.session(python=["3.10", "3.13"])
+@nox.parametrize("line", ["pytest8", "pytest9"])
+def plugins(session: nox.Session, line: str) -> None:
+    """tests/plugins/: each third-party plugin asyncgroup works with, in its own environment."""
+    session.install("-e", ".[test,plugins]", *PYTEST_LINES[line])
+    session.run("python", "-m", "pytest", "--version")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/plugins",
+        "-n",
+        "2",
+        "-p",
+        "no:sugar",
+        *session.posargs,
+        env={"ASYNCGROUP_PLUGIN_SUITE": "1"},
+    )
+
+
 @nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
     session.install("-e", ".[test]")

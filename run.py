@@ -6,11 +6,15 @@
 Each makes a virtual environment on first use and installs what it needs with pip: .venv for
 the suite (with its test tools), .venv-demo for the demo (the project alone).
 ``--pytest8`` uses pytest 8 + pytest-subtests instead (.venv-pytest8, .venv-demo-pytest8).
-Extra arguments after ``--`` go to pytest.
+``test`` runs tests/ and then tests/plugins/, the tests of each third-party plugin asyncgroup
+works with, in an environment that has those plugins (.venv-plugins, .venv-plugins-pytest8);
+``--plugins`` runs tests/plugins/ alone. Extra arguments after ``--`` go to pytest; with them,
+``test`` runs tests/ alone.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
@@ -22,6 +26,9 @@ PYTEST_LINES = {
     "pytest9": (".venv", ["pytest>=9,<10"]),
     "pytest8": (".venv-pytest8", ["pytest>=8,<9", "pytest-subtests>=0.14"]),
 }
+# The plugins' own environments: installing pytest-sugar or pytest-randomly where the main suite
+# runs would change every inner pytest run, so tests/plugins/ runs in a venv of its own.
+PLUGIN_FOLDERS = {"pytest9": ".venv-plugins", "pytest8": ".venv-plugins-pytest8"}
 # The demo's own environments: the project and its pytest line only. The suite's extras (its
 # hypothesis plugin alone adds about a second to every pytest start) stay out.
 DEMO_FOLDERS = {"pytest9": ".venv-demo", "pytest8": ".venv-demo-pytest8"}
@@ -53,7 +60,8 @@ def environment(line: str, extras: str = "", folder: str = "") -> Path:
 # What `python3 run.py test` covers and costs; the README says the same (a test checks it).
 SUITE = (
     "the test suite: end-to-end pytest runs of every feature, the examples, a fuzz test, "
-    "and the wheel installed into clean environments"
+    "the wheel installed into clean environments, and then tests/plugins/, each third-party "
+    "plugin asyncgroup works with (in .venv-plugins)"
 )
 SUITE_COST = (
     "1 to 17 minutes on 2 cores, depending on what else runs on them "
@@ -67,6 +75,21 @@ def suite_command(python: Path, pytest_args: list[str]) -> list[str]:
     return [str(python), "-m", "pytest", "tests", "-n", "2", *progress, *pytest_args]
 
 
+def plugin_suite_command(python: Path, pytest_args: list[str]) -> list[str]:
+    """pytest on tests/plugins/, the same way; pytest-sugar kept out of the suite's own output."""
+    command = suite_command(python, ["-p", "no:sugar", *pytest_args])
+    command[command.index("tests")] = "tests/plugins"
+    return command
+
+
+def run_plugin_suite(line: str, pytest_args: list[str]) -> int:
+    python = environment(line, "test,plugins", folder=PLUGIN_FOLDERS[line])
+    print("Running tests/plugins: each third-party plugin asyncgroup works with.", flush=True)
+    # tests/conftest.py leaves tests/plugins/ out unless this is set: elsewhere the plugins lack.
+    environ = {**os.environ, "ASYNCGROUP_PLUGIN_SUITE": "1"}
+    return subprocess.call(plugin_suite_command(python, pytest_args), cwd=ROOT, env=environ)
+
+
 def main(argv: list[str]) -> int:
     command, *rest = argv or ["help"]
     pytest_args = rest[rest.index("--") + 1 :] if "--" in rest else []
@@ -77,9 +100,14 @@ def main(argv: list[str]) -> int:
             [str(python), "-m", "pytest", *DEMO_PATHS, "-v", *pytest_args], cwd=ROOT
         )
     if command == "test":
+        if "--plugins" in rest:
+            return run_plugin_suite(line, pytest_args)
         python = environment(line, "test")
         print(f"Running {SUITE}. It takes {SUITE_COST}.", flush=True)
-        return subprocess.call(suite_command(python, pytest_args), cwd=ROOT)
+        status = subprocess.call(suite_command(python, pytest_args), cwd=ROOT)
+        if pytest_args:  # a chosen part of tests/ (`-- tests/test_x.py -k y`): that alone
+            return status
+        return run_plugin_suite(line, []) or status
     print(__doc__)
     return 0 if command == "help" else 2
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pytest
 
-from asyncgroup import _compat, _grouping
+from asyncgroup import _compat, _grouping, _integrations
 from asyncgroup._declare import CASES_ATTRIBUTE, SHARD_ARGUMENT, CaseTable
 from asyncgroup._fixtures import FixturePlan
 from asyncgroup._gcpause import gc_paused
@@ -96,6 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if any(config.getoption(name, False) for name in stepwise):
             config.pluginmanager.register(Stepwise(config), "asyncgroup-stepwise")
     config.pluginmanager.register(_grouping, "asyncgroup-groups")
+    _integrations.register(config)
     # Bad defaults are a usage error of the whole run, named with where they came from.
     try:
         default_timeout(config)
