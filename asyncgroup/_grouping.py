@@ -31,6 +31,7 @@ from asyncgroup._declare import CASES_ATTRIBUTE, CaseTable, _case_parameters, ge
 from asyncgroup._fixtures import FixturePlan
 from asyncgroup._group import GroupSpec, spec_of
 from asyncgroup._member import Member, MemberCase
+from asyncgroup._outcome import CASES_FAILED_ATTRIBUTE
 from asyncgroup._refuse import refuse_without_asyncio
 from asyncgroup._select import parent_marks, select
 from asyncgroup._settings import RunSettings, plan_key
@@ -346,4 +347,6 @@ async def _run(
     if run.failed:
         shown = ", ".join(run.failed[:10]) + (", ..." if len(run.failed) > 10 else "")
         msg = f"{len(run.failed)} of {len(cases)} tests of {group.title} failed: {shown}"
-        pytest.fail(msg, pytrace=False)
+        failure = pytest.fail.Exception(msg, pytrace=False)
+        setattr(failure, CASES_FAILED_ATTRIBUTE, True)  # see _plugin.pytest_runtest_makereport
+        raise failure

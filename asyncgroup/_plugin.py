@@ -262,14 +262,18 @@ def pytest_runtest_makereport(
     """The parent's failure that sums up its failed cases is no failure of its own code.
 
     Each failed case was reported (and, with --pdb, debugged) on its own: the summing-up
-    failure points at the test, not inside asyncio where the parent's coroutine ended, and
-    opens no second debugger prompt.
+    failure points at the test, not inside asyncio where the parent's coroutine ended, opens
+    no second debugger prompt, and is not one more failure for -x and --maxfail.
     """
     report = yield
     error = call.excinfo.value if call.excinfo is not None else None
     if getattr(error, CASES_FAILED_ATTRIBUTE, False):
         path, line, _ = item.reportinfo()
         _compat.point_crash_at(report, os.fspath(path), (line or 0) + 1)
+        # The session counts every failed report it is given, this one next; each failed case
+        # was counted already. So "stopping after N failures" counts the failed tests, as
+        # with parametrize, and --maxfail=2 is not reached by one failed case and its parent.
+        item.session.testsfailed -= 1
         if item.config.getoption("usepdb", False):
             call.excinfo = None  # pytest opens the debugger only for a call with an exception
     return report

@@ -21,6 +21,7 @@ lacks, and is left out.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,22 @@ class Pair:
             for result in (self.concurrent, self.parametrized):
                 assert _in(result.outlines + result.errlines, pattern), (pattern, self._both())
 
+    def assert_same_counts(self) -> None:
+        """The summary line counts the cases as the parametrized run counts its tests.
+
+        A case passing is "subtests passed" (pytest's word for it; the parametrized run says
+        "passed"), and each parent adds its own outcome to the concurrent run's counts: both
+        are taken into account, everything else must be equal.
+        """
+        counts = _counts(self.concurrent)
+        if "subtests passed" in counts:
+            counts["passed"] = counts.get("passed", 0) + counts.pop("subtests passed")
+        for parent in self.parents:
+            for outcome in self.concurrent_outcomes[parent]:
+                counts[outcome] -= 1
+        counts = {name: count for name, count in counts.items() if count}
+        assert counts == _counts(self.parametrized), self._both()
+
     def _both(self) -> str:
         return (
             f"concurrent: {self.concurrent_outcomes}\nparametrized: {self.parametrized_outcomes}"
@@ -111,6 +128,14 @@ class Pair:
             f"\n--- parametrized output\n{self.parametrized.stdout.str()}"
             f"\n{self.parametrized.stderr.str()}"
         )
+
+
+def _counts(result: pytest.RunResult) -> dict[str, int]:
+    """The counts of pytest's last summary line: {"failed": 2, "subtests passed": 1, ...}."""
+    line = next(line for line in reversed(result.outlines) if re.search(r" in [\d.]+s", line))
+    found = re.findall(r"(\d+) ((?:subtests )?[a-z]+)", line)
+    singular = {"errors": "error", "warnings": "warning"}
+    return {singular.get(name, name): int(count) for count, name in found}
 
 
 def _in(lines: list[str], pattern: str) -> bool:

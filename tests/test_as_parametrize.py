@@ -527,3 +527,39 @@ def test_stepwise_goes_on_from_the_failed_case(differential: Differential) -> No
         "test_it.py::test_after",
     }
     differential.rerun("--sw-reset", env={"FIXED": "b,d"}).assert_same()
+
+
+# --------------------------------------------------------------------------------------------
+# Counts a user can trust: -x and --maxfail, the summary line, -r
+
+STOP_AFTER = """
+@cases("c", ["a", "b"])
+async def test_x(c):
+    if c == "b":
+        await asyncio.sleep(0.5)
+    assert c != "a"
+
+
+@pytest.mark.asyncio
+async def test_y():
+    assert False
+
+
+@pytest.mark.asyncio
+async def test_z():
+    assert False
+"""
+
+
+@pytest.mark.parametrize(
+    ("option", "failures"), [("-x", 1), ("--maxfail=2", 2)], ids=["x", "maxfail"]
+)
+def test_x_and_maxfail_count_failed_cases_not_their_parent(
+    differential: Differential, option: str, failures: int
+) -> None:
+    """The parent's failure, which only sums up its failed cases, is no failure of its own:
+    --maxfail=2 stops after test_y (not after test_x[a] and its parent)."""
+    pair = differential.run(STOP_AFTER, option)
+    pair.assert_same(f"*stopping after {failures} failures*", cancelled=True)
+    if option != "-x":  # where -x cancels test_x[b], which the parametrized run never starts
+        pair.assert_same_counts()

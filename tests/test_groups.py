@@ -396,6 +396,36 @@ def test_x_stops_the_group_and_the_run(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
+def test_maxfail_counts_the_failed_tests_not_the_group(pytester: pytest.Pytester) -> None:
+    """--maxfail=2 stops after two failed tests, as without the group: the group's parent,
+    which only sums up its failed tests, is not a third failure (nor -x's second)."""
+    write_pair(
+        pytester,
+        """
+        import asyncio
+        from asyncgroup import concurrent_group
+
+        @concurrent_group("g")
+        async def test_a():
+            assert 0
+
+        @concurrent_group("g")
+        async def test_b():
+            await asyncio.sleep(0.5)
+
+        async def test_z():
+            assert 0
+
+        async def test_zz():
+            assert 0
+        """,
+    )
+    for result in compare(pytester, "--maxfail=2"):
+        result.stdout.fnmatch_lines(["*stopping after 2 failures*"])
+    for module in ("test_grouped", "test_plain"):
+        run(pytester, module, "-x").stdout.fnmatch_lines(["*stopping after 1 failures*"])
+
+
 # --------------------------------------------------------------------------------------------
 # Fixtures, marks, @concurrent_cases and parametrize members
 
