@@ -226,6 +226,40 @@ def index_teardown_reports(terminalreporter: Any) -> None:
     terminalreporter._get_teardown_reports = get_teardown_reports
 
 
+@contextmanager
+def passed_cases_listed(
+    terminalreporter: Any, is_case: Callable[[pytest.TestReport], bool]
+) -> Iterator[None]:
+    """While pytest writes its summary: passed cases among the passed tests, for ``-rP``
+    (the PASSES section with each one's captured output) and ``-rp`` (its PASSED line).
+
+    pytest 8.0-9.2: ``summary_passes`` and the short summary's "p" read
+    ``TerminalReporter.stats["passed"]``; a passed case is filed under "subtests passed".
+    Both are put back before pytest counts them for the summary line. Merged by start time,
+    which is the order pytest would have run the parametrized tests in.
+    """
+    stats = getattr(terminalreporter, "stats", None)
+    wanted = isinstance(stats, dict) and any(terminalreporter.hasopt(c) for c in "Pp")
+    subtests = stats.get("subtests passed", []) if wanted else []  # type: ignore[union-attr]
+    cases = [report for report in subtests if is_case(report)]
+    if not cases:
+        yield
+        return
+    assert isinstance(stats, dict)
+    passed = stats.get("passed")
+    stats["subtests passed"] = [report for report in subtests if not is_case(report)]
+    merged = [*(passed or []), *cases]
+    stats["passed"] = sorted(merged, key=lambda report: getattr(report, "start", 0))
+    try:
+        yield
+    finally:
+        stats["subtests passed"] = subtests
+        if passed is None:
+            del stats["passed"]
+        else:
+            stats["passed"] = passed
+
+
 def suspend_capture(config: pytest.Config) -> Any:
     """pytest's capture suspended: writes reach the terminal (pytest 8.0-9.2)."""
     capman = config.pluginmanager.getplugin("capturemanager")

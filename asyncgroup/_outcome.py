@@ -413,9 +413,11 @@ def case_status(
 ) -> tuple[str, str, Any]:
     """The category, letter and word of a case's call report, given the subtests plugin's.
 
-    pytest 9 hides passed, skipped and xfailed subtests at default verbosity: no count in the
-    summary line and no ``-r`` line. A case is a test, so it is counted at every verbosity
-    (passing ones without a progress letter, so that 10,000 cases do not fill the screen).
+    pytest 9 hides passed, skipped, xfailed and xpassed subtests at default verbosity: no count
+    in the summary line and no ``-r`` line. A case is a test, so it is counted at every
+    verbosity (passing ones without a progress letter, so that 10,000 cases do not fill the
+    screen). An xfailed or xpassed case is counted, and listed by ``-rxX``, as its parametrized
+    test (pytest-subtests counts "subtests xfailed", which ``-r`` does not list).
     In the short summary (``-r``) a case reads as its parametrized test (``FAILED test_x[7]``);
     pytest also folds every skip under the first skipped report's word, which would name one
     case for all.
@@ -423,8 +425,9 @@ def case_status(
     case_id = getattr(report, CASE_ID_ATTRIBUTE)
     category, letter, word = status
     if hasattr(report, "wasxfail"):
-        if report.skipped and category == "":
-            category, letter, word = "xfailed", "y", f"SUBXFAIL[{case_id}]"
+        if category == "":  # pytest 9's at default verbosity: its words at -v
+            letter, word = ("y", f"SUBXFAIL[{case_id}]") if report.skipped else ("X", "XPASS")
+        category = "xfailed" if report.skipped else "xpassed"
         if in_summary:
             word = "XFAIL" if report.skipped else "XPASS"
         return category, letter, word
@@ -432,8 +435,10 @@ def case_status(
         if category == "":
             category, letter, word = "skipped", "-", f"SUBSKIPPED[{case_id}]"
         return category, letter, "SKIPPED" if in_summary else word
-    if report.passed and category == "":
-        return "subtests passed", "", f"SUBPASSED[{case_id}]"
+    if report.passed:
+        if category == "":
+            category, letter, word = "subtests passed", "", f"SUBPASSED[{case_id}]"
+        return category, letter, "PASSED" if in_summary else word
     if report.failed and in_summary:
         return category, letter, "FAILED"
     return status

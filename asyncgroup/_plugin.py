@@ -295,6 +295,15 @@ def pytest_terminal_summary(config: pytest.Config) -> None:
     config.stash[_in_summary] = True
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True, specname="pytest_terminal_summary")
+def pytest_terminal_summary_passed_cases(terminalreporter: Any) -> Generator[None, Any, Any]:
+    """``-rP`` shows a passed case's output, ``-rp`` its PASSED line, as a parametrized test's."""
+    with _compat.passed_cases_listed(
+        terminalreporter, lambda report: hasattr(report, CASE_ID_ATTRIBUTE)
+    ):
+        return (yield)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     # On the xdist controller case reports arrive through the hook, from the workers; without

@@ -331,7 +331,8 @@ class ParentRun:
             self._report(case, [failed], xfail)
             return
         if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
-            not_run = Phase("call")
+            # As pytest: xfail(run=False) acts at setup ("XFAIL at setup of test_x[3]").
+            not_run = Phase("setup")
             not_run.begin()
             not_run.end(pytest.xfail.Exception(xfail.reason))
             self._report(case, [not_run], None)

@@ -119,6 +119,16 @@ class Pair:
         counts = {name: count for name, count in counts.items() if count}
         assert counts == _counts(self.parametrized), self._both()
 
+    def assert_same_short_summary(self) -> None:
+        """The same lines in the short test summary (-r), in any order, but the parents'."""
+        parents = {nodeid.rpartition("::")[2] for nodeid in self.parents}
+
+        def lines(result: pytest.RunResult) -> list[str]:
+            found = _short_summary(result)
+            return sorted(line for line in found if not _names_any(line, parents))
+
+        assert lines(self.concurrent) == lines(self.parametrized), self._both()
+
     def _both(self) -> str:
         return (
             f"concurrent: {self.concurrent_outcomes}\nparametrized: {self.parametrized_outcomes}"
@@ -136,6 +146,18 @@ def _counts(result: pytest.RunResult) -> dict[str, int]:
     found = re.findall(r"(\d+) ((?:subtests )?[a-z]+)", line)
     singular = {"errors": "error", "warnings": "warning"}
     return {singular.get(name, name): int(count) for count, name in found}
+
+
+def _short_summary(result: pytest.RunResult) -> list[str]:
+    lines = result.outlines
+    start = next(i for i, line in enumerate(lines) if "short test summary info" in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("="))
+    return lines[start + 1 : end]
+
+
+def _names_any(line: str, names: set[str]) -> bool:
+    """Whether a short summary line is about one of these tests (by name, no brackets)."""
+    return any(re.search(rf"::{re.escape(name)}( |$)", line) for name in names)
 
 
 def _in(lines: list[str], pattern: str) -> bool:

@@ -563,3 +563,38 @@ def test_x_and_maxfail_count_failed_cases_not_their_parent(
     pair.assert_same(f"*stopping after {failures} failures*", cancelled=True)
     if option != "-x":  # where -x cancels test_x[b], which the parametrized run never starts
         pair.assert_same_counts()
+
+
+OUTCOMES = """
+@cases("v", [
+    1,
+    pytest.param(2, marks=pytest.mark.xfail(reason="known")),
+    pytest.param(3, marks=pytest.mark.xfail(reason="fixed")),
+    pytest.param(4, marks=pytest.mark.skip(reason="later")),
+    pytest.param(5, marks=pytest.mark.xfail(run=False, reason="hangs")),
+    6,
+])
+async def test_m(v):
+    print(f"out {v}")
+    assert v not in (2, 6)
+"""
+
+
+@pytest.mark.parametrize("verbosity", [[], ["-v"]], ids=["default", "verbose"])
+def test_every_case_is_counted_and_listed_as_its_parametrized_test(
+    differential: Differential, verbosity: list[str]
+) -> None:
+    """At every verbosity, on both pytest lines: skipped, xfailed and xpassed cases in the
+    summary line's counts (pytest 9 hid them at default verbosity; pytest 8 counted
+    "subtests xfailed"), each with its -r line (xfail(run=False): "XFAIL at setup of" on
+    pytest 9)."""
+    pair = differential.run(OUTCOMES, "-rA", *verbosity)
+    pair.assert_same("PASSED *::test_m[[]1]", "XPASS *::test_m[[]3] - fixed")
+    pair.assert_same_counts()
+    pair.assert_same_short_summary()
+
+
+def test_dash_r_capital_p_shows_the_output_of_passed_cases(differential: Differential) -> None:
+    pair = differential.run(OUTCOMES, "-rP")
+    pair.assert_same("*= PASSES =*", "*_ test_m[[]1] _*", "out 1")
+    assert "out 3" not in pair.concurrent.stdout.str()  # xpassed: -rX, not -rP

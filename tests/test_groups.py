@@ -396,6 +396,27 @@ def test_x_stops_the_group_and_the_run(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
+def test_dash_r_capital_p_shows_the_output_of_passed_tests(pytester: pytest.Pytester) -> None:
+    write_pair(
+        pytester,
+        """
+        from asyncgroup import concurrent_group
+
+        @concurrent_group("o")
+        async def test_p():
+            print("out from p")
+
+        @concurrent_group("o")
+        async def test_f():
+            print("out from f")
+            assert 0
+        """,
+    )
+    for result in compare(pytester, "-rPp"):
+        result.stdout.fnmatch_lines(["*= PASSES =*", "*_ test_p _*", "out from p"])
+        result.stdout.fnmatch_lines(["PASSED test_*.py::test_p"])
+
+
 def test_maxfail_counts_the_failed_tests_not_the_group(pytester: pytest.Pytester) -> None:
     """--maxfail=2 stops after two failed tests, as without the group: the group's parent,
     which only sums up its failed tests, is not a third failure (nor -x's second)."""

@@ -238,7 +238,7 @@ def test_junit_has_a_testcase_per_case_with_its_own_time_and_outcome(
         "failed": 2,
         "passed": 1,
         "skipped": 2,
-        ("xfailed" if PYTEST_MAJOR >= 9 else "subtests xfailed"): 1,
+        "xfailed": 1,
         "subtests passed": 2,
     }
     elements = junit(pytester.path / "out.xml")
@@ -387,13 +387,12 @@ def test_xdist_reports_the_same_as_a_plain_run(pytester: pytest.Pytester) -> Non
     serial = pytester.runpytest_subprocess("-v", "--junitxml=serial.xml", timeout=60)
     distributed = pytester.runpytest_subprocess("-v", "-n", "2", "--junitxml=xdist.xml", timeout=60)
     assert "2 workers [8 items]" in distributed.stdout.str()
-    xfailed = "xfailed" if PYTEST_MAJOR >= 9 else "subtests xfailed"
     expected_counts = {
         # 2 bad cases, 2 test_mixed parents, shard 5, its parent, test_plain_param[2]
         "failed": 7,
         "passed": 4,  # shard1of2, test_passing, test_plain, test_plain_param[1]
         "skipped": 4,
-        xfailed: 2,
+        "xfailed": 2,
         "errors": 2,
         "subtests passed": 2 + 6 + 2,
     }

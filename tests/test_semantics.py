@@ -172,16 +172,14 @@ def test_every_case_is_counted_at_every_verbosity(
     concurrent, parametrized = pair.concurrent, pair.parametrized
     counts = summary(concurrent)
     # The parent is a test of its own: passed counts it, "subtests passed" the passing case.
-    # pytest-subtests (pytest 8) counts a case's xfail as "subtests xfailed", with no -r line.
-    xfailed = "xfailed" if PYTEST_MAJOR >= 9 else "subtests xfailed"
-    assert counts == {"failed": 2, "skipped": 2, xfailed: 1, "subtests passed": 1}
+    assert counts == {"failed": 2, "skipped": 2, "xfailed": 1, "subtests passed": 1}
     assert summary(parametrized) == {"failed": 1, "passed": 1, "skipped": 2, "xfailed": 1}
     # The -r lines of the cases read as the parametrized test's.
     for line in [
         "SKIPPED [[]1[]] test_it.py:*: not today: skipped",
         "SKIPPED [[]1[]] test_it.py:*: not today: skipped-too",
         "FAILED test_it.py::test_x[[]failed[]] - AssertionError: assert 'failed' != 'failed'",
-        *(["XFAIL test_it.py::test_x[[]xfailed[]] - known bug"] if PYTEST_MAJOR >= 9 else []),
+        "XFAIL test_it.py::test_x[[]xfailed[]] - known bug",
     ]:
         concurrent.stdout.fnmatch_lines([line])
         parametrized.stdout.fnmatch_lines([line])
