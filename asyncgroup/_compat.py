@@ -260,6 +260,26 @@ def passed_cases_listed(
             stats["passed"] = passed
 
 
+@dataclasses.dataclass(frozen=True)
+class DeselectedCase:
+    """A case left out by --deselect, -k or -m, where pytest keeps its deselected items."""
+
+    nodeid: str
+
+
+def count_deselected(terminalreporter: Any, nodeids: Sequence[str]) -> None:
+    """Count these cases in the summary line's "N deselected", as deselected items are counted.
+
+    pytest 8.0-9.2: ``pytest_deselected`` adds the items to ``TerminalReporter.stats
+    ["deselected"]``, whose length both the "collected N items / M deselected / K selected"
+    line and the summary line show. Called once the first is written: it counts parents, as
+    its "collected N items" does, and "K selected" stays right.
+    """
+    stats = getattr(terminalreporter, "stats", None)
+    if isinstance(stats, dict) and nodeids:
+        stats.setdefault("deselected", []).extend(DeselectedCase(n) for n in nodeids)
+
+
 def suspend_capture(config: pytest.Config) -> Any:
     """pytest's capture suspended: writes reach the terminal (pytest 8.0-9.2)."""
     capman = config.pluginmanager.getplugin("capturemanager")

@@ -29,6 +29,7 @@ from asyncgroup._select import (
     LastFailed,
     Selection,
     Stepwise,
+    deselected_cases_key,
     only_last_failed,
     return_lent_marks,
 )
@@ -230,6 +231,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     arguments = config.stash.get(_arguments_key, None) or _compat.Arguments()
     Selection(config, arguments).apply(items, _table)
     only_last_failed(config, items)
+
+
+@pytest.hookimpl(trylast=True)  # after the terminal reporter's "collected N items" line
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The summary line counts the cases -k, -m and --deselect left out, as deselected
+    parametrized tests (not with --collect-only, whose counts are the collected line's)."""
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    left_out = session.config.stash.get(deselected_cases_key, [])
+    if terminal is not None and not session.config.option.collectonly:
+        _compat.count_deselected(terminal, left_out)
 
 
 @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")

@@ -25,6 +25,9 @@ from asyncgroup._outcome import CASE_ID_ATTRIBUTE, case_nodeid
 selected_key = pytest.StashKey[set[str]]()
 # Marks lent to a kept parent so that pytest's -m keeps it too, taken back after.
 lent_marks_key = pytest.StashKey[list[pytest.Mark]]()
+# On the config: the node ids of the cases --deselect, -k and -m left out, beyond the parents
+# pytest was told of (a parent deselected whole stands for one of its cases).
+deselected_cases_key = pytest.StashKey[list[str]]()
 
 
 def parent_marks(item: pytest.Item) -> tuple[list[pytest.Mark], list[pytest.Mark]]:
@@ -79,6 +82,7 @@ class Selection:
         found: set[_compat.NodeIdArgument] = set()
         kept: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
+        left_out: list[str] = []  # cases, counted as pytest counts deselected tests
         for item in items:
             table = table_of(getattr(item, "obj", None))
             naming = self._naming(item) if self.named else None
@@ -94,8 +98,16 @@ class Selection:
                 found.update(hits)
             if table is None or self._by_options(item, cases, table):
                 kept.append(item)
+                if table is not None:
+                    running = item.stash.get(selected_key, {c.id for c in cases})
+                    left_out += [
+                        case_nodeid(item.nodeid, c.id) for c in cases if c.id not in running
+                    ]
             else:
                 deselected.append(item)
+                if table is not None:  # the parent stands for its first case
+                    left_out += [case_nodeid(item.nodeid, c.id) for c in cases[1:]]
+        self.config.stash[deselected_cases_key] = left_out
         missing = [a for a in self.named if a not in found]
         if missing:
             raise pytest.UsageError(*(a.not_found(self._collector(a, items)) for a in missing))

@@ -598,3 +598,41 @@ def test_dash_r_capital_p_shows_the_output_of_passed_cases(differential: Differe
     pair = differential.run(OUTCOMES, "-rP")
     pair.assert_same("*= PASSES =*", "*_ test_m[[]1] _*", "out 1")
     assert "out 3" not in pair.concurrent.stdout.str()  # xpassed: -rX, not -rP
+
+
+DESELECTED = """
+@cases("order", ["a", "b", "c", pytest.param("d", marks=pytest.mark.slow)])
+async def test_x(order):
+    pass
+
+
+@cases("n", [1, 2, 3])
+async def test_y(n):
+    pass
+
+
+@pytest.mark.asyncio
+async def test_plain():
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-k", "b"],
+        ["-k", "test_x"],
+        ["-m", "not slow"],
+        ["--deselect", "test_it.py::test_x[a]", "--deselect", "test_it.py::test_y"],
+    ],
+    ids=["k-one-case", "k-one-parent", "m", "deselect"],
+)
+def test_deselected_cases_are_counted_as_deselected_tests(
+    differential: Differential, args: list[str]
+) -> None:
+    """The summary line's "N deselected" counts the cases left out (a whole parent left out
+    counts each of its cases), as pytest counts deselected parametrized tests."""
+    differential.ini_lines.append("markers =\n    slow: slow")
+    pair = differential.run(DESELECTED, *args)
+    pair.assert_same()
+    pair.assert_same_counts()
