@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pytest
 
-from asyncgroup import _compat, _grouping, _integrations
+from asyncgroup import _compat, _grouping, _hooks, _integrations
 from asyncgroup._declare import CASES_ATTRIBUTE, SHARD_ARGUMENT, CaseTable
 from asyncgroup._fixtures import FixturePlan
 from asyncgroup._gcpause import gc_paused
@@ -87,6 +87,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=_INT,
         default=None if _NUMBER_TYPES else "",
     )
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(_hooks)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -19,6 +19,7 @@ import collections
 import contextlib
 import contextvars
 import gc
+import math
 import threading
 import time
 import warnings
@@ -42,7 +43,7 @@ from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value
 from asyncgroup._gcpause import pause_gc
 from asyncgroup._interrupt import sigint_cancels
-from asyncgroup._leaks import CaseMark, TaskCensus, case_mark, settle
+from asyncgroup._leaks import CLEANUP_GRACE, CaseMark, TaskCensus, case_mark, settle
 from asyncgroup._member import Member
 from asyncgroup._outcome import (
     CASES_FAILED_ATTRIBUTE,
@@ -56,7 +57,13 @@ from asyncgroup._progress import LiveProgress
 from asyncgroup._select import parent_marks, select
 from asyncgroup._settings import RunSettings
 from asyncgroup._threads import CaseThread
-from asyncgroup._timeouts import Deadline, debugger_active, expired_error, timeout_error
+from asyncgroup._timeouts import (
+    CaseTimeout,
+    Deadline,
+    debugger_active,
+    expired_error,
+    timeout_error,
+)
 from asyncgroup._watchdog import LoopWatchdog
 
 # Seconds of report building per callback: running cases get the loop at least this often
@@ -138,7 +145,8 @@ class ParentRun:
         self.context = contextvars.copy_context()  # the parent's, for report building
         self.resume_gc: Callable[[], None] = lambda: None
         self.capture = CaseCapture(settings.capture_streams, settings.log_level)
-        self.timeout = None if settings.debugging else settings.timeout
+        # Each case's timeout, by id(case): see _plan_timeouts.
+        self.timeouts: dict[int, CaseTimeout | None] = {}
         # Without per-case fixtures (nor a per-case request), a case's arguments are its values
         # and the parent's: no per-case fixture machinery at all.
         parameters = table.parameters
@@ -156,6 +164,7 @@ class ParentRun:
 
     async def run(self, cases: list[Case]) -> None:
         __tracebackhide__ = True
+        self._plan_timeouts(cases)
         loop = self.loop = asyncio.get_running_loop()
         self.loop_thread = threading.get_ident()
         self.progress = LiveProgress(self.config, len(cases))
@@ -203,6 +212,51 @@ class ParentRun:
             raise self.report_error
         if self.exit_error is not None:  # every case is torn down: now stop the session
             raise self.exit_error
+
+    def _plan_timeouts(self, cases: list[Case]) -> None:
+        """Each case's timeout: asyncgroup's own where given (the decorator's, else the ini or
+        command line default), else another plugin's for the test the case stands for (an
+        integration's pytest_asyncgroup_case_timeout: pytest-timeout's, say); none under
+        --pdb. Then the integrations learn how long the whole run can take."""
+        settings = self.settings
+        hook = self.config.hook
+        own = None
+        if not settings.debugging and settings.timeout is not None:
+            own = CaseTimeout(settings.timeout)
+        ask = (
+            not settings.debugging
+            and own is None
+            and bool(hook.pytest_asyncgroup_case_timeout.get_hookimpls())
+        )
+        asked: dict[tuple[int, ...], CaseTimeout | None] = {}  # by test and marks
+        for case in cases:
+            timeout = own
+            if ask:
+                member: Member | None = getattr(case, "member", None)
+                item = member.item if member is not None else None
+                key = (id(item), *map(id, case.marks))
+                if key not in asked:
+                    asked[key] = hook.pytest_asyncgroup_case_timeout(
+                        item=item or self.item, marks=settings.marks_of(case, item)
+                    )
+                timeout = asked[key]
+            self.timeouts[id(case)] = timeout
+        if hook.pytest_asyncgroup_run_start.get_hookimpls():
+            hook.pytest_asyncgroup_run_start(parent=self.item, seconds=self._longest_run())
+
+    def _longest_run(self) -> float | None:
+        """Seconds the cases can take in all if each uses up its timeout twice (body, then
+        teardown), with the cleanup and stop grace, in waves of max_concurrency cases."""
+        timeouts = list(self.timeouts.values())
+        if not timeouts:
+            return 0.0
+        longest = 0.0
+        for timeout in timeouts:
+            if timeout is None or timeout.body_only:  # an untimed phase: no bound
+                return None
+            longest = max(longest, timeout.seconds)
+        waves = math.ceil(len(timeouts) / (self.settings.max_concurrency or len(timeouts)))
+        return waves * (2 * longest + CLEANUP_GRACE + STOP_GRACE)
 
     def _case_filters(self, cases: list[Case]) -> dict[str, Filters]:
         """The warnings filters of the cases with filterwarnings marks of their own."""
@@ -343,9 +397,13 @@ class ParentRun:
             enter_case(self.case_filters.get(case.id))
         task = asyncio.current_task()
         assert task is not None
+        timeout = self.timeouts.get(id(case))
+        if timeout is not None and debugger_active():
+            timeout = None
+        body_only = timeout is not None and timeout.body_only
         deadline = None
-        if self.timeout is not None and not debugger_active():
-            deadline = Deadline(task, self.timeout)
+        if timeout is not None and not body_only:
+            deadline = Deadline(task, timeout.seconds, source=timeout.source)
         per_case_fixtures = self.per_case_fixtures or member is not self.own
         fixtures = self._case_fixtures(case, output, member) if per_case_fixtures else None
         phases: list[Phase] = []
@@ -357,7 +415,15 @@ class ParentRun:
                 else:
                     kwargs = await self._setup(fixtures, member, phases, deadline, output)
                 if kwargs is not None:
-                    await self._call(case, member, kwargs, phases, deadline, output)
+                    if body_only:  # pytest-timeout's func_only: fixtures are not timed
+                        assert timeout is not None
+                        deadline = Deadline(task, timeout.seconds, source=timeout.source)
+                    try:
+                        await self._call(case, member, kwargs, phases, deadline, output)
+                    finally:
+                        if body_only and deadline is not None:
+                            deadline.stop()
+                            deadline = None
                     if fixtures is not None and fixtures.failed_steps:
                         _fail_for_steps(phases[-1], fixtures.failed_steps)
             except asyncio.CancelledError as exc:
@@ -405,9 +471,7 @@ class ParentRun:
         """
         if isinstance(exc, asyncio.CancelledError):
             if deadline is not None and deadline.expired:
-                error = timeout_error(
-                    deadline.seconds, where, exc.__traceback__, self.plan.loop_hint
-                )
+                error = timeout_error(deadline, where, exc.__traceback__, self.plan.loop_hint)
                 error.__cause__ = exc.__cause__  # what was cut off, eventually()'s last failure
                 return error
             if asyncio.current_task() in self.cancelled_from_outside:
@@ -498,7 +562,7 @@ class ParentRun:
         except asyncio.CancelledError:
             if deadline is None or not deadline.expired:
                 raise
-            raise timeout_error(deadline.seconds, "body (in its thread)", thread.stack()) from None
+            raise timeout_error(deadline, "body (in its thread)", thread.stack()) from None
 
     async def _teardown(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -157,8 +158,7 @@ class RunSettings:
         own marks (and its parameter set's), followed by its class's and module's.
         """
         if item is not None:
-            _, outer = parent_marks(item)
-            reason, xfailed = _compat.evaluate_skip_and_xfail(item, [*case.marks, *outer])
+            reason, xfailed = _compat.evaluate_skip_and_xfail(item, self.marks_of(case, item))
             return self._result(reason, xfailed)
         if not case.marks:
             if self._parent_result is None:
@@ -166,11 +166,19 @@ class RunSettings:
             return self._parent_result
         return self._evaluate(case)
 
-    def _evaluate(self, case: Case) -> tuple[str | None, Xfail | None]:
+    def marks_of(self, case: Case, item: pytest.Item | None = None) -> Sequence[pytest.Mark]:
+        """The case's marks, closest first, as pytest orders them for the parametrized test
+        (``item``: the test of a group the case stands for, as for ``case_marks``)."""
+        if item is not None:
+            _, outer = parent_marks(item)
+            return [*case.marks, *outer]
         if self._marks is None:
             self._marks = parent_marks(self.item)
         own, outer = self._marks
-        reason, xfailed = _compat.evaluate_skip_and_xfail(self.item, case_marks(own, case, outer))
+        return case_marks(own, case, outer)
+
+    def _evaluate(self, case: Case) -> tuple[str | None, Xfail | None]:
+        reason, xfailed = _compat.evaluate_skip_and_xfail(self.item, self.marks_of(case))
         return self._result(reason, xfailed)
 
     @staticmethod

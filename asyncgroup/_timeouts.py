@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import types
 from typing import Any
@@ -22,13 +23,29 @@ def debugger_active() -> bool:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class CaseTimeout:
+    """A case's timeout: ``seconds`` for its fixture setup and body, then as long again for its
+    teardown. ``body_only``: the body alone is timed, as pytest-timeout's ``func_only``.
+    ``source``: where it was set when not by asyncgroup ("pytest-timeout's --timeout", say),
+    for the timeout's message."""
+
+    seconds: float
+    body_only: bool = False
+    source: str = ""
+
+
 class Deadline:
     """Cancels a case's task when its time is up, and remembers that it did."""
 
-    def __init__(self, task: asyncio.Task[Any], seconds: float, repeat: bool = False) -> None:
-        """Cancel ``task`` in ``seconds``; with ``repeat``, again every ``seconds`` after that."""
+    def __init__(
+        self, task: asyncio.Task[Any], seconds: float, repeat: bool = False, source: str = ""
+    ) -> None:
+        """Cancel ``task`` in ``seconds``; with ``repeat``, again every ``seconds`` after that.
+        ``source``: see CaseTimeout."""
         self.task = task
         self.seconds = seconds
+        self.source = source
         self.expired = False
         self._repeat = repeat
         self._handle = task.get_loop().call_later(seconds, self._expire)
@@ -53,20 +70,30 @@ class Deadline:
     def cancel(self) -> None:
         self._handle.cancel()
 
+    def stop(self) -> None:
+        """No more timeout (a body-only timeout, after the body): the task is not cancelled
+        again, nor any longer marked as being cancelled."""
+        self._handle.cancel()
+        uncancel = getattr(self.task, "uncancel", None)
+        if self.expired and uncancel is not None:
+            uncancel()
+
 
 def expired_error(deadline: Deadline | None, where: str) -> BaseException | None:
     """A case that swallowed its timeout's cancellation still timed out."""
     if deadline is not None and deadline.expired:
-        return timeout_error(deadline.seconds, where, None)
+        return timeout_error(deadline, where, None)
     return None
 
 
 def timeout_error(
-    seconds: float, where: str, tb: types.TracebackType | None, hint: str = ""
+    deadline: Deadline, where: str, tb: types.TracebackType | None, hint: str = ""
 ) -> CaseTimeoutError:
+    seconds = deadline.seconds
+    source = f" (set by {deadline.source})" if deadline.source else ""
     error = CaseTimeoutError(
         f"Timeout (>{seconds:g}s) from asyncgroup: the case's {where} did not finish "
-        f"within its timeout of {seconds:g} s"
+        f"within its timeout of {seconds:g} s{source}"
         + ("; the line marked > is where it was waiting" if tb is not None else "")
         + hint
     )

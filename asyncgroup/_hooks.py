@@ -1,0 +1,33 @@
+"""asyncgroup's own hooks, for its integrations with other plugins (asyncgroup/_integrations/)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from asyncgroup._timeouts import CaseTimeout
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_asyncgroup_case_timeout(
+    item: pytest.Function, marks: Sequence[pytest.Mark]
+) -> CaseTimeout | None:
+    """The timeout of a case that asyncgroup gives none of its own (no ``timeout=`` argument,
+    no ``--asyncgroup-timeout``, no ini ``asyncgroup_timeout``): another plugin's per-test one.
+
+    ``item``: the test the case stands for, a ``@concurrent_cases`` parent or a test of a
+    ``@concurrent_group``. ``marks``: the case's marks, closest first, as pytest orders them
+    for the parametrized test it stands for. Return None for no timeout. Called for each case
+    when its parent's run starts.
+    """
+
+
+@pytest.hookspec
+def pytest_asyncgroup_run_start(parent: pytest.Function, seconds: float | None) -> None:
+    """A parent's cases start now (its fixtures are set up).
+
+    ``seconds``: the longest the cases can take in all if every one of them uses up its
+    timeout, in its body and again in its fixture teardown (with asyncgroup's cleanup and stop
+    grace); None when some case has no timeout (or a body-only one), so no bound is known.
+    """

@@ -1,0 +1,205 @@
+"""pytest-timeout: its timeout applies to each case as to the parametrized test it stands for
+(asyncgroup/_integrations/timeout.py).
+
+The same cases time out, with the same exit code; a concurrent case's timeout is reported as
+asyncgroup's (CaseTimeoutError at the line where the case waited) instead of pytest-timeout's
+"Failed: Timeout" with its stack dump. The parent is not cut off for the sum of its cases.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from differential import Differential
+
+# In both versions: the first defines @group as asyncgroup's @concurrent_group, the second as
+# the asyncio mark the same tests need without it.
+GROUP = """
+group = (
+    __import__("asyncgroup").concurrent_group
+    if cases.__module__ == "asyncgroup"
+    else pytest.mark.asyncio
+)
+"""
+
+
+def test_each_case_gets_the_timeout_not_the_parent_the_sum(differential: Differential) -> None:
+    # Ten 0.5 s cases, two at a time: the parent runs 2.5 s, past the 2 s timeout each case has.
+    differential.ini_lines += ["timeout = 2", "timeout_method = signal"]
+    differential.ini_lines.append("asyncgroup_max_concurrency = 2")
+    pair = differential.run(
+        """
+        @cases("n", range(10))
+        async def test_x(n):
+            await asyncio.sleep(0.5)
+        """,
+        "-rA",
+    )
+    pair.assert_same()
+    assert pair.concurrent.ret == 0
+    assert pair.concurrent_outcomes["test_it.py::test_x"] == ["passed"]
+    assert len(pair.parametrized_outcomes) == 10
+
+
+HANGS = """
+@cases("name", ["quick", "hangs", pytest.param("marked", marks=pytest.mark.timeout(0.5))])
+async def test_x(name, traced):
+    await asyncio.sleep({"quick": 0.1, "hangs": 30, "marked": 2}[name])
+
+@pytest.mark.timeout(0.5)
+@cases("n", [1, 2])
+async def test_marked(n, traced):
+    await asyncio.sleep(2 if n == 2 else 0.1)
+
+def test_after():
+    pass
+
+@pytest.fixture
+def traced(request):
+    yield
+    with open("teardown.log", "a") as log:
+        log.write(request.node.name + "\\n")
+"""
+
+
+@pytest.mark.parametrize("method", ["signal", "thread"])
+def test_a_hung_or_marked_case_times_out_at_its_own_line(
+    differential: Differential, method: str
+) -> None:
+    differential.ini_lines.append(f"timeout_method = {method}")
+    pair = differential.run(HANGS, "--timeout", "3", "-p", "no:cacheprovider")
+    concurrent = pair.concurrent
+    concurrent.stdout.fnmatch_lines(
+        [
+            ">       await asyncio.sleep(*",
+            "E       asyncgroup.CaseTimeoutError: Timeout (>3s) from asyncgroup: the case's body "
+            "did not finish within its timeout of 3 s (set by pytest-timeout's --timeout)*",
+        ]
+    )
+    concurrent.stdout.fnmatch_lines(["*Timeout (>0.5s) from asyncgroup*timeout mark*"])
+    summary = [line for line in concurrent.outlines if line.startswith("FAILED ")]
+    assert sorted(line.split(" - ")[0] for line in summary) == [
+        "FAILED test_it.py::test_marked",
+        "FAILED test_it.py::test_marked[2]",
+        "FAILED test_it.py::test_x",
+        "FAILED test_it.py::test_x[hangs]",
+        "FAILED test_it.py::test_x[marked]",
+    ]
+    teardowns = (differential.pytester.path / "concurrent" / "teardown.log").read_text()
+    assert len(teardowns.split()) == 5, teardowns  # every case's fixtures were torn down
+    if method == "signal":
+        pair.assert_same()
+        pair.parametrized.stdout.fnmatch_lines(["E*Failed: Timeout*>3.0s*"])
+    else:  # pytest-timeout ends the whole parametrized run at its first timeout (os._exit)
+        assert pair.parametrized.ret == concurrent.ret == 1
+        assert pair.concurrent_outcomes["test_it.py::test_after"] == ["passed"]
+        assert "test_it.py::test_after" not in pair.parametrized_outcomes
+
+
+def test_asyncgroups_own_timeout_wins(differential: Differential) -> None:
+    pair = differential.run(
+        """
+        own = {"timeout": 3} if cases.__module__ == "asyncgroup" else {}
+
+        @cases("n", [pytest.param(1, marks=pytest.mark.timeout(0.3))], **own)
+        async def test_own(n):
+            await asyncio.sleep(1)
+
+        @cases("n", [pytest.param(1, marks=pytest.mark.timeout(0.3))])
+        async def test_marked(n):
+            await asyncio.sleep(1)
+        """,
+        "--timeout",
+        "5",
+    )
+    outcomes = pair.concurrent_outcomes
+    assert outcomes["test_it.py::test_own[1]"] == ["passed"]
+    assert outcomes["test_it.py::test_marked[1]"] == ["failed"]
+    # The ini option and --asyncgroup-timeout win over pytest-timeout's mark too.
+    pair = differential.rerun("--timeout", "5", "--asyncgroup-timeout", "3")
+    assert pair.concurrent_outcomes["test_it.py::test_marked[1]"] == ["passed"]
+
+
+def test_each_test_of_a_group_gets_its_own_timeout(differential: Differential) -> None:
+    differential.ini_lines += ["timeout = 2", "timeout_method = signal"]
+    pair = differential.run(
+        GROUP
+        + textwrap.dedent(
+            """
+        @group
+        class TestMembers:
+            @pytest.mark.timeout(0.5)
+            async def test_marked(self):
+                await asyncio.sleep(1)
+
+            async def test_hangs(self):
+                await asyncio.sleep(30)
+
+            async def test_quick(self):
+                await asyncio.sleep(0.1)
+
+            async def test_slow_but_in_time(self):
+                await asyncio.sleep(1.5)
+        """
+        ),
+        "-p",
+        "no:cacheprovider",
+    )
+    pair.assert_same()
+    assert pair.concurrent_outcomes["test_it.py::TestMembers::test_marked"] == ["failed"]
+    assert pair.concurrent_outcomes["test_it.py::TestMembers::test_hangs"] == ["failed"]
+    assert pair.concurrent_outcomes["test_it.py::TestMembers::test_slow_but_in_time"] == ["passed"]
+    pair.concurrent.stdout.fnmatch_lines(["*CaseTimeoutError: Timeout (>0.5s) from asyncgroup*"])
+
+
+def test_func_only_times_the_body_alone(differential: Differential) -> None:
+    differential.ini_lines += ["timeout = 1", "timeout_method = signal", "timeout_func_only = true"]
+    pair = differential.run(
+        """
+        import pytest_asyncio
+
+        @pytest_asyncio.fixture
+        async def slow_setup():
+            await asyncio.sleep(1.5)
+
+        @cases("name", ["slow_setup", "hangs"])
+        async def test_x(name, slow_setup):
+            await asyncio.sleep(30 if name == "hangs" else 0)
+        """,
+        "-p",
+        "no:cacheprovider",
+    )
+    pair.assert_same()
+    assert pair.concurrent_outcomes["test_it.py::test_x[slow_setup]"] == ["passed"]
+    assert pair.concurrent_outcomes["test_it.py::test_x[hangs]"] == ["failed"]
+
+
+def test_a_case_blocking_the_loop_is_still_cut_off_by_the_parents_timer(
+    differential: Differential,
+) -> None:
+    # No asyncio timeout stops time.sleep() on the loop; pytest-timeout's timer on the parent,
+    # set to the longest the cases may take (1 s + 1 wave x (2 x 1 s + the grace of 4 s)), does.
+    pair = differential.run(
+        """
+        import time
+
+        @cases("name", ["quick", "blocks"])
+        async def test_x(name):
+            if name == "blocks":
+                time.sleep(60)
+
+        def test_after():
+            pass
+        """,
+        "--timeout",
+        "1",
+        "-o",
+        "timeout_method=signal",
+        "-p",
+        "no:cacheprovider",
+    )
+    pair.assert_same()
+    pair.concurrent.stdout.fnmatch_lines(
+        [">*time.sleep(60)", "E*Failed: Timeout*>7.0s*"]
+    )
