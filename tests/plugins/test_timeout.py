@@ -200,6 +200,4 @@ def test_a_case_blocking_the_loop_is_still_cut_off_by_the_parents_timer(
         "no:cacheprovider",
     )
     pair.assert_same()
-    pair.concurrent.stdout.fnmatch_lines(
-        [">*time.sleep(60)", "E*Failed: Timeout*>7.0s*"]
-    )
+    pair.concurrent.stdout.fnmatch_lines([">*time.sleep(60)", "E*Failed: Timeout*>7.0s*"])
