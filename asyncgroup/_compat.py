@@ -651,3 +651,11 @@ def place_at(func: Callable[..., Any], original: Callable[..., Any]) -> None:
     reported in the test module, as its first test: no ``<- asyncgroup/...`` in its -v line.
     """
     func.place_as = original  # type: ignore[attr-defined]
+
+
+def run_test_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool:
+    """pytest's own run of one test (setup, call, teardown, each logged), as the runner plugin
+    does it when no other plugin takes the test over (pytest 8.0-9.2: its
+    ``pytest_runtest_protocol``, registered as "runner")."""
+    runner: Any = item.config.pluginmanager.get_plugin("runner")
+    return bool(runner.pytest_runtest_protocol(item=item, nextitem=nextitem))

@@ -305,8 +305,10 @@ def pytest_report_teststatus(
     return case_status(report, status, config.stash.get(_in_summary, False))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_terminal_summary(config: pytest.Config) -> None:
-    # The terminal reporter writes the short summary (-r) after this hook.
+    # The terminal reporter writes the short summary (-r) after this hook; plugins write theirs
+    # (pytest-rerunfailures' reruns) in it.
     config.stash[_in_summary] = True
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from asyncgroup import _compat
+from asyncgroup._attempts import Attempt, reruns_key
 from asyncgroup._builtins import Claims, LoggerLevels
 from asyncgroup._capture import CaseCapture, CaseOutput, current_output, in_case
 from asyncgroup._case_warnings import per_case_warnings
@@ -161,6 +162,8 @@ class ParentRun:
         self.reporter: CaseReporter
         self.services: _Services
         self.case_filters: dict[str, Filters] = {}
+        # A plugin that reruns failed tests reruns failed cases (see _attempts).
+        self.reruns = self.config.stash.get(reruns_key, None)
 
     async def run(self, cases: list[Case]) -> None:
         __tracebackhide__ = True
@@ -361,36 +364,60 @@ class ParentRun:
 
     async def _run_case(self, case: Case) -> None:
         __tracebackhide__ = True
-        try:
-            await self._run_one(case)
-        finally:
-            output = current_output.get()  # the case's, set in this very task by _run_one
-            if output is not None and output.warnings:
-                reporter = self._member(case).reporter
-                assert reporter is not None
-                reporter.file_warnings(case.id, output.warnings)
+        member = self._member(case)
+        reruns = None
+        if self.reruns is not None:
+            reruns = self.reruns(
+                member.item or self.item, self.settings.marks_of(case, member.item)
+            )
+        attempt = 0
+        while True:
+            try:
+                again = await self._run_one(case, Attempt(reruns, attempt))
+            finally:
+                output = current_output.get()  # the case's, set in this very task by _run_one
+                if output is not None and output.warnings:
+                    reporter = member.reporter
+                    assert reporter is not None
+                    reporter.file_warnings(case.id, output.warnings)
+                    output.warnings = []  # filed: a rerun cancelled before it starts has none
+            if again is None:
+                return
+            attempt += 1
+            # In the case's task: the other cases go on meanwhile; a stop cancels the wait.
+            try:
+                await asyncio.sleep(again)
+            except asyncio.CancelledError:
+                self._cancelled(case, Attempt(reruns, attempt))
+                raise
 
-    async def _run_one(self, case: Case) -> None:
+    def _cancelled(self, case: Case, attempt: Attempt) -> None:
+        """A case the run stopped between two attempts: skipped, as the cases not yet done."""
+        if self.stop_reason is not None:
+            self._report(case, [], None, f"cancelled: {self.stop_reason}", attempt=attempt)
+
+    async def _run_one(self, case: Case, attempt: Attempt) -> float | None:
+        """Run one attempt of the case; the seconds to wait before it runs again, or None."""
         __tracebackhide__ = True
         member = self._member(case)
         skip_reason, xfail = self.settings.case_marks(case, member.item)
         if skip_reason is not None:
-            self._report(case, [], None, skip_reason)
-            return
+            self._report(case, [], None, skip_reason, attempt=attempt)
+            return None
         setup_error = getattr(case, "setup_error", None)
         if setup_error is not None:  # a shared fixture the test uses failed (see _grouping)
             failed = Phase("setup")
             failed.begin()
             failed.end(setup_error)
-            self._report(case, [failed], xfail)
-            return
+            self._report(case, [failed], xfail, attempt=attempt)
+            return None
         if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
             # As pytest: xfail(run=False) acts at setup ("XFAIL at setup of test_x[3]").
             not_run = Phase("setup")
             not_run.begin()
             not_run.end(pytest.xfail.Exception(xfail.reason))
-            self._report(case, [not_run], None)
-            return
+            self._report(case, [not_run], None, attempt=attempt)
+            return None
         output = CaseOutput()
         current_output.set(output)
         if self.case_filters:
@@ -449,17 +476,31 @@ class ParentRun:
         if exiting:  # as pytest: the phase that stops the session has no report, nor the rest
             phases = phases[: phases.index(exiting[0])]
             if not any(phase.when == "call" for phase in phases):
-                return
+                return None
+        again = None
         if cancelled is None or _finished(phases):
             # Cancelled only in its teardown, the case still has an outcome to report.
             if notes:
                 self._warn(case, phases, notes)
             properties = fixtures.user_properties if fixtures is not None else None
-            self._report(case, phases, xfail, notes=notes, properties=properties)
+            if cancelled is None and attempt.reruns is not None:
+                # Whether the case runs again is decided when its reports are built.
+                attempt.decided = asyncio.get_running_loop().create_future()
+            self._report(case, phases, xfail, notes=notes, properties=properties, attempt=attempt)
+            if attempt.decided is not None:
+                try:
+                    again = await attempt.decided
+                except asyncio.CancelledError:
+                    # Stopped before the decision (the future is cancelled with the task, and
+                    # the attempt is the case's last), or after one to run again.
+                    if not attempt.decided.cancelled() and attempt.decided.result() is not None:
+                        self._cancelled(case, Attempt(attempt.reruns, attempt.index + 1))
+                    raise
         elif self.stop_reason is not None:
-            self._report(case, [], None, f"cancelled: {self.stop_reason}")
+            self._report(case, [], None, f"cancelled: {self.stop_reason}", attempt=attempt)
         if cancelled is not None:
             raise cancelled
+        return again
 
     def _error(self, exc: BaseException, deadline: Deadline | None, where: str) -> BaseException:
         """What a phase's exception means for the case.
@@ -601,9 +642,10 @@ class ParentRun:
         skip_reason: str | None = None,
         notes: list[str] | None = None,
         properties: list[tuple[str, object]] | None = None,
+        attempt: Attempt | None = None,
     ) -> None:
         """Hand the case's phases over: its reports are built and written outside its task."""
-        self.unbuilt.append((case, phases, xfail, skip_reason, notes, properties))
+        self.unbuilt.append((case, phases, xfail, skip_reason, notes, properties, attempt))
         if self.settings.debugging:
             self._build(None)
         elif not self.build_scheduled:
@@ -631,6 +673,7 @@ class ParentRun:
         skip_reason: str | None,
         notes: list[str] | None,
         properties: list[tuple[str, object]] | None,
+        attempt: Attempt | None,
     ) -> None:
         member = self._member(case)
         try:
@@ -644,6 +687,12 @@ class ParentRun:
                     notes,
                     properties,
                 )
+            if attempt is not None and attempt.reruns is not None:
+                with self._own_work(f"deciding on a rerun of case {case.id!r}"):
+                    again = attempt.decide(reports, phases)
+                if again is not None:  # an attempt superseded: no failure, the case not done
+                    self.pending.extend(reports)
+                    return
         except BaseException as exc:  # a plugin's bug, say: it fails the parent
             self.report_error = self.report_error or exc
             self._cancel_all("reporting failed")

@@ -1,0 +1,75 @@
+"""Running a failed case again: the hook point for a plugin that reruns failed tests.
+
+Such a plugin (pytest-rerunfailures) reruns the test a case stands for, not its parent. Its
+integration puts a ``Reruns`` in the config's stash under ``reruns_key``; the runner asks it,
+once per case, for that case's ``CaseReruns``, and after each attempt of the case (its reports
+built, not yet logged) asks that whether to run the case again, and after how many seconds.
+A rerun is a fresh attempt in the case's own task: new per-case fixtures, new output, while
+the other cases go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import pytest
+
+from asyncgroup._outcome import Phase
+
+
+class CaseReruns(Protocol):
+    """What a rerun plugin says about one case."""
+
+    def again(
+        self, attempt: int, reports: list[pytest.TestReport], errors: dict[str, BaseException]
+    ) -> float | None:
+        """After attempt ``attempt`` (0: the first) of the case, before its reports are logged.
+
+        ``errors``: each phase's exception by ``when`` ("setup", "call", "teardown"). Returns
+        None to keep the reports as the case's outcome, or else the seconds (>= 0) to wait
+        before the case runs again; the plugin has then marked the reports as an attempt's
+        that is superseded, which the runner no longer counts as the case's failure.
+        """
+
+    def last(self, attempt: int, reports: list[pytest.TestReport]) -> None:
+        """The reports of an attempt the case cannot follow with another (it was skipped, or
+        the run stopped): for the plugin to mark as its final attempt's."""
+
+
+# The test a case stands for (the parent, or a group's test) and the case's marks, closest
+# first, as pytest orders them for that test; None: the plugin leaves the case alone.
+Reruns = Callable[[pytest.Item, Sequence[pytest.Mark]], "CaseReruns | None"]
+
+reruns_key = pytest.StashKey[Reruns]()
+
+
+class Attempt:
+    """One attempt of a case: which (0: the first), and what its rerun plugin decides after it.
+
+    ``decided``: set by the case's task when it can run again (it ran to its end, and the run
+    goes on); resolved, when its reports are built, with the seconds to wait before the next
+    attempt, or None.
+    """
+
+    __slots__ = ("decided", "index", "reruns")
+
+    def __init__(self, reruns: CaseReruns | None, index: int) -> None:
+        self.reruns = reruns
+        self.index = index
+        self.decided: asyncio.Future[float | None] | None = None
+
+    def decide(self, reports: list[pytest.TestReport], phases: list[Phase]) -> float | None:
+        """Ask the plugin about the attempt's reports: the seconds before the next, or None."""
+        assert self.reruns is not None
+        if self.decided is None or self.decided.cancelled():
+            self.reruns.last(self.index, reports)
+            return None
+        errors: dict[str, BaseException] = {
+            phase.when: phase.error for phase in phases if phase.error is not None
+        }
+        again = self.reruns.again(self.index, reports, errors)
+        if not self.decided.done():
+            self.decided.set_result(again)
+        return again
