@@ -4,7 +4,9 @@ Function-scoped fixtures in a case's closure (the ones it requests, their functi
 dependencies, and autouse ones) are taken out of the parent item's closure at collection, so
 pytest never sets them up for the parent, and are set up here, once per case, in the case's own
 task: plain, generator, ``async def`` and async generator fixtures alike. Fixtures of wider
-scope stay in the parent's closure: pytest sets them up once, before the cases, and owns them.
+scope are the parent's: pytest sets each up once and owns it, but one by one after the parent's
+own setup (``defer_wider``), so that one that fails is the setup error of each case that uses
+it, as of each parametrized test, not one error of the parent.
 
 pytest's fixture machinery cannot do this itself: ``request.getfixturevalue`` runs async
 fixtures through pytest-asyncio's ``Runner.run()``, which fails inside the running loop, and
@@ -25,6 +27,68 @@ from asyncgroup import _compat
 from asyncgroup._builtins import BUILTINS
 from asyncgroup._capture import CaseOutput
 from asyncgroup._loopscope import loop_traps, other_loop_hint
+
+# On a parent: the fixtures of wider scope its cases use, set up after the parent's own setup.
+# With it, whether every case uses them all (one failed: the rest are not set up, as in pytest).
+_wider_key = pytest.StashKey[tuple[list[str], bool]]()
+# On a parent, after setup: their values, and the errors of those that failed.
+_wider_results_key = pytest.StashKey[tuple[dict[str, Any], dict[str, BaseException]]]()
+
+
+def wider_fixtures(item: pytest.Function, per_case: set[str]) -> list[str]:
+    """The fixtures of wider scope in the parent's closure, in pytest's order."""
+    defs = _compat.fixture_definitions(item)
+    names = []
+    for name in item.fixturenames:
+        fixturedefs = defs.get(name)
+        if name == "request" or name in per_case or not fixturedefs:
+            continue
+        fixturedef = fixturedefs[-1]
+        if fixturedef.scope != "function" and not _compat.is_direct_param(fixturedef):
+            names.append(name)
+    return names
+
+
+def defer_wider(item: pytest.Function, names: list[str], used_by_all: bool) -> None:
+    """Take fixtures of wider scope out of the parent's own setup; ``set_up_wider`` sets
+    them up after it. pytest-asyncio's own (the event loop's policy and factory) stay: the
+    parent's loop needs them first. ``used_by_all``: every case uses every one of them (a
+    ``@concurrent_cases`` parent), so the first that fails ends their setup."""
+    item.stash[_wider_key] = (names, used_by_all)
+    defs = _compat.fixture_definitions(item)
+    _compat.remove_from_parent_closure(
+        item, {name for name in names if not _of_pytest_asyncio(defs.get(name))}
+    )
+
+
+def _of_pytest_asyncio(fixturedefs: Any) -> bool:
+    module = getattr(fixturedefs[-1].func, "__module__", "") if fixturedefs else ""
+    return bool(module.startswith("pytest_asyncio"))
+
+
+def set_up_wider(item: pytest.Item) -> None:
+    """After the parent's own setup: its deferred fixtures, one by one, as pytest sets them up
+    for a test (cached in their scope, failures too)."""
+    deferred = item.stash.get(_wider_key, None)
+    if deferred is None:
+        return
+    names, used_by_all = deferred
+    assert isinstance(item, pytest.Function)
+    values: dict[str, Any] = {}
+    failed: dict[str, BaseException] = {}
+    for name in names:
+        try:
+            values[name] = _compat.fixture_value(item, name)
+        except (Exception, pytest.skip.Exception, pytest.fail.Exception) as exc:
+            failed[name] = exc
+            if used_by_all:
+                break
+    item.stash[_wider_results_key] = (values, failed)
+
+
+def wider_results(item: pytest.Item) -> tuple[dict[str, Any], dict[str, BaseException]]:
+    """The deferred fixtures' values by name, and the errors of those that failed."""
+    return item.stash.get(_wider_results_key, ({}, {}))
 
 
 def parent_value(request: pytest.FixtureRequest, values: dict[str, Any], name: str) -> Any:

@@ -28,7 +28,7 @@ import pytest
 
 from asyncgroup import _compat
 from asyncgroup._declare import CASES_ATTRIBUTE, CaseTable, _case_parameters, generator_error
-from asyncgroup._fixtures import FixturePlan
+from asyncgroup._fixtures import FixturePlan, defer_wider, wider_results
 from asyncgroup._group import GroupSpec, spec_of
 from asyncgroup._member import Member, MemberCase
 from asyncgroup._outcome import CASES_FAILED_ATTRIBUTE
@@ -39,9 +39,6 @@ from asyncgroup._settings import RunSettings, plan_key
 PARENT_ATTRIBUTE = "_asyncgroup_group_parent"
 _NO_CALLSPEC = types.SimpleNamespace(params={})  # what an item that is not parametrized has
 
-_group_stash = pytest.StashKey["_Group"]()  # on a parent: its group
-# On a parent, after setup: the shared fixtures' values, and the errors of those that failed.
-_shared_stash = pytest.StashKey[tuple[dict[str, Any], dict[str, BaseException]]]()
 # Per run: (module or class node id, group name) -> the options given so far, and by whom.
 _options_key = pytest.StashKey[dict[tuple[str, str | None], dict[str, tuple[Any, str]]]]()
 
@@ -146,26 +143,6 @@ def _group_key(item: pytest.Item) -> tuple[str, str | None] | None:
     return item.parent.nodeid, spec.name
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
-    """Set up a group's shared fixtures one by one, after the parent's own: one that fails is
-    the setup error of the tests that use it, and the others still run, as without the group."""
-    __tracebackhide__ = True
-    yield
-    group = item.stash.get(_group_stash, None)
-    if group is None:
-        return
-    assert isinstance(item, pytest.Function)
-    values: dict[str, Any] = {}
-    failed: dict[str, BaseException] = {}
-    for name in group.shared:
-        try:
-            values[name] = _compat.fixture_value(item, name)
-        except (Exception, pytest.skip.Exception, pytest.fail.Exception) as exc:
-            failed[name] = exc
-    item.stash[_shared_stash] = (values, failed)
-
-
 @dataclass
 class _Group:
     """A group's parent: its tests, options and what their cases need."""
@@ -176,7 +153,6 @@ class _Group:
         default_factory=list
     )
     error: str | None = None
-    shared: list[str] = field(default_factory=list)  # fixtures of wider scope the tests use
 
     def cases(self, failed: dict[str, BaseException]) -> list[MemberCase]:
         """The cases to run now: one per test, or the selected cases of a @concurrent_cases test.
@@ -244,7 +220,6 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
                     f"parameter per test: move the test out of the group"
                 )
             shared[fixture] = None
-    group.shared = list(shared)  # set up by pytest_runtest_setup below, not as arguments
     function = _parent_function(group, items, isinstance(collector, pytest.Class))
     if isinstance(collector, pytest.Class):
         # As pytest does for a test method: bound to a fresh instance of the class.
@@ -254,7 +229,8 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
         collector=collector, name=parent_name, obj=function
     )
     (parent,) = made
-    parent.stash[_group_stash] = group
+    # Set up after the parent's own setup, not as its arguments (see _fixtures.defer_wider).
+    defer_wider(parent, list(shared), used_by_all=False)
     plan = FixturePlan(parent, ())
     parent.stash[plan_key] = plan
     # Function-scoped fixtures (autouse ones included) are the cases' own, made per case.
@@ -338,7 +314,7 @@ async def _run(
     if group.error is not None:
         pytest.fail(f"asyncgroup: {group.error}", pytrace=False)
     settings = RunSettings.for_item(request.node, group.table)
-    values, failed = request.node.stash[_shared_stash]
+    values, failed = wider_results(request.node)
     parent_values.update(values)
     cases = group.cases(failed)
     _compat.leave_xfail_to_cases(request.node)  # the class's or module's xfail acts per test

@@ -15,7 +15,7 @@ import pytest
 
 from asyncgroup import _compat, _grouping, _hooks, _integrations
 from asyncgroup._declare import CASES_ATTRIBUTE, SHARD_ARGUMENT, CaseTable
-from asyncgroup._fixtures import FixturePlan
+from asyncgroup._fixtures import FixturePlan, defer_wider, set_up_wider, wider_fixtures
 from asyncgroup._gcpause import gc_paused
 from asyncgroup._outcome import (
     CASE_ID_ATTRIBUTE,
@@ -217,6 +217,15 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     # A fixture may request a case argument, as it may a parametrize argname: the parent has
     # none, and a fixture of that name is shadowed by the case value.
     _compat.remove_from_parent_closure(item, plan.per_case | set(table.argnames))
+    defer_wider(item, wider_fixtures(item, plan.per_case), used_by_all=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """A parent's fixtures of wider scope, after its own setup (see _fixtures.defer_wider)."""
+    __tracebackhide__ = True
+    yield
+    set_up_wider(item)
 
 
 _arguments_key = pytest.StashKey[_compat.Arguments]()

@@ -41,7 +41,7 @@ from asyncgroup._casewarnings import (
     filed_per_case,
 )
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
-from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value
+from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value, wider_results
 from asyncgroup._gcpause import pause_gc
 from asyncgroup._interrupt import sigint_cancels
 from asyncgroup._leaks import CLEANUP_GRACE, CaseMark, TaskCensus, case_mark, settle
@@ -103,6 +103,7 @@ class ParentRun:
         settings: RunSettings,
         bound_args: tuple[Any, ...],
         parent_values: dict[str, Any],
+        setup_error: BaseException | None = None,
     ) -> None:
         self.table = table
         self.item: pytest.Function = request.node
@@ -153,7 +154,9 @@ class ParentRun:
         parameters = table.parameters
         self.per_case_fixtures = bool(self.plan.per_case) or "request" in parameters
         self.shared_arguments: dict[str, Any] = {}
-        if not self.per_case_fixtures:
+        # A fixture of wider scope that failed to set up: every case's setup error.
+        self.setup_error = setup_error
+        if not self.per_case_fixtures and setup_error is None:
             self.shared_arguments = {
                 name: parent_value(request, parent_values, name)
                 for name in parameters
@@ -404,8 +407,8 @@ class ParentRun:
         if skip_reason is not None:
             self._report(case, [], None, skip_reason, attempt=attempt)
             return None
-        setup_error = getattr(case, "setup_error", None)
-        if setup_error is not None:  # a shared fixture the test uses failed (see _grouping)
+        setup_error = getattr(case, "setup_error", None) or self.setup_error
+        if setup_error is not None:  # a wider-scoped fixture failed (see _fixtures.defer_wider)
             failed = Phase("setup")
             failed.begin()
             failed.end(setup_error)
@@ -874,7 +877,11 @@ async def run_parent(
             pytest.skip(f"shard {shard + 1} of {table.shards} has no cases")
     cases = select(request.node, cases)
     _compat.leave_xfail_to_cases(request.node)  # the parent's xfail marks act per case
-    run = ParentRun(table, request, settings, bound_args, parent_values)
+    values, failed = wider_results(request.node)
+    parent_values.update(values)
+    # The first that failed, as pytest's setup of a test stops there.
+    setup_error = next(iter(failed.values()), None)
+    run = ParentRun(table, request, settings, bound_args, parent_values, setup_error)
     await run.run(cases)
     if run.failed:
         failure = pytest.fail.Exception(_cases_failed(run, len(cases)), pytrace=False)

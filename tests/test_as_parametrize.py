@@ -313,6 +313,70 @@ def test_dash_m_with_mark_arguments(differential: Differential) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Errors of fixtures of wider scope
+
+WIDER_FIXTURE_ERRORS = """
+@pytest.fixture(scope="module")
+def broken():
+    raise RuntimeError("module fixture broke")
+
+
+@pytest.fixture(scope="module")
+def after_broken():
+    raise AssertionError("pytest never sets this up: the test's setup stopped before")
+
+
+@pytest.fixture(scope="session")
+def working():
+    return 5
+
+
+@pytest.fixture(scope="class")
+def unavailable():
+    pytest.skip("no class resource")
+
+
+@pytest.fixture
+def per_test(working):
+    return working
+
+
+@cases("c", ["a", "b", pytest.param("x", marks=pytest.mark.xfail(reason="known"))])
+async def test_module(c, working, broken, after_broken, per_test):
+    pass
+
+
+@cases("c", ["a", "b"])
+async def test_only_working(c, working):
+    assert working == 5
+
+
+class TestK:
+    @cases("c", ["a", "b"])
+    async def test_class(self, c, unavailable):
+        pass
+"""
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["", "xdist"])
+def test_wider_fixture_error_is_each_cases_error(
+    differential: Differential, xdist: list[str]
+) -> None:
+    """A module fixture that fails errors each case that uses it (the others run), with its
+    traceback; one that skips skips each case."""
+    pair = differential.run(WIDER_FIXTURE_ERRORS, "-rEs", *xdist)
+    pair.assert_same(
+        "ERROR test_it.py::test_module[[]b[]] - RuntimeError: module fixture broke",
+        '*raise RuntimeError("module fixture broke")',
+    )
+    outcomes = pair.parametrized_outcomes
+    assert outcomes["test_it.py::test_module[a]"] == ["error"]
+    assert outcomes["test_it.py::test_module[x]"] == ["xfailed"]
+    assert outcomes["test_it.py::TestK::test_class[b]"] == ["skipped"]
+    assert outcomes["test_it.py::test_only_working[b]"] == ["passed"]
+
+
+# --------------------------------------------------------------------------------------------
 # Selection by the names pytest prints
 
 SELECTION = """
