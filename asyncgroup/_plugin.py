@@ -257,9 +257,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
-def take_back_lent_marks(items: list[pytest.Item]) -> None:
-    """After pytest's -m has seen them (see _select.Selection)."""
-    return_lent_marks(items)
+def take_back_lent_marks(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """After pytest's -k and -m have seen parents (see _select.Selection)."""
+    return_lent_marks(config, items)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -23,6 +23,12 @@ from asyncgroup._outcome import CASE_ID_ATTRIBUTE, case_nodeid
 
 # The ids of the cases selected at collection; absent: all of them.
 selected_key = pytest.StashKey[set[str]]()
+# A parent's case table, while its function's own attributes are hidden from -k.
+_table_key = pytest.StashKey[CaseTable]()
+# What a parent's function has and its parametrized test's would not: hidden from -k.
+_OWN_ATTRIBUTES = ("__wrapped__", "__signature__", CASES_ATTRIBUTE)
+# Per run: the functions whose own attributes are hidden from -k, and those attributes.
+_hidden_key = pytest.StashKey[list[tuple[Any, dict[str, Any]]]]()
 # Marks lent to a kept parent so that pytest's -m keeps it too, taken back after.
 lent_marks_key = pytest.StashKey[list[pytest.Mark]]()
 # On the config: the node ids of the cases --deselect, -k and -m left out, beyond the parents
@@ -79,12 +85,14 @@ class Selection:
     def apply(self, items: list[pytest.Item], table_of: Callable[[Any], CaseTable | None]) -> None:
         if not (self.named or self.deselect or self.keyword or self.markexpr):
             return
+        tables = [table_of(getattr(item, "obj", None)) for item in items]
+        if self.keyword is not None:
+            self._hide_own_attributes(items, tables)
         found: set[_compat.NodeIdArgument] = set()
         kept: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
         left_out: list[str] = []  # cases, counted as pytest counts deselected tests
-        for item in items:
-            table = table_of(getattr(item, "obj", None))
+        for item, table in zip(items, tables, strict=True):
             naming = self._naming(item) if self.named else None
             cases = table.cases if table is not None else []
             if naming is not None:
@@ -114,6 +122,20 @@ class Selection:
         if deselected:
             self.config.hook.pytest_deselected(items=deselected)
         items[:] = kept
+
+    def _hide_own_attributes(self, items: list[pytest.Item], tables: list[Any]) -> None:
+        """-k matches the names a test function has (pytest 8): a parent's are those of its
+        parametrized test, not asyncgroup's own, until pytest has matched (see _compat)."""
+        hidden = self.config.stash.setdefault(_hidden_key, [])
+        for item, table in zip(items, tables, strict=True):
+            if table is None:
+                continue
+            item.stash[_table_key] = table
+            function = getattr(item, "function", None)
+            names = [name for name in _OWN_ATTRIBUTES if name not in vars(table.func)]
+            taken = _compat.hide_from_keywords(function, names)
+            if taken:
+                hidden.append((function, taken))
 
     def _naming(self, item: pytest.Item) -> list[_compat.NodeIdArgument] | None:
         """The node id arguments with brackets that name the item's test, or None when none
@@ -211,7 +233,11 @@ class Selection:
         return selected, first_names or set(), first_marks
 
 
-def return_lent_marks(items: list[pytest.Item]) -> None:
+def return_lent_marks(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give back what pytest's -k and -m were to see, or not to see, of parents."""
+    for function, taken in config.stash.get(_hidden_key, []):
+        vars(function).update(taken)
+    config.stash[_hidden_key] = []
     for item in items:
         lent = item.stash.get(lent_marks_key, None)
         if lent:  # they were appended: drop the last len(lent), whatever equals them before
@@ -220,7 +246,9 @@ def return_lent_marks(items: list[pytest.Item]) -> None:
 
 
 def _table(item: pytest.Item) -> CaseTable | None:
-    table = getattr(getattr(item, "obj", None), CASES_ATTRIBUTE, None)
+    table = item.stash.get(_table_key, None) or getattr(
+        getattr(item, "obj", None), CASES_ATTRIBUTE, None
+    )
     return table if isinstance(table, CaseTable) else None
 
 
@@ -386,8 +414,8 @@ class Stepwise:
         ):
             return
         parent = items[0]
-        table = getattr(getattr(parent, "obj", None), CASES_ATTRIBUTE, None)
-        if parent.nodeid != record["parent"] or not isinstance(table, CaseTable):
+        table = _table(parent)
+        if parent.nodeid != record["parent"] or table is None:
             return
         ids = [case.id for case in table.cases]
         if record.get("case") in ids:

@@ -422,6 +422,22 @@ def test_dash_k_matches_the_full_case_name(differential: Differential, expressio
 
 
 @pytest.mark.parametrize(
+    "expression",
+    ["_asyncgroup_cases", "cases", "wrapped", "signature", "not cases", "not wrapped and order-1"],
+)
+def test_dash_k_does_not_match_asyncgroups_own_names(
+    differential: Differential, expression: str
+) -> None:
+    """A parent's function carries asyncgroup's attributes (its case table, __wrapped__,
+    __signature__), which pytest 8 matches with -k; its parametrized test has none of them."""
+    pair = differential.run(SELECTION, "-k", expression)
+    pair.assert_same()
+    assert any(nodeid.endswith("[order-1]") for nodeid in pair.parametrized_outcomes) == (
+        expression.startswith("not")
+    )
+
+
+@pytest.mark.parametrize(
     "ids",
     [
         ["test_it.py::test_x[order-2]"],
