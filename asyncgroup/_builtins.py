@@ -3,7 +3,7 @@
 pytest's capture fixtures register with its capture manager (one per item), its caplog reads
 the item's log handler, its tmp_path cleans up by item, its subtests report under the item, and
 its monkeypatch changes the whole process (recwarn and pytest.warns are made per case by
-_case_warnings). For overlapping cases each gets its own, or, where a process-wide change
+_case_catch_warnings). For overlapping cases each gets its own, or, where a process-wide change
 cannot be made safe, a clear error instead of cases corrupting each other.
 """
 

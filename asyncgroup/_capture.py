@@ -30,8 +30,12 @@ class CaseOutput:
         self.out: list[str] = []
         self.err: list[str] = []
         self.records: list[logging.LogRecord] = []
-        self.warning_frames: list[Any] = []  # the case's catch_warnings blocks (_case_warnings)
-        self.warnings: list[Any] = []  # what it warned, for pytest's summary (_casewarnings)
+        self.warning_frames: list[
+            Any
+        ] = []  # the case's catch_warnings blocks (_case_catch_warnings)
+        self.warnings: list[
+            Any
+        ] = []  # what it warned, for pytest's summary (_case_warning_reports)
 
     def readouterr(self) -> tuple[str, str]:
         out, err = "".join(self.out), "".join(self.err)

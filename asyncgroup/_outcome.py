@@ -19,7 +19,7 @@ import pytest
 
 from asyncgroup import _compat
 from asyncgroup._capture import CaseOutput
-from asyncgroup._casewarnings import end_at_warn
+from asyncgroup._case_warning_reports import end_at_warn
 
 # Set on every report of a case, to its case id: how plugins (and asyncgroup) tell case reports
 # from item reports. A plain attribute, so it survives xdist's serialisation.

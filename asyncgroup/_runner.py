@@ -32,14 +32,9 @@ from asyncgroup import _compat
 from asyncgroup._attempts import Attempt, reruns_key
 from asyncgroup._builtins import Claims, LoggerLevels
 from asyncgroup._capture import CaseCapture, CaseOutput, current_output, in_case
-from asyncgroup._case_warnings import per_case_warnings
-from asyncgroup._casewarnings import (
-    Filters,
-    case_filters,
-    dispatching,
-    enter_case,
-    filed_per_case,
-)
+from asyncgroup._case_catch_warnings import per_case_warnings
+from asyncgroup._case_filterwarnings import Filters, case_filters, dispatching, enter_case
+from asyncgroup._case_warning_reports import filed_per_case
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value, wider_results
 from asyncgroup._gcpause import pause_gc

@@ -15,15 +15,11 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from types import TracebackType
 from typing import Any
 
 import pytest
 
-from asyncgroup import _case_warnings, _compat
-from asyncgroup._capture import current_output
-
-_case_warnings_file = _case_warnings.__file__
+from asyncgroup import _compat
 
 
 class Filters:
@@ -90,7 +86,7 @@ def dispatching(active: bool) -> Iterator[None]:
             filters = _current.get() or parent
             text = str(message)
             module = _module_of(filename, lineno)
-            action = _action(filters.filters, text, category, module, lineno)
+            action = filter_action(filters.filters, text, category, module, lineno)
             if action == "error":
                 raise message if isinstance(message, Warning) else category(message)
             if action == "ignore":
@@ -111,68 +107,11 @@ def dispatching(active: bool) -> Iterator[None]:
         yield
 
 
-@contextmanager
-def filed_per_case(active: bool) -> Iterator[None]:
-    """While a parent runs, a warning that a case shows is kept in the case's output, to be
-    filed under its node id (see CaseReporter.file_warnings), as pytest files a parametrized
-    test's under its own.
-
-    pytest records an item's warnings with ``catch_warnings(record=True)``, whose sink is the
-    warnings module's ``_showwarnmsg_impl`` (Python 3.10-3.13); a case's go to its output
-    instead, others on to pytest's record of the parent.
-    """
-    record = getattr(warnings, "_showwarnmsg_impl", None)
-    if not active or record is None:
-        yield
-        return
-
-    def file(message: warnings.WarningMessage) -> None:
-        output = current_output.get()
-        if output is None:
-            record(message)
-        else:
-            output.warnings.append(message)
-
-    warnings._showwarnmsg_impl = file  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        if warnings._showwarnmsg_impl is file:  # type: ignore[attr-defined]
-            warnings._showwarnmsg_impl = record  # type: ignore[attr-defined]
-
-
-def end_at_warn(error: BaseException) -> None:
-    """End the traceback of a warning turned error by a per-case show hook at the line that
-    warned, where the warnings module itself raises it.
-
-    The hook (``dispatch`` here, ``_case_warnings``'s router) raises it under the warnings
-    module's own frames: left in, they would be the last entry, with the error line, in the
-    case's report.
-    """
-    if not isinstance(error, Warning):
-        return
-    ours = (__file__, _case_warnings_file)
-    tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tail = []
-        entry: TracebackType | None = tb.tb_next
-        while entry is not None:
-            tail.append(entry.tb_frame)
-            entry = entry.tb_next
-        if tail[-1].f_code.co_filename in ours and all(
-            frame.f_code.co_filename in ours
-            or frame.f_globals.get("__name__") in ("warnings", "_py_warnings")
-            for frame in tail
-        ):
-            tb.tb_next = None
-            return
-        tb = tb.tb_next
-
-
-def _action(
+def filter_action(
     filters: list[Any], text: str, category: type[Warning], module: str, lineno: int
 ) -> str:
-    """The first matching filter's action, as ``warnings.warn_explicit`` finds it."""
+    """The first matching filter's action, as ``warnings.warn_explicit`` finds it (``module``:
+    the name a filter's module pattern is matched against)."""
     for action, message, kind, module_re, line in filters:
         if (
             (message is None or message.match(text))

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from asyncgroup._capture import current_output
+from asyncgroup._case_filterwarnings import filter_action
 
 _ALWAYS = ("always", None, Warning, None, 0)
 _original_enter = warnings.catch_warnings.__enter__
@@ -132,15 +133,8 @@ def _frames() -> list[_Frame] | None:
 
 def _action(filters: list[Any], message: warnings.WarningMessage) -> str:
     text = str(message.message)
-    for action, text_re, category, module_re, lineno in filters:
-        if (
-            (text_re is None or text_re.match(text))
-            and issubclass(message.category, category)
-            and (module_re is None or module_re.match(_module_name(message.filename)))
-            and (lineno == 0 or lineno == message.lineno)
-        ):
-            return str(action)
-    return str(warnings.defaultaction)  # type: ignore[attr-defined]
+    module = _module_name(message.filename)
+    return filter_action(filters, text, message.category, module, message.lineno)
 
 
 _module_names: dict[str, str] = {}
