@@ -239,11 +239,20 @@ def pytest_collection(session: pytest.Session) -> Generator[None, Any, Any]:
         return (yield)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, None, None]:
+    """Select cases before pytest's -k and -m look at the parents; then take back what was
+    lent to or hidden from them (see _select.Selection). (pytest registers only hooks named
+    pytest_*: a separate trylast function for this was never called.)"""
     arguments = config.stash.get(_arguments_key, None) or _compat.Arguments()
     Selection(config, arguments).apply(items, _table)
     only_last_failed(config, items)
+    try:
+        return (yield)
+    finally:
+        return_lent_marks(config, items)
 
 
 @pytest.hookimpl(trylast=True)  # after the terminal reporter's "collected N items" line
@@ -254,12 +263,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     left_out = session.config.stash.get(deselected_cases_key, [])
     if terminal is not None and not session.config.option.collectonly:
         _compat.count_deselected(terminal, left_out)
-
-
-@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
-def take_back_lent_marks(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """After pytest's -k and -m have seen parents (see _select.Selection)."""
-    return_lent_marks(config, items)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -300,6 +300,19 @@ def test_dash_m_selects_single_cases(differential: Differential, expression: str
     differential.run(CUSTOM_MARKS, "-m", expression).assert_same()
 
 
+def test_dash_m_marks_lent_to_the_parent_are_taken_back(differential: Differential) -> None:
+    """-m keeps a parent by lending it the marks of its first selected case (a's xfail); they
+    are taken back before the run, so the other selected case (b) fails as it should."""
+    source = """
+    @cases("n", [pytest.param("a", marks=pytest.mark.xfail(reason="known")), "b"])
+    async def test_x(n):
+        assert False
+    """
+    pair = differential.run(source, "-m", "xfail or not slow")
+    pair.assert_same()
+    assert pair.parametrized_outcomes["test_it.py::test_x[b]"] == ["failed"]
+
+
 def test_dash_m_with_mark_arguments(differential: Differential) -> None:
     source = """
     @cases("n", [
