@@ -106,6 +106,37 @@ def make_ids(
     ]
 
 
+def record_parametrize_calls(metafunc: pytest.Metafunc) -> list[tuple[Any, int, int]]:
+    """From now on, note each ``metafunc.parametrize`` call: the parametrize mark it is made
+    for (None: a fixture's params, a hook's call), and how many ids the test's id has before
+    and after it.
+
+    pytest 8.0-9.2: ``_pytest/python.py``'s ``pytest_generate_tests`` calls
+    ``metafunc.parametrize(..., _param_mark=mark)`` for each parametrize mark, closest to the
+    function first; each call adds one id (none for a ``pytest.HIDDEN_PARAM`` one) to every
+    ``CallSpec2._idlist`` in ``metafunc._calls``, which joined with "-" is the test's id.
+    """
+    calls: list[tuple[Any, int, int]] = []
+    parametrize = metafunc.parametrize
+
+    def ids_now() -> int:
+        return len(metafunc._calls[0]._idlist) if metafunc._calls else 0
+
+    def noting(*args: Any, **kwargs: Any) -> None:
+        before = ids_now()
+        parametrize(*args, **kwargs)
+        calls.append((kwargs.get("_param_mark"), before, ids_now()))
+
+    metafunc.parametrize = noting  # type: ignore[method-assign]
+    return calls
+
+
+def callspec_ids(item: pytest.Item) -> tuple[str, ...]:
+    """The ids the item's id is made of, in order (pytest 8.0-9.2: ``CallSpec2._idlist``)."""
+    callspec = getattr(item, "callspec", None)
+    return tuple(callspec._idlist) if callspec is not None else ()
+
+
 # pytest 8.0-9.2: a direct-parametrization argument is a pseudo FixtureDef whose func is this.
 from _pytest.python import get_direct_param_fixture_func as _direct_param_func  # noqa: E402
 

@@ -27,6 +27,8 @@ CASE_ID_ATTRIBUTE = "asyncgroup_case_id"
 # On an xdist worker a case report travels under its parent's node id (xdist asserts that every
 # report it sends is the running item's) with its own node id here; the controller restores it.
 CASE_NODEID_ATTRIBUTE = "asyncgroup_case_nodeid"
+# On a case's reports: its parent's node id (a test of a group: its own).
+PARENT_NODEID_ATTRIBUTE = "asyncgroup_parent_nodeid"
 # Set on the parent's failure that only sums up its failed cases.
 CASES_FAILED_ATTRIBUTE = "asyncgroup_cases_failed"
 
@@ -101,8 +103,25 @@ def _raises_matches(raises: Any, error: BaseException) -> bool:
     return bool(raises.matches(error))
 
 
-def case_nodeid(parent_nodeid: str, case_id: str) -> str:
-    """``test_x`` -> ``test_x[c2]``; ``test_x[p1]`` -> ``test_x[p1-c2]``."""
+# The ids of a parametrized parent, and where among them its cases' ids go (see _plugin).
+CaseSlot = tuple[tuple[str, ...], int]
+case_slot_key = pytest.StashKey[CaseSlot]()
+
+
+def slot_of(item: pytest.Item | None) -> CaseSlot | None:
+    return item.stash.get(case_slot_key, None) if item is not None else None
+
+
+def case_nodeid(parent_nodeid: str, case_id: str, slot: CaseSlot | None = None) -> str:
+    """The case's node id (or name) as its parametrized test's: ``test_x`` -> ``test_x[c2]``;
+    ``test_x[p1]`` -> ``test_x[p1-c2]``, or ``test_x[c2-p1]`` with the ``slot`` (("p1",), 0)
+    where the parent's ids leave the case's, as a parametrize mark in its place would."""
+    if slot is not None:
+        ids, index = slot
+        joined = "-".join(ids)
+        if parent_nodeid.endswith(f"[{joined}]"):
+            test_id = "-".join((*ids[:index], case_id, *ids[index:]))
+            return f"{parent_nodeid[: -len(joined) - 2]}[{test_id}]"
     if parent_nodeid.endswith("]"):
         return f"{parent_nodeid[:-1]}-{case_id}]"
     return f"{parent_nodeid}[{case_id}]"
@@ -125,6 +144,7 @@ class CaseReporter:
         self.item = item
         self.running = running or item
         self.case_is_item = case_is_item
+        self.slot = slot_of(item)
         self.keywords = dict.fromkeys(item.keywords, 1)
         self.location = item.location
         path, line, _ = item.reportinfo()
@@ -134,6 +154,9 @@ class CaseReporter:
         self.with_passing_phases = with_passing_phases
         self.log_formatter = log_formatter
         self.on_xdist_worker = hasattr(item.config, "workerinput")
+
+    def case_nodeid(self, case_id: str) -> str:
+        return case_nodeid(self.item.nodeid, case_id, self.slot)
 
     def reports(
         self,
@@ -145,7 +168,7 @@ class CaseReporter:
         notes: list[str] | None = None,
         properties: list[tuple[str, object]] | None = None,
     ) -> list[pytest.TestReport]:
-        nodeid = self.item.nodeid if self.case_is_item else case_nodeid(self.item.nodeid, case_id)
+        nodeid = self.item.nodeid if self.case_is_item else self.case_nodeid(case_id)
         # The parent's keywords dict is shared by the reports of cases without marks of their own.
         marks = list(marks)
         keywords = {**self.keywords, **dict.fromkeys(marks, 1)} if marks else self.keywords
@@ -168,6 +191,7 @@ class CaseReporter:
                 report.user_properties.extend(properties)
         for report in result:
             setattr(report, CASE_ID_ATTRIBUTE, case_id)
+            setattr(report, PARENT_NODEID_ATTRIBUTE, self.item.nodeid)
             if self.on_xdist_worker:
                 setattr(report, CASE_NODEID_ATTRIBUTE, nodeid)
                 report.nodeid = self.running.nodeid
@@ -211,7 +235,7 @@ class CaseReporter:
 
     def file_warnings(self, case_id: str, messages: list[warnings.WarningMessage]) -> None:
         """Put what a case warned in pytest's warnings summary under the case's node id."""
-        nodeid = self.item.nodeid if self.case_is_item else case_nodeid(self.item.nodeid, case_id)
+        nodeid = self.item.nodeid if self.case_is_item else self.case_nodeid(case_id)
         for message in messages:
             self.item.ihook.pytest_warning_recorded.call_historic(
                 kwargs={
@@ -228,9 +252,9 @@ class CaseReporter:
         # A parent with parameters but no id of them (a hidden loop-factory parameter, say)
         # keeps the case's own id, as case_nodeid does.
         parent_id = getattr(getattr(self.item, "callspec", None), "id", "")
-        shown = (
-            f"{parent_id}-{case_id}" if parent_id and self.item.nodeid.endswith("]") else case_id
-        )
+        shown = case_id
+        if parent_id and self.item.nodeid.endswith("]"):
+            shown = case_nodeid(f"[{parent_id}]", case_id, self.slot)[1:-1]
         warnings.warn_explicit(
             AsyncgroupWarning(f"case {shown!r}: {note}"),
             AsyncgroupWarning,
@@ -324,7 +348,7 @@ class CaseReporter:
         self, case_id: str, msg: str | None, kwargs: dict[str, Any], phase: Phase
     ) -> pytest.TestReport:
         """The report of a ``subtests.test()`` block inside a case: a subtest of the case."""
-        nodeid = case_nodeid(self.item.nodeid, case_id)
+        nodeid = self.case_nodeid(case_id)
         report = self._call(
             nodeid, case_id, self.keywords, phase, self._sections(phase), None, step=True
         )
@@ -354,7 +378,7 @@ class CaseReporter:
         return _compat.subtest_report(
             case_id,
             nodeid,
-            (path, line, domain if self.case_is_item else case_nodeid(domain, case_id)),
+            (path, line, domain if self.case_is_item else case_nodeid(domain, case_id, self.slot)),
             keywords,
             outcome,
             longrepr,
@@ -393,7 +417,7 @@ class CaseReporter:
         path, line, domain = self.location
         report = pytest.TestReport(
             nodeid,
-            (path, line, domain if self.case_is_item else case_nodeid(domain, case_id)),
+            (path, line, domain if self.case_is_item else case_nodeid(domain, case_id, self.slot)),
             keywords,  # type: ignore[arg-type]
             outcome,  # type: ignore[arg-type]
             longrepr,

@@ -21,6 +21,8 @@ from asyncgroup._outcome import (
     CASE_ID_ATTRIBUTE,
     CASE_NODEID_ATTRIBUTE,
     CASES_FAILED_ATTRIBUTE,
+    CaseSlot,
+    case_slot_key,
     case_status,
 )
 from asyncgroup._progress import remember_terminal
@@ -141,6 +143,11 @@ def pytest_pycollect_makeitem(
     return (yield)
 
 
+# Per run: for each @concurrent_cases test definition (by node id), the parametrize calls
+# pytest made for it (see _compat.record_parametrize_calls).
+_calls_key = pytest.StashKey[dict[str, list[tuple[Any, int, int]]]]()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Report misuse of @concurrent_cases as this test's collection error."""
     table = _table(metafunc.function)
@@ -148,6 +155,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if table.error is not None:
         pytest.fail(f"In {metafunc.function.__name__}: {table.error}", pytrace=False)
+    # pytest's parametrize marks come next (its python plugin's hook runs after this one): note
+    # where their ids go, to place the cases' ids among them (see _case_slot).
+    calls = _compat.record_parametrize_calls(metafunc)
+    metafunc.config.stash.setdefault(_calls_key, {})[metafunc.definition.nodeid] = calls
     _refuse_parametrize_of_case_arguments(metafunc, table)
     if not table.ids_made:
         ids = table.ids
@@ -170,6 +181,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(
             SHARD_ARGUMENT, range(count), ids=[f"shard{i + 1}of{count}" for i in range(count)]
         )
+
+
+def _case_slot(item: pytest.Function, table: CaseTable) -> CaseSlot | None:
+    """Where the cases' ids go among the parent's: where the ids of a parametrize mark in the
+    place of @concurrent_cases would go. pytest parametrizes by the marks closest to the
+    function first: after those below the decorator, or before the first of those above it
+    (and of the class and module); without parametrize marks, after every other id."""
+    definition = item.nodeid[: len(item.nodeid) - len(item.name)] + item.originalname
+    calls = item.config.stash.get(_calls_key, {}).get(definition)
+    ids = _compat.callspec_ids(item)
+    if not calls or not ids:
+        return None
+    below = [m for m in getattr(table.func, "pytestmark", []) if m.name == "parametrize"]
+    by_marks = [(mark, before, after) for mark, before, after in calls if mark is not None]
+    after_below = [after for mark, _, after in by_marks if any(mark is m for m in below)]
+    if after_below:
+        index = after_below[-1]
+    elif by_marks:
+        index = by_marks[0][1]
+    else:
+        return None
+    return (ids, index) if index < len(ids) else None
 
 
 def _refuse_parametrize_of_case_arguments(metafunc: pytest.Metafunc, table: CaseTable) -> None:
@@ -212,6 +245,9 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     table = _table(getattr(item, "obj", None))
     if table is None or not isinstance(item, pytest.Function):
         return
+    slot = _case_slot(item, table)
+    if slot is not None:
+        item.stash[case_slot_key] = slot
     plan = FixturePlan(item, table.argnames)
     item.stash[plan_key] = plan
     # A fixture may request a case argument, as it may a parametrize argname: the parent has

@@ -19,7 +19,7 @@ import pytest
 
 from asyncgroup import _compat
 from asyncgroup._declare import CASES_ATTRIBUTE, Case, CaseTable
-from asyncgroup._outcome import CASE_ID_ATTRIBUTE, case_nodeid
+from asyncgroup._outcome import CASE_ID_ATTRIBUTE, PARENT_NODEID_ATTRIBUTE, case_nodeid, slot_of
 
 # The ids of the cases selected at collection; absent: all of them.
 selected_key = pytest.StashKey[set[str]]()
@@ -97,9 +97,10 @@ class Selection:
             cases = table.cases if table is not None else []
             if naming is not None:
                 wanted = {a.name for a in naming}
+                slot = slot_of(item)
                 if table is not None and item.name not in wanted:
-                    cases = [c for c in cases if case_nodeid(item.name, c.id) in wanted]
-                names = {item.name, *(case_nodeid(item.name, c.id) for c in cases)}
+                    cases = [c for c in cases if case_nodeid(item.name, c.id, slot) in wanted]
+                names = {item.name, *(case_nodeid(item.name, c.id, slot) for c in cases)}
                 hits = [a for a in naming if a.name in names]
                 if not hits:
                     continue  # pytest would not have collected it
@@ -157,7 +158,10 @@ class Selection:
         """Select the cases by --deselect, -k and -m; whether the parent stays."""
         prefixes = self.deselect
         if prefixes:
-            cases = [c for c in cases if not case_nodeid(item.nodeid, c.id).startswith(prefixes)]
+            slot = slot_of(item)
+            cases = [
+                c for c in cases if not case_nodeid(item.nodeid, c.id, slot).startswith(prefixes)
+            ]
         keyword_names: set[str] = set()
         marks_matched: list[pytest.Mark] = []
         if cases and (self.keyword is not None or self.markexpr is not None):
@@ -209,7 +213,7 @@ class Selection:
                 matched_marks = []
             matched_names: set[str] = set()
             if self.keyword is not None:
-                own_names = [case_nodeid(item.name, case.id).lower()]
+                own_names = [case_nodeid(item.name, case.id, slot_of(item)).lower()]
                 own_names += [mark.name.lower() for mark in case.marks]
 
                 def keyword_matches(
@@ -277,7 +281,8 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
         table = _table(item)
         if table is None or item.nodeid not in record:
             continue
-        recorded = {c.id for c in table.cases if case_nodeid(item.nodeid, c.id) in record}
+        slot = slot_of(item)
+        recorded = {c.id for c in table.cases if case_nodeid(item.nodeid, c.id, slot) in record}
         if not recorded:  # the parent failed on its own (a shared fixture): all its cases
             continue
         failed = {c.id for c in _selected_cases(item, table)} & recorded
@@ -298,7 +303,8 @@ def select(item: Any, cases: list[Case]) -> list[Case]:
     failed_first = config.getoption("failedfirst", False)
     if (last_failed or failed_first) and getattr(config, "cache", None) is not None:
         lastfailed = config.cache.get("cache/lastfailed", {})
-        failed = [c for c in cases if case_nodeid(item.nodeid, c.id) in lastfailed]
+        slot = slot_of(item)
+        failed = [c for c in cases if case_nodeid(item.nodeid, c.id, slot) in lastfailed]
         if failed and last_failed:
             cases = failed
         elif failed:
@@ -324,10 +330,10 @@ class LastFailed:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
-            case_id = getattr(report, CASE_ID_ATTRIBUTE, None)
+            parent = getattr(report, PARENT_NODEID_ATTRIBUTE, None)
             # A test of a @concurrent_group reports under its own node id: no parent to keep.
-            if isinstance(case_id, str) and report.nodeid.endswith(f"{case_id}]"):
-                self.parents[report.nodeid] = _parent_nodeid(report.nodeid, case_id)
+            if isinstance(parent, str) and parent != report.nodeid:
+                self.parents[report.nodeid] = parent
 
     # Registered after pytest's cache plugin: this wrapper is outside its own.
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -350,7 +356,8 @@ class LastFailed:
                 rerun += 1
                 continue
             cases = _selected_cases(item, table)
-            failed = [c for c in cases if case_nodeid(item.nodeid, c.id) in record]
+            slot = slot_of(item)
+            failed = [c for c in cases if case_nodeid(item.nodeid, c.id, slot) in record]
             rerun += len(failed or cases)
         parents = set(cache.get(self.key, {}).values())
         known = len([nodeid for nodeid in record if nodeid not in parents])
@@ -376,13 +383,6 @@ class LastFailed:
             cache.set("cache/lastfailed", {**lastfailed, **dict.fromkeys(sorted(missing), True)})
 
 
-def _parent_nodeid(nodeid: str, case_id: str) -> str:
-    """The inverse of case_nodeid, given the case id."""
-    if nodeid.endswith(f"[{case_id}]"):
-        return nodeid[: -len(case_id) - 2]
-    return nodeid[: -len(case_id) - 2] + "]"
-
-
 class Stepwise:
     """``--sw`` goes on from the failed case, as it goes on from a failed parametrized test.
 
@@ -400,8 +400,9 @@ class Stepwise:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
             case_id = getattr(report, CASE_ID_ATTRIBUTE, None)
-            if isinstance(case_id, str):
-                self.first_failed.setdefault(_parent_nodeid(report.nodeid, case_id), case_id)
+            parent = getattr(report, PARENT_NODEID_ATTRIBUTE, None)
+            if isinstance(case_id, str) and isinstance(parent, str) and parent != report.nodeid:
+                self.first_failed.setdefault(parent, case_id)
 
     @pytest.hookimpl(trylast=True)  # after pytest's stepwise plugin skipped what passed
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:

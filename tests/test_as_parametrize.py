@@ -512,6 +512,66 @@ def test_deselect_by_case_node_id(differential: Differential, deselect: list[str
     differential.run(SELECTION, *args).assert_same()
 
 
+CASE_ID_ORDER = """
+@pytest.fixture(params=["f1"])
+def fx(request):
+    return request.param
+
+
+@pytest.mark.parametrize("p", ["p1", "p2"])
+@cases("n", [pytest.param(1, id="one"), pytest.param(2, id="two")])
+async def test_inner(p, n):
+    assert not (p == "p2" and n == 2)
+
+
+@pytest.mark.parametrize("q", ["q1"])
+@cases("n", [pytest.param(1, id="one")])
+@pytest.mark.parametrize("p", ["p1"])
+async def test_mid(p, q, n, fx):
+    pass
+
+
+@pytest.mark.parametrize("k", ["k1"])
+class TestK:
+    @cases("n", ["one", "two"])
+    async def test_k(self, k, n):
+        assert n == "one"
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["-n", "2"],
+        ["-k", "two-p2"],
+        ["-k", "test_inner[one-p1] or test_mid[f1-p1-one-q1]"],
+        ["test_it.py::test_inner[two-p2]", "test_it.py::TestK::test_k[one-k1]"],
+        ["--deselect", "test_it.py::test_inner[one-p1]", "--deselect", "test_it.py::test_mid"],
+    ],
+)
+def test_case_ids_in_the_order_of_stacked_parametrize(
+    differential: Differential, args: list[str]
+) -> None:
+    """pytest puts the ids of the parametrize mark closest to the function first: a case's id
+    goes where the ids of a parametrize mark in the place of @concurrent_cases would."""
+    pair = differential.run(CASE_ID_ORDER, "-v", *args)
+    pair.assert_same()
+    assert pair.parametrized_outcomes  # something was selected
+
+
+def test_last_failed_with_case_ids_in_stacked_order(differential: Differential) -> None:
+    differential.run(CASE_ID_ORDER)
+    pair = differential.rerun("--lf")
+    pair.assert_same("run-last-failure: rerun previous 2 failures*")
+    assert set(pair.parametrized_outcomes) == {
+        "test_it.py::test_inner[two-p2]",
+        "test_it.py::TestK::test_k[two-k1]",
+    }
+    differential.rerun("--sw").assert_same(cancelled=True)
+    differential.rerun("--sw").assert_same(cancelled=True)
+
+
 # --------------------------------------------------------------------------------------------
 # The last-failed cache
 

@@ -326,7 +326,8 @@ def test_make_parametrize_id_hook_names_cases_too(pytester: pytest.Pytester) -> 
 def test_stacked_parametrize_makes_one_parent_per_param(
     pytester: pytest.Pytester, order: str
 ) -> None:
-    """Each parametrized parent runs all cases; a case's nodeid is test_x[p-case]."""
+    """Each parametrized parent runs all cases; a case's node id is its stacked parametrized
+    test's: the ids of the decorator closest to the function first."""
     parametrize = '@pytest.mark.parametrize("p", ["x", "y"])'
     cases = "@concurrent_cases([1, 2])"
     decorators = [parametrize, cases] if order == "parametrize-above" else [cases, parametrize]
@@ -342,8 +343,12 @@ async def test_x(n, p):
 """
     )
     result = pytester.runpytest_subprocess("-v", timeout=60)
-    assert case_ids(result, "test_x") == ["x-1", "x-2", "y-1"]
-    assert case_ids(result, "test_x", "FAILED") == ["y-2"]
+    if order == "parametrize-above":  # the cases' decorator is closest: their ids first
+        assert case_ids(result, "test_x") == ["1-x", "1-y", "2-x"]
+        assert case_ids(result, "test_x", "FAILED") == ["2-y"]
+    else:
+        assert case_ids(result, "test_x") == ["x-1", "x-2", "y-1"]
+        assert case_ids(result, "test_x", "FAILED") == ["y-2"]
     result.stdout.fnmatch_lines(["test_mod.py::test_x[[]x[]] PASSED*"])
     result.stdout.fnmatch_lines(["test_mod.py::test_x[[]y[]] FAILED*"])
     assert failure_section(result, "test_x[y]") == ["1 of 2 cases failed: 2"]

@@ -547,14 +547,14 @@ def test_parametrize_of_the_short_forms_argument_names_the_decorator_and_the_fix
     # The fix the message gives works.
     pytester.makepyfile(test_short=PARAMETRIZE_OVER_SHORT_FORM.format(cases='"x", ["a", "b"]'))
     fixed = run(pytester)
-    fixed.stdout.fnmatch_lines(["test_short.py::test_param_parent[[]2-b[]] *SUBPASS*"])
+    fixed.stdout.fnmatch_lines(["test_short.py::test_param_parent[[]b-2[]] *SUBPASS*"])
     assert summary(fixed) == {"passed": 2, "subtests passed": 4}
 
 
 def test_a_watchdog_warning_under_a_parametrized_parent_names_the_cases_node_id(
     pytester: pytest.Pytester,
 ) -> None:
-    """The case is test_param_parent[2-b] in -v and in --deselect: the warning says '2-b'."""
+    """The case is test_param_parent[b-2] in -v and in --deselect: the warning says 'b-2'."""
     write_ini(pytester)
     pytester.makepyfile(
         test_wd="""
@@ -572,9 +572,9 @@ def test_a_watchdog_warning_under_a_parametrized_parent_names_the_cases_node_id(
         """
     )
     result = run(pytester)
-    result.stdout.fnmatch_lines(["test_wd.py::test_param_parent[[]2-b[]] *SUBPASS*"])
+    result.stdout.fnmatch_lines(["test_wd.py::test_param_parent[[]b-2[]] *SUBPASS*"])
     result.stdout.fnmatch_lines(
-        ["*AsyncgroupWarning: case '2-b': the case blocked the event loop for at least *"]
+        ["*AsyncgroupWarning: case 'b-2': the case blocked the event loop for at least *"]
     )
     assert "case 'b'" not in result.stdout.str()
 

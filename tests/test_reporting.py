@@ -403,18 +403,18 @@ def test_xdist_reports_the_same_as_a_plain_run(pytester: pytest.Pytester) -> Non
     assert case_outcomes(distributed) == case_outcomes(serial)
     serial_junit = junit_outcomes(pytester.path / "serial.xml")
     assert junit_outcomes(pytester.path / "xdist.xml") == serial_junit
-    assert serial_junit["test_mixed[p2-err]"] == "error"
+    assert serial_junit["test_mixed[err-p2]"] == "error"
     assert serial_junit["test_sharded[shard2of2-5]"] == "failure"
     assert len(serial_junit) == (2 + 12) + (2 + 7) + (1 + 2) + 1 + 2  # every case's too
     # Every case line under xdist names the worker and the case.
     distributed.stdout.fnmatch_lines_random(
         [
-            xdist_line("test_mixed.py::test_mixed[p1-ok]", "ok", "PASSED"),
-            xdist_line("test_mixed.py::test_mixed[p2-bad]", "bad", "FAILED"),
-            xdist_line("test_mixed.py::test_mixed[p1-xf]", "xf", "XFAIL"),
-            xdist_line("test_mixed.py::test_mixed[p2-dyn]", "dyn", "SKIPPED"),
+            xdist_line("test_mixed.py::test_mixed[ok-p1]", "ok", "PASSED"),
+            xdist_line("test_mixed.py::test_mixed[bad-p2]", "bad", "FAILED"),
+            xdist_line("test_mixed.py::test_mixed[xf-p1]", "xf", "XFAIL"),
+            xdist_line("test_mixed.py::test_mixed[dyn-p2]", "dyn", "SKIPPED"),
             xdist_line("test_mixed.py::test_sharded[shard1of2-6]", "6", "PASSED"),
-            "*ERROR test_mixed.py::test_mixed[[]p1-err[]]*",
+            "*ERROR test_mixed.py::test_mixed[[]err-p1[]]*",
         ]
     )
 
@@ -629,7 +629,7 @@ _KEYWORD_FILE = """
 """
 
 ORDERS = {f"test_kw.py::test_orders[order-{i}]" for i in range(10)}
-ITEMS = {f"test_kw.py::test_items[{p}-item-{i}]" for p in ("p1", "p2") for i in range(3)}
+ITEMS = {f"test_kw.py::test_items[item-{i}-{p}]" for p in ("p1", "p2") for i in range(3)}
 MARKED = {"test_kw.py::test_marked[m0]", "test_kw.py::test_marked[m1]"}
 
 
@@ -664,7 +664,7 @@ MARKED = {"test_kw.py::test_marked[m0]", "test_kw.py::test_marked[m1]"}
             id="or",
         ),
         pytest.param(
-            "p1 and item-2", {"test_kw.py::test_items[p1-item-2]"}, False, id="parametrized"
+            "p1 and item-2", {"test_kw.py::test_items[item-2-p1]"}, False, id="parametrized"
         ),
     ],
 )
