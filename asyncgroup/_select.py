@@ -110,12 +110,14 @@ class Selection:
                 if table is not None:
                     running = item.stash.get(selected_key, {c.id for c in cases})
                     left_out += [
-                        case_nodeid(item.nodeid, c.id) for c in cases if c.id not in running
+                        case_nodeid(item.nodeid, c.id, slot_of(item))
+                        for c in cases
+                        if c.id not in running
                     ]
             else:
                 deselected.append(item)
                 if table is not None:  # the parent stands for its first case
-                    left_out += [case_nodeid(item.nodeid, c.id) for c in cases[1:]]
+                    left_out += [case_nodeid(item.nodeid, c.id, slot_of(item)) for c in cases[1:]]
         self.config.stash[deselected_cases_key] = left_out
         missing = [a for a in self.named if a not in found]
         if missing:
