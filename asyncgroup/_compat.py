@@ -311,6 +311,52 @@ def count_deselected(terminalreporter: Any, nodeids: Sequence[str]) -> None:
         stats.setdefault("deselected", []).extend(DeselectedCase(n) for n in nodeids)
 
 
+# pytest 8.0-9.2: formatting a failure's traceback parses the source of each entry's module
+# again (``getstatementrange_ast``, in ``_pytest._code.source``, imported by name into
+# ``_pytest._code.code``), and the statement it shows too: with thousands of failing cases of one
+# test, parsing the same module over and over was a third of the time their reports took.
+from _pytest._code import code as _code_module  # noqa: E402
+from _pytest._code import source as _source_module  # noqa: E402
+
+
+@contextmanager
+def source_trees_cached(size: int = 8) -> Iterator[None]:
+    """While a parent runs, parse a source once for all its cases' failure tracebacks.
+
+    The tree is looked up by the source's text, so the ranges pytest computes are the same;
+    the ``size`` most recently parsed sources are kept, and dropped when the parent ends. Any
+    other shape of pytest is left alone.
+    """
+    original = _source_module.getstatementrange_ast
+    if getattr(_code_module, "getstatementrange_ast", None) is not original:
+        yield
+        return
+    trees: dict[str, Any] = {}
+
+    def getstatementrange_ast(
+        lineno: int, source: Any, assertion: bool = False, astnode: Any = None
+    ) -> Any:
+        if astnode is not None:
+            return original(lineno, source, assertion, astnode)
+        text = str(source)
+        tree = trees.get(text)
+        if tree is not None:
+            return original(lineno, source, assertion, tree)
+        found = original(lineno, source, assertion)  # (tree, start, end)
+        if len(trees) >= size:
+            del trees[next(iter(trees))]
+        trees[text] = found[0]
+        return found
+
+    _source_module.getstatementrange_ast = getstatementrange_ast
+    _code_module.getstatementrange_ast = getstatementrange_ast  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        _source_module.getstatementrange_ast = original
+        _code_module.getstatementrange_ast = original  # type: ignore[attr-defined]
+
+
 def suspend_capture(config: pytest.Config) -> Any:
     """pytest's capture suspended: writes reach the terminal (pytest 8.0-9.2)."""
     capman = config.pluginmanager.getplugin("capturemanager")

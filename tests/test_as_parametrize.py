@@ -789,3 +789,47 @@ def test_deselected_cases_are_counted_as_deselected_tests(
     pair = differential.run(DESELECTED, *args)
     pair.assert_same()
     pair.assert_same_counts()
+
+
+def _case_failures(result: pytest.RunResult, folder: str) -> list[str]:
+    """The cases' sections of FAILURES (not the parent's, ``test_f``), with the run's folder
+    (concurrent/, parametrized/) left out."""
+    lines = result.outlines
+    start = next(i for i, line in enumerate(lines) if "= FAILURES =" in line)
+    end = next(
+        i
+        for i, line in enumerate(lines)
+        if i > start and (line.startswith("=") or line.strip("_ ") == "test_f")
+    )
+    return [line.replace(f"/{folder}/", "/") for line in lines[start + 1 : end]]
+
+
+def test_failures_of_many_cases_show_each_its_own_source(differential: Differential) -> None:
+    # The module's source is parsed once for all the cases' tracebacks (_compat): each failure
+    # still shows its own statement, multi-line ones whole, in a helper too.
+    source = """
+    def check(v):
+        assert v != 4, (
+            f"helper {v}"
+        )
+
+    @cases("v", range(6))
+    async def test_f(v):
+        await asyncio.sleep(0)
+        if v == 1:
+            assert v == 0
+        elif v == 2:
+            assert [
+                v,
+            ] == []
+        elif v == 3:
+            raise ValueError(f"raised {v}")
+        check(v)
+        assert v != 5
+    """
+    pair = differential.run(source)
+    pair.assert_same()
+    failures = _case_failures(pair.concurrent, "concurrent")
+    assert failures == _case_failures(pair.parametrized, "parametrized")
+    for shown in ("assert v == 0", "] == []", 'raise ValueError(f"raised {v}")', "helper {v}"):
+        assert any(shown in line for line in failures), (shown, failures)

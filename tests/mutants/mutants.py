@@ -260,4 +260,12 @@ MUTANTS = [
         "AsyncgroupWarning(note)",
         ("tests/test_beyond.py::test_a_warning_made_an_error_is_not_lost",),
     ),
+    Mutant(
+        "source-tree-cache-shared",
+        "every failing case shows the source lines of the first failure's statement",
+        "asyncgroup/_compat.py",
+        "        text = str(source)\n",
+        '        text = "one tree for every source"\n',
+        ("tests/test_as_parametrize.py::test_failures_of_many_cases_show_each_its_own_source",),
+    ),
 ]
