@@ -132,6 +132,8 @@ class ParentRun:
         # pytest.exit() in a case: the other cases are cancelled, then the parent raises it.
         self.exit_error: BaseException | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        # Resolved when no started case task is left (see _all_ended).
+        self.all_ended: asyncio.Future[None] | None = None
         # Case tasks cancelled by the run (fail_fast, -x, Ctrl-C), as opposed to a case's own
         # CancelledError (awaiting something cancelled), which is the case's failure.
         self.cancelled_from_outside: set[asyncio.Task[None]] = set()
@@ -191,6 +193,7 @@ class ParentRun:
                 sigint_cancels(parent) as interrupt,
                 dispatching(bool(self.case_filters)),
                 filed_per_case(self.config.pluginmanager.has_plugin("warnings")),
+                _compat.source_trees_cached(),
             ):
                 if watchdog is not None:
                     watchdog.start()
@@ -285,15 +288,23 @@ class ParentRun:
                     if self.stop_reason is not None:
                         break
                     self._start(loop, case).add_done_callback(lambda _: slots.release())
-            while self.tasks:
-                await asyncio.wait(list(self.tasks))
+            await self._all_ended()
         except BaseException:
             # Ctrl-C or the parent itself cancelled: every started case is cancelled and its
             # teardown runs before the parent gives up.
             self._cancel_all(None)
-            while self.tasks:
-                await asyncio.wait(list(self.tasks))
+            await self._all_ended()
             raise
+
+    async def _all_ended(self) -> None:
+        """Until every started case task has ended.
+
+        One future that the last case to end resolves, rather than ``asyncio.wait`` on every
+        task: that adds and removes a callback on each of 10,000 tasks.
+        """
+        while self.tasks:
+            self.all_ended = self.loop.create_future()
+            await self.all_ended
 
     def _first_steps_taken(self) -> None:
         self.resume_gc()
@@ -309,6 +320,9 @@ class ParentRun:
 
     def _case_done(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
+        ended = self.all_ended
+        if not self.tasks and ended is not None and not ended.done():
+            ended.set_result(None)
         # A case task reports its own failures; an exception escaping it is asyncgroup's bug,
         # which must fail the parent rather than be lost.
         if not task.cancelled() and task.exception() is not None:
