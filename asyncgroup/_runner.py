@@ -37,7 +37,7 @@ from asyncgroup._case_filterwarnings import Filters, case_filters, dispatching, 
 from asyncgroup._case_warning_reports import filed_per_case
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value, wider_results
-from asyncgroup._gcpause import pause_gc
+from asyncgroup._gcpause import gc_paused, pause_gc
 from asyncgroup._interrupt import sigint_cancels
 from asyncgroup._leaks import CLEANUP_GRACE, CaseMark, TaskCensus, case_mark, settle
 from asyncgroup._member import Member
@@ -209,7 +209,12 @@ class ParentRun:
                     gc.unfreeze()  # the frozen objects go back to the collector
                     if watchdog is not None:
                         watchdog.stop()
-                    self._build(None)  # the reports still to build, and flush
+                    # The reports still to build, and flush. Often most of them: the cases
+                    # ended within a few iterations, and the parent resumes before the slices
+                    # are done. The collector would walk every object of the run (unfrozen
+                    # above) again and again while they are built; flush freezes them after.
+                    with gc_paused():
+                        self._build(None)
                     with self.suspended_capture():
                         self.progress.erase()
         if self.report_error is not None:
