@@ -638,6 +638,13 @@ def measure(
         peak_mib=mib,
         mib_ratio=mib / bare_mib,
         us_per_case=(wall - bare_wall) / n * 1e6,
+        # The same from CPU seconds, which the machine's load barely moves.
+        cpu_us_per_case=(
+            statistics.median(r["cpu_s"] for r in runs)
+            - statistics.median(r["cpu_s"] for r in bare_runs)
+        )
+        / n
+        * 1e6,
         bare_cpu_s=statistics.median(r["cpu_s"] for r in bare_runs),
         cpu_s=statistics.median(r["cpu_s"] for r in runs),
         load=f"{os.getloadavg()[0]:.1f}",  # 1-minute load average when the row was done
@@ -704,6 +711,7 @@ COLUMNS = [
     ("MiB", "peak_mib", "{:>7.1f}"),
     ("MiB ratio", "mib_ratio", "{:>9.2f}"),
     ("us/case", "us_per_case", "{:>8.1f}"),
+    ("CPU us/case", "cpu_us_per_case", "{:>11.1f}"),
     ("bare CPU s", "bare_cpu_s", "{:>10.2f}"),
     ("CPU s", "cpu_s", "{:>6.2f}"),
     ("est. ratio", "est_ratio", "{:>10.2f}"),
@@ -773,21 +781,55 @@ def check_goals(results: list[dict[str, Any]]) -> tuple[list[str], int]:
                     f"{where}: peak memory {r['peak_mib']:.0f} MiB = {r['mib_ratio']:.2f} x "
                     f"bare's {r['bare_peak_mib']:.0f} MiB > {max_mib_ratio} x"
                 )
-    # Per-case cost flat in N: never more than 1.5 x the figure at the next smaller N.
+    # Per-case cost flat in N: never more than 1.5 x the figure at the next smaller N, by the
+    # wall times and by the CPU seconds.
+    for (workload, mode), group in _series(rows).items():
+        for smaller, larger in itertools.pairwise(group):
+            for key, what in (("us_per_case", "us/case"), ("cpu_us_per_case", "CPU us/case")):
+                checked += 1
+                limit = max(1.5 * smaller[key], 10.0)  # 10 us: below that, it is noise
+                if larger[key] > limit:
+                    missed.append(
+                        f"{workload} {mode}: {larger[key]:.1f} {what} at N={larger['n']} "
+                        f"> 1.5 x {smaller[key]:.1f} at N={smaller['n']}"
+                    )
+    return missed, checked
+
+
+def _series(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The rows of each workload and mode, by case count."""
     series: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
-        series.setdefault((r["workload"], r["mode"]), []).append(r)
-    for (workload, mode), group in series.items():
+        if "error" not in r:
+            series.setdefault((r["workload"], r["mode"]), []).append(r)
+    for group in series.values():
         group.sort(key=lambda r: r["n"])
-        for smaller, larger in itertools.pairwise(group):
-            checked += 1
-            limit = max(1.5 * smaller["us_per_case"], 10.0)  # 10 us: below that, it is noise
-            if larger["us_per_case"] > limit:
-                missed.append(
-                    f"{workload} {mode}: {larger['us_per_case']:.1f} us/case at "
-                    f"N={larger['n']} > 1.5 x {smaller['us_per_case']:.1f} at N={smaller['n']}"
-                )
-    return missed, checked
+    return series
+
+
+def _over_bare(row: dict[str, Any]) -> float:
+    """CPU seconds of the pytest run over the bare script's."""
+    return float(row["cpu_s"] - row["bare_cpu_s"])
+
+
+def print_per_case(results: list[dict[str, Any]]) -> None:
+    """asyncgroup's cost per case over the bare script at each N, and what one more case costs
+    between two Ns (CPU seconds): flat means the per-case figure does not grow with N."""
+    rows = [r for r in results if r["runner"] == "asyncgroup"]
+    series = {key: group for key, group in _series(rows).items() if len(group) > 1}
+    if not series:
+        return
+    print("\nper-case cost over bare (wall us/case, CPU us/case; one more case, CPU us):")
+    for (workload, mode), group in series.items():
+        figures = ", ".join(
+            f"N={r['n']:,}: {r['us_per_case']:.0f} / {r['cpu_us_per_case']:.0f}" for r in group
+        )
+        marginal = ", ".join(
+            f"{a['n']:,}->{b['n']:,}: "
+            f"{(_over_bare(b) - _over_bare(a)) / (b['n'] - a['n']) * 1e6:.1f}"
+            for a, b in itertools.pairwise(group)
+        )
+        print(f"  {workload} {mode}: {figures}; one more case: {marginal}")
 
 
 def load() -> str:
@@ -836,6 +878,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nload average at the end {load()}\n")
     print_table(results)
+    print_per_case(results)
 
     if args.json:
         data = {
