@@ -111,6 +111,18 @@ class CaseCapture:
                 setattr(sys, name, stream)
 
     @contextmanager
+    def outside_cases_to(self, streams: dict[str, Any]) -> Iterator[None]:
+        """For a while, writes made outside any case go to ``streams`` (by ``sys`` name)."""
+        before = {name: stream.fallback for name, stream in self._streams.items()}
+        for name, stream in self._streams.items():
+            stream.fallback = streams.get(name, stream.fallback)
+        try:
+            yield
+        finally:
+            for name, stream in self._streams.items():
+                stream.fallback = before[name]
+
+    @contextmanager
     def active(self) -> Iterator[None]:
         root = logging.getLogger()
         root.addHandler(self._handler)

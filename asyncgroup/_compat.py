@@ -393,6 +393,26 @@ def terminal_reachable(config: pytest.Config) -> Iterator[None]:
             os.dup2(capture.tmpfile.fileno(), capture.targetfd)
 
 
+def uncaptured_streams(config: pytest.Config) -> dict[str, Any]:
+    """The ``sys.stdout``/``sys.stderr`` that pytest's capture stands in for, by name.
+
+    pytest calls report hooks with its capture suspended, so what a plugin prints there (pytest-
+    sugar's blank line, a GitHub Actions annotation) reaches the terminal. pytest 8.0-9.2:
+    CaptureManager._global_capturing is a MultiCapture whose out/err are a SysCapture
+    (``_old``: the stream it replaced) or an FDCapture whose ``syscapture`` is one; with
+    ``--capture=no`` there are none (and nothing to undo).
+    """
+    capman = config.pluginmanager.getplugin("capturemanager")
+    capturing = getattr(capman, "_global_capturing", None)
+    found = {}
+    for name, part in (("stdout", "out"), ("stderr", "err")):
+        capture = getattr(capturing, part, None)
+        stream = getattr(getattr(capture, "syscapture", capture), "_old", None)
+        if stream is not None:
+            found[name] = stream
+    return found
+
+
 @contextmanager
 def hide_case_records_from_parent(
     config: pytest.Config, belongs_to_case: Callable[[], bool]

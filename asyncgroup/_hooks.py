@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from asyncgroup._steps import CaseSteps
 from asyncgroup._timeouts import CaseTimeout
 
 
@@ -30,4 +31,18 @@ def pytest_asyncgroup_run_start(parent: pytest.Function, seconds: float | None) 
     ``seconds``: the longest the cases can take in all if every one of them uses up its
     timeout, in its body and again in its fixture teardown (with asyncgroup's cleanup and stop
     grace); None when some case has no timeout (or a body-only one), so no bound is known.
+    """
+
+
+@pytest.hookspec
+def pytest_asyncgroup_case_phase(
+    item: pytest.Item, nodeid: str, when: str, threaded: bool
+) -> CaseSteps | None:
+    """A phase of a case begins, in the case's task (see asyncgroup/_steps.py).
+
+    ``item``: the test the case belongs to (the parent, or a group's test). ``nodeid``: the
+    case's node id, as its reports carry it. ``when``: ``"setup"``, ``"call"`` or
+    ``"teardown"``. ``threaded``: the phase runs in a thread of its own (a plain def case's
+    body). Return what to run around each step of the phase, or None. Called only when some
+    plugin implements it.
     """

@@ -158,6 +158,10 @@ class CaseReporter:
     def case_nodeid(self, case_id: str) -> str:
         return case_nodeid(self.item.nodeid, case_id, self.slot)
 
+    def nodeid(self, case_id: str) -> str:
+        """The case's node id, as its reports carry it."""
+        return self.item.nodeid if self.case_is_item else self.case_nodeid(case_id)
+
     def reports(
         self,
         case_id: str,
@@ -168,7 +172,7 @@ class CaseReporter:
         notes: list[str] | None = None,
         properties: list[tuple[str, object]] | None = None,
     ) -> list[pytest.TestReport]:
-        nodeid = self.item.nodeid if self.case_is_item else self.case_nodeid(case_id)
+        nodeid = self.nodeid(case_id)
         # The parent's keywords dict is shared by the reports of cases without marks of their own.
         marks = list(marks)
         keywords = {**self.keywords, **dict.fromkeys(marks, 1)} if marks else self.keywords
@@ -235,7 +239,7 @@ class CaseReporter:
 
     def file_warnings(self, case_id: str, messages: list[warnings.WarningMessage]) -> None:
         """Put what a case warned in pytest's warnings summary under the case's node id."""
-        nodeid = self.item.nodeid if self.case_is_item else self.case_nodeid(case_id)
+        nodeid = self.nodeid(case_id)
         for message in messages:
             self.item.ihook.pytest_warning_recorded.call_historic(
                 kwargs={

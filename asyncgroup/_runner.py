@@ -23,8 +23,8 @@ import math
 import threading
 import time
 import warnings
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import pytest
 
@@ -52,6 +52,7 @@ from asyncgroup._outcome import (
 from asyncgroup._progress import LiveProgress
 from asyncgroup._select import parent_marks, select
 from asyncgroup._settings import RunSettings
+from asyncgroup._steps import CaseSteps, stepped
 from asyncgroup._threads import CaseThread
 from asyncgroup._timeouts import (
     CaseTimeout,
@@ -68,6 +69,8 @@ _REPORT_SLICE = 0.02
 # Seconds a cancelled case gets, once the run stops, for its libraries' cleanup and for each
 # fixture finalizer that hangs, before it is cancelled again.
 STOP_GRACE = 3.0
+
+_T = TypeVar("_T")
 
 
 class _Services:
@@ -161,6 +164,10 @@ class ParentRun:
             }
         self.reporter: CaseReporter
         self.services: _Services
+        # Integrations that keep a plugin's per-test state per case (see _steps); checked once,
+        # so that runs without them pay nothing per phase.
+        self.phase_hook = self.config.hook.pytest_asyncgroup_case_phase
+        self.with_steps = bool(self.phase_hook.get_hookimpls())
         self.case_filters: dict[str, Filters] = {}
         # A plugin that reruns failed tests reruns failed cases (see _attempts).
         self.reruns = self.config.stash.get(reruns_key, None)
@@ -457,7 +464,7 @@ class ParentRun:
                 if fixtures is None:
                     kwargs: dict[str, Any] | None = {**self.shared_arguments, **case.values}
                 else:
-                    kwargs = await self._setup(fixtures, member, phases, deadline, output)
+                    kwargs = await self._setup(case, fixtures, member, phases, deadline, output)
                 if kwargs is not None:
                     if body_only:  # pytest-timeout's func_only: fixtures are not timed
                         assert timeout is not None
@@ -478,7 +485,7 @@ class ParentRun:
         finally:  # KeyboardInterrupt included: a started case is always torn down
             if fixtures is not None:
                 try:
-                    await self._teardown(fixtures, phases, deadline, output)
+                    await self._teardown(case, member, fixtures, phases, deadline, output)
                 except asyncio.CancelledError as exc:
                     cancelled = cancelled or exc
             if deadline is not None:
@@ -558,6 +565,7 @@ class ParentRun:
 
     async def _setup(
         self,
+        case: Case,
         fixtures: CaseFixtures,
         member: Member,
         phases: list[Phase],
@@ -570,7 +578,7 @@ class ParentRun:
         phases.append(setup)
         setup.begin()
         try:
-            kwargs = await fixtures.setup(member.parameters)
+            kwargs = await self._stepped(case, member, "setup", fixtures.setup(member.parameters))
         except BaseException as exc:
             setup.end(self._error(exc, deadline, "fixture setup"), output)
             return None
@@ -596,9 +604,10 @@ class ParentRun:
         call.begin()
         try:
             if member.is_async:
-                await member.func(*member.bound_args, **kwargs)
+                await self._stepped(case, member, "call", member.func(*member.bound_args, **kwargs))
             else:
-                await self._call_in_thread(case, member, kwargs, deadline)
+                steps = self._steps(case, member, "call", threaded=True)
+                await self._call_in_thread(case, member, kwargs, deadline, steps)
         except BaseException as exc:
             call.end(self._error(exc, deadline, "body"), output)
         else:
@@ -610,11 +619,16 @@ class ParentRun:
                 self.notes.setdefault(task, []).append(leftovers)
 
     async def _call_in_thread(
-        self, case: Case, member: Member, kwargs: dict[str, Any], deadline: Deadline | None
+        self,
+        case: Case,
+        member: Member,
+        kwargs: dict[str, Any],
+        deadline: Deadline | None,
+        steps: list[CaseSteps],
     ) -> None:
         """A blocking body: in a thread; on timeout, the thread's stack is the report's."""
         __tracebackhide__ = True
-        thread = CaseThread(case.id, member.func, member.bound_args, kwargs)
+        thread = CaseThread(case.id, member.func, member.bound_args, kwargs, steps)
         try:
             await thread.run()
         except asyncio.CancelledError:
@@ -624,6 +638,8 @@ class ParentRun:
 
     async def _teardown(
         self,
+        case: Case,
+        member: Member,
         fixtures: CaseFixtures,
         phases: list[Phase],
         deadline: Deadline | None,
@@ -640,7 +656,8 @@ class ParentRun:
         phases.append(teardown)
         teardown.begin()
         try:
-            await fixtures.teardown()  # every finalizer runs, even when one is cancelled
+            # Every finalizer runs, even when one is cancelled.
+            await self._stepped(case, member, "teardown", fixtures.teardown())
         except asyncio.CancelledError as exc:
             if deadline is None or not deadline.expired:
                 teardown.end(None, output)  # torn down; the cancellation is not the case's error
@@ -650,6 +667,28 @@ class ParentRun:
             teardown.end(self._error(exc, deadline, "fixture teardown"), output)
         else:
             teardown.end(expired_error(deadline, "fixture teardown"), output)
+
+    def _steps(
+        self, case: Case, member: Member, when: str, threaded: bool = False
+    ) -> list[CaseSteps]:
+        """What integrations run around each step of this phase of the case (see _steps)."""
+        if not self.with_steps:
+            return []
+        reporter = member.reporter
+        assert reporter is not None
+        item = member.item or self.item
+        nodeid = reporter.nodeid(case.id)
+        steps: list[CaseSteps] = self.phase_hook(
+            item=item, nodeid=nodeid, when=when, threaded=threaded
+        )
+        return steps
+
+    def _stepped(
+        self, case: Case, member: Member, when: str, awaitable: Awaitable[_T]
+    ) -> Awaitable[_T]:
+        """``awaitable``, a phase of the case, with the integrations' steps around its steps."""
+        steps = self._steps(case, member, when)
+        return stepped(awaitable, steps) if steps else awaitable
 
     def _report(
         self,
@@ -826,25 +865,28 @@ class _Suspended:
     """Capture set aside (outside any case), and our stream stand-ins put back afterwards.
 
     ``fully``: pytest's own suspension, which swaps ``sys.stdout`` back for the debugger and
-    ``capsys.disabled()``; otherwise only what the terminal reporter needs (see _compat).
+    ``capsys.disabled()``; otherwise only what the terminal reporter needs (see _compat), and
+    what is written outside any case (a report hook's print) goes where pytest's capture would
+    have let it: a case's thread writing meanwhile still writes to its own case's buffers.
     """
 
     def __init__(self, run: ParentRun, fully: bool) -> None:
         self._run = run
         self._fully = fully
-        self._context: Any = None
+        self._context = contextlib.ExitStack()
 
     def __enter__(self) -> None:
         token = current_output.set(None)
         self._token = token
         config = self._run.config
         if self._fully:
-            self._context = _compat.suspend_capture(config)
+            self._context.enter_context(_compat.suspend_capture(config))
         else:
-            self._context = _compat.terminal_reachable(config)
-        self._context.__enter__()
+            self._context.enter_context(_compat.terminal_reachable(config))
+            streams = _compat.uncaptured_streams(config)
+            self._context.enter_context(self._run.capture.outside_cases_to(streams))
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, *exc_info: Any) -> None:
         self._context.__exit__(*exc_info)
         current_output.reset(self._token)
         self._run.capture.install_streams()

@@ -15,8 +15,11 @@ import contextvars
 import sys
 import threading
 import types
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asyncgroup._steps import CaseSteps
 
 # Threads for blocking cases when neither max_concurrency nor its ini/CLI default says.
 DEFAULT_THREADS = 32
@@ -25,9 +28,17 @@ DEFAULT_THREADS = 32
 class CaseThread:
     """One blocking case body, run in a daemon thread; awaitable from the event loop."""
 
-    def __init__(self, name: str, func: Callable[..., Any], args: Any, kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        args: Any,
+        kwargs: Any,
+        steps: Sequence[CaseSteps] = (),
+    ) -> None:
         self._name = name
         self._call = (func, args, kwargs)
+        self._steps = steps  # entered in the thread around the body (see _steps)
         self._ident: int | None = None
         self._entry: types.FrameType | None = None
 
@@ -45,7 +56,13 @@ class CaseThread:
             self._entry = sys._getframe()
             func, args, kwargs = self._call
             try:
-                outcome: tuple[bool, Any] = (True, context.run(func, *args, **kwargs))
+                for step in self._steps:
+                    step.enter()
+                try:
+                    outcome: tuple[bool, Any] = (True, context.run(func, *args, **kwargs))
+                finally:
+                    for step in reversed(self._steps):
+                        step.leave()
             except BaseException as exc:
                 outcome = (False, exc)
             # RuntimeError: the loop has closed, nobody is waiting any more.
