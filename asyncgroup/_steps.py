@@ -3,10 +3,10 @@
 pytest runs one test at a time, so a plugin that keeps per-test state in the process (the seed
 of ``random`` for pytest-randomly, the coverage context for pytest-cov) sets it once as each
 phase begins. Cases interleave in one thread: their tasks take turns at every ``await``. An
-integration (asyncgroup/_integrations/) answers ``pytest_asyncgroup_case_phase`` as a case's phase
-begins, in the case's task; the ``CaseSteps`` it returns has ``enter`` called before each step
-of that phase (each resumption of the case's task in it) and ``leave`` after it, so the state is
-the case's whenever the case's own code runs. Tasks the case starts run their steps outside it.
+integration (asyncgroup/_integrations/) answers ``pytest_asyncgroup_case_phase`` as a case's
+phase begins, in the case's task; the ``CaseSteps`` it returns has ``enter`` called before each
+step of that phase (each resumption of the case's task in it) and ``leave`` after it, so the
+state is the case's whenever the case's own code runs. Tasks the case starts run outside it.
 
 A plain ``def`` case's body runs in a thread beside the others: ``threaded`` tells the
 integration so; ``enter`` then runs once in that thread before the body and ``leave`` after it,

@@ -25,15 +25,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import pytest_randomly
 
 PLUGIN = "randomly"
-
-_RESEED = {
-    "setup": pytest_randomly.pytest_runtest_setup,
-    "call": pytest_randomly.pytest_runtest_call,
-    "teardown": pytest_randomly.pytest_runtest_teardown,
-}
 
 
 class _CaseItem:
@@ -46,6 +39,8 @@ class _CaseItem:
 
 def _generators() -> list[tuple[Callable[[], Any], Callable[[Any], None]]]:
     """How to save and restore each generator pytest-randomly seeds that can be."""
+    import pytest_randomly
+
     found: list[tuple[Callable[[], Any], Callable[[Any], None]]] = [
         (random.getstate, random.setstate)
     ]
@@ -80,5 +75,9 @@ def pytest_asyncgroup_case_phase(
 ) -> _CaseGenerators | None:
     if not item.config.getoption("randomly_reset_seed"):
         return None  # --randomly-dont-reset-seed: one stream for all tests, cases included
-    _RESEED[when](_CaseItem(item.config, nodeid))
+    # Imported here: asyncgroup/_integrations/ imports this module where the plugin lacks too.
+    import pytest_randomly
+
+    reseed = getattr(pytest_randomly, f"pytest_runtest_{when}")
+    reseed(_CaseItem(item.config, nodeid))
     return _CaseGenerators()
