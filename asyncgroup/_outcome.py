@@ -12,7 +12,7 @@ import dataclasses
 import os
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 import pytest
@@ -31,6 +31,14 @@ CASE_NODEID_ATTRIBUTE = "asyncgroup_case_nodeid"
 PARENT_NODEID_ATTRIBUTE = "asyncgroup_parent_nodeid"
 # Set on the parent's failure that only sums up its failed cases.
 CASES_FAILED_ATTRIBUTE = "asyncgroup_cases_failed"
+# Set by an integration (in pytest_configure) whose plugin writes a test's entry when its
+# teardown is reported, or lists every phase (pytest-html, pytest-reportlog): every phase of a
+# case is then reported, passing or not, as pytest reports every phase of a test.
+EVERY_PHASE = pytest.StashKey[bool]()
+# Callbacks an integration adds (in pytest_configure): each is given every report of a case
+# with the Phase it tells (its output and log records), before the report is logged. For
+# plugins that read a test's output or records from the item, which is the parent's.
+CASE_REPORT_LISTENERS = pytest.StashKey[list[Callable[[pytest.TestReport, "Phase"], None]]]()
 
 
 class AsyncgroupWarning(pytest.PytestWarning):
@@ -150,8 +158,10 @@ class CaseReporter:
         path, line, _ = item.reportinfo()
         self.test_path, self.test_line = os.fspath(path), (line or 0) + 1
         # JUnit XML writes a case's captured output when its teardown is reported, so with
-        # --junitxml every phase is reported; otherwise only the ones with something to say.
+        # --junitxml (or EVERY_PHASE) every phase is reported; otherwise only the ones with
+        # something to say.
         self.with_passing_phases = with_passing_phases
+        self.listeners = item.config.stash.get(CASE_REPORT_LISTENERS, [])
         self.log_formatter = log_formatter
         self.on_xdist_worker = hasattr(item.config, "workerinput")
 
@@ -181,9 +191,10 @@ class CaseReporter:
             skipped = self._subtest(
                 nodeid, case_id, keywords, "skipped", self._skip(skip_reason), now, 0.0, []
             )
-            result = [skipped]
+            told = [(skipped, Phase.empty("call", now))]
         else:
-            result = self._run_reports(nodeid, case_id, keywords, phases, xfail)
+            told = self._run_reports(nodeid, case_id, keywords, phases, xfail)
+        result = [report for report, _ in told]
         if notes:
             # In the case's own report: a section for the terminal, properties for JUnit XML.
             # (The runner also issues them as warnings, for pytest's warnings summary.)
@@ -199,6 +210,9 @@ class CaseReporter:
             if self.on_xdist_worker:
                 setattr(report, CASE_NODEID_ATTRIBUTE, nodeid)
                 report.nodeid = self.running.nodeid
+        for listener in self.listeners:
+            for report, phase in told:
+                listener(report, phase)
         return result
 
     def _run_reports(
@@ -208,8 +222,9 @@ class CaseReporter:
         keywords: dict[str, int],
         phases: list[Phase],
         xfail: Xfail | None,
-    ) -> list[pytest.TestReport]:
-        result = []
+    ) -> list[tuple[pytest.TestReport, Phase]]:
+        """The reports of a case's phases, each with the phase it tells."""
+        result: list[tuple[pytest.TestReport, Phase]] = []
         if self.with_passing_phases and phases[0].when == "call":
             # A case without per-case fixtures has no setup or teardown of its own; JUnit XML
             # still wants them (it writes a case's output when the teardown is reported).
@@ -221,9 +236,11 @@ class CaseReporter:
             if phase.out or phase.err or phase.records:
                 sections = sections + self._sections(phase)
             if phase.when == "call":
-                result.append(self._call(nodeid, case_id, keywords, phase, sections, xfail))
+                report = self._call(nodeid, case_id, keywords, phase, sections, xfail)
+                result.append((report, phase))
             elif phase.error is not None or self.with_passing_phases:
-                result.append(self._phase(nodeid, case_id, keywords, phase, sections, xfail))
+                report = self._phase(nodeid, case_id, keywords, phase, sections, xfail)
+                result.append((report, phase))
         return result
 
     def _sections(self, phase: Phase) -> list[tuple[str, str]]:
@@ -313,13 +330,15 @@ class CaseReporter:
         outcome: Literal["passed", "failed", "skipped"]
         longrepr: Any = None
         wasxfail: str | None = None
+        # An xfailed report keeps its failure's traceback, as pytest's does (report writers
+        # such as pytest-html and pytest-json-report show it; the terminal does not).
         if isinstance(error, pytest.xfail.Exception):
-            outcome, wasxfail = "skipped", error.msg
+            outcome, wasxfail, longrepr = "skipped", error.msg, self._longrepr(error)
         elif (
             xfail is not None and error is not None and not isinstance(error, pytest.skip.Exception)
         ):
             if xfail.raises is None or _raises_matches(xfail.raises, error):
-                outcome, wasxfail = "skipped", xfail.reason
+                outcome, wasxfail, longrepr = "skipped", xfail.reason, self._longrepr(error)
             else:
                 outcome, longrepr = "failed", self._longrepr(error)
         elif xfail is not None and error is None:

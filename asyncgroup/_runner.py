@@ -186,7 +186,7 @@ class ParentRun:
             self.watchdog = watchdog
         with _compat.hide_case_records_from_parent(self.config, in_case) as formatter:
             self.reporter = self.own.reporter = CaseReporter(
-                self.item, self.settings.junitxml, formatter
+                self.item, self.settings.every_phase, formatter
             )
             self.services = _Services(self, formatter)
             parent = asyncio.current_task()
@@ -379,7 +379,7 @@ class ParentRun:
             assert member.item is not None
             member.reporter = CaseReporter(
                 member.item,
-                self.settings.junitxml,
+                self.settings.every_phase,
                 self.reporter.log_formatter,
                 running=self.item,
                 case_is_item=member.case_is_item,

@@ -13,7 +13,7 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._declare import Case, CaseTable, check_max_concurrency, check_timeout
 from asyncgroup._fixtures import FixturePlan
-from asyncgroup._outcome import Xfail
+from asyncgroup._outcome import EVERY_PHASE, Xfail
 from asyncgroup._select import case_marks, parent_marks
 from asyncgroup._threads import DEFAULT_THREADS
 
@@ -118,7 +118,7 @@ class RunSettings:
     debugging: bool
     capture_streams: bool
     log_level: int | None
-    junitxml: bool
+    every_phase: bool  # report every phase of a case, passing or not (see _outcome)
     blocked_loop_threshold: float | None
     _marks: tuple[list[pytest.Mark], list[pytest.Mark]] | None = None
     _parent_result: tuple[str | None, Xfail | None] | None = None
@@ -144,7 +144,8 @@ class RunSettings:
             debugging=debugging,
             capture_streams=config.getoption("capture", "fd") != "no",
             log_level=getattr(logging_plugin, "log_level", None),
-            junitxml=bool(config.getoption("xmlpath", None)),
+            every_phase=bool(config.getoption("xmlpath", None))
+            or config.stash.get(EVERY_PHASE, False),
             blocked_loop_threshold=blocked_loop_threshold(config),
         )
 
