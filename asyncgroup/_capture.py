@@ -24,9 +24,10 @@ from typing import Any, TextIO
 class CaseOutput:
     """What one case wrote; ``readouterr`` consumes like pytest's capsys does."""
 
-    __slots__ = ("err", "out", "records", "warning_frames", "warnings")
+    __slots__ = ("err", "nodeid", "out", "records", "warning_frames", "warnings")
 
-    def __init__(self) -> None:
+    def __init__(self, nodeid: str = "") -> None:
+        self.nodeid = nodeid  # the case's: what integrations key a running case's state by
         self.out: list[str] = []
         self.err: list[str] = []
         self.records: list[logging.LogRecord] = []

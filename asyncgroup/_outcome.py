@@ -20,6 +20,7 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._capture import CaseOutput
 from asyncgroup._case_warning_reports import end_at_warn
+from asyncgroup._declare import Case
 
 # Set on every report of a case, to its case id: how plugins (and asyncgroup) tell case reports
 # from item reports. A plain attribute, so it survives xdist's serialisation.
@@ -35,10 +36,19 @@ CASES_FAILED_ATTRIBUTE = "asyncgroup_cases_failed"
 # teardown is reported, or lists every phase (pytest-html, pytest-reportlog): every phase of a
 # case is then reported, passing or not, as pytest reports every phase of a test.
 EVERY_PHASE = pytest.StashKey[bool]()
-# Callbacks an integration adds (in pytest_configure): each is given every report of a case
-# with the Phase it tells (its output and log records), before the report is logged. For
-# plugins that read a test's output or records from the item, which is the parent's.
-CASE_REPORT_LISTENERS = pytest.StashKey[list[Callable[[pytest.TestReport, "Phase"], None]]]()
+# Callbacks an integration adds (in pytest_configure): each is given a case's reports (CaseTold)
+# once they are built and before they are logged. For plugins that read a test's output, records
+# or exception from the item (the parent's) or from its hooks, which a case does not run.
+CASE_REPORT_LISTENERS = pytest.StashKey[list[Callable[["CaseTold"], None]]]()
+
+
+@dataclasses.dataclass
+class CaseTold:
+    """What a case's reports tell, for the integrations (see CASE_REPORT_LISTENERS)."""
+
+    item: pytest.Function  # the test the case belongs to: its parent, or a test of a group
+    case: Case  # its values and marks
+    reports: list[tuple[pytest.TestReport, Phase]]  # each with the phase it tells
 
 
 class AsyncgroupWarning(pytest.PytestWarning):
@@ -181,6 +191,7 @@ class CaseReporter:
         skip_reason: str | None = None,
         notes: list[str] | None = None,
         properties: list[tuple[str, object]] | None = None,
+        case: Case | None = None,
     ) -> list[pytest.TestReport]:
         nodeid = self.nodeid(case_id)
         # The parent's keywords dict is shared by the reports of cases without marks of their own.
@@ -191,7 +202,7 @@ class CaseReporter:
             skipped = self._subtest(
                 nodeid, case_id, keywords, "skipped", self._skip(skip_reason), now, 0.0, []
             )
-            told = [(skipped, Phase.empty("call", now))]
+            told: list[tuple[pytest.TestReport, Phase]] = [(skipped, Phase.empty("call", now))]
         else:
             told = self._run_reports(nodeid, case_id, keywords, phases, xfail)
         result = [report for report, _ in told]
@@ -210,9 +221,10 @@ class CaseReporter:
             if self.on_xdist_worker:
                 setattr(report, CASE_NODEID_ATTRIBUTE, nodeid)
                 report.nodeid = self.running.nodeid
-        for listener in self.listeners:
-            for report, phase in told:
-                listener(report, phase)
+        if self.listeners and case is not None:
+            case_told = CaseTold(self.item, case, told)
+            for listener in self.listeners:
+                listener(case_told)
         return result
 
     def _run_reports(

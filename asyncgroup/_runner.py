@@ -442,7 +442,7 @@ class ParentRun:
             not_run.end(pytest.xfail.Exception(xfail.reason))
             self._report(case, [not_run], None, attempt=attempt)
             return None
-        output = CaseOutput()
+        output = CaseOutput(member.reporter.nodeid(case.id))
         current_output.set(output)
         if self.case_filters:
             enter_case(self.case_filters.get(case.id))
@@ -742,6 +742,7 @@ class ParentRun:
                     skip_reason,
                     notes,
                     properties,
+                    case,
                 )
             if attempt is not None and attempt.reruns is not None:
                 with self._own_work(f"deciding on a rerun of case {case.id!r}"):

@@ -10,12 +10,22 @@ xfailed"); in the JSON report it is "passed", as its parametrized test's.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
-from pytest_jsonreport.plugin import LoggingHandler  # type: ignore[import-not-found, unused-ignore]
 
-from asyncgroup._outcome import CASE_ID_ATTRIBUTE, CASE_REPORT_LISTENERS, EVERY_PHASE, Phase
+from asyncgroup._outcome import (
+    CASE_ID_ATTRIBUTE,
+    CASE_REPORT_LISTENERS,
+    EVERY_PHASE,
+    CaseTold,
+)
+
+# Every integration module is imported (see _integrations.register); this one is registered, and
+# its code run, only where pytest-json-report is installed.
+with contextlib.suppress(ImportError):  # without pytest-json-report, never registered
+    from pytest_jsonreport.plugin import LoggingHandler  # type: ignore[import-not-found, unused-ignore]
 
 PLUGIN = "pytest_jsonreport"
 
@@ -27,19 +37,20 @@ def pytest_configure(config: pytest.Config) -> None:
     omit = config.getoption("json_report_omit", None) or []
     streams, log = "streams" not in omit, "log" not in omit
 
-    def own_output(report: pytest.TestReport, phase: Phase) -> None:
-        stage: dict[str, Any] = {}
-        if streams and phase.out:
-            stage["stdout"] = phase.out
-        if streams and phase.err:
-            stage["stderr"] = phase.err
-        if log:
-            # pytest-json-report's own handler makes its records (message formatted, no args).
-            handler = LoggingHandler()
-            for record in phase.records:
-                handler.emit(record)
-            stage["log"] = handler.records
-        report._json_report_extra = {phase.when: stage}  # type: ignore[attr-defined]
+    def own_output(case: CaseTold) -> None:
+        for report, phase in case.reports:
+            stage: dict[str, Any] = {}
+            if streams and phase.out:
+                stage["stdout"] = phase.out
+            if streams and phase.err:
+                stage["stderr"] = phase.err
+            if log:
+                # pytest-json-report's own handler makes its records (message formatted, no args).
+                handler = LoggingHandler()
+                for record in phase.records:
+                    handler.emit(record)
+                stage["log"] = handler.records
+            report._json_report_extra = {phase.when: stage}  # type: ignore[attr-defined]
 
     config.stash.setdefault(CASE_REPORT_LISTENERS, []).append(own_output)
     config.pluginmanager.register(_CaseOutcomes(), "asyncgroup-jsonreport-outcomes")
