@@ -345,7 +345,9 @@ class CaseReporter:
         # An xfailed report keeps its failure's traceback, as pytest's does (report writers
         # such as pytest-html and pytest-json-report show it; the terminal does not).
         if isinstance(error, pytest.xfail.Exception):
-            outcome, wasxfail, longrepr = "skipped", error.msg, self._longrepr(error)
+            outcome, wasxfail = "skipped", error.msg
+            if error.__traceback__ is not None:  # not xfail(run=False), which never ran
+                longrepr = self._longrepr(error)
         elif (
             xfail is not None and error is not None and not isinstance(error, pytest.skip.Exception)
         ):
