@@ -84,8 +84,8 @@ MUTANTS = [
         "nodeid-without-case-id",
         "every case is reported under the parent's node id",
         "asyncgroup/_outcome.py",
-        "else case_nodeid(self.item.nodeid, case_id)\n        # The parent's",
-        "else self.item.nodeid\n        # The parent's",
+        "else self.case_nodeid(case_id)\n\n    def reports(",
+        "else self.item.nodeid\n\n    def reports(",
         ("tests/test_core.py::test_each_case_has_its_own_nodeid_and_failure_report",),
     ),
     Mutant(
