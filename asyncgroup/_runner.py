@@ -344,9 +344,14 @@ class ParentRun:
         """The watchdog saw ``task`` block the loop: tell it in that case's report.
 
         ``task`` None: asyncgroup itself blocked it (``line`` says doing what): a warning on
-        the parent, issued at once (outside any case).
+        the parent, issued at once (outside any case), if a case was running then: the warning
+        protects running cases, and the final flush of reports hurts none.
         """
         if task is None:
+            # A case task that has ended stays in self.tasks until its done callback runs,
+            # which can come after the report building queued in its last step.
+            if all(case_task.done() for case_task in self.tasks):
+                return
             note = f"asyncgroup itself blocked the event loop for {seconds:.2f} s {line}"
             reporter = self.reporter
             try:

@@ -5,7 +5,8 @@ loop updates a heartbeat a few times per threshold; a watchdog thread that sees 
 longer than the threshold looks at the loop thread's stack (the blocking line is on it) and at
 the task that is running (the case). When the loop runs again, the case gets a warning that says
 for how long it blocked the loop, and where. asyncgroup's own work on the loop (building and
-writing reports) is timed too: held for longer than the threshold, it gets a warning of its own.
+writing reports) is timed too: held for longer than the threshold while a case runs, it gets a
+warning of its own.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio.plugin
+from differential import Differential
 
 from tests.conftest import subtest_line, summary
 
@@ -725,6 +726,40 @@ def test_blocked_loop_threshold_ini(
         assert "case 'blocks': the case blocked the event loop" in found[0]
     else:
         assert found == [], result.stdout.str()
+
+
+def test_writing_reports_after_every_case_ended_is_not_a_blocked_loop(
+    differential: Differential,
+) -> None:
+    """A report hook that takes 0.2 s per case report, three cases that end at once: writing
+    their reports holds the loop for 0.6 s, past a 0.3 s threshold, but no case is running any
+    more to be hurt, so there is no "asyncgroup itself blocked the event loop" warning (an
+    error under -W error), as at the final flush of 100,000 reports. The warning while cases
+    still run: test_a_storm_of_failures_does_not_starve_running_cases."""
+    differential.ini_lines.append("asyncgroup_blocked_loop_threshold = 0.3")
+    slow_hook = (
+        "import time\n\n"
+        "def pytest_runtest_logreport(report):\n"
+        "    if '[' in report.nodeid and report.when == 'call':\n"
+        "        time.sleep(0.2)\n"
+    )
+    for folder in ("concurrent", "parametrized"):
+        (differential.pytester.path / folder).mkdir()
+        (differential.pytester.path / folder / "slow_reports.py").write_text(slow_hook)
+    pair = differential.run(
+        """
+        @cases("n", range(3))
+        async def test_x(n):
+            await asyncio.sleep(0)
+        """,
+        "-p",
+        "slow_reports",
+        "-W",
+        "error::asyncgroup.AsyncgroupWarning",
+    )
+    pair.assert_same()
+    assert pair.concurrent.ret == 0, pair.concurrent.stdout.str()
+    assert "blocked the event loop" not in pair.concurrent.stdout.str()
 
 
 def test_cases_blocking_the_loop_back_to_back_each_get_their_own_warning(
