@@ -579,6 +579,14 @@ def stepwise_last_failed(cache: pytest.Cache) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def set_stepwise_last_failed(cache: pytest.Cache, nodeid: str) -> None:
+    """Make ``--sw`` go on from ``nodeid`` next time (the record read above)."""
+    value = cache.get("cache/stepwise", None)
+    cache.set(
+        "cache/stepwise", {**value, "last_failed": nodeid} if isinstance(value, dict) else nodeid
+    )
+
+
 # pytest 8.0-9.2: the cache plugin ("lfplugin") decides what --lf/--ff rerun from its
 # ``lastfailed`` dict (keys: node ids, pytest 9.2 NodeId objects whose str() is the node id),
 # and puts what it says in ``_report_status``, which its ``pytest_report_collectionfinish``
@@ -609,12 +617,32 @@ def recount_last_failures(config: pytest.Config, rerun: int, known: int) -> None
         plugin._report_status = status  # type: ignore[union-attr]
 
 
+@dataclasses.dataclass(frozen=True)
+class GroupArgument:
+    """A command-line argument naming a group's parent, as pytest prints it in FAILED lines:
+    ``f.py::concurrent_group[inventory]`` or, for a class, ``f.py::TestA::concurrent_group``."""
+
+    text: str
+    path: Path
+    parts: tuple[str, ...]  # the names of the group's module or class after the file
+    name: str | None  # the group's name; None: the class form
+
+    def not_found(self) -> str:
+        where = f"group {self.name!r}" if self.name is not None else "@concurrent_group class"
+        return f"not found: {self.text}\n(no {where} there)"
+
+
+GROUP_PARENT_NAME = "concurrent_group"  # a group parent's name, before its brackets
+
+
 @dataclasses.dataclass
 class Arguments:
-    """The command-line arguments: those with brackets, and the others as (path, names)."""
+    """The command-line arguments: those with brackets, those naming a group's parent, and the
+    others as (path, names)."""
 
     named: list[NodeIdArgument] = dataclasses.field(default_factory=list)
     plain: list[tuple[Path, tuple[str, ...]]] = dataclasses.field(default_factory=list)
+    groups: list[GroupArgument] = dataclasses.field(default_factory=list)
 
 
 @contextmanager
@@ -624,8 +652,9 @@ def bracketed_arguments_as_tests(config: pytest.Config) -> Iterator[Arguments]:
     pytest matches an argument's brackets against collected items' names (pytest 8.0-9.2:
     ``Session.collect`` compares ``node.name``), and a case is not an item: ``test_x[c]`` would
     be "not found". So the test is collected whole, and the caller keeps, after collection,
-    what pytest would have selected (``_select.Selection``). ``config.args`` is the user's
-    again afterwards.
+    what pytest would have selected (``_select.Selection``). A group's parent is no collected
+    item either: its module or class is collected, and the caller keeps the group's tests.
+    ``config.args`` is the user's again afterwards.
     """
     original = list(config.args)
     arguments = Arguments()
@@ -635,6 +664,13 @@ def bracketed_arguments_as_tests(config: pytest.Config) -> Iterator[Arguments]:
     rewritten: list[str] = []
     for text in original:
         path, parts, brackets = _argument(config, text)
+        if parts and parts[-1] == GROUP_PARENT_NAME:
+            name = brackets[1:-1] if brackets.endswith("]") else None
+            arguments.groups.append(GroupArgument(text, path, parts[:-1], name))
+            collector = "::".join([text.partition("::")[0], *parts[:-1]])
+            if collector not in rewritten:
+                rewritten.append(collector)
+            continue
         if not brackets or not parts:
             arguments.plain.append((path, parts))
             rewritten.append(text)
@@ -643,7 +679,12 @@ def bracketed_arguments_as_tests(config: pytest.Config) -> Iterator[Arguments]:
         base = text.partition("[")[0]
         if base not in rewritten:
             rewritten.append(base)
-    config.args[:] = rewritten
+    # pytest 8 collects a test twice when given its module and its class: the module of a
+    # group's parent is collected whole, and arguments within it are left out.
+    collectors = {"::".join([a.text.partition("::")[0], *a.parts]) for a in arguments.groups}
+    config.args[:] = [
+        text for text in rewritten if not any(text.startswith(f"{c}::") for c in collectors)
+    ]
     try:
         yield arguments
     except pytest.UsageError as error:
@@ -767,3 +808,28 @@ def run_test_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool:
     ``pytest_runtest_protocol``, registered as "runner")."""
     runner: Any = item.config.pluginmanager.get_plugin("runner")
     return bool(runner.pytest_runtest_protocol(item=item, nextitem=nextitem))
+
+
+def reparse_node_id(item: pytest.Item) -> None:
+    """Give an item named ``concurrent_group[g]`` the structured id its node id parses to.
+
+    pytest 9.2 keys ``--lf``'s and ``--sw``'s records by ``NodeId`` (path, names, params): the
+    cache reads ``f.py::concurrent_group[g]`` back as the name ``concurrent_group`` with the
+    params ``g``, while a Function made without a callspec has the name ``concurrent_group[g]``
+    and no params, so the parent's record never matched its next report and stayed for ever.
+    Earlier pytest keys records by the node id string, and items have no ``_id``.
+    """
+    node_id = getattr(item, "_id", None)
+    parse = getattr(type(node_id), "parse", None)
+    if parse is not None:
+        item._id = parse(str(node_id))  # type: ignore[attr-defined]
+
+
+def name_xdist_group(item: pytest.Item, name: str) -> None:
+    """Append ``@name`` to the item's node id as pytest-xdist 3.x does for ``--dist loadgroup``.
+
+    pytest-xdist (checked on 3.8.0) sets the private ``_nodeid``: on pytest 8 the node id
+    itself; pytest 9.2 reads node ids from ``_id``, so there the name is lost, for every marked
+    item alike, and the parent is treated as pytest-xdist treats them.
+    """
+    item._nodeid = f"{item.nodeid}@{name}"  # type: ignore[attr-defined]

@@ -30,17 +30,21 @@ from asyncgroup import _compat
 from asyncgroup._declare import CASES_ATTRIBUTE, CaseTable, _case_parameters, generator_error
 from asyncgroup._fixtures import FixturePlan, defer_wider, wider_results
 from asyncgroup._group import GroupSpec, spec_of
+from asyncgroup._loopscope import test_loop_scope
 from asyncgroup._member import Member, MemberCase
 from asyncgroup._outcome import CASES_FAILED_ATTRIBUTE
 from asyncgroup._refuse import refuse_without_asyncio
-from asyncgroup._select import parent_marks, select
+from asyncgroup._select import group_parents_key, parent_marks, select
 from asyncgroup._settings import RunSettings, plan_key
 
 PARENT_ATTRIBUTE = "_asyncgroup_group_parent"
+_group_stash = pytest.StashKey["_Group"]()  # on a parent: its group
 _NO_CALLSPEC = types.SimpleNamespace(params={})  # what an item that is not parametrized has
 
 # Per run: (module or class node id, group name) -> the options given so far, and by whom.
 _options_key = pytest.StashKey[dict[tuple[str, str | None], dict[str, tuple[Any, str]]]]()
+# Per run: (module or class node id, group name) -> the first test's loop scope, whence, test.
+_loop_scopes_key = pytest.StashKey[dict[tuple[str, str | None], tuple[str, str, str]]]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -59,6 +63,8 @@ def pytest_pycollect_makeitem(
         msg = generator_error(obj, "@concurrent_group")
         if msg is not None:
             pytest.fail(f"In {name}: {msg}", pytrace=False)
+    if result and (spec is not None or in_class_group):
+        _check_loop_scope(collector.config, name, result)
     if spec is not None and not result:
         kind = "class" if isinstance(obj, type) else "function"
         msg = (
@@ -99,6 +105,47 @@ def _check_declaration(
         options.setdefault(option, (value, name))
 
 
+def _check_loop_scope(config: pytest.Config, name: str, result: object) -> None:
+    """The tests of a group run in one event loop: they must ask for the same loop scope, by
+    their asyncio marks or by relying on pytest-asyncio's default alike."""
+    __tracebackhide__ = True
+    items = result if isinstance(result, list) else [result]
+    scopes = config.stash.setdefault(_loop_scopes_key, {})
+    for item in items:
+        if not isinstance(item, pytest.Function) or not _runs_in_a_loop(item):
+            continue  # a plain def test runs in a thread, not on the loop
+        key = group_key(item)
+        if key is None:
+            continue
+        scope, where = _loop_scope(item)
+        first = scopes.setdefault(key, (scope, where, name))
+        if first[0] != scope:
+            msg = (
+                f"In {name}: it runs on the {scope!r} event loop ({where}), but {first[2]} in "
+                f"the same group runs on the {first[0]!r} loop ({first[1]}); the tests of a "
+                f"group run in one event loop: give them the same loop scope, "
+                f"e.g. @pytest.mark.asyncio(loop_scope={first[0]!r}) on {name}, or take one "
+                f"out of the group"
+            )
+            pytest.fail(msg, pytrace=False)
+
+
+def _runs_in_a_loop(item: pytest.Function) -> bool:
+    table = getattr(item.obj, CASES_ATTRIBUTE, None)
+    if isinstance(table, CaseTable):
+        return table.is_async
+    return inspect.iscoroutinefunction(item.function)
+
+
+def _loop_scope(item: pytest.Function) -> tuple[str, str]:
+    """The loop scope pytest-asyncio would run the test on, and where it comes from."""
+    scope = test_loop_scope(item)
+    mark = item.get_closest_marker("asyncio")
+    if mark is not None and (mark.kwargs.get("loop_scope") or mark.kwargs.get("scope")):
+        return scope, "its asyncio mark"
+    return scope, "pytest-asyncio's default, asyncio_default_test_loop_scope"
+
+
 @pytest.hookimpl(specname="pytest_pycollect_makeitem", tryfirst=True)
 def pytest_pycollect_makeitem_group_parent(
     collector: pytest.Module | pytest.Class, name: str, obj: object
@@ -117,7 +164,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     groups: dict[tuple[str, str | None], list[pytest.Function]] = {}
     order: list[pytest.Item | tuple[str, str | None]] = []
     for item in session.items:
-        key = _group_key(item)
+        key = group_key(item)
         if key is None:
             order.append(item)
             continue
@@ -130,9 +177,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             entry if isinstance(entry, pytest.Item) else _make_parent(groups[entry], entry[1])
             for entry in order
         ]
+        xdist = session.config.pluginmanager.get_plugin("asyncgroup-xdist")
+        parents = session.config.stash.setdefault(group_parents_key, {})
+        for item in session.items:
+            group = item.stash.get(_group_stash, None)
+            if group is None:
+                continue
+            if xdist is not None:
+                xdist.name_parent(item, [member for member, *_ in group.members])
+            parents.update((member.nodeid, item.nodeid) for member, *_ in group.members)
 
 
-def _group_key(item: pytest.Item) -> tuple[str, str | None] | None:
+def group_key(item: pytest.Item) -> tuple[str, str | None] | None:
     if not isinstance(item, pytest.Function) or item.parent is None:
         return None
     spec = spec_of(item.cls, own=False) if item.cls is not None else None
@@ -224,13 +280,15 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
     if isinstance(collector, pytest.Class):
         # As pytest does for a test method: bound to a fresh instance of the class.
         function = types.MethodType(function, collector.newinstance())  # type: ignore[no-untyped-call]
-    parent_name = "concurrent_group" if name is None else f"concurrent_group[{name}]"
+    parent_name = _compat.GROUP_PARENT_NAME + ("" if name is None else f"[{name}]")
     made = collector.ihook.pytest_pycollect_makeitem(
         collector=collector, name=parent_name, obj=function
     )
     (parent,) = made
     # Set up after the parent's own setup, not as its arguments (see _fixtures.defer_wider).
     defer_wider(parent, list(shared), used_by_all=False)
+    _compat.reparse_node_id(parent)
+    parent.stash[_group_stash] = group
     plan = FixturePlan(parent, ())
     parent.stash[plan_key] = plan
     # Function-scoped fixtures (autouse ones included) are the cases' own, made per case.
@@ -282,21 +340,15 @@ def _parent_function(group: _Group, items: list[pytest.Function], in_class: bool
     concurrent_group.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     setattr(concurrent_group, PARENT_ATTRIBUTE, True)
     _compat.place_at(concurrent_group, items[0].function)
-    concurrent_group.pytestmark = _asyncio_mark(items, group)  # type: ignore[attr-defined]
+    concurrent_group.pytestmark = _asyncio_mark(items)  # type: ignore[attr-defined]
     return concurrent_group
 
 
-def _asyncio_mark(items: list[pytest.Function], group: _Group) -> list[pytest.Mark]:
+def _asyncio_mark(items: list[pytest.Function]) -> list[pytest.Mark]:
     """The parent's asyncio mark for pytest-asyncio: the tests' own, or none where their class
     or module has one (its loop scope, say, is then the parent's), else a plain one."""
+    # Their loop scopes agree (see _check_loop_scope).
     asyncio_marks = [m for item in items for m in item.own_markers if m.name == "asyncio"]
-    scopes = {m.kwargs.get("loop_scope") for m in asyncio_marks}
-    if len(scopes) > 1:
-        group.error = group.error or (
-            f"the tests of {group.title} ask for different event loop scopes "
-            f"({', '.join(sorted(str(s) for s in scopes))}); they run in one loop: "
-            f"give them the same asyncio mark"
-        )
     if asyncio_marks:
         return asyncio_marks[:1]
     if items[0].parent.get_closest_marker("asyncio") is None:  # type: ignore[union-attr]
@@ -309,7 +361,8 @@ async def _run(
 ) -> None:
     """The body of a group's parent: run its tests' cases, fail if any failed."""
     __tracebackhide__ = True
-    from asyncgroup._runner import ParentRun  # the runner imports pytest plugins; load lazily
+    # The runner imports pytest plugins: load it lazily.
+    from asyncgroup._runner import ParentRun, cases_failed
 
     if group.error is not None:
         pytest.fail(f"asyncgroup: {group.error}", pytrace=False)
@@ -321,8 +374,7 @@ async def _run(
     run = ParentRun(group.table, request, settings, (), parent_values)
     await run.run(list(cases))
     if run.failed:
-        shown = ", ".join(run.failed[:10]) + (", ..." if len(run.failed) > 10 else "")
-        msg = f"{len(run.failed)} of {len(cases)} tests of {group.title} failed: {shown}"
+        msg = cases_failed(run, len(cases), f"tests of {group.title}")
         failure = pytest.fail.Exception(msg, pytrace=False)
         setattr(failure, CASES_FAILED_ATTRIBUTE, True)  # see _plugin.pytest_runtest_makereport
         raise failure

@@ -283,7 +283,7 @@ def pytest_collection_modifyitems(
     lent to or hidden from them (see _select.Selection). (pytest registers only hooks named
     pytest_*: a separate trylast function for this was never called.)"""
     arguments = config.stash.get(_arguments_key, None) or _compat.Arguments()
-    Selection(config, arguments).apply(items, _table)
+    Selection(config, arguments).apply(items, _table, _grouping.group_key)
     only_last_failed(config, items)
     try:
         return (yield)

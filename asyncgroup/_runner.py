@@ -946,19 +946,20 @@ async def run_parent(
     run = ParentRun(table, request, settings, bound_args, parent_values, setup_error)
     await run.run(cases)
     if run.failed:
-        failure = pytest.fail.Exception(_cases_failed(run, len(cases)), pytrace=False)
+        failure = pytest.fail.Exception(cases_failed(run, len(cases)), pytrace=False)
         setattr(failure, CASES_FAILED_ATTRIBUTE, True)  # see _plugin.pytest_runtest_makereport
         raise failure
 
 
-def _cases_failed(run: ParentRun, count: int) -> str:
+def cases_failed(run: ParentRun, count: int, noun: str = "cases") -> str:
     """The parent's failure: "2 of 3 cases failed: a, c", and the cases with fixture errors,
-    which pytest counts as errors, apart: "1 of 3 cases errored: b"."""
+    which pytest counts as errors, apart: "1 of 3 cases errored: b". ``noun``: what the
+    parent's cases are ("tests of group 'g'" for a group)."""
     failed = [label for label in run.failed if label not in run.errored]
     errored = [label for label in run.failed if label in run.errored]
     parts = []
     for labels, verb in ((failed, "failed"), (errored, "errored")):
         if labels:
             shown = ", ".join(labels[:10]) + (", ..." if len(labels) > 10 else "")
-            parts.append(f"{len(labels)} of {count} cases {verb}: {shown}")
+            parts.append(f"{len(labels)} of {count} {noun} {verb}: {shown}")
     return "; ".join(parts)

@@ -34,6 +34,8 @@ lent_marks_key = pytest.StashKey[list[pytest.Mark]]()
 # On the config: the node ids of the cases --deselect, -k and -m left out, beyond the parents
 # pytest was told of (a parent deselected whole stands for one of its cases).
 deselected_cases_key = pytest.StashKey[list[str]]()
+# On the config: the node id of each test of a @concurrent_group -> its parent's (see _grouping).
+group_parents_key = pytest.StashKey[dict[str, str]]()
 
 
 def parent_marks(item: pytest.Item) -> tuple[list[pytest.Mark], list[pytest.Mark]]:
@@ -78,23 +80,37 @@ class Selection:
         self.config = config
         self.named = arguments.named
         self.plain = arguments.plain
+        self.groups = arguments.groups
         self.deselect = tuple(config.getoption("deselect", None) or ())
         self.keyword = _compat.compile_expression(config.getoption("keyword"))
         self.markexpr = _compat.compile_expression(config.getoption("markexpr"))
 
-    def apply(self, items: list[pytest.Item], table_of: Callable[[Any], CaseTable | None]) -> None:
-        if not (self.named or self.deselect or self.keyword or self.markexpr):
+    def apply(
+        self,
+        items: list[pytest.Item],
+        table_of: Callable[[Any], CaseTable | None],
+        group_of: Callable[[pytest.Item], tuple[str, str | None] | None],
+    ) -> None:
+        """``group_of``: an item's group, as (its module's or class's node id, group name)."""
+        if not (self.named or self.groups or self.deselect or self.keyword or self.markexpr):
             return
         tables = [table_of(getattr(item, "obj", None)) for item in items]
         if self.keyword is not None:
             self._hide_own_attributes(items, tables)
-        found: set[_compat.NodeIdArgument] = set()
+        found: set[_compat.NodeIdArgument | _compat.GroupArgument] = set()
         kept: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
         left_out: list[str] = []  # cases, counted as pytest counts deselected tests
         for item, table in zip(items, tables, strict=True):
             naming = self._naming(item) if self.named else None
             cases = table.cases if table is not None else []
+            if self.groups:
+                # pytest collected the module or class of an argument naming a group's parent:
+                # the item is kept if it is of that group, or another argument names it.
+                in_group = self._group_arguments(item, group_of)
+                found.update(in_group)
+                if not in_group and naming is None and not self._selected_plainly(item):
+                    continue
             if naming is not None:
                 wanted = {a.name for a in naming}
                 slot = slot_of(item)
@@ -120,8 +136,12 @@ class Selection:
                     left_out += [case_nodeid(item.nodeid, c.id, slot_of(item)) for c in cases[1:]]
         self.config.stash[deselected_cases_key] = left_out
         missing = [a for a in self.named if a not in found]
-        if missing:
-            raise pytest.UsageError(*(a.not_found(self._collector(a, items)) for a in missing))
+        missing_groups = [a for a in self.groups if a not in found]
+        if missing or missing_groups:
+            raise pytest.UsageError(
+                *(a.not_found(self._collector(a, items)) for a in missing),
+                *(a.not_found() for a in missing_groups),
+            )
         if deselected:
             self.config.hook.pytest_deselected(items=deselected)
         items[:] = kept
@@ -148,6 +168,27 @@ class Selection:
         if not naming or any(_base_matches(p, parts, item.path, names) for p, parts in self.plain):
             return None
         return naming
+
+    def _selected_plainly(self, item: pytest.Item) -> bool:
+        """Whether an argument without brackets (nor a group's parent) selects the item."""
+        names = _in_chain(item)
+        return any(_base_matches(path, parts, item.path, names) for path, parts in self.plain)
+
+    def _group_arguments(
+        self,
+        item: pytest.Item,
+        group_of: Callable[[pytest.Item], tuple[str, str | None] | None],
+    ) -> list[_compat.GroupArgument]:
+        """The arguments naming the parent of the item's group."""
+        group = group_of(item)
+        if group is None:
+            return []
+        collector = _in_chain(item)[:-1]
+        return [
+            a
+            for a in self.groups
+            if a.path == item.path and a.parts == collector and a.name == group[1]
+        ]
 
     def _collector(self, argument: _compat.NodeIdArgument, items: list[pytest.Item]) -> object:
         """The collector pytest would name in its "not found" error."""
@@ -390,7 +431,8 @@ class Stepwise:
 
     pytest's stepwise plugin records the parent (its report comes last), and skips the tests
     before it next time. This remembers the parent's first failed case, and next time runs the
-    parent's cases from that one on.
+    parent's cases from that one on. For a ``@concurrent_group`` the failed test is an item
+    pytest collects: pytest's record is given its node id instead of the parent's.
     """
 
     key = "asyncgroup/stepwise"  # {"parent": node id, "case": case id}
@@ -398,12 +440,19 @@ class Stepwise:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.first_failed: dict[str, str] = {}  # parent node id -> case id
+        self.first_failed_test: dict[str, str] = {}  # group parent node id -> test node id
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
             case_id = getattr(report, CASE_ID_ATTRIBUTE, None)
+            if not isinstance(case_id, str):
+                return
+            group_parent = self.config.stash.get(group_parents_key, {}).get(report.nodeid)
+            if group_parent is not None:
+                self.first_failed_test.setdefault(group_parent, report.nodeid)
+                return
             parent = getattr(report, PARENT_NODEID_ATTRIBUTE, None)
-            if isinstance(case_id, str) and isinstance(parent, str) and parent != report.nodeid:
+            if isinstance(parent, str) and parent != report.nodeid:
                 self.first_failed.setdefault(parent, case_id)
 
     @pytest.hookimpl(trylast=True)  # after pytest's stepwise plugin skipped what passed
@@ -432,5 +481,8 @@ class Stepwise:
         if cache is None or hasattr(self.config, "workerinput"):
             return
         parent = _compat.stepwise_last_failed(cache)
+        test = self.first_failed_test.get(parent or "")
+        if test is not None:
+            _compat.set_stepwise_last_failed(cache, test)
         case_id = self.first_failed.get(parent or "")
         cache.set(self.key, {"parent": parent, "case": case_id} if case_id else None)
