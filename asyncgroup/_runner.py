@@ -459,7 +459,9 @@ class ParentRun:
         body_only = timeout is not None and timeout.body_only
         deadline = None
         if timeout is not None and not body_only:
-            deadline = Deadline(task, timeout.seconds, source=timeout.source)
+            deadline = Deadline(
+                task, timeout.seconds, source=timeout.source, watchdog=self.watchdog
+            )
         per_case_fixtures = self.per_case_fixtures or member is not self.own
         fixtures = self._case_fixtures(case, output, member) if per_case_fixtures else None
         phases: list[Phase] = []
@@ -473,7 +475,9 @@ class ParentRun:
                 if kwargs is not None:
                     if body_only:  # pytest-timeout's func_only: fixtures are not timed
                         assert timeout is not None
-                        deadline = Deadline(task, timeout.seconds, source=timeout.source)
+                        deadline = Deadline(
+                            task, timeout.seconds, source=timeout.source, watchdog=self.watchdog
+                        )
                     try:
                         await self._call(case, member, kwargs, phases, deadline, output)
                     finally:

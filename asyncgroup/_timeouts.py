@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
+import time
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asyncgroup._outcome import CaseTimeoutError
+
+if TYPE_CHECKING:
+    from asyncgroup._watchdog import LoopWatchdog
 
 _DEBUGGERS = ("pydevd", "bdb", "pydevd_frame_evaluator")
 _ASYNCIO_DIR = asyncio.__file__.rpartition("/")[0]
@@ -39,21 +43,36 @@ class Deadline:
     """Cancels a case's task when its time is up, and remembers that it did."""
 
     def __init__(
-        self, task: asyncio.Task[Any], seconds: float, repeat: bool = False, source: str = ""
+        self,
+        task: asyncio.Task[Any],
+        seconds: float,
+        repeat: bool = False,
+        source: str = "",
+        watchdog: LoopWatchdog | None = None,
     ) -> None:
         """Cancel ``task`` in ``seconds``; with ``repeat``, again every ``seconds`` after that.
-        ``source``: see CaseTimeout."""
+        ``source``: see CaseTimeout. ``watchdog``: the time it saw other tasks hold the loop
+        is not counted (the case could not run then)."""
         self.task = task
         self.seconds = seconds
         self.source = source
         self.expired = False
         self._repeat = repeat
+        self._watchdog = watchdog
+        self._since = time.monotonic()
         self._handle = task.get_loop().call_later(seconds, self._expire)
 
     def _expire(self) -> None:
+        if self._watchdog is not None:
+            # Asked only when the time is up: nothing to do while the loop runs freely.
+            spent = time.monotonic() - self._since - self._watchdog.held(self.task, self._since)
+            if spent < self.seconds:
+                self._handle = self.task.get_loop().call_later(self.seconds - spent, self._expire)
+                return
         self.expired = True
         self.task.cancel()
         if self._repeat:  # in teardown: each finalizer that hangs is cut off in turn
+            self._since = time.monotonic()
             self._handle = self.task.get_loop().call_later(self.seconds, self._expire)
 
     def restart(self) -> None:
@@ -65,6 +84,7 @@ class Deadline:
             if uncancel is not None:  # Python >= 3.11 counts cancellations
                 uncancel()
         self._repeat = True
+        self._since = time.monotonic()
         self._handle = self.task.get_loop().call_later(self.seconds, self._expire)
 
     def cancel(self) -> None:

@@ -59,6 +59,9 @@ class LoopWatchdog:
         # loop iteration (case a blocks, then case b): each is its own case's.
         self._stalls: list[list[Any]] = []
         self._lock = threading.Lock()  # the watchdog thread adds stalls, the loop takes them
+        # The stalls reported, (task, since, until), for held(): a timeout does not count the
+        # time another case held the loop. Each is one step longer than the threshold: few.
+        self._held: list[tuple[asyncio.Task[Any], float, float]] = []
         self._stop = threading.Event()
         self._loop_thread = threading.get_ident()
         self._handle: asyncio.TimerHandle | None = None
@@ -87,7 +90,25 @@ class LoopWatchdog:
         now = time.monotonic()
         for blocked_task, line, since, until in taken:
             # A stall still open has ended by now: the loop runs this very code.
+            self._held.append((blocked_task, since, until or now))
             self._on_blocked(blocked_task, (until or now) - since, line)
+
+    def held(self, task: asyncio.Task[Any], since: float) -> float:
+        """On the loop: the seconds since ``since`` (``time.monotonic()``) during which steps
+        of tasks other than ``task`` held the loop for longer than the threshold (as far as
+        the watchdog saw them: each from its first sample to its last)."""
+        now = time.monotonic()
+        with self._lock:
+            # A stall still open has ended by now, as in claim.
+            spans: list[tuple[Any, float, float]] = [
+                (stall[0], stall[2], stall[3] or now) for stall in self._stalls
+            ]
+        spans += self._held
+        return sum(
+            max(0.0, min(until, now) - max(start, since))
+            for blocker, start, until in spans
+            if blocker is not task
+        )
 
     @contextlib.contextmanager
     def own_work(self, what: str) -> Iterator[None]:

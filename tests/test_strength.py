@@ -777,3 +777,31 @@ def test_a_report_hook_that_raises_fails_the_parent_and_stops_the_cases(
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert summary(result)["failed"] == 1
+
+
+def test_the_time_another_case_blocks_the_loop_does_not_count_against_a_cases_timeout(
+    pytester: pytest.Pytester,
+) -> None:
+    # blk holds the loop for 3 s while a awaits 0.1 s: a's 1 s deadline passes during the block,
+    # but a ran for 0.1 s of its own, as its parametrized test would (it passes); blk, which
+    # held the loop itself, is charged and times out at its next await.
+    _write(
+        pytester,
+        """
+import time
+
+@concurrent_cases("name", ["a", "blk"], timeout=1)
+async def test_x(name):
+    if name == "blk":
+        time.sleep(3)
+    await asyncio.sleep(0.1)
+""",
+    )
+    result = run(pytester, "-rfE")
+    found = outcomes(result)
+    assert found["test_both.py::test_x[a]"] == ["PASSED"], result.stdout.str()
+    assert found["test_both.py::test_x[blk]"][0] == "FAILED", result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["FAILED test_both.py::test_x[[]blk[]] - *CaseTimeoutError: Timeout (>1s)*"]
+    )
+    result.stdout.no_fnmatch_line("*test_x[[]a[]]*CaseTimeoutError*")

@@ -201,3 +201,30 @@ def test_a_case_blocking_the_loop_is_still_cut_off_by_the_parents_timer(
     )
     pair.assert_same()
     pair.concurrent.stdout.fnmatch_lines([">*time.sleep(60)", "E*Failed: Timeout*>7.0s*"])
+
+
+def test_the_time_another_case_blocks_the_loop_does_not_count_against_a_cases_timeout(
+    differential: Differential,
+) -> None:
+    # blocks holds the loop for 3 s while quick awaits 0.1 s: quick's 1 s timeout passes during
+    # the block, yet quick ran 0.1 s of its own and passes, as its parametrized test does.
+    pair = differential.run(
+        """
+        import time
+
+        @cases("name", ["quick", "blocks"])
+        async def test_x(name):
+            if name == "blocks":
+                time.sleep(3)
+            await asyncio.sleep(0.1)
+        """,
+        "--timeout",
+        "1",
+        "-o",
+        "timeout_method=signal",
+        "-p",
+        "no:cacheprovider",
+    )
+    pair.assert_same()
+    assert pair.parametrized_outcomes["test_it.py::test_x[quick]"] == ["passed"]
+    pair.concurrent.stdout.fnmatch_lines(["E*CaseTimeoutError: Timeout (>1s) from asyncgroup*"])
