@@ -33,6 +33,10 @@ class CaseReruns(Protocol):
         that is superseded, which the runner no longer counts as the case's failure.
         """
 
+    def most(self) -> tuple[int, float]:
+        """The most reruns the case can get, and the seconds of all the waits before them
+        (for a bound on how long the case can run)."""
+
     def last(self, attempt: int, reports: list[pytest.TestReport]) -> None:
         """The reports of an attempt the case cannot follow with another (it was skipped, or
         the run stopped): for the plugin to mark as its final attempt's."""

@@ -30,7 +30,8 @@ def pytest_asyncgroup_run_start(parent: pytest.Function, seconds: float | None) 
 
     ``seconds``: the longest the cases can take in all if every one of them uses up its
     timeout, in its body and again in its fixture teardown (with asyncgroup's cleanup and stop
-    grace); None when some case has no timeout (or a body-only one), so no bound is known.
+    grace), in each attempt a rerun plugin may give it (with the waits before them); None when
+    some case has no timeout (or a body-only one), so no bound is known.
     """
 
 

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import pytest
 
 from asyncgroup import _compat
-from asyncgroup._attempts import Attempt, reruns_key
+from asyncgroup._attempts import Attempt, CaseReruns, reruns_key
 from asyncgroup._builtins import Claims, LoggerLevels
 from asyncgroup._capture import CaseCapture, CaseOutput, current_output, in_case
 from asyncgroup._case_catch_warnings import per_case_warnings
@@ -171,6 +171,7 @@ class ParentRun:
         self.case_filters: dict[str, Filters] = {}
         # A plugin that reruns failed tests reruns failed cases (see _attempts).
         self.reruns = self.config.stash.get(reruns_key, None)
+        self.case_reruns: dict[int, CaseReruns | None] = {}  # by id(case): see _reruns
 
     async def run(self, cases: list[Case]) -> None:
         __tracebackhide__ = True
@@ -258,21 +259,26 @@ class ParentRun:
                 timeout = asked[key]
             self.timeouts[id(case)] = timeout
         if hook.pytest_asyncgroup_run_start.get_hookimpls():
-            hook.pytest_asyncgroup_run_start(parent=self.item, seconds=self._longest_run())
+            hook.pytest_asyncgroup_run_start(parent=self.item, seconds=self._longest_run(cases))
 
-    def _longest_run(self) -> float | None:
-        """Seconds the cases can take in all if each uses up its timeout twice (body, then
-        teardown), with the cleanup and stop grace, in waves of max_concurrency cases."""
-        timeouts = list(self.timeouts.values())
-        if not timeouts:
+    def _longest_run(self, cases: list[Case]) -> float | None:
+        """Seconds the cases can take in all if each attempt of each case uses up its timeout
+        twice (body, then teardown), with the cleanup and stop grace, and each case gets every
+        rerun its rerun plugin allows (with the waits before them), in waves of
+        max_concurrency cases."""
+        if not cases:
             return 0.0
         longest = 0.0
-        for timeout in timeouts:
+        for case in cases:
+            timeout = self.timeouts[id(case)]
             if timeout is None or timeout.body_only:  # an untimed phase: no bound
                 return None
-            longest = max(longest, timeout.seconds)
-        waves = math.ceil(len(timeouts) / (self.settings.max_concurrency or len(timeouts)))
-        return waves * (2 * longest + CLEANUP_GRACE + STOP_GRACE)
+            reruns = self._reruns(case)
+            count, waits = reruns.most() if reruns is not None else (0, 0.0)
+            attempt = 2 * timeout.seconds + CLEANUP_GRACE + STOP_GRACE
+            longest = max(longest, (1 + count) * attempt + waits)
+        waves = math.ceil(len(cases) / (self.settings.max_concurrency or len(cases)))
+        return waves * longest
 
     def _case_filters(self, cases: list[Case]) -> dict[str, Filters]:
         """The warnings filters of the cases with filterwarnings marks of their own."""
@@ -394,11 +400,7 @@ class ParentRun:
     async def _run_case(self, case: Case) -> None:
         __tracebackhide__ = True
         member = self._member(case)
-        reruns = None
-        if self.reruns is not None:
-            reruns = self.reruns(
-                member.item or self.item, self.settings.marks_of(case, member.item)
-            )
+        reruns = self._reruns(case)
         attempt = 0
         while True:
             try:
@@ -419,6 +421,18 @@ class ParentRun:
             except asyncio.CancelledError:
                 self._cancelled(case, Attempt(reruns, attempt))
                 raise
+
+    def _reruns(self, case: Case) -> CaseReruns | None:
+        """What the rerun plugin says about the case (asked once per case), or None."""
+        if self.reruns is None:
+            return None
+        if id(case) not in self.case_reruns:
+            member: Member | None = getattr(case, "member", None)  # a group's test
+            item = member.item if member is not None else None
+            self.case_reruns[id(case)] = self.reruns(
+                item or self.item, self.settings.marks_of(case, item)
+            )
+        return self.case_reruns[id(case)]
 
     def _cancelled(self, case: Case, attempt: Attempt) -> None:
         """A case the run stopped between two attempts: skipped, as the cases not yet done."""

@@ -113,6 +113,10 @@ class _Reruns:
         self._delay = delay
         self._factor = factor
 
+    def most(self) -> tuple[int, float]:
+        waits = sum(self._delay * self._factor**attempt for attempt in range(self._count))
+        return self._count, float(waits)
+
     def last(self, attempt: int, reports: list[pytest.TestReport]) -> None:
         for report in reports:
             report.rerun = attempt  # type: ignore[attr-defined]

@@ -11,10 +11,11 @@ the line where it waited), and its own timeout wins where one is given.
 The parent keeps pytest-timeout's timer as a safety net for what no asyncio timeout can stop (a
 case that blocks the event loop): when its cases start, the timer is set again, to the parent's
 own timeout (for its fixtures) plus the longest the cases can take if every one of them uses up
-its timeout. Where no such bound is known (a case without a timeout, or a body-only one), the
-parent's timer is cancelled for the rest of its run. Everything goes through pytest-timeout's
-hooks (``pytest_timeout_set_timer``, ``pytest_timeout_cancel_timer``), its ``Settings`` and
-``is_debugging``, and its non-private ``get_env_settings``.
+its timeout, in every attempt pytest-rerunfailures may give it. Where no such bound is known (a
+case without a timeout, or a body-only one), the parent's timer is cancelled for the rest of its
+run. Everything goes through pytest-timeout's hooks (``pytest_timeout_set_timer``,
+``pytest_timeout_cancel_timer``), its ``Settings`` and ``is_debugging``, and its non-private
+``get_env_settings``.
 """
 
 from __future__ import annotations

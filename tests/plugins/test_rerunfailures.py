@@ -262,3 +262,32 @@ def test_a_group_reruns_only_its_failed_test(differential: Differential) -> None
     assert pair.concurrent.ret == 0
     concurrent, parametrized = _runs(pair, differential)
     assert concurrent == parametrized == ["a", "flaky", "flaky"]
+
+
+def test_with_pytest_timeout_the_parents_timer_covers_the_reruns(
+    differential: Differential,
+) -> None:
+    """pytest-timeout's timer on the parent is bounded by its cases' timeouts: without counting
+    reruns (7 s: 1 s + 2 x 1 s + 4 s of grace), it would cut off a case passing on its third
+    attempt after two 4 s waits (about 9.5 s), which its parametrized test passes."""
+    pair = differential.run(
+        _RUNS
+        + """
+        @cases("name", ["ok", "flaky"])
+        async def test_x(name):
+            count = run(name)
+            await asyncio.sleep(0.5)
+            assert name == "ok" or count == 3
+        """,
+        "--reruns",
+        "2",
+        "--reruns-delay",
+        "4",
+        "--timeout",
+        "1",
+        "-o",
+        "timeout_method=signal",
+    )
+    pair.assert_same("*2 rerun*")
+    assert pair.concurrent.ret == 0
+    assert _runs(pair, differential) == (["flaky"] * 3 + ["ok"],) * 2
