@@ -20,7 +20,7 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._capture import CaseOutput
 from asyncgroup._case_warning_reports import end_at_warn
-from asyncgroup._declare import Case
+from asyncgroup._declare import CASES_ATTRIBUTE, Case
 
 # Set on every report of a case, to its case id: how plugins (and asyncgroup) tell case reports
 # from item reports. A plain attribute, so it survives xdist's serialisation.
@@ -30,6 +30,8 @@ CASE_ID_ATTRIBUTE = "asyncgroup_case_id"
 CASE_NODEID_ATTRIBUTE = "asyncgroup_case_nodeid"
 # On a case's reports: its parent's node id (a test of a group: its own).
 PARENT_NODEID_ATTRIBUTE = "asyncgroup_parent_nodeid"
+# What asyncgroup puts on a parent's function (keywords its parametrized test would not have).
+_FUNCTION_ATTRIBUTES = ("__wrapped__", "__signature__", CASES_ATTRIBUTE)
 # Set on the parent's failure that only sums up its failed cases.
 CASES_FAILED_ATTRIBUTE = "asyncgroup_cases_failed"
 # Set by an integration (in pytest_configure) whose plugin writes a test's entry when its
@@ -163,7 +165,7 @@ class CaseReporter:
         self.running = running or item
         self.case_is_item = case_is_item
         self.slot = slot_of(item)
-        self.keywords = dict.fromkeys(item.keywords, 1)
+        self.keywords = self._keywords(item, case_is_item)
         self.location = item.location
         path, line, _ = item.reportinfo()
         self.test_path, self.test_line = os.fspath(path), (line or 0) + 1
@@ -174,6 +176,20 @@ class CaseReporter:
         self.listeners = item.config.stash.get(CASE_REPORT_LISTENERS, [])
         self.log_formatter = log_formatter
         self.on_xdist_worker = hasattr(item.config, "workerinput")
+
+    @staticmethod
+    def _keywords(item: pytest.Function, case_is_item: bool) -> dict[str, int]:
+        """The keywords a case's parametrized test would have, but its name and id (see
+        reports): the parent's, less its name and what asyncgroup put on its function, plus
+        ``parametrize``."""
+        keywords = dict.fromkeys(item.keywords, 1)
+        if case_is_item:
+            return keywords
+        keywords.pop(item.name, None)
+        for name in _FUNCTION_ATTRIBUTES:
+            keywords.pop(name, None)
+        keywords["parametrize"] = 1
+        return keywords
 
     def case_nodeid(self, case_id: str) -> str:
         return case_nodeid(self.item.nodeid, case_id, self.slot)
@@ -194,9 +210,15 @@ class CaseReporter:
         case: Case | None = None,
     ) -> list[pytest.TestReport]:
         nodeid = self.nodeid(case_id)
-        # The parent's keywords dict is shared by the reports of cases without marks of their own.
+        # As its parametrized test's: its name (test_x[c]) and id (c), its marks' names.
+        keywords = self.keywords
         marks = list(marks)
-        keywords = {**self.keywords, **dict.fromkeys(marks, 1)} if marks else self.keywords
+        if not self.case_is_item:
+            name = case_nodeid(self.item.name, case_id, self.slot)
+            test_id = name[name.index("[") + 1 : -1]
+            keywords = {name: 1, **keywords, test_id: 1, **dict.fromkeys(marks, 1)}
+        elif marks:
+            keywords = {**keywords, **dict.fromkeys(marks, 1)}
         if skip_reason is not None:
             now = time.time()
             skipped = self._subtest(
@@ -244,15 +266,20 @@ class CaseReporter:
             phases = [Phase.empty("setup", call.start), call, Phase.empty("teardown", call.stop)]
         # As pytest does, each report carries the output of its phase and the phases before.
         sections: list[tuple[str, str]] = []
+        call_report = None
         for phase in phases:
             if phase.out or phase.err or phase.records:
                 sections = sections + self._sections(phase)
             if phase.when == "call":
-                report = self._call(nodeid, case_id, keywords, phase, sections, xfail)
+                report = call_report = self._call(nodeid, case_id, keywords, phase, sections, xfail)
                 result.append((report, phase))
             elif phase.error is not None or self.with_passing_phases:
                 report = self._phase(nodeid, case_id, keywords, phase, sections, xfail)
                 result.append((report, phase))
+            elif call_report is not None and (phase.out or phase.err or phase.records):
+                # No teardown report: the terminal shows a test's teardown output from its
+                # teardown report, so the case's call report carries it instead.
+                call_report.sections.extend(self._sections(phase))
         return result
 
     def _sections(self, phase: Phase) -> list[tuple[str, str]]:

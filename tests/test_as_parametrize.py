@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from differential import Differential
 
@@ -833,3 +836,78 @@ def test_failures_of_many_cases_show_each_its_own_source(differential: Different
     assert failures == _case_failures(pair.parametrized, "parametrized")
     for shown in ("assert v == 0", "] == []", 'raise ValueError(f"raised {v}")', "helper {v}"):
         assert any(shown in line for line in failures), (shown, failures)
+
+
+# --------------------------------------------------------------------------------------------
+# A case's fixture output, setup and teardown, is shown as the parametrized test's
+
+FIXTURE_OUTPUT = """
+@pytest.fixture
+def noisy():
+    print("SETUP-OUT")
+    yield
+    print("TEARDOWN-OUT")
+
+
+@cases("n", [1, 2])
+async def test_noisy(n, noisy):
+    print(f"CALL-OUT-{n}")
+    assert n == 1
+"""
+
+
+def _captured_sections(result: pytest.RunResult) -> set[tuple[str, str, str]]:
+    """(test name, section title, its first line) for each captured section of a test with an
+    id, as the FAILURES and PASSES blocks show them."""
+    found, test = set(), ""
+    lines = result.outlines
+    for index, line in enumerate(lines):
+        head = re.fullmatch(r"_{3,} (\S+) _{3,}", line)
+        if head:
+            test = head.group(1)
+            continue
+        section = re.fullmatch(r"-{3,} (Captured \w+ \w+) -{3,}", line)
+        if section and "[" in test and index + 1 < len(lines):
+            found.add((test, section.group(1), lines[index + 1]))
+    return found
+
+
+def test_fixture_teardown_output_shown_without_report_files(differential: Differential) -> None:
+    pair = differential.run(FIXTURE_OUTPUT, "-rA")
+    pair.assert_same()
+    shown = _captured_sections(pair.parametrized)
+    assert ("test_noisy[2]", "Captured stdout teardown", "TEARDOWN-OUT") in shown
+    assert ("test_noisy[1]", "Captured stdout teardown", "TEARDOWN-OUT") in shown
+    assert _captured_sections(pair.concurrent) == shown, pair._both()
+
+
+KEYWORDS = """
+@cases("n", [1, pytest.param(2, marks=pytest.mark.slow, id="two")])
+async def test_kw(n):
+    pass
+"""
+
+KEYWORD_SPY = """
+import json
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and "[" in report.nodeid:
+        with open("keywords.jsonl", "a") as out:
+            out.write(json.dumps([report.nodeid, sorted(report.keywords)]) + "\\n")
+"""
+
+
+def test_case_report_keywords_are_its_parametrized_tests(differential: Differential) -> None:
+    differential.write(KEYWORDS)
+    for folder in ("concurrent", "parametrized"):
+        (differential.pytester.path / folder / "kwspy.py").write_text(KEYWORD_SPY)
+    pair = differential.rerun("-p", "kwspy")
+    pair.assert_same()
+    found = []
+    for folder in ("concurrent", "parametrized"):
+        lines = (differential.pytester.path / folder / "keywords.jsonl").read_text().splitlines()
+        entries = (json.loads(line) for line in lines)  # less the folder's name
+        found.append(sorted((nodeid, [k for k in kws if k != folder]) for nodeid, kws in entries))
+    assert found[0] == found[1]
+    assert found[0][1][0] == "test_it.py::test_kw[two]"
+    assert {"test_kw[two]", "two", "slow", "parametrize"} <= set(found[0][1][1])
