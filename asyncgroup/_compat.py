@@ -489,6 +489,34 @@ def leave_xfail_to_cases(item: pytest.Item) -> None:
     stash[_xfailed_key] = _XfailPerCase()
 
 
+def _stops_the_whole_test(mark: pytest.Mark) -> bool:
+    return mark.name in ("skip", "skipif") or (
+        mark.name == "xfail" and not mark.kwargs.get("run", True)
+    )
+
+
+@contextmanager
+def skip_marks_left_to_cases(item: pytest.Item) -> Iterator[None]:
+    """While the parent is set up, keep pytest's skipping plugin (its pytest_runtest_setup reads
+    ``item.iter_markers``, pytest 8.0-9.2) from skipping it, or xfailing it with run=False, as a
+    whole: each case evaluates those marks (see RunSettings.case_marks) and gets the report of
+    its parametrized test, one per case. Then, the parent set up, its xfail is left to its
+    cases, or the call phase would evaluate the xfail(run=False) again."""
+    iter_markers = item.iter_markers
+
+    def without_skips(name: str | None = None) -> Iterator[pytest.Mark]:
+        return (mark for mark in iter_markers(name) if not _stops_the_whole_test(mark))
+
+    item.iter_markers = without_skips  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del item.iter_markers
+    stash: Any = item.stash
+    if stash.get(_xfailed_key, None) is None:
+        leave_xfail_to_cases(item)
+
+
 # pytest 8.0-9.2: parses a "action:message:category:module:lineno" filter as the
 # filterwarnings mark and -W do.
 from _pytest.config import parse_warning_filter as _parse_warning_filter  # noqa: E402

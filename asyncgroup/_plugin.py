@@ -258,9 +258,14 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
-    """A parent's fixtures of wider scope, after its own setup (see _fixtures.defer_wider)."""
+    """A parent's fixtures of wider scope, after its own setup (see _fixtures.defer_wider).
+    A skip mark on a parent skips each of its cases, not the parent as a whole."""
     __tracebackhide__ = True
-    yield
+    if item.stash.get(plan_key, None) is None:
+        yield
+    else:
+        with _compat.skip_marks_left_to_cases(item):
+            yield
     set_up_wider(item)
 
 

@@ -124,6 +124,72 @@ def test_skip_and_skipif_combine_with_parent_marks(differential: Differential) -
     assert pair.parametrized_outcomes["test_it.py::test_x[plain]"] == ["xfailed"]
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(
+            """
+            @pytest.mark.skip(reason="whole")
+            @cases("n", [1, 2])
+            async def test_x(n):
+                assert False
+            """,
+            id="skip",
+        ),
+        pytest.param(
+            """
+            @pytest.mark.skipif(True, reason="not here")
+            @cases("n", [1, 2])
+            async def test_x(n):
+                assert False
+            """,
+            id="skipif",
+        ),
+        pytest.param(
+            """
+            @pytest.mark.xfail(run=False, reason="hangs")
+            @cases("n", [1, 2])
+            async def test_x(n):
+                assert False
+            """,
+            id="xfail-run-false",
+        ),
+        pytest.param(
+            """
+            @pytest.mark.skip(reason="the class")
+            class TestC:
+                @cases("n", [1, 2])
+                async def test_x(self, n):
+                    assert False
+            """,
+            id="class",
+        ),
+        pytest.param(
+            """
+            pytestmark = pytest.mark.skipif("sys.platform != 'nope'", reason="the module")
+
+            @cases("n", [1, 2])
+            async def test_x(n):
+                assert False
+            """,
+            id="module",
+        ),
+    ],
+)
+@pytest.mark.parametrize("verbosity", [[], ["-v"]], ids=["default", "verbose"])
+def test_a_skip_mark_on_the_whole_test_skips_each_case(
+    differential: Differential, source: str, verbosity: list[str]
+) -> None:
+    """A skip, skipif or xfail(run=False) mark on the parent (or its class or module) skips
+    (xfails) each case as its parametrized test, with the test's reason and location: one
+    skipped report per case (SKIPPED [2] in -r, "2 skipped"), not one for the parent."""
+    pair = differential.run(source, "-rA", *verbosity)
+    pair.assert_same()
+    pair.assert_same_counts()
+    pair.assert_same_short_summary()
+    assert len(pair.parametrized_outcomes) == 2, pair.parametrized_outcomes
+
+
 def test_filterwarnings_mark_on_one_case(differential: Differential) -> None:
     source = """
     import warnings

@@ -405,7 +405,8 @@ def test_custom_mark_on_parent_selects_it_with_dash_m(pytester: pytest.Pytester)
 
 
 def test_skip_mark_on_parent_skips_all_cases(pytester: pytest.Pytester) -> None:
-    """@pytest.mark.skip on the parent skips it; no case runs."""
+    """@pytest.mark.skip on the parent skips each case, as the parametrized test's each; no
+    case runs (the parent passes, as with a skip mark on every case)."""
     pytester.makepyfile(
         test_mod="""
         import pytest
@@ -418,9 +419,14 @@ def test_skip_mark_on_parent_skips_all_cases(pytester: pytest.Pytester) -> None:
         """
     )
     result = pytester.runpytest_subprocess("-v", timeout=60)
-    result.stdout.fnmatch_lines(["test_mod.py::test_x SKIPPED (not today)*"])
+    result.stdout.fnmatch_lines(
+        [
+            "test_mod.py::test_x[[]1[]] *SUB*SKIP* (not today)*",
+            "test_mod.py::test_x[[]2[]] *SUB*SKIP* (not today)*",
+        ]
+    )
     result.stdout.no_fnmatch_line("*a case ran*")
-    assert summary(result) == {"skipped": 1}
+    assert summary(result) == {"passed": 1, "skipped": 2}
 
 
 def test_usefixtures_mark_sets_the_fixture_up_per_case(pytester: pytest.Pytester) -> None:
