@@ -15,6 +15,7 @@ pytest caches that failure on the fixture.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import textwrap
@@ -26,7 +27,7 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._builtins import BUILTINS
 from asyncgroup._capture import CaseOutput
-from asyncgroup._loopscope import loop_traps, other_loop_hint
+from asyncgroup._loopscope import loop_traps, other_loop_hint, test_loop_scope
 
 # On a parent: the fixtures of wider scope its cases use, set up after the parent's own setup.
 # With it, whether every case uses them all (one failed: the rest are not set up, as in pytest).
@@ -84,6 +85,12 @@ def set_up_wider(item: pytest.Item) -> None:
             if used_by_all:
                 break
     item.stash[_wider_results_key] = (values, failed)
+    # pytest-asyncio 1.0 runs the test on the current event loop, and its loop fixture of an
+    # async fixture's wider loop scope, set up here after the parent's, made that loop current
+    # (without deferring, pytest sets wider scopes up first): give the parent's loop back.
+    parent_loop = item.funcargs.get(f"_{test_loop_scope(item)}_event_loop")
+    if isinstance(parent_loop, asyncio.AbstractEventLoop):
+        asyncio.set_event_loop(parent_loop)
 
 
 def wider_results(item: pytest.Item) -> tuple[dict[str, Any], dict[str, BaseException]]:
