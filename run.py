@@ -9,7 +9,7 @@ the suite (with its test tools), .venv-demo for the demo (the project alone).
 ``test`` runs tests/ and then tests/plugins/, the tests of each third-party plugin asyncgroup
 works with, in an environment that has those plugins (.venv-plugins, .venv-plugins-pytest8);
 ``--plugins`` runs tests/plugins/ alone. Extra arguments after ``--`` go to pytest; with them,
-``test`` runs tests/ alone.
+``test`` runs tests/ alone, or only the files and node ids among them.
 """
 
 from __future__ import annotations
@@ -70,17 +70,20 @@ SUITE_COST = (
 )
 
 
-def suite_command(python: Path, pytest_args: list[str]) -> list[str]:
-    """pytest on tests/ in 2 workers: [done/total] progress, the 10 slowest tests at the end."""
+def suite_command(python: Path, pytest_args: list[str], folder: str = "tests") -> list[str]:
+    """pytest on ``folder`` in 2 workers: [done/total] progress, the 10 slowest tests at the end.
+
+    ``folder`` goes in as pytest's ``testpaths``, so that files or node ids among
+    ``pytest_args`` replace it (as they would on ``pytest``'s own command line) while options
+    alone (``-k name``) select from all of it."""
     progress = ["-o", "console_output_style=count", "--durations=10"]
-    return [str(python), "-m", "pytest", "tests", "-n", "2", *progress, *pytest_args]
+    where = ["-o", f"testpaths={folder}"]
+    return [str(python), "-m", "pytest", *where, "-n", "2", *progress, *pytest_args]
 
 
 def plugin_suite_command(python: Path, pytest_args: list[str]) -> list[str]:
     """pytest on tests/plugins/, the same way; pytest-sugar kept out of the suite's own output."""
-    command = suite_command(python, ["-p", "no:sugar", *pytest_args])
-    command[command.index("tests")] = "tests/plugins"
-    return command
+    return suite_command(python, ["-p", "no:sugar", *pytest_args], folder="tests/plugins")
 
 
 def run_plugin_suite(line: str, pytest_args: list[str]) -> int:
@@ -106,7 +109,7 @@ def main(argv: list[str]) -> int:
         python = environment(line, "test")
         print(f"Running {SUITE}. It takes {SUITE_COST}.", flush=True)
         status = subprocess.call(suite_command(python, pytest_args), cwd=ROOT)
-        if pytest_args:  # a chosen part of tests/ (`-- tests/test_x.py -k y`): that alone
+        if pytest_args:  # a chosen part of tests/ (`-- tests/test_x.py`, `-- -k y`): that alone
             return status
         return run_plugin_suite(line, []) or status
     print(__doc__)

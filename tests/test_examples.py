@@ -151,7 +151,7 @@ def _load_run_py() -> Any:
 def test_the_test_command_shows_progress_and_the_readme_says_what_it_costs() -> None:
     run_py = _load_run_py()
     command = run_py.suite_command(Path("python"), ["-k", "x"])
-    assert command[:6] == ["python", "-m", "pytest", "tests", "-n", "2"]
+    assert command[:7] == ["python", "-m", "pytest", "-o", "testpaths=tests", "-n", "2"]
     assert "--durations=10" in command
     assert "console_output_style=count" in command
     assert command[-2:] == ["-k", "x"]
