@@ -1,9 +1,10 @@
 """Running a failed case again: the hook point for a plugin that reruns failed tests.
 
 Such a plugin (pytest-rerunfailures) reruns the test a case stands for, not its parent. Its
-integration puts a ``Reruns`` in the config's stash under ``reruns_key``; the runner asks it,
-once per case, for that case's ``CaseReruns``, and after each attempt of the case (its reports
-built, not yet logged) asks that whether to run the case again, and after how many seconds.
+integration implements the hook ``pytest_asyncgroup_case_reruns`` (asyncgroup/_hooks.py); the
+runner calls it once per case for that case's ``CaseReruns``, and after each attempt of the
+case (its reports built, not yet logged) asks that whether to run the case again, and after
+how many seconds.
 A rerun is a fresh attempt in the case's own task: new per-case fixtures, new output, while
 the other cases go on.
 """
@@ -11,7 +12,6 @@ the other cases go on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import pytest
@@ -40,13 +40,6 @@ class CaseReruns(Protocol):
     def last(self, attempt: int, reports: list[pytest.TestReport]) -> None:
         """The reports of an attempt the case cannot follow with another (it was skipped, or
         the run stopped): for the plugin to mark as its final attempt's."""
-
-
-# The test a case stands for (the parent, or a group's test) and the case's marks, closest
-# first, as pytest orders them for that test; None: the plugin leaves the case alone.
-Reruns = Callable[[pytest.Item, Sequence[pytest.Mark]], "CaseReruns | None"]
-
-reruns_key = pytest.StashKey[Reruns]()
 
 
 class Attempt:

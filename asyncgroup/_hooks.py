@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from asyncgroup._attempts import CaseReruns
 from asyncgroup._steps import CaseSteps
 from asyncgroup._timeouts import CaseTimeout
 
@@ -26,12 +27,14 @@ def pytest_asyncgroup_case_timeout(
 
 @pytest.hookspec
 def pytest_asyncgroup_run_start(parent: pytest.Function, seconds: float | None) -> None:
-    """A parent's cases start now (its fixtures are set up).
+    """A parent's cases start now (its fixtures are set up). Returns nothing.
 
-    ``seconds``: the longest the cases can take in all if every one of them uses up its
-    timeout, in its body and again in its fixture teardown (with asyncgroup's cleanup and stop
-    grace), in each attempt a rerun plugin may give it (with the waits before them); None when
-    some case has no timeout (or a body-only one), so no bound is known.
+    ``parent``: the test whose cases start (a ``@concurrent_cases`` parent or a
+    ``@concurrent_group``'s parent). ``seconds``: the longest the cases can take in all if
+    every one of them uses up its timeout, in its body and again in its fixture teardown (with
+    asyncgroup's cleanup and stop grace), in each attempt a rerun plugin may give it (with the
+    waits before them); None when some case has no timeout (or a body-only one), so no bound is
+    known. Called only when some plugin implements it.
     """
 
 
@@ -46,4 +49,19 @@ def pytest_asyncgroup_case_phase(
     ``"teardown"``. ``threaded``: the phase runs in a thread of its own (a plain def case's
     body). Return what to run around each step of the phase, or None. Called only when some
     plugin implements it.
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_asyncgroup_case_reruns(
+    item: pytest.Item, marks: Sequence[pytest.Mark]
+) -> CaseReruns | None:
+    """Whether and how a case that fails runs again, as a rerun plugin reruns the test it
+    stands for (see asyncgroup/_attempts.py).
+
+    ``item``: the test the case stands for (the parent, or a group's test). ``marks``: the
+    case's marks, closest first, as pytest orders them for the parametrized test it stands for.
+    Return the case's ``CaseReruns``, which the runner asks after each attempt whether to run
+    the case again, or None to leave the case alone (its first attempt is its outcome). Called
+    at most once per case, and only when some plugin implements it.
     """

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import pytest
 
 from asyncgroup import _compat
-from asyncgroup._attempts import Attempt, CaseReruns, reruns_key
+from asyncgroup._attempts import Attempt, CaseReruns
 from asyncgroup._builtins import Claims, LoggerLevels
 from asyncgroup._capture import CaseCapture, CaseOutput, current_output, in_case
 from asyncgroup._case_catch_warnings import per_case_warnings
@@ -170,7 +170,8 @@ class ParentRun:
         self.with_steps = bool(self.phase_hook.get_hookimpls())
         self.case_filters: dict[str, Filters] = {}
         # A plugin that reruns failed tests reruns failed cases (see _attempts).
-        self.reruns = self.config.stash.get(reruns_key, None)
+        self.reruns_hook = self.config.hook.pytest_asyncgroup_case_reruns
+        self.with_reruns = bool(self.reruns_hook.get_hookimpls())
         self.case_reruns: dict[int, CaseReruns | None] = {}  # by id(case): see _reruns
 
     async def run(self, cases: list[Case]) -> None:
@@ -424,13 +425,13 @@ class ParentRun:
 
     def _reruns(self, case: Case) -> CaseReruns | None:
         """What the rerun plugin says about the case (asked once per case), or None."""
-        if self.reruns is None:
+        if not self.with_reruns:
             return None
         if id(case) not in self.case_reruns:
             member: Member | None = getattr(case, "member", None)  # a group's test
             item = member.item if member is not None else None
-            self.case_reruns[id(case)] = self.reruns(
-                item or self.item, self.settings.marks_of(case, item)
+            self.case_reruns[id(case)] = self.reruns_hook(
+                item=item or self.item, marks=self.settings.marks_of(case, item)
             )
         return self.case_reruns[id(case)]
 

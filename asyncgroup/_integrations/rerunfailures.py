@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 
 from asyncgroup import _compat
-from asyncgroup._attempts import reruns_key
 from asyncgroup._outcome import CASE_ID_ATTRIBUTE
 from asyncgroup._settings import plan_key
 
@@ -32,11 +31,6 @@ PLUGIN = "rerunfailures"
 
 # Whether a case passed or failed after a rerun in this session (for --fail-on-flaky).
 _rerun_key = pytest.StashKey[bool]()
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    plugin = config.pluginmanager.get_plugin(PLUGIN)
-    config.stash[reruns_key] = lambda item, marks: _case_reruns(plugin, item, marks)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -87,9 +81,12 @@ class _CaseTest:
         return getattr(self._item, name)
 
 
-def _case_reruns(plugin: Any, item: pytest.Item, marks: Sequence[pytest.Mark]) -> _Reruns | None:
+def pytest_asyncgroup_case_reruns(
+    item: pytest.Item, marks: Sequence[pytest.Mark]
+) -> _Reruns | None:
     """The case's reruns, as the plugin's protocol would decide them for its test; None where
     the plugin leaves that test alone (no flaky mark and no --reruns, or an excluded path)."""
+    plugin: Any = item.config.pluginmanager.get_plugin(PLUGIN)
     # --rerun-exclude-path, and the delay's backoff factor: not in 14.0.
     excluded = getattr(plugin, "_is_rerun_path_excluded", None)
     if excluded is not None and excluded(item):
