@@ -192,6 +192,34 @@ def fixture_value(item: pytest.Function, name: str) -> Any:
     return item._request.getfixturevalue(name)
 
 
+def top_request(item: pytest.Function) -> pytest.FixtureRequest:
+    """The item's own request (its ``request`` fixture's value), before anything is set up.
+
+    pytest 8.0-9.2: ``Function._request`` is the TopRequest ``_fillfixtures`` fills from.
+    """
+    request: pytest.FixtureRequest = item._request
+    return request
+
+
+@contextmanager
+def no_fixtures_set_up(item: pytest.Function) -> Iterator[None]:
+    """While the item is set up, pytest sets up none of its fixtures (its event loop, autouse
+    and wider-scoped ones included), as for a test its skip mark skips before setup.
+
+    pytest 8.0-9.2: ``SetupState.setup`` calls ``item.setup()``, whose ``_fillfixtures`` sets
+    up the fixtures (pytest-asyncio 1.0-1.5's ``setup`` adds its loop runner to them first).
+    """
+    item.setup = _nothing  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del item.setup
+
+
+def _nothing() -> None:
+    pass
+
+
 def remove_from_parent_closure(item: pytest.Function, names: set[str]) -> None:
     """Stop pytest from setting up ``names`` for the parent item: the cases set them up.
 

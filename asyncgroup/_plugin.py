@@ -7,6 +7,7 @@ names the cases, and takes per-case fixtures out of the parent's closure.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Generator
 from typing import Any, Literal
@@ -27,6 +28,7 @@ from asyncgroup._outcome import (
 )
 from asyncgroup._progress import remember_terminal
 from asyncgroup._refuse import refuse_unittest, refuse_without_asyncio
+from asyncgroup._runner import report_cases_not_run, runs_no_case
 from asyncgroup._select import (
     LastFailed,
     Selection,
@@ -259,13 +261,24 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     """A parent's fixtures of wider scope, after its own setup (see _fixtures.defer_wider).
-    A skip mark on a parent skips each of its cases, not the parent as a whole."""
+    A skip mark on a parent skips each of its cases, not the parent as a whole; a parent none
+    of whose cases runs is not set up at all (see _runner.runs_no_case)."""
     __tracebackhide__ = True
+    table = _table(getattr(item, "obj", None))
     if item.stash.get(plan_key, None) is None:
         yield
+    elif isinstance(item, pytest.Function) and table is not None and runs_no_case(item, table):
+        # Every case is skipped by its marks: as for their parametrized tests, nothing is set
+        # up, no fixture (wider-scoped, autouse, the event loop's) and no loop for the test.
+        with _compat.skip_marks_left_to_cases(item), _compat.no_fixtures_set_up(item):
+            yield
+        item.runtest = functools.partial(report_cases_not_run, item, table)  # type: ignore[method-assign]
+        return
     else:
         with _compat.skip_marks_left_to_cases(item):
             yield
+    if "runtest" in item.__dict__:  # set up this time (a rerun of the parent, say)
+        del item.runtest
     set_up_wider(item)
 
 

@@ -102,6 +102,7 @@ class ParentRun:
         bound_args: tuple[Any, ...],
         parent_values: dict[str, Any],
         setup_error: BaseException | None = None,
+        set_up: bool = True,
     ) -> None:
         self.table = table
         self.item: pytest.Function = request.node
@@ -156,7 +157,7 @@ class ParentRun:
         self.shared_arguments: dict[str, Any] = {}
         # A fixture of wider scope that failed to set up: every case's setup error.
         self.setup_error = setup_error
-        if not self.per_case_fixtures and setup_error is None:
+        if not self.per_case_fixtures and setup_error is None and set_up:
             self.shared_arguments = {
                 name: parent_value(request, parent_values, name)
                 for name in parameters
@@ -944,30 +945,68 @@ async def run_parent(
     request: pytest.FixtureRequest,
     bound_args: tuple[Any, ...],
     parent_values: dict[str, Any],
+    set_up: bool = True,
 ) -> None:
-    """The body of every parent test: run the selected cases, fail if any case failed."""
+    """The body of every parent test: run the selected cases, fail if any case failed.
+
+    ``set_up``: False for a parent none of whose cases runs (see ``runs_no_case``), which
+    pytest did not set up: it only reports its cases."""
     __tracebackhide__ = True
     if not table.cases:
         pytest.skip(table.empty_reason)
     settings = RunSettings.for_item(request.node, table)
-    cases = table.cases
     shard = parent_values.pop(SHARD_ARGUMENT, None)
-    if shard is not None:  # every K-th case, so a case always lands in the same shard
-        cases = cases[shard :: table.shards]
-        if not cases:
-            pytest.skip(f"shard {shard + 1} of {table.shards} has no cases")
+    cases = _sharded(table, shard)
+    if not cases and shard is not None:
+        pytest.skip(f"shard {shard + 1} of {table.shards} has no cases")
     cases = select(request.node, cases)
     _compat.leave_xfail_to_cases(request.node)  # the parent's xfail marks act per case
     values, failed = wider_results(request.node)
     parent_values.update(values)
     # The first that failed, as pytest's setup of a test stops there.
     setup_error = next(iter(failed.values()), None)
-    run = ParentRun(table, request, settings, bound_args, parent_values, setup_error)
+    run = ParentRun(table, request, settings, bound_args, parent_values, setup_error, set_up)
     await run.run(cases)
     if run.failed:
         failure = pytest.fail.Exception(cases_failed(run, len(cases)), pytrace=False)
         setattr(failure, CASES_FAILED_ATTRIBUTE, True)  # see _plugin.pytest_runtest_makereport
         raise failure
+
+
+def _sharded(table: CaseTable, shard: int | None) -> list[Case]:
+    """The cases of the parent's shard (every K-th case, so a case always lands in the same
+    shard); all of them without shards."""
+    return table.cases if shard is None else table.cases[shard :: table.shards]
+
+
+def runs_no_case(item: pytest.Function, table: CaseTable) -> bool:
+    """Whether each case the parent would run is skipped, or xfailed without running, by its
+    marks (a skip mark on the test, its class or module, say): then none of their
+    parametrized tests would be set up, nor is the parent."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    settings = RunSettings.for_item(item, table)
+    for case in select(item, _sharded(table, params.get(SHARD_ARGUMENT))):
+        reason, xfail = settings.case_marks(case)
+        if reason is None and (xfail is None or not xfail.reason.startswith("[NOTRUN]")):
+            return False
+    return True
+
+
+def report_cases_not_run(item: pytest.Function, table: CaseTable) -> None:
+    """The call of a parent none of whose cases runs (see ``runs_no_case``): each case's
+    report, in an event loop of its own for asyncgroup's reporting; the test's loop, which
+    pytest-asyncio would set up, is not (pytest skipped the parent's setup)."""
+    __tracebackhide__ = True
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    values = {SHARD_ARGUMENT: params[SHARD_ARGUMENT]} if SHARD_ARGUMENT in params else {}
+    # Not made the current loop: a wider-scoped loop of pytest-asyncio's may be current.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(
+            run_parent(table, _compat.top_request(item), (), values, set_up=False)
+        )
+    finally:
+        loop.close()
 
 
 def cases_failed(run: ParentRun, count: int, noun: str = "cases") -> str:
