@@ -4,6 +4,14 @@ times, and end in every outcome a report tells apart."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from differential import Differential
+
+T = TypeVar("T")
+
 SIX_CASES = """
 import logging
 
@@ -35,3 +43,13 @@ def own_output_only(name: str, text: str) -> bool:
         and f"log record of {name}" in text
         and not any(f"stdout of {o}" in text or f"log record of {o}" in text for o in others)
     )
+
+
+def both_reports(
+    differential: Differential, read: Callable[[Path], T], report: str, *args: str
+) -> tuple[T, T]:
+    """Run SIX_CASES both ways with ``args``, check that the outcomes are the same, and return
+    the report file ``report`` of each run (concurrent, then parametrized) as ``read`` reads it."""
+    differential.run(SIX_CASES, *args).assert_same()
+    folder = differential.pytester.path
+    return read(folder / "concurrent" / report), read(folder / "parametrized" / report)

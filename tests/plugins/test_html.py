@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from differential import Differential
-from report_cases import NODEIDS, SIX_CASES, own_output_only
+from report_cases import NODEIDS, both_reports, own_output_only
 
 
 def _rows(report: Path) -> dict[str, dict[str, str]]:
@@ -34,10 +34,9 @@ def _rows(report: Path) -> dict[str, dict[str, str]]:
     ids=["self-contained", "with-junitxml", "xdist"],
 )
 def test_a_row_per_case(differential: Differential, options: list[str]) -> None:
-    pair = differential.run(SIX_CASES, "--html=report.html", *options)
-    pair.assert_same()
-    concurrent = _rows(differential.pytester.path / "concurrent" / "report.html")
-    parametrized = _rows(differential.pytester.path / "parametrized" / "report.html")
+    concurrent, parametrized = both_reports(
+        differential, _rows, "report.html", "--html=report.html", *options
+    )
     for nodeid, name in NODEIDS.items():
         case, test = concurrent[nodeid], parametrized[nodeid]
         assert case["result"] == test["result"], nodeid

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from differential import Differential
-from report_cases import NODEIDS, SIX_CASES
+from report_cases import NODEIDS, both_reports
 
 
-def _report(folder: Path) -> dict[str, Any]:
-    data = json.loads((folder / "report.json").read_text())
+def _report(report: Path) -> dict[str, Any]:
+    data = json.loads(report.read_text())
     return {"summary": data["summary"], "tests": {t["nodeid"]: t for t in data["tests"]}}
 
 
@@ -29,10 +29,14 @@ def _stages(test: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
 def test_each_case_entry_as_its_parametrized_test(
     differential: Differential, options: list[str]
 ) -> None:
-    pair = differential.run(SIX_CASES, "--json-report", "--json-report-file=report.json", *options)
-    pair.assert_same()
-    concurrent = _report(differential.pytester.path / "concurrent")
-    parametrized = _report(differential.pytester.path / "parametrized")
+    concurrent, parametrized = both_reports(
+        differential,
+        _report,
+        "report.json",
+        "--json-report",
+        "--json-report-file=report.json",
+        *options,
+    )
     for nodeid, name in NODEIDS.items():
         case, test = concurrent["tests"][nodeid], parametrized["tests"][nodeid]
         assert case["outcome"] == test["outcome"], (nodeid, case["outcome"], test["outcome"])
@@ -50,16 +54,19 @@ def test_each_case_entry_as_its_parametrized_test(
 
 def test_omitted_fields_stay_out(differential: Differential) -> None:
     """--json-report-omit streams log: no case entry has them, as no parametrized test's has."""
-    differential.run(
-        SIX_CASES,
-        "--json-report",
-        "--json-report-file=report.json",
-        "--json-report-omit",
-        "streams",
-        "log",
-    ).assert_same()
-    concurrent = _report(differential.pytester.path / "concurrent")["tests"]
-    parametrized = _report(differential.pytester.path / "parametrized")["tests"]
+    concurrent, parametrized = (
+        report["tests"]
+        for report in both_reports(
+            differential,
+            _report,
+            "report.json",
+            "--json-report",
+            "--json-report-file=report.json",
+            "--json-report-omit",
+            "streams",
+            "log",
+        )
+    )
     for nodeid in NODEIDS:
         keys = {when: sorted(concurrent[nodeid][when]) for when in ("setup", "call", "teardown")}
         assert keys == {when: sorted(parametrized[nodeid][when]) for when in keys}, nodeid

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from differential import Differential
-from report_cases import NODEIDS, SIX_CASES, own_output_only
+from report_cases import NODEIDS, both_reports, own_output_only
 
 
 def _entries(log: Path) -> dict[str, list[dict[str, Any]]]:
@@ -36,10 +36,9 @@ def _told(entry: dict[str, Any]) -> tuple[Any, ...]:
 def test_entries_as_for_the_parametrized_test(
     differential: Differential, options: list[str]
 ) -> None:
-    pair = differential.run(SIX_CASES, "--report-log=log.jsonl", *options)
-    pair.assert_same()
-    concurrent = _entries(differential.pytester.path / "concurrent" / "log.jsonl")
-    parametrized = _entries(differential.pytester.path / "parametrized" / "log.jsonl")
+    concurrent, parametrized = both_reports(
+        differential, _entries, "log.jsonl", "--report-log=log.jsonl", *options
+    )
     for nodeid, name in NODEIDS.items():
         case, test = concurrent[nodeid], parametrized[nodeid]
         assert [_told(e) for e in case] == [_told(e) for e in test], (case, test)

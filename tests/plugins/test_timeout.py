@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from differential import Differential
+from differential import Differential, Pair
 
 # In both versions: the first defines @group as asyncgroup's @concurrent_group, the second as
 # the asyncio mark the same tests need without it.
@@ -175,19 +175,19 @@ def test_func_only_times_the_body_alone(differential: Differential) -> None:
     assert pair.concurrent_outcomes["test_it.py::test_x[hangs]"] == ["failed"]
 
 
-def test_a_case_blocking_the_loop_is_still_cut_off_by_the_parents_timer(
-    differential: Differential,
-) -> None:
-    # No asyncio timeout stops time.sleep() on the loop; pytest-timeout's timer on the parent,
-    # set to the longest the cases may take (1 s + 1 wave x (2 x 1 s + the grace of 4 s)), does.
+def _run_with_a_blocked_loop(differential: Differential, seconds: float, then: str) -> Pair:
+    """Both versions of cases ``quick`` and ``blocks`` (then a plain test) under ``--timeout 1``
+    (signal method), with the same outcomes: ``blocks`` holds the event loop ``seconds`` in
+    time.sleep(), then each case runs the line ``then``."""
     pair = differential.run(
-        """
+        f"""
         import time
 
         @cases("name", ["quick", "blocks"])
         async def test_x(name):
             if name == "blocks":
-                time.sleep(60)
+                time.sleep({seconds})
+            {then}
 
         def test_after():
             pass
@@ -200,6 +200,15 @@ def test_a_case_blocking_the_loop_is_still_cut_off_by_the_parents_timer(
         "no:cacheprovider",
     )
     pair.assert_same()
+    return pair
+
+
+def test_a_case_blocking_the_loop_is_still_cut_off_by_the_parents_timer(
+    differential: Differential,
+) -> None:
+    # No asyncio timeout stops time.sleep() on the loop; pytest-timeout's timer on the parent,
+    # set to the longest the cases may take (1 s + 1 wave x (2 x 1 s + the grace of 4 s)), does.
+    pair = _run_with_a_blocked_loop(differential, 60, "pass")
     pair.concurrent.stdout.fnmatch_lines([">*time.sleep(60)", "E*Failed: Timeout*>7.0s*"])
 
 
@@ -208,23 +217,6 @@ def test_the_time_another_case_blocks_the_loop_does_not_count_against_a_cases_ti
 ) -> None:
     # blocks holds the loop for 3 s while quick awaits 0.1 s: quick's 1 s timeout passes during
     # the block, yet quick ran 0.1 s of its own and passes, as its parametrized test does.
-    pair = differential.run(
-        """
-        import time
-
-        @cases("name", ["quick", "blocks"])
-        async def test_x(name):
-            if name == "blocks":
-                time.sleep(3)
-            await asyncio.sleep(0.1)
-        """,
-        "--timeout",
-        "1",
-        "-o",
-        "timeout_method=signal",
-        "-p",
-        "no:cacheprovider",
-    )
-    pair.assert_same()
+    pair = _run_with_a_blocked_loop(differential, 3, "await asyncio.sleep(0.1)")
     assert pair.parametrized_outcomes["test_it.py::test_x[quick]"] == ["passed"]
     pair.concurrent.stdout.fnmatch_lines(["E*CaseTimeoutError: Timeout (>1s) from asyncgroup*"])
