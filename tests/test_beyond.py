@@ -27,7 +27,7 @@ from tests.conftest import subtest_line, summary
 def run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, float]:
     """Run pytest -v on the pytester project; return the result and the wall time it took."""
     started = time.monotonic()
-    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", *args, timeout=60)
+    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", *args, timeout=120)
     return result, time.monotonic() - started
 
 
@@ -193,7 +193,7 @@ def test_eventually_propagates_other_exceptions_at_once_and_retries_retry_on(
                 return then
             return check, calls
 
-        @concurrent_cases(["sync", "async"], timeout=10)
+        @concurrent_cases(["sync", "async"], timeout=120)
         async def test_other_exception_is_not_retried(kind):
             check, calls = raising(ValueError("bad reply"))
             if kind == "async":
@@ -202,9 +202,9 @@ def test_eventually_propagates_other_exceptions_at_once_and_retries_retry_on(
                     return sync_check()
             started = time.monotonic()
             with pytest.raises(ValueError, match="bad reply"):
-                await eventually(check, timeout=30, interval=0.01)
+                await eventually(check, timeout=600, interval=0.01)
             assert len(calls) == 1
-            assert time.monotonic() - started < 5
+            assert time.monotonic() - started < 60  # not eventually's 600 s
 
         @pytest.mark.asyncio
         async def test_retry_on_is_retried_then_the_value_returned():
@@ -249,7 +249,7 @@ def test_eventually_cuts_off_a_hanging_async_check(pytester: pytest.Pytester) ->
             async def check():
                 EVENTS.append("started")
                 try:
-                    await asyncio.sleep(30)
+                    await asyncio.sleep(600)
                 except asyncio.CancelledError:
                     EVENTS.append("cut off")
                     raise
@@ -271,7 +271,7 @@ def test_eventually_cuts_off_a_hanging_async_check(pytester: pytest.Pytester) ->
     assert 0.5 <= float(match.group(1)) < 5
     assert "CaseTimeoutError" not in section  # eventually's deadline, not the case's
     assert summary(result) == {"failed": 2, "passed": 1}
-    assert elapsed < 20  # not the check's 30 s
+    assert elapsed < 60  # not the check's 600 s
 
 
 def test_eventually_rejects_invalid_arguments(pytester: pytest.Pytester) -> None:
@@ -337,7 +337,7 @@ def test_the_cases_own_timeout_wins_over_a_longer_eventually(pytester: pytest.Py
         async def test_case_timeout(name):
             def never():
                 assert name == "quick"
-            await eventually(never, timeout=30, interval=0.05)
+            await eventually(never, timeout=600, interval=0.05)
         """
     )
     result, elapsed = run(pytester)
@@ -346,19 +346,19 @@ def test_the_cases_own_timeout_wins_over_a_longer_eventually(pytester: pytest.Py
         "asyncgroup.CaseTimeoutError: Timeout (>0.5s) from asyncgroup: the case's body did not "
         "finish within its timeout of 0.5 s" in section
     ), section
-    assert ">       await eventually(never, timeout=30, interval=0.05)" in section
+    assert ">       await eventually(never, timeout=600, interval=0.05)" in section
     assert "still failing after" not in result.stdout.str()
     # Why the check kept failing is kept: its last failure, then the attempts, then the timeout.
     assert re.search(
         r">\s+assert name == \"quick\"\nE\s+AssertionError: assert 'waits' == 'quick'.*"
         r"AssertionError: eventually\(test_case_timeout\.<locals>\.never\) was cut off after "
-        r"\d+ attempts that failed over 0\.\d\d s \(its own timeout: 30 s\); the last failure "
+        r"\d+ attempts that failed over 0\.\d\d s \(its own timeout: 600 s\); the last failure "
         r"is shown above.*asyncgroup\.CaseTimeoutError",
         section,
         re.DOTALL,
     ), section
     assert summary(result) == {"failed": 2, "subtests passed": 1}
-    assert elapsed < 20  # not eventually's 30 s
+    assert elapsed < 60  # not eventually's 600 s
 
 
 def test_eventually_reports_a_retried_timeout_error_as_the_last_failure(
@@ -430,7 +430,7 @@ def test_blocking_cases_run_concurrently_each_in_its_own_thread(
         @concurrent_cases(range(20), timeout=5)
         def test_legacy(n):
             started = time.time()
-            time.sleep(0.5)
+            time.sleep(1)
             thread = threading.current_thread()
             (OUT / f"{n}.json").write_text(json.dumps({
                 "thread": thread.name,
@@ -447,8 +447,8 @@ def test_blocking_cases_run_concurrently_each_in_its_own_thread(
     assert len(runs) == 20
     assert not any(r["main"] for r in runs)
     assert len({r["thread"] for r in runs}) == 20
-    # One after another, 20 x 0.5 s would take 10 s.
-    assert max(r["end"] for r in runs) - min(r["start"] for r in runs) < 5
+    # One after another, 20 x 1 s would take 20 s.
+    assert max(r["end"] for r in runs) - min(r["start"] for r in runs) < 10
     # A sleeping thread does not block the event loop: no watchdog warning.
     assert group_warnings(result) == []
 
@@ -613,7 +613,7 @@ def test_a_hung_blocking_case_is_reported_with_its_stack_and_pytest_exits(
         from asyncgroup import concurrent_cases
 
         def wait_for_reply():
-            time.sleep(30)
+            time.sleep(600)
 
         @concurrent_cases(["quick", "hung"], timeout=0.5)
         def test_legacy(name):
@@ -627,7 +627,7 @@ def test_a_hung_blocking_case_is_reported_with_its_stack_and_pytest_exits(
     result, elapsed = run(pytester)
     section = failure_section(result, "test_legacy[hung]")
     assert ">           wait_for_reply()" in section, section
-    assert ">       time.sleep(30)" in section
+    assert ">       time.sleep(600)" in section
     assert (
         "E       asyncgroup.CaseTimeoutError: Timeout (>0.5s) from asyncgroup: the case's body "
         "(in its thread) did not finish within its timeout of 0.5 s; the line marked > is where "
@@ -635,8 +635,8 @@ def test_a_hung_blocking_case_is_reported_with_its_stack_and_pytest_exits(
     )
     result.stdout.fnmatch_lines(["*test_hung.py::test_after PASSED*"])
     assert summary(result) == {"failed": 2, "passed": 1, "subtests passed": 1}
-    # The abandoned thread is a daemon: pytest does not wait the 30 s for it.
-    assert elapsed < 20
+    # The abandoned thread is a daemon: pytest does not wait the 600 s for it.
+    assert elapsed < 60
 
 
 # --------------------------------------------------------------------------------------------
@@ -1056,7 +1056,7 @@ def test_cases_on_uvloop(pytester: pytest.Pytester) -> None:
                 return n
             assert await eventually(ready, timeout=5, interval=0.05) == n
             if n == 3:
-                await asyncio.sleep(30)
+                await asyncio.sleep(600)
             assert n != 4
 
         async def forever():
@@ -1074,7 +1074,7 @@ def test_cases_on_uvloop(pytester: pytest.Pytester) -> None:
     result, elapsed = run(pytester)
     timed_out = failure_section(result, "test_on_uvloop[3]")
     assert "asyncgroup.CaseTimeoutError: Timeout (>1s) from asyncgroup" in timed_out
-    assert ">           await asyncio.sleep(30)" in timed_out
+    assert ">           await asyncio.sleep(600)" in timed_out
     assert "E       assert 4 != 4" in failure_section(result, "test_on_uvloop[4]")
     result.stdout.fnmatch_lines(
         [
@@ -1105,4 +1105,4 @@ def test_cases_on_uvloop(pytester: pytest.Pytester) -> None:
     assert len(setups) == 10
     assert all(line.endswith("uvloop=True") for line in log if line.startswith("setup"))
     assert {line.split()[1] for line in log if line.startswith("teardown")} == setups
-    assert elapsed < 20
+    assert elapsed < 60  # not the timed-out case's 600 s

@@ -99,7 +99,7 @@ def write(pytester: pytest.Pytester, body: str) -> None:
 
 def run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, float]:
     start = time.monotonic()
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=60)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=120)
     return result, time.monotonic() - start
 
 
@@ -114,7 +114,7 @@ async def test_queries(n, conn):
     if n == 0:
         await asyncio.sleep(0.5)
         {first}
-    await conn.execute("SELECT pg_sleep(20)")
+    await conn.execute("SELECT pg_sleep(600)")
 
 @pytest.mark.asyncio
 async def test_later():
@@ -126,7 +126,7 @@ PARENT = "[t for t in asyncio.all_tasks() if 'test_queries' in repr(t.get_coro()
 CAUSES = pytest.mark.parametrize(
     ("cause", "options", "first", "args"),
     [
-        ("timeout", ", timeout=2", 'await conn.execute("SELECT pg_sleep(20)")', ()),
+        ("timeout", ", timeout=2", 'await conn.execute("SELECT pg_sleep(600)")', ()),
         ("fail_fast", ", fail_fast=True", "assert False", ()),
         ("-x", "", "assert False", ("-x",)),
         ("--maxfail", "", "assert False", ("--maxfail=1",)),
@@ -151,7 +151,7 @@ def test_a_cancelled_cases_library_cleans_up_before_its_teardown(
     assert len(cancelled) >= (5 if cause != "parent cancelled" else 6), output
     assert "asyncgroup cancelled it before the case's fixture teardown" not in output
     assert "Task was destroyed but it is pending" not in output
-    assert elapsed < 15, output  # not the 20 s query, nor a hang
+    assert elapsed < 60, output  # not the 600 s query, nor a hang
     if cause == "timeout":
         assert summary(result)["failed"] == 7, output  # 6 cases and their parent
         assert output.count("CaseTimeoutError: Timeout (>2s) from asyncgroup") >= 6, output
@@ -222,7 +222,7 @@ def test_a_case_that_times_out_its_own_query_lets_the_library_clean_up(
         async def test_plain(n, conn):
             await body(n, conn)
 
-        @concurrent_cases(range(3), timeout=10)
+        @concurrent_cases(range(3), timeout=600)
         async def test_concurrent(n, conn):
             await body(n, conn)
         """,
@@ -237,7 +237,7 @@ def test_a_case_that_times_out_its_own_query_lets_the_library_clean_up(
     assert_all_closed(pytester.path, output)
     assert len(events(pytester.path, "cancel request")) == 3, output
     assert "left 1 task running" not in output
-    assert elapsed < 8, output  # not the case timeout's 10 s
+    assert elapsed < 60, output  # not the case timeout's 600 s
 
 
 def test_a_task_the_case_left_behind_is_still_named_and_cancelled_when_cancelled(
@@ -312,7 +312,7 @@ def test_a_stop_is_bounded_even_when_a_teardown_hangs(
     result, elapsed = run(pytester, *args)
     output = result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output
-    assert elapsed < 20, output
+    assert elapsed < 60, output  # not the hanging teardown's 3600 s
     log = (pytester.path / "log.txt").read_text()
     # Every finalizer ran: the ones after a hanging one too.
     assert log.count("tidy torn down") == 3, log
@@ -343,7 +343,7 @@ def _interrupt(
         for _ in range(signals - 1):
             time.sleep(0.3)
             proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=30)
+        output, _ = proc.communicate(timeout=120)
         elapsed = time.monotonic() - sent
     finally:
         if proc.poll() is None:
@@ -353,7 +353,7 @@ def _interrupt(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
-@pytest.mark.parametrize("options", ["", ", timeout=5"])
+@pytest.mark.parametrize("options", ["", ", timeout=300"])
 def test_ctrl_c_lets_libraries_clean_up_and_exits_2_soon(
     pytester: pytest.Pytester, options: str
 ) -> None:
@@ -364,12 +364,12 @@ def test_ctrl_c_lets_libraries_clean_up_and_exits_2_soon(
 
         @concurrent_cases(range(6){options})
         async def test_queries(n, conn):
-            await conn.execute("SELECT pg_sleep(20)")
+            await conn.execute("SELECT pg_sleep(600)")
         """,
     )
     output, code, elapsed = _interrupt(pytester, 6)
     assert code == pytest.ExitCode.INTERRUPTED, output
-    assert elapsed < 8, (elapsed, output)  # a few seconds, on a loaded machine too
+    assert elapsed < 60, (elapsed, output)  # not the 600 s queries (nor the 300 s timeout)
     assert_all_closed(pytester.path, output)
     assert events(pytester.path, "cancel request") == [str(n) for n in range(6)], output
 
@@ -387,7 +387,7 @@ def test_ctrl_c_with_a_hanging_teardown_is_bounded_and_a_second_one_is_at_once(
     )
     output, code, once = _interrupt(pytester, 3)
     assert code == pytest.ExitCode.INTERRUPTED, output
-    assert once < 12, (once, output)
+    assert once < 60, (once, output)  # not the hanging finalizer's 3600 s
     log = (pytester.path / "log.txt").read_text()
     assert log.count("tidy torn down") == 3, log
     (pytester.path / "log.txt").unlink()

@@ -3,7 +3,7 @@
 A session-scoped fixture starts a private server (the OS package's ``initdb`` and ``pg_ctl``,
 as the ``postgres`` user when run as root, since PostgreSQL refuses root) on 127.0.0.1 and a
 free port, and stops it at the end. Each inner run opens one asyncpg connection per case, named
-by ``application_name``; cases are cancelled inside ``SELECT pg_sleep(20)`` by their timeout,
+by ``application_name``; cases are cancelled inside ``SELECT pg_sleep(600)`` by their timeout,
 fail_fast, -x, Ctrl-C or the parent's cancellation; afterwards ``pg_stat_activity`` must hold
 no connection of that run. ``.ci/run`` installs the ``postgresql`` package when it is missing,
 and sets ASYNCGROUP_REQUIRE_POSTGRES so that CI fails rather than skips without a server.
@@ -167,7 +167,7 @@ def test_cases_cancelled_mid_query_leave_no_connection_on_the_server(
         pytester, monkeypatch, postgres, CASES_IN_QUERIES.format(options=options, first=first)
     )
     start = time.monotonic()
-    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", *args, timeout=60)
+    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", *args, timeout=120)
     elapsed = time.monotonic() - start
     output = result.stdout.str()
     assert result.ret != 0, output
@@ -175,13 +175,13 @@ def test_cases_cancelled_mid_query_leave_no_connection_on_the_server(
     assert_all_closed(pytester.path, output)
     assert connections_of(postgres, application) == 0, output
     assert "Connection._cancel" not in output  # asyncpg's cleanup task was never cut off
-    assert elapsed < 15, output  # not the 20 s query, nor a hang
+    assert elapsed < 60, output  # not the 600 s query, nor a hang
     if cause == "timeout":
         assert output.count("CaseTimeoutError: Timeout (>2s) from asyncgroup") >= 6, output
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
-@pytest.mark.parametrize("options", ["", ", timeout=5"])
+@pytest.mark.parametrize("options", ["", ", timeout=300"])
 def test_ctrl_c_mid_query_exits_2_soon_and_leaves_no_connection(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, postgres: str, options: str
 ) -> None:
@@ -189,11 +189,13 @@ def test_ctrl_c_mid_query_exits_2_soon_and_leaves_no_connection(
         pytester,
         monkeypatch,
         postgres,
-        CASES_IN_QUERIES.format(options=options, first='await conn.execute("SELECT pg_sleep(20)")'),
+        CASES_IN_QUERIES.format(
+            options=options, first='await conn.execute("SELECT pg_sleep(600)")'
+        ),
     )
     output, code, elapsed = _interrupt(pytester, 6)
     assert code == pytest.ExitCode.INTERRUPTED, output
-    assert elapsed < 8, (elapsed, output)  # a few seconds, on a loaded machine too
+    assert elapsed < 60, (elapsed, output)  # not the 600 s queries (nor the 300 s timeout)
     assert_all_closed(pytester.path, output)
     assert connections_of(postgres, application) == 0, output
 
