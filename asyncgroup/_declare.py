@@ -63,7 +63,23 @@ class CaseTable:
     @property
     def empty_reason(self) -> str:
         """Why a test without cases is skipped (pytest's words for an empty parametrize)."""
-        return f"got empty case list for {self.name}: @concurrent_cases has no cases"
+        return f"got empty parameter set for ({', '.join(self.argnames)})"
+
+    def empty_mark(self, config: pytest.Config) -> pytest.MarkDecorator:
+        """What pytest marks a test with an empty parameter set with, as its
+        ``empty_parameter_set_mark`` ini option says: a skip, or an xfail that does not run.
+        Its third choice, ``fail_at_collect``, is a collection error (see ``empty_error``)."""
+        if config.getini("empty_parameter_set_mark") == "xfail":
+            return pytest.mark.xfail(reason=self.empty_reason, run=False)
+        return pytest.mark.skip(reason=self.empty_reason)
+
+    def empty_error(self, config: pytest.Config) -> str | None:
+        """pytest's collection error for an empty parameter set under ``fail_at_collect``."""
+        if self.cases or config.getini("empty_parameter_set_mark") != "fail_at_collect":
+            return None
+        # The line pytest names: the function's first line, its first decorator's.
+        line = inspect.unwrap(self.func).__code__.co_firstlineno
+        return f"Empty parameter set in '{self.func.__name__}' at line {line}"
 
 
 def _case_parameters(func: Callable[..., Any]) -> list[str]:

@@ -229,7 +229,7 @@ class _Group:
                 continue
             if not table.cases:  # skipped under its own node id, as without the group
                 alone = dataclasses.replace(member, case_is_item=True)
-                skip = (pytest.mark.skip(reason=table.empty_reason).mark,)
+                skip = (table.empty_mark(item.config).mark,)
                 cases.append(MemberCase(len(cases), {}, skip, item.name, alone))
                 continue
             for case in select(item, table.cases):

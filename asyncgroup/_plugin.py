@@ -157,6 +157,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if table.error is not None:
         pytest.fail(f"In {metafunc.function.__name__}: {table.error}", pytrace=False)
+    empty = table.empty_error(metafunc.config)
+    if empty is not None:
+        pytest.fail(empty, pytrace=False)
     # pytest's parametrize marks come next (its python plugin's hook runs after this one): note
     # where their ids go, to place the cases' ids among them (see _case_slot).
     calls = _compat.record_parametrize_calls(metafunc)
@@ -252,10 +255,26 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.stash[case_slot_key] = slot
     plan = FixturePlan(item, table.argnames)
     item.stash[plan_key] = plan
+    empty = _empty_mark(item, table)
+    if empty is not None:
+        item.add_marker(empty)
     # A fixture may request a case argument, as it may a parametrize argname: the parent has
     # none, and a fixture of that name is shadowed by the case value.
     _compat.remove_from_parent_closure(item, plan.per_case | set(table.argnames))
     defer_wider(item, wider_fixtures(item, plan.per_case), used_by_all=True)
+
+
+def _empty_mark(item: pytest.Function, table: CaseTable) -> pytest.MarkDecorator | None:
+    """For a parent without cases (or a shard of it), the mark pytest's skipping plugin acts on
+    at its setup, as for a parametrized test with an empty parameter set: its report then names
+    the test's line (a skip raised in the parent's call would name asyncio's)."""
+    if not table.cases:
+        return table.empty_mark(item.config)
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    shard = params.get(SHARD_ARGUMENT)
+    if shard is not None and not table.cases[shard :: table.shards]:
+        return pytest.mark.skip(reason=f"shard {shard + 1} of {table.shards} has no cases")
+    return None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -267,6 +286,8 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     table = _table(getattr(item, "obj", None))
     if item.stash.get(plan_key, None) is None:
         yield
+    elif isinstance(item, pytest.Function) and table is not None and _empty_mark(item, table):
+        yield  # pytest skips it, or xfails it without running it, by that mark
     elif isinstance(item, pytest.Function) and table is not None and runs_no_case(item, table):
         # Every case is skipped by its marks: as for their parametrized tests, nothing is set
         # up, no fixture (wider-scoped, autouse, the event loop's) and no loop for the test.

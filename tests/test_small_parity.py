@@ -1,0 +1,51 @@
+"""Smaller differences from the parametrized test a case stands for (findings-cases3): each
+test runs the same source as @concurrent_cases and as @pytest.mark.parametrize
+(tests/differential.py) and compares what a user sees."""
+
+from __future__ import annotations
+
+import pytest
+from differential import Differential, _counts
+
+# --------------------------------------------------------------------------------------------
+# An empty case list is an empty parameter set
+
+EMPTY = """
+@cases("n", [])
+async def test_x(n):
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("choice", "line"),
+    [
+        ("skip", "SKIPPED [[]1[]] test_it.py:8: got empty parameter set for (n)"),
+        ("xfail", "XFAIL * - [[]NOTRUN[]] got empty parameter set for (n)"),
+        ("fail_at_collect", "Empty parameter set in 'test_x' at line 8"),
+    ],
+)
+def test_empty_case_list_follows_empty_parameter_set_mark(
+    differential: Differential, choice: str, line: str
+) -> None:
+    differential.ini_lines.append(f"empty_parameter_set_mark = {choice}")
+    pair = differential.run(EMPTY, "-rsx")
+    assert pair.concurrent.ret == pair.parametrized.ret, pair._both()
+    assert _counts(pair.concurrent) == _counts(pair.parametrized), pair._both()
+    for result in (pair.concurrent, pair.parametrized):
+        result.stdout.fnmatch_lines([line])
+
+
+def test_empty_shard_is_skipped_at_the_tests_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_it="""
+        from asyncgroup import concurrent_cases
+
+        @concurrent_cases("n", [1, 2], shards=3)
+        async def test_x(n):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-rs", "-p", "no:randomly", timeout=60)
+    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_it.py:3: shard 3 of 3 has no cases"])
+    result.assert_outcomes(passed=2, skipped=1)
