@@ -57,6 +57,7 @@ def concurrent_cases(
     max_concurrency: int | None = None,
     fail_fast: bool = False,
     shards: int | None = None,
+    **unknown: Any,
 ) -> Callable[[_TestFunction], _TestFunction]:
     """Run the decorated ``async def`` test once per case, all cases concurrently.
 
@@ -69,7 +70,8 @@ def concurrent_cases(
     in flight, ``fail_fast`` cancels the remaining cases after the first failure, ``shards=K``
     splits the cases over K parents (``test_x[shard1of4]``, ...) that pytest-xdist can place on
     different workers. Function-scoped
-    fixtures are created per case. Misuse is reported as a collection error of the test.
+    fixtures are created per case. Misuse (an unknown keyword argument included) is reported
+    as a collection error of the test.
     """
     options = {
         "ids": ids,
@@ -97,9 +99,25 @@ def concurrent_cases(
             table = make_table(func, (), options)
             table.error = "@concurrent_cases is applied twice; give one case list"
             return make_parent(func, table)  # type: ignore[return-value]
-        return make_parent(func, make_table(func, args, options))  # type: ignore[return-value]
+        table = make_table(func, args, options)
+        if unknown and table.error is None:
+            table.error = _unknown_keywords(unknown)
+        return make_parent(func, table)  # type: ignore[return-value]
 
     return decorate
+
+
+def _unknown_keywords(unknown: dict[str, Any]) -> str:
+    """The error for keyword arguments @concurrent_cases does not take (parametrize's among
+    them), saying which it takes."""
+    names = ", ".join(sorted(unknown))
+    msg = (
+        f"@concurrent_cases got unknown keyword argument(s) {names}; it takes ids, timeout, "
+        "max_concurrency, fail_fast and shards"
+    )
+    if "indirect" in unknown:
+        msg += "; instead of indirect=, give a fixture the case's argname as a parameter"
+    return msg
 
 
 def _is_test_function(obj: object) -> bool:

@@ -252,6 +252,9 @@ def make_table(
                 f"as positional arguments; got {len(args)} positional arguments"
             )
             raise ValueError(msg)
+        if "request" in table.argnames:  # pytest's own words for parametrize
+            msg = "'request' is a reserved name and cannot be used in @concurrent_cases"
+            raise ValueError(msg)
         with gc_paused():
             table.cases, table.parametersets = _build_cases(table.argnames, argvalues)
         table.ids = _check_ids(options["ids"], len(table.cases))

@@ -49,3 +49,46 @@ def test_empty_shard_is_skipped_at_the_tests_line(pytester: pytest.Pytester) -> 
     result = pytester.runpytest_subprocess("-rs", "-p", "no:randomly", timeout=60)
     result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_it.py:3: shard 3 of 3 has no cases"])
     result.assert_outcomes(passed=2, skipped=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input is a collection error naming the test
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    ['@cases("request", [1])', '@cases("n, request", [(1, 2)])'],
+)
+def test_request_is_a_reserved_argname(differential: Differential, declaration: str) -> None:
+    pair = differential.run(
+        f"""
+        {declaration}
+        async def test_x(n, request):
+            pass
+        """
+    )
+    pair.assert_same("*test_x*'request' is a reserved name and cannot be used in @*")
+    assert pair.concurrent.ret == pytest.ExitCode.INTERRUPTED
+
+
+def test_unknown_keyword_is_a_collection_error_naming_what_is_valid(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        from asyncgroup import concurrent_cases
+
+        @concurrent_cases("n", [1], indirect=True)
+        async def test_x(n):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=60)
+    result.stdout.fnmatch_lines(
+        [
+            "*In test_x: @concurrent_cases got unknown keyword argument(s) indirect; it takes "
+            "ids, timeout, max_concurrency, fail_fast and shards; instead of indirect=, give a "
+            "fixture the case's argname as a parameter*"
+        ]
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
