@@ -7,10 +7,10 @@ import inspect
 import math
 import types
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from asyncgroup._declare import short_repr
-from asyncgroup._timeouts import user_frames
+from asyncgroup._timeouts import user_frames, waiting_at
 
 _T = TypeVar("_T")
 
@@ -108,19 +108,6 @@ class _StillRunning(Exception):
         self.where = where  # the attempt's own frames, down to the line it was waiting on
 
 
-def _waiting_at(task: asyncio.Future[Any]) -> types.TracebackType | None:
-    """Where a suspended task is waiting, as a traceback: its coroutine and the ones it awaits."""
-    frames = []
-    coro: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
-    while coro is not None and getattr(coro, "cr_frame", None) is not None:
-        frames.append(coro.cr_frame)
-        coro = coro.cr_await
-    tb = None
-    for frame in reversed(frames):
-        tb = types.TracebackType(tb, frame, frame.f_lasti, frame.f_lineno)
-    return tb
-
-
 async def _within(awaitable: Awaitable[_T], seconds: float) -> _T:
     """Await ``awaitable`` for at most ``seconds``; its own exceptions pass through unchanged."""
     __tracebackhide__ = True
@@ -131,7 +118,7 @@ async def _within(awaitable: Awaitable[_T], seconds: float) -> _T:
         attempt.cancel()
         raise
     if not done:
-        waiting = _waiting_at(attempt)  # before the cancellation unwinds it
+        waiting = waiting_at(attempt)  # before the cancellation unwinds it
         attempt.cancel()
         await asyncio.wait({attempt})
         where = None

@@ -13,7 +13,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pytest
 
@@ -42,6 +42,8 @@ EVERY_PHASE = pytest.StashKey[bool]()
 # once they are built and before they are logged. For plugins that read a test's output, records
 # or exception from the item (the parent's) or from its hooks, which a case does not run.
 CASE_REPORT_LISTENERS = pytest.StashKey[list[Callable[["CaseTold"], None]]]()
+
+_E = TypeVar("_E", bound="BaseException | None")
 
 
 @dataclasses.dataclass
@@ -100,13 +102,29 @@ class Phase:
     def end(self, error: BaseException | None = None, output: CaseOutput | None = None) -> None:
         """Record how the phase ended, and take what the case wrote during it."""
         self.duration = time.perf_counter() - self._precise
-        self.error = error
+        self.error = with_traceback(error)
         self.ended = True
         if output is not None:
             if output.out or output.err:
                 self.out, self.err = output.readouterr()
             if output.records:
                 self.records, output.records = output.records, []
+
+
+def with_traceback(error: _E) -> _E:
+    """``error`` with a traceback: one that asyncgroup made and did not raise (a swallowed
+    timeout, ``FailedSubtests``) is raised here, in a hidden frame, so that pytest can make an
+    ExceptionInfo of it (``ExceptionInfo.from_exception`` refuses an exception without one)."""
+    __tracebackhide__ = True
+    if error is None or error.__traceback__ is not None:
+        return error
+    context = error.__context__
+    try:
+        raise error
+    except BaseException:
+        pass
+    error.__context__ = context  # raised here, it is not a consequence of what is handled now
+    return error
 
 
 @dataclasses.dataclass

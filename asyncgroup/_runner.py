@@ -48,6 +48,7 @@ from asyncgroup._outcome import (
     FailedSubtests,
     Phase,
     Xfail,
+    with_traceback,
 )
 from asyncgroup._progress import LiveProgress
 from asyncgroup._select import parent_marks, select
@@ -574,7 +575,21 @@ class ParentRun:
             # case is torn down (this one goes on to its teardown).
             self.exit_error = self.exit_error or exc
             self._cancel_all(f"pytest.exit: {exc.msg}", sparing=asyncio.current_task())
+        elif where != "fixture teardown" and asyncio.current_task() in self.cancelled_from_outside:
+            # Whatever its setup or body does once a stop cancelled it (its cleanup failing,
+            # say), the case was cut off: cancelled, as its parametrized test would not have run.
+            raise asyncio.CancelledError from exc
         return exc
+
+    def _swallowed(self, deadline: Deadline | None, where: str) -> BaseException | None:
+        """The error of a phase that ended normally although its case was cancelled: it caught
+        the CancelledError and went on. Past its timeout, it timed out; cancelled by a stop
+        (fail_fast, -x, Ctrl-C), it is cancelled all the same (raised again), as its
+        parametrized test would not have run."""
+        error = expired_error(deadline, where)
+        if error is None and asyncio.current_task() in self.cancelled_from_outside:
+            raise asyncio.CancelledError
+        return error
 
     def _case_fixtures(self, case: Case, output: CaseOutput, member: Member) -> CaseFixtures:
         return CaseFixtures(
@@ -607,8 +622,9 @@ class ParentRun:
         except BaseException as exc:
             setup.end(self._error(exc, deadline, "fixture setup"), output)
             return None
-        setup.end(None, output)
-        return kwargs
+        error = self._swallowed(deadline, "fixture setup")
+        setup.end(error, output)
+        return kwargs if error is None else None
 
     async def _call(
         self,
@@ -636,7 +652,7 @@ class ParentRun:
         except BaseException as exc:
             call.end(self._error(exc, deadline, "body"), output)
         else:
-            call.end(expired_error(deadline, "body"), output)
+            call.end(self._swallowed(deadline, "body"), output)
         finally:
             case_mark.reset(token)
             leftovers = await settle(self.census, mark, str(self.config.rootpath))
@@ -929,7 +945,9 @@ def _uncancel(task: asyncio.Task[Any]) -> None:
 def _fail_for_steps(call: Phase, count: int) -> None:
     """pytest 9 fails a test that passed when one of its subtests failed: a case likewise."""
     if call.error is None and _compat.FAILED_SUBTEST_FAILS_TEST:
-        call.error = FailedSubtests(f"contains {count} failed subtest{'s' if count > 1 else ''}")
+        call.error = with_traceback(
+            FailedSubtests(f"contains {count} failed subtest{'s' if count > 1 else ''}")
+        )
 
 
 def _finished(phases: list[Phase]) -> bool:

@@ -57,6 +57,9 @@ class Deadline:
         self.seconds = seconds
         self.source = source
         self.expired = False
+        # Where the case was waiting when the time was up, as a traceback: a case that catches
+        # the CancelledError and goes on leaves no other trace of it.
+        self.waiting: types.TracebackType | None = None
         self._repeat = repeat
         self._watchdog = watchdog
         self._since = time.monotonic()
@@ -70,6 +73,7 @@ class Deadline:
                 self._handle = self.task.get_loop().call_later(self.seconds - spent, self._expire)
                 return
         self.expired = True
+        self.waiting = waiting_at(self.task)
         self.task.cancel()
         if self._repeat:  # in teardown: each finalizer that hangs is cut off in turn
             self._since = time.monotonic()
@@ -100,9 +104,11 @@ class Deadline:
 
 
 def expired_error(deadline: Deadline | None, where: str) -> BaseException | None:
-    """A case that swallowed its timeout's cancellation still timed out."""
+    """A case that swallowed its timeout's cancellation (caught the CancelledError and went
+    on) still timed out: at the line where it was waiting then."""
     if deadline is not None and deadline.expired:
-        return timeout_error(deadline, where, None)
+        hint = "; it caught the CancelledError of its timeout and went on"
+        return timeout_error(deadline, where, deadline.waiting, hint)
     return None
 
 
@@ -111,13 +117,27 @@ def timeout_error(
 ) -> CaseTimeoutError:
     seconds = deadline.seconds
     source = f" (set by {deadline.source})" if deadline.source else ""
+    frames = user_frames(tb)
     error = CaseTimeoutError(
         f"Timeout (>{seconds:g}s) from asyncgroup: the case's {where} did not finish "
         f"within its timeout of {seconds:g} s{source}"
-        + ("; the line marked > is where it was waiting" if tb is not None else "")
+        + ("; the line marked > is where it was waiting" if frames is not None else "")
         + hint
     )
-    return error.with_traceback(user_frames(tb))
+    return error.with_traceback(frames)
+
+
+def waiting_at(task: asyncio.Future[Any]) -> types.TracebackType | None:
+    """Where a suspended task is waiting, as a traceback: its coroutine and the ones it awaits."""
+    frames = []
+    coro: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
+    while coro is not None and getattr(coro, "cr_frame", None) is not None:
+        frames.append(coro.cr_frame)
+        coro = coro.cr_await
+    tb = None
+    for frame in reversed(frames):
+        tb = types.TracebackType(tb, frame, frame.f_lasti, frame.f_lineno)
+    return tb
 
 
 def user_frames(tb: types.TracebackType | None) -> types.TracebackType | None:

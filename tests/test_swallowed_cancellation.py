@@ -1,0 +1,179 @@
+"""Cases that catch the CancelledError meant to stop them (``except CancelledError: pass``).
+
+A polling helper that treats cancellation as "stop polling" is common. Such a case still timed
+out when its timeout cancelled it, and was still cut off when a stop (fail_fast, -x, Ctrl-C)
+cancelled it: its report says so, as the parametrized test's would (a timeout there is raised
+where the test waits; under -x it would not have run).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import subtest_line, summary
+from tests.test_core import _default_sigint
+
+SWALLOWS_ITS_TIMEOUT = """
+import asyncio
+import pytest_asyncio
+from asyncgroup import concurrent_cases
+
+@pytest_asyncio.fixture
+async def slow_setup(n):
+    if n == "in_setup":
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            pass
+    yield
+
+@concurrent_cases("n", ["ok", "swallow", "in_setup"], timeout=1)
+async def test_x(n, slow_setup):
+    if n == "swallow":
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            pass  # "stop polling", and return as if done
+"""
+
+
+def test_a_case_that_swallows_its_timeout_fails_with_its_timeout(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_inner=SWALLOWS_ITS_TIMEOUT)
+    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", timeout=60)
+    output = result.stdout.str()
+    assert "from_exception" not in output, output
+    assert "INTERNALERROR" not in output, output
+    result.stdout.fnmatch_lines_random(
+        [
+            subtest_line("test_inner.py::test_x", "ok", "PASSED"),
+            subtest_line("test_inner.py::test_x", "swallow", "FAILED"),
+            # The body was not reached: the setup timed out (pytest's ERROR).
+            "ERROR test_inner.py::test_x[[]in_setup[]] - asyncgroup.CaseTimeoutError*",
+            "FAILED test_inner.py::test_x[[]swallow[]] - asyncgroup.CaseTimeoutError*",
+            "*1 of 3 cases failed: swallow; 1 of 3 cases errored: in_setup*",
+        ]
+    )
+    # Saying what it did; the body at the line where it was waiting when its time was up (an
+    # async generator fixture's frames cannot be seen from outside while it waits).
+    result.stdout.fnmatch_lines(
+        [
+            "E*CaseTimeoutError: Timeout (>1s) from asyncgroup: the case's fixture setup did not "
+            "finish within its timeout of 1 s; it caught the CancelledError of its timeout and "
+            "went on",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            ">*await asyncio.sleep(30)",
+            "E*CaseTimeoutError: Timeout (>1s) from asyncgroup: the case's body did not finish*"
+            "caught the CancelledError of its timeout and went on",
+            "test_inner.py:18: CaseTimeoutError",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+
+
+SWALLOWS_A_STOP = """
+import asyncio
+import pathlib
+import pytest
+from asyncgroup import concurrent_cases
+
+LOG = pathlib.Path(__file__).with_name("log.txt")
+
+def log(line):
+    with LOG.open("a") as f:
+        f.write(line + "\\n")
+
+@pytest.fixture
+def resource(n):
+    yield
+    log(f"torn down {n}")
+
+@concurrent_cases("n", ["fail", "swallow", "raise"]{options})
+async def test_x(n, resource):
+    if n == "fail":
+        await asyncio.sleep(0.5)
+        assert False
+    log(f"started {n}")
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        log(f"cancelled {n}")
+        if n == "raise":  # its cleanup fails
+            raise ConnectionResetError("cleanup failed")
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "args", "reason"),
+    [
+        (", fail_fast=True", (), "fail_fast: case 'fail' failed"),
+        ("", ("-x",), "stopping after 1 failures"),
+    ],
+)
+def test_a_case_that_swallows_a_stop_is_reported_cancelled(
+    pytester: pytest.Pytester, options: str, args: tuple[str, ...], reason: str
+) -> None:
+    """Under -x its parametrized test would not have run: skipped "cancelled", not passed nor
+    failed by what it did once cut off."""
+    pytester.makepyfile(test_inner=SWALLOWS_A_STOP.replace("{options}", options))
+    result = pytester.runpytest_subprocess("-v", "-rs", "-p", "no:cacheprovider", *args, timeout=60)
+    output = result.stdout.str()
+    result.stdout.fnmatch_lines_random(
+        [
+            subtest_line("test_inner.py::test_x", "fail", "FAILED"),
+            subtest_line("test_inner.py::test_x", "swallow", "SKIPPED"),
+            subtest_line("test_inner.py::test_x", "raise", "SKIPPED"),
+            f"SKIPPED [[]2[]] test_inner.py:17: cancelled: {reason}",
+        ]
+    )
+    assert "ConnectionResetError" not in output, output
+    counts = summary(result)
+    assert counts.get("skipped") == 2, output
+    assert "subtests passed" not in counts, output
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    log = (pytester.path / "log.txt").read_text().splitlines()
+    assert {"cancelled swallow", "cancelled raise"} <= set(log), log
+    assert {"torn down fail", "torn down swallow", "torn down raise"} <= set(log), log
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_a_case_that_swallows_ctrl_c_is_reported_cancelled(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_inner=SWALLOWS_A_STOP.replace("{options}", "").replace('n == "fail"', 'n == "never"')
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-v", "-rs", "-p", "no:cacheprovider", "test_inner.py"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+    log = pytester.path / "log.txt"
+    try:
+        deadline = time.monotonic() + 30
+        while not log.exists() or log.read_text().count("started") < 3:
+            assert proc.poll() is None, proc.communicate()[0]
+            assert time.monotonic() < deadline, "the cases never started"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
+    reason = "cancelled: the parent test was interrupted"
+    assert f"SKIPPED [3] test_inner.py:17: {reason}" in output, output
+    assert "PASSED" not in output, output
+    assert "ConnectionResetError" not in output, output
+    assert "KeyboardInterrupt" in output, output
