@@ -8,10 +8,11 @@ from typing import Any, TypeVar, overload
 from asyncgroup._declare import CASES_ATTRIBUTE, make_parent, make_table, short_repr
 from asyncgroup._eventually import eventually
 from asyncgroup._group import declare
-from asyncgroup._outcome import AsyncgroupWarning, CaseTimeoutError
+from asyncgroup._outcome import AsyncgroupWarning, CancellationIgnoredError, CaseTimeoutError
 
 __all__ = [
     "AsyncgroupWarning",
+    "CancellationIgnoredError",
     "CaseTimeoutError",
     "concurrent_cases",
     "concurrent_group",

@@ -72,6 +72,13 @@ class CaseTimeoutError(Exception):
     __module__ = "asyncgroup"  # shown in reports as asyncgroup.CaseTimeoutError
 
 
+class CancellationIgnoredError(Exception):
+    """A case's body went on for seconds after asyncgroup cancelled it twice (it caught the
+    CancelledError and went on): asyncgroup closed it; raised into its report only."""
+
+    __module__ = "asyncgroup"
+
+
 class Phase:
     """One of setup, call, teardown: when it ran, how it ended, what the case wrote meanwhile."""
 

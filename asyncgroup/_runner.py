@@ -9,7 +9,9 @@ write to the terminal mid-test means setting pytest's capture aside.
 
 A run that stops (fail_fast, -x/--maxfail, Ctrl-C, the parent cancelled) cancels its cases, and
 gives each ``STOP_GRACE`` seconds for its libraries' cleanup and its teardown before cutting
-them off (every finalizer still runs), so that every stop is bounded.
+them off (every finalizer still runs), so that every stop is bounded. A body that catches every
+CancelledError and goes on is cancelled again after ``STOP_GRACE``, and given up on (closed) after
+``STOP_GRACE`` more: a timeout or a stop ends it too.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import gc
 import math
 import threading
 import time
+import types
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import pytest
@@ -44,6 +47,7 @@ from asyncgroup._member import Member
 from asyncgroup._outcome import (
     CASES_FAILED_ATTRIBUTE,
     AsyncgroupWarning,
+    CancellationIgnoredError,
     CaseReporter,
     FailedSubtests,
     Phase,
@@ -61,6 +65,8 @@ from asyncgroup._timeouts import (
     debugger_active,
     expired_error,
     timeout_error,
+    user_frames,
+    waiting_at,
 )
 from asyncgroup._watchdog import LoopWatchdog
 
@@ -145,6 +151,12 @@ class ParentRun:
         self.watchdog: LoopWatchdog | None = None
         # Once the run stops: what cancels a case again when its cleanup or a finalizer hangs.
         self.cutoffs: dict[asyncio.Task[None], Deadline] = {}
+        # The async body each case task is running (see _give_up), the tasks whose cancelled
+        # body is being watched, and those given up on: why they were cancelled, and where
+        # their body was waiting then.
+        self.bodies: dict[asyncio.Task[Any], Coroutine[Any, Any, Any]] = {}
+        self.watched: set[asyncio.Task[Any]] = set()
+        self.abandoned: dict[asyncio.Task[Any], tuple[str, types.TracebackType | None]] = {}
         self.census: TaskCensus
         self.context = contextvars.copy_context()  # the parent's, for report building
         self.resume_gc: Callable[[], None] = lambda: None
@@ -278,7 +290,7 @@ class ParentRun:
                 return None
             reruns = self._reruns(case)
             count, waits = reruns.most() if reruns is not None else (0, 0.0)
-            attempt = 2 * timeout.seconds + CLEANUP_GRACE + STOP_GRACE
+            attempt = 2 * timeout.seconds + CLEANUP_GRACE + 2 * STOP_GRACE
             longest = max(longest, (1 + count) * attempt + waits)
         waves = math.ceil(len(cases) / (self.settings.max_concurrency or len(cases)))
         return waves * longest
@@ -384,6 +396,56 @@ class ParentRun:
                 self.cancelled_from_outside.add(task)
                 if task not in self.cutoffs:  # a stop is bounded: see STOP_GRACE
                     self.cutoffs[task] = Deadline(task, STOP_GRACE, repeat=True)
+                self._watch_body(task, f"the run stopped: {self.stop_reason}")
+
+    def _watch_body(self, task: asyncio.Task[Any], why: str) -> None:
+        """asyncgroup cancelled the task (``why``): if its body is still running ``STOP_GRACE``
+        seconds later, it is cancelled again, and ``STOP_GRACE`` after that given up on."""
+        body = self.bodies.get(task)
+        if body is not None and task not in self.watched:
+            self.watched.add(task)
+            self.loop.call_later(STOP_GRACE, self._still_running, task, body, why, True)
+
+    def _still_running(
+        self, task: asyncio.Task[Any], body: Coroutine[Any, Any, Any], why: str, again: bool
+    ) -> None:
+        if self.bodies.get(task) is not body:  # it ended, as a cancelled body should
+            self.watched.discard(task)
+        elif again:
+            task.cancel()
+            self.loop.call_later(STOP_GRACE, self._still_running, task, body, why, False)
+        else:
+            self._give_up(task, body, why)
+
+    def _give_up(self, task: asyncio.Task[Any], body: Coroutine[Any, Any, Any], why: str) -> None:
+        """A body that catches every CancelledError and goes on would keep its case, its
+        parent and the session running for ever: it is closed where it waits (GeneratorExit
+        there runs its ``finally`` blocks), and its task, woken, fails the case (see _call)
+        and tears its fixtures down as usual."""
+        self.watched.discard(task)
+        self.abandoned[task] = (why, waiting_at(task))
+        # RuntimeError: it caught GeneratorExit as well and awaited again; nothing more can be
+        # done from outside. Whatever else its finally blocks raise, it fails for this.
+        with contextlib.suppress(Exception):
+            body.close()
+        task.cancel()  # its await of the closed body ends at once
+
+    def _given_up(self, case: Case, task: asyncio.Task[Any]) -> BaseException | None:
+        """The failure of a case whose body was given up on (see _give_up), or None."""
+        abandoned = self.abandoned.pop(task, None)
+        if abandoned is None:
+            return None
+        _uncancel(task)  # the teardown runs in a task not being cancelled
+        why, waiting = abandoned
+        frames = user_frames(waiting)
+        error = CancellationIgnoredError(
+            f"case {case.id!r} ignored its cancellation ({why}): its body went on for "
+            f"{2 * STOP_GRACE:g} s after asyncgroup cancelled it twice, so asyncgroup closed it"
+            + (" at the line marked >" if frames is not None else "")
+            + " and tore its fixtures down. A coroutine that catches CancelledError must "
+            "re-raise it once it has cleaned up."
+        )
+        return error.with_traceback(frames)
 
     def _member(self, case: Case) -> Member:
         member: Member | None = getattr(case, "member", None)
@@ -477,7 +539,11 @@ class ParentRun:
         deadline = None
         if timeout is not None and not body_only:
             deadline = Deadline(
-                task, timeout.seconds, source=timeout.source, watchdog=self.watchdog
+                task,
+                timeout.seconds,
+                source=timeout.source,
+                watchdog=self.watchdog,
+                on_expire=self._timed_out,
             )
         per_case_fixtures = self.per_case_fixtures or member is not self.own
         fixtures = self._case_fixtures(case, output, member) if per_case_fixtures else None
@@ -493,7 +559,11 @@ class ParentRun:
                     if body_only:  # pytest-timeout's func_only: fixtures are not timed
                         assert timeout is not None
                         deadline = Deadline(
-                            task, timeout.seconds, source=timeout.source, watchdog=self.watchdog
+                            task,
+                            timeout.seconds,
+                            source=timeout.source,
+                            watchdog=self.watchdog,
+                            on_expire=self._timed_out,
                         )
                     try:
                         await self._call(case, member, kwargs, phases, deadline, output)
@@ -551,6 +621,9 @@ class ParentRun:
         if cancelled is not None:
             raise cancelled
         return again
+
+    def _timed_out(self, deadline: Deadline) -> None:
+        self._watch_body(deadline.task, f"by its timeout of {deadline.seconds:g} s")
 
     def _error(self, exc: BaseException, deadline: Deadline | None, where: str) -> BaseException:
         """What a phase's exception means for the case.
@@ -645,15 +718,18 @@ class ParentRun:
         call.begin()
         try:
             if member.is_async:
-                await self._stepped(case, member, "call", member.func(*member.bound_args, **kwargs))
+                body = self.bodies[task] = member.func(*member.bound_args, **kwargs)
+                await self._stepped(case, member, "call", body)
             else:
                 steps = self._steps(case, member, "call", threaded=True)
                 await self._call_in_thread(case, member, kwargs, deadline, steps)
         except BaseException as exc:
-            call.end(self._error(exc, deadline, "body"), output)
+            error = self._given_up(case, task) or self._error(exc, deadline, "body")
+            call.end(error, output)
         else:
-            call.end(self._swallowed(deadline, "body"), output)
+            call.end(self._given_up(case, task) or self._swallowed(deadline, "body"), output)
         finally:
+            self.bodies.pop(task, None)
             case_mark.reset(token)
             leftovers = await settle(self.census, mark, str(self.config.rootpath))
             if leftovers is not None:

@@ -7,6 +7,7 @@ import dataclasses
 import sys
 import time
 import types
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from asyncgroup._outcome import CaseTimeoutError
@@ -49,10 +50,12 @@ class Deadline:
         repeat: bool = False,
         source: str = "",
         watchdog: LoopWatchdog | None = None,
+        on_expire: Callable[[Deadline], None] | None = None,
     ) -> None:
         """Cancel ``task`` in ``seconds``; with ``repeat``, again every ``seconds`` after that.
         ``source``: see CaseTimeout. ``watchdog``: the time it saw other tasks hold the loop
-        is not counted (the case could not run then)."""
+        is not counted (the case could not run then). ``on_expire``: called each time the
+        task is cancelled."""
         self.task = task
         self.seconds = seconds
         self.source = source
@@ -62,6 +65,7 @@ class Deadline:
         self.waiting: types.TracebackType | None = None
         self._repeat = repeat
         self._watchdog = watchdog
+        self._on_expire = on_expire
         self._since = time.monotonic()
         self._handle = task.get_loop().call_later(seconds, self._expire)
 
@@ -75,6 +79,8 @@ class Deadline:
         self.expired = True
         self.waiting = waiting_at(self.task)
         self.task.cancel()
+        if self._on_expire is not None:
+            self._on_expire(self)
         if self._repeat:  # in teardown: each finalizer that hangs is cut off in turn
             self._since = time.monotonic()
             self._handle = self.task.get_loop().call_later(self.seconds, self._expire)

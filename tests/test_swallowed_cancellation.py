@@ -80,7 +80,8 @@ def test_a_case_that_swallows_its_timeout_fails_with_its_timeout(
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output
 
 
-SWALLOWS_A_STOP = """
+# The inner files' start: a log, and a per-case fixture that logs its teardown.
+LOGGING = """
 import asyncio
 import pathlib
 import pytest
@@ -96,7 +97,11 @@ def log(line):
 def resource(n):
     yield
     log(f"torn down {n}")
+"""
 
+SWALLOWS_A_STOP = (
+    LOGGING
+    + """
 @concurrent_cases("n", ["fail", "swallow", "raise"]{options})
 async def test_x(n, resource):
     if n == "fail":
@@ -110,6 +115,7 @@ async def test_x(n, resource):
         if n == "raise":  # its cleanup fails
             raise ConnectionResetError("cleanup failed")
 """
+)
 
 
 @pytest.mark.parametrize(
@@ -150,6 +156,99 @@ def test_a_case_that_swallows_ctrl_c_is_reported_cancelled(pytester: pytest.Pyte
     pytester.makepyfile(
         test_inner=SWALLOWS_A_STOP.replace("{options}", "").replace('n == "fail"', 'n == "never"')
     )
+    output, code = _interrupt(pytester, 3)
+    assert code == pytest.ExitCode.INTERRUPTED, output
+    reason = "cancelled: the parent test was interrupted"
+    assert f"SKIPPED [3] test_inner.py:17: {reason}" in output, output
+    assert "PASSED" not in output, output
+    assert "ConnectionResetError" not in output, output
+    assert "KeyboardInterrupt" in output, output
+
+
+IGNORES_CANCELLATION = (
+    LOGGING
+    + """
+@concurrent_cases("n", ["fail", "forever"]{options})
+async def test_x(n, resource):
+    if n == "fail":
+        await asyncio.sleep(0.5)
+        assert False
+    log(f"started {n}")
+    try:
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                log(f"swallowed {n}")
+    finally:
+        log(f"finally {n}")
+
+def test_after():
+    log("session went on")
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "args", "why"),
+    [
+        (", timeout=1", (), "by its timeout of 1 s"),
+        (", fail_fast=True", (), "the run stopped: fail_fast: case 'fail' failed"),
+        ("", ("-x",), "the run stopped: stopping after 1 failures"),
+    ],
+)
+def test_a_case_that_ignores_cancellation_is_given_up_and_the_session_goes_on(
+    pytester: pytest.Pytester, options: str, args: tuple[str, ...], why: str
+) -> None:
+    """It would run for ever: after the grace, cancelled again, then closed, failed with what
+    to fix, torn down; its parent reports and the session goes on (-x stops it after the
+    parent, as it would)."""
+    pytester.makepyfile(test_inner=IGNORES_CANCELLATION.replace("{options}", options))
+    # Ends in seconds; the generous timeout only stops a hang.
+    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", *args, timeout=120)
+    output = result.stdout.str()
+    result.stdout.fnmatch_lines_random(
+        [
+            subtest_line("test_inner.py::test_x", "fail", "FAILED"),
+            subtest_line("test_inner.py::test_x", "forever", "FAILED"),
+            f"E*asyncgroup.CancellationIgnoredError: case 'forever' ignored its cancellation "
+            f"({why}): its body went on for 6 s after asyncgroup cancelled it twice, so "
+            "asyncgroup closed it at the line marked > and tore its fixtures down. A coroutine "
+            "that catches CancelledError must re-raise it once it has cleaned up.",
+            "*2 of 2 cases failed: fail, forever*",
+        ]
+    )
+    result.stdout.fnmatch_lines([">*await asyncio.sleep(3600)", "E*CancellationIgnoredError*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    log = (pytester.path / "log.txt").read_text().splitlines()
+    assert log.count("swallowed forever") == 2, log
+    assert {"finally forever", "torn down fail", "torn down forever"} <= set(log), log
+    assert ("session went on" in log) == (args != ("-x",)), log
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_a_case_that_ignores_ctrl_c_is_given_up_and_the_run_stops(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_inner=IGNORES_CANCELLATION.replace("{options}", "").replace(
+            'n == "fail"', 'n == "never"'
+        )
+    )
+    output, code = _interrupt(pytester, 2)
+    assert code == pytest.ExitCode.INTERRUPTED, output
+    assert "CancellationIgnoredError: case 'forever' ignored its cancellation (the run " in output
+    assert "stopped: the parent test was interrupted)" in output, output
+    lines = (pytester.path / "log.txt").read_text().splitlines()
+    # Both cases ignore it ("fail" no longer fails first).
+    assert {"finally fail", "finally forever", "torn down fail", "torn down forever"} <= set(
+        lines
+    ), lines
+
+
+def _interrupt(pytester: pytest.Pytester, started: int) -> tuple[str, int]:
+    """Run test_inner.py; Ctrl-C once ``started`` cases have logged "started"; its output and
+    exit code. Seconds; the generous timeout only stops a hang."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-v", "-rs", "-p", "no:cacheprovider", "test_inner.py"],
         cwd=pytester.path,
@@ -161,19 +260,14 @@ def test_a_case_that_swallows_ctrl_c_is_reported_cancelled(pytester: pytest.Pyte
     log = pytester.path / "log.txt"
     try:
         deadline = time.monotonic() + 30
-        while not log.exists() or log.read_text().count("started") < 3:
+        while not log.exists() or log.read_text().count("started") < started:
             assert proc.poll() is None, proc.communicate()[0]
             assert time.monotonic() < deadline, "the cases never started"
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=30)
+        output, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
-    reason = "cancelled: the parent test was interrupted"
-    assert f"SKIPPED [3] test_inner.py:17: {reason}" in output, output
-    assert "PASSED" not in output, output
-    assert "ConnectionResetError" not in output, output
-    assert "KeyboardInterrupt" in output, output
+    return output, proc.returncode

@@ -268,8 +268,8 @@ def test_with_pytest_timeout_the_parents_timer_covers_the_reruns(
     differential: Differential,
 ) -> None:
     """pytest-timeout's timer on the parent is bounded by its cases' timeouts: without counting
-    reruns (7 s: 1 s + 2 x 1 s + 4 s of grace), it would cut off a case passing on its third
-    attempt after two 4 s waits (about 9.5 s), which its parametrized test passes."""
+    reruns (10 s: 1 s + 2 x 1 s + 7 s of grace), it would cut off a case passing on its third
+    attempt after two 5 s waits (about 11.5 s), which its parametrized test passes."""
     pair = differential.run(
         _RUNS
         + """
@@ -282,7 +282,7 @@ def test_with_pytest_timeout_the_parents_timer_covers_the_reruns(
         "--reruns",
         "2",
         "--reruns-delay",
-        "4",
+        "5",
         "--timeout",
         "1",
         "-o",
