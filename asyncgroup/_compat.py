@@ -503,6 +503,16 @@ def evaluate_skip_and_xfail(
     return None, _evaluate_xfail_marks(view)
 
 
+def evaluate_xfail(item: pytest.Item, marks: Sequence[pytest.Mark]) -> Any:
+    """The xfail (reason, run, strict, raises) that ``marks`` give a test of ``item``'s module,
+    or None; as pytest re-evaluates a test's xfail marks at its call, for marks added during
+    its setup or call (pytest 8.0-9.2: ``evaluate_xfail_marks`` in pytest_runtest_call)."""
+    if item.config.option.runxfail:
+        return None
+    view: Any = _MarksView(item, marks)
+    return _evaluate_xfail_marks(view)
+
+
 class _XfailPerCase:
     """Stands in for the parent's xfail: false, so the skipping plugin leaves the parent alone
     (it re-evaluates only None), while its cases carry the parent's xfail marks themselves."""

@@ -167,12 +167,15 @@ _PLAIN, _GENERATOR, _ASYNC_GENERATOR = range(3)
 class _Recipe:
     """One fixture definition, resolved for one parent run: what ``CaseFixtures._create`` needs."""
 
-    __slots__ = ("argnames", "builtin", "func", "has_param", "kind")
+    __slots__ = ("argnames", "builtin", "func", "has_param", "kind", "method")
 
     def __init__(self, name: str, fixturedef: Any, request: CaseRequest, has_param: bool) -> None:
         self.has_param = has_param
         self.builtin = _per_case_builtin(name, fixturedef)
         self.func, accepted = _compat.fixture_function(fixturedef, request)
+        # A fixture defined in the test's class: bound to each case's own instance in turn.
+        instance = request.instance
+        self.method = instance is not None and getattr(self.func, "__self__", None) is instance
         self.argnames = tuple(
             arg for arg in fixturedef.argnames if accepted is None or arg in accepted
         )
@@ -186,23 +189,19 @@ class _Recipe:
 
 # What a case of a group takes from its own test rather than from the parent it runs in.
 _FROM_OWN_TEST: dict[str, Callable[[pytest.Function], Any]] = {
-    "node": lambda item: item,
     "function": lambda item: item.function,
     "cls": lambda item: item.cls,
-    "instance": lambda item: item.instance,
     "module": lambda item: item.module,
     "path": lambda item: item.path,
-    "keywords": lambda item: item.keywords,
-    "applymarker": lambda item: item.add_marker,
 }
 
 
 class CaseRequest:
     """The ``request`` a case (or one of its fixtures) sees.
 
-    Its ``node`` is the parent item (in a group: the case's own test, with its function,
-    instance and keywords); ``param`` and ``addfinalizer`` are the case's own.
-    Anything else is the parent's request.
+    Its ``node`` is the case's own (see _casenode; in a group: the case's own test, with its
+    function); ``instance``, ``keywords``, ``applymarker``, ``param`` and ``addfinalizer``
+    are the case's own. Anything else is the parent's request.
     """
 
     def __init__(
@@ -220,6 +219,26 @@ class CaseRequest:
     @property
     def fixturenames(self) -> list[str]:
         return list(self._fixtures.values)
+
+    @property
+    def node(self) -> Any:
+        return self._fixtures.node
+
+    @property
+    def keywords(self) -> Any:
+        return self._fixtures.node.keywords
+
+    @property
+    def instance(self) -> Any:
+        instance = self._fixtures.instance
+        if instance is None:
+            item = self._fixtures.item
+            return item.instance if item is not None else self._fixtures.parent_request.instance
+        return instance
+
+    def applymarker(self, marker: str | pytest.MarkDecorator) -> None:
+        """As pytest's: a mark on this case alone (an xfail one decides its outcome)."""
+        self._fixtures.node.add_marker(marker)
 
     def addfinalizer(self, finalizer: Callable[[], object]) -> None:
         self._fixtures.finalizers.append(finalizer)
@@ -256,9 +275,17 @@ class CaseFixtures:
         output: CaseOutput,
         services: Any,
         item: pytest.Function | None = None,
+        instance: Any = None,
+        case: Any = None,
+        member: Any = None,
     ) -> None:
         self.plan = plan
         self.item = item  # the test a case of a group stands for
+        self.instance = instance  # the case's own instance of the test's class, if any
+        self.case, self.member = case, member  # what services.case_node makes the node of
+        self._node: Any = None
+        # Set before its teardown: its phases, and its xfail (see _casenode).
+        self.ended: tuple[list[Any], Any] | None = None
         self.parent_request = parent_request
         self.parent_values = parent_values
         self.case_name = case_name
@@ -272,6 +299,18 @@ class CaseFixtures:
         self.user_properties: list[tuple[str, object]] = []  # record_property
         # --setup-show: the case's SETUP/TEARDOWN lines, written as they happen.
         self.show: Callable[[str], None] | None = services.show if services.setup_show else None
+
+    @property
+    def node(self) -> Any:
+        """The case's ``request.node``, made when first asked for (see _casenode)."""
+        if self._node is None:
+            self._node = self.services.case_node(self.case, self.member, self)
+        return self._node
+
+    @property
+    def made_node(self) -> Any:
+        """The case's node if it was asked for, else None."""
+        return self._node
 
     def parent_value(self, name: str) -> Any:
         return parent_value(self.parent_request, self.parent_values, name)
@@ -383,6 +422,8 @@ class CaseFixtures:
             else:
                 kwargs[arg] = await self.get(arg, index - 1 if arg == name else -1)
         func = recipe.func
+        if recipe.method and self.instance is not None:
+            func = func.__func__.__get__(self.instance)  # type: ignore[attr-defined]
         if recipe.kind == _ASYNC_GENERATOR:
             agen = func(**kwargs)
             value = await agen.__anext__()

@@ -235,15 +235,7 @@ class CaseReporter:
         case: Case | None = None,
     ) -> list[pytest.TestReport]:
         nodeid = self.nodeid(case_id)
-        # As its parametrized test's: its name (test_x[c]) and id (c), its marks' names.
-        keywords = self.keywords
-        marks = list(marks)
-        if not self.case_is_item:
-            name = case_nodeid(self.item.name, case_id, self.slot)
-            test_id = name[name.index("[") + 1 : -1]
-            keywords = {name: 1, **keywords, test_id: 1, **dict.fromkeys(marks, 1)}
-        elif marks:
-            keywords = {**keywords, **dict.fromkeys(marks, 1)}
+        keywords = self._case_keywords(case_id, marks)
         if skip_reason is not None:
             now = time.time()
             skipped = self._subtest(
@@ -273,6 +265,37 @@ class CaseReporter:
             for listener in self.listeners:
                 listener(case_told)
         return result
+
+    def _case_keywords(self, case_id: str, marks: Iterable[str]) -> dict[str, int]:
+        """As its parametrized test's: its name (test_x[c]) and id (c), its marks' names."""
+        keywords = self.keywords
+        marks = list(marks)
+        if not self.case_is_item:
+            name = case_nodeid(self.item.name, case_id, self.slot)
+            test_id = name[name.index("[") + 1 : -1]
+            keywords = {name: 1, **keywords, test_id: 1, **dict.fromkeys(marks, 1)}
+        elif marks:
+            keywords = {**keywords, **dict.fromkeys(marks, 1)}
+        return keywords
+
+    def phase_reports(
+        self, case_id: str, marks: Iterable[str], phases: list[Phase], xfail: Xfail | None
+    ) -> dict[str, pytest.TestReport]:
+        """The reports of a case's setup and call by phase ("setup", "call"), built as its own
+        reports are, for a fixture that reads them in its teardown (see _casenode); not logged:
+        the case's reports are built again when it ends."""
+        nodeid = self.nodeid(case_id)
+        keywords = self._case_keywords(case_id, marks)
+        found = {}
+        for phase in phases:
+            if not phase.ended:
+                continue
+            sections = self._sections(phase)
+            if phase.when == "call":
+                found["call"] = self._call(nodeid, case_id, keywords, phase, sections, xfail)
+            elif phase.when == "setup":
+                found["setup"] = self._phase(nodeid, case_id, keywords, phase, sections, xfail)
+        return found
 
     def _run_reports(
         self,

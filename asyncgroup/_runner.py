@@ -38,6 +38,7 @@ from asyncgroup._capture import CaseCapture, CaseOutput, current_output, in_case
 from asyncgroup._case_catch_warnings import per_case_warnings
 from asyncgroup._case_filterwarnings import Filters, case_filters, dispatching, enter_case
 from asyncgroup._case_warning_reports import filed_per_case
+from asyncgroup._casenode import CaseCallSpec, CaseNode
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value, wider_results
 from asyncgroup._gcpause import gc_paused, pause_gc
@@ -52,6 +53,7 @@ from asyncgroup._outcome import (
     FailedSubtests,
     Phase,
     Xfail,
+    case_nodeid,
     with_traceback,
 )
 from asyncgroup._progress import LiveProgress
@@ -96,6 +98,40 @@ class _Services:
         """--setup-show: write a case's SETUP or TEARDOWN line now, between the reports."""
         self._run.pending.append(line)
         self._run.schedule_flush()
+
+    def case_node(self, case: Case, member: Member, fixtures: CaseFixtures) -> Any:
+        """The case's ``request.node`` (made when a case first asks for it): a test of a group
+        is its own item; a case, the parametrized test it stands for (see _casenode)."""
+        if member.case_is_item:
+            return member.item
+        item = member.item or self._run.item
+        reporter: CaseReporter = member.reporter
+        name = case_nodeid(item.name, case.id, reporter.slot)
+        test_id = name[name.index("[") + 1 : -1]
+        own, _ = parent_marks(item)
+        own = [*own, *case.marks]
+        keywords: dict[str, Any] = {name: True, **dict.fromkeys(reporter.keywords, True)}
+        keywords[test_id] = True
+        keywords.update((mark.name, mark) for mark in own)
+        params = dict(getattr(getattr(item, "callspec", None), "params", {}))
+        params.update(case.values)
+
+        def phase_reports() -> dict[str, pytest.TestReport]:
+            if fixtures.ended is None:  # before its teardown: no phase has a report yet
+                return {}
+            phases, xfail = fixtures.ended
+            return reporter.phase_reports(case.id, (m.name for m in case.marks), phases, xfail)
+
+        return CaseNode(
+            item,
+            name,
+            reporter.nodeid(case.id),
+            own,
+            keywords,
+            CaseCallSpec(test_id, params),
+            fixtures.user_properties,
+            phase_reports,
+        )
 
 
 class ParentRun:
@@ -546,7 +582,10 @@ class ParentRun:
                 on_expire=self._timed_out,
             )
         per_case_fixtures = self.per_case_fixtures or member is not self.own
-        fixtures = self._case_fixtures(case, output, member) if per_case_fixtures else None
+        bound_args = self._bound_args(member)
+        fixtures = None
+        if per_case_fixtures:
+            fixtures = self._case_fixtures(case, output, member, bound_args)
         phases: list[Phase] = []
         cancelled: asyncio.CancelledError | None = None  # from outside: not a case failure
         try:
@@ -565,8 +604,17 @@ class ParentRun:
                             watchdog=self.watchdog,
                             on_expire=self._timed_out,
                         )
+                    if xfail is None and fixtures is not None:  # marks added in setup
+                        xfail = self._added_xfail(member, fixtures)
                     try:
-                        await self._call(case, member, kwargs, phases, deadline, output)
+                        if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
+                            _not_run(phases, xfail)  # as pytest: xfail(run=False) at the call
+                        else:
+                            await self._call(
+                                case, member, bound_args, kwargs, phases, deadline, output
+                            )
+                        if xfail is None and fixtures is not None:  # marks added in the call
+                            xfail = self._added_xfail(member, fixtures, run=True)
                     finally:
                         if body_only and deadline is not None:
                             deadline.stop()
@@ -580,6 +628,7 @@ class ParentRun:
                 _uncancel(task)  # the teardown runs in a task not being cancelled, as in pytest
         finally:  # KeyboardInterrupt included: a started case is always torn down
             if fixtures is not None:
+                fixtures.ended = (phases, xfail)
                 try:
                     await self._teardown(case, member, fixtures, phases, deadline, output)
                 except asyncio.CancelledError as exc:
@@ -664,7 +713,9 @@ class ParentRun:
             raise asyncio.CancelledError
         return error
 
-    def _case_fixtures(self, case: Case, output: CaseOutput, member: Member) -> CaseFixtures:
+    def _case_fixtures(
+        self, case: Case, output: CaseOutput, member: Member, bound_args: tuple[Any, ...]
+    ) -> CaseFixtures:
         return CaseFixtures(
             member.plan,
             self.request,
@@ -674,7 +725,36 @@ class ParentRun:
             output,
             self.services,
             item=member.item,
+            instance=bound_args[0] if bound_args is not member.bound_args else None,
+            case=case,
+            member=member,
         )
+
+    def _bound_args(self, member: Member) -> tuple[Any, ...]:
+        """``self`` for a case of a test in a class: an instance of its own, made as pytest
+        makes one for each parametrized test (a test of a group has its item's)."""
+        if not member.bound_args or member.case_is_item:
+            return member.bound_args
+        item = member.item or self.item
+        if not isinstance(item.parent, pytest.Class):
+            return member.bound_args
+        instance = item.parent.newinstance()  # type: ignore[no-untyped-call]
+        return (instance,)
+
+    def _added_xfail(
+        self, member: Member, fixtures: CaseFixtures, run: bool = False
+    ) -> Xfail | None:
+        """An xfail mark added to the case in its setup (or, ``run``, its call) by
+        ``request.applymarker`` or ``request.node.add_marker``: pytest evaluates a test's
+        xfail marks again at its call and after it, for marks added meanwhile."""
+        node = fixtures.made_node
+        if node is None or not (member.case_is_item or node.added_markers):
+            return None
+        xfailed = _compat.evaluate_xfail(node, list(node.iter_markers("xfail")))
+        if xfailed is None:
+            return None
+        reason = xfailed.reason if xfailed.run or run else f"[NOTRUN] {xfailed.reason}"
+        return Xfail(reason, bool(xfailed.strict), xfailed.raises)
 
     async def _setup(
         self,
@@ -703,6 +783,7 @@ class ParentRun:
         self,
         case: Case,
         member: Member,
+        bound_args: tuple[Any, ...],
         kwargs: dict[str, Any],
         phases: list[Phase],
         deadline: Deadline | None,
@@ -718,11 +799,11 @@ class ParentRun:
         call.begin()
         try:
             if member.is_async:
-                body = self.bodies[task] = member.func(*member.bound_args, **kwargs)
+                body = self.bodies[task] = member.func(*bound_args, **kwargs)
                 await self._stepped(case, member, "call", body)
             else:
                 steps = self._steps(case, member, "call", threaded=True)
-                await self._call_in_thread(case, member, kwargs, deadline, steps)
+                await self._call_in_thread(case, member, bound_args, kwargs, deadline, steps)
         except BaseException as exc:
             error = self._given_up(case, task) or self._error(exc, deadline, "body")
             call.end(error, output)
@@ -739,13 +820,14 @@ class ParentRun:
         self,
         case: Case,
         member: Member,
+        bound_args: tuple[Any, ...],
         kwargs: dict[str, Any],
         deadline: Deadline | None,
         steps: list[CaseSteps],
     ) -> None:
         """A blocking body: in a thread; on timeout, the thread's stack is the report's."""
         __tracebackhide__ = True
-        thread = CaseThread(case.id, member.func, member.bound_args, kwargs, steps)
+        thread = CaseThread(case.id, member.func, bound_args, kwargs, steps)
         try:
             await thread.run()
         except asyncio.CancelledError:
@@ -1024,6 +1106,14 @@ def _fail_for_steps(call: Phase, count: int) -> None:
         call.error = with_traceback(
             FailedSubtests(f"contains {count} failed subtest{'s' if count > 1 else ''}")
         )
+
+
+def _not_run(phases: list[Phase], xfail: Xfail) -> None:
+    """The call of a case whose xfail(run=False) mark was added during its setup."""
+    call = Phase("call")
+    phases.append(call)
+    call.begin()
+    call.end(pytest.xfail.Exception(xfail.reason))
 
 
 def _finished(phases: list[Phase]) -> bool:

@@ -936,7 +936,7 @@ def test_tmp_path_is_a_distinct_existing_directory_per_case(pytester: pytest.Pyt
     assert len(set(paths)) == 3
 
 
-def test_request_in_a_case_is_the_parents(pytester: pytest.Pytester) -> None:
+def test_request_node_in_a_case_is_the_cases_own(pytester: pytest.Pytester) -> None:
     write(
         pytester,
         """
@@ -948,8 +948,8 @@ def test_request_in_a_case_is_the_parents(pytester: pytest.Pytester) -> None:
     result = run(pytester)
     assert counts(result) == {"passed": 1, "subtests passed": 2}
     assert sorted(events(pytester)) == [
-        "case 1 test_x test_cases.py::test_x test_x",
-        "case 2 test_x test_cases.py::test_x test_x",
+        "case 1 test_x[1] test_cases.py::test_x[1] test_x",
+        "case 2 test_x[2] test_cases.py::test_x[2] test_x",
     ]
 
 
