@@ -265,6 +265,24 @@ class CaseRequest:
 class CaseFixtures:
     """The fixtures of one case: set up on demand, torn down in reverse order."""
 
+    # Slots: one of these lives per running case (100,000 at once, say).
+    __slots__ = (
+        "_overridden",
+        "case_name",
+        "failed_steps",
+        "finalizers",
+        "item",
+        "output",
+        "parent_request",
+        "parent_values",
+        "passed",
+        "plan",
+        "services",
+        "show",
+        "user_properties",
+        "values",
+    )
+
     def __init__(
         self,
         plan: FixturePlan,
@@ -291,7 +309,9 @@ class CaseFixtures:
         self.case_name = case_name
         self.values: dict[str, Any] = dict(case_values)
         self._overridden: dict[tuple[str, int], Any] = {}
-        self.finalizers: list[Callable[[], object]] = []
+        # Callables, and a generator fixture's (generator, function) to finish: a tuple is
+        # the smallest thing one running case can hold per fixture (see teardown).
+        self.finalizers: list[Callable[[], object] | tuple[Any, Any]] = []
         self.output = output
         self.services = services
         self.passed = False  # whether the case's call passed, set before its teardown
@@ -388,7 +408,7 @@ class CaseFixtures:
             if inspect.isgeneratorfunction(func):
                 gen = func(**kwargs)
                 value = next(gen)
-                self.finalizers.append(lambda: _finish_sync(gen, func))
+                self.finalizers.append((gen, func))
             else:
                 value = func(**kwargs)
         self._show_setup(name, fixturedef)
@@ -427,12 +447,12 @@ class CaseFixtures:
         if recipe.kind == _ASYNC_GENERATOR:
             agen = func(**kwargs)
             value = await agen.__anext__()
-            self.finalizers.append(lambda: _finish_async(agen, func))
+            self.finalizers.append((agen, func))
             return value
         if recipe.kind == _GENERATOR:
             gen = func(**kwargs)
             value = next(gen)
-            self.finalizers.append(lambda: _finish_sync(gen, func))
+            self.finalizers.append((gen, func))
             return value
         result = func(**kwargs)
         if inspect.isawaitable(result):
@@ -474,7 +494,8 @@ class CaseFixtures:
         first_error: BaseException | None = None
         while self.finalizers:
             try:
-                result = self.finalizers.pop()()
+                finalizer = self.finalizers.pop()
+                result = _finish(*finalizer) if isinstance(finalizer, tuple) else finalizer()
                 if inspect.isawaitable(result):
                     await result
             except BaseException as exc:
@@ -491,6 +512,12 @@ def _per_case_builtin(name: str, fixturedef: Any) -> Callable[..., Any] | None:
     # pytest's own, or pytest-subtests' (the subtests fixture on pytest 8).
     from_pytest = fixturedef.func.__module__.startswith(("_pytest", "pytest_subtests"))
     return BUILTINS.get(name) if from_pytest else None
+
+
+def _finish(gen: Any, func: Any) -> Any:
+    """Run a generator fixture's code after its yield (a coroutine for an async one)."""
+    __tracebackhide__ = True
+    return _finish_async(gen, func) if inspect.isasyncgen(gen) else _finish_sync(gen, func)
 
 
 async def _finish_async(agen: Any, func: Any) -> None:

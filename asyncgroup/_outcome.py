@@ -12,7 +12,7 @@ import dataclasses
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, TypeVar
 
 import pytest
@@ -89,7 +89,8 @@ class Phase:
         self.error: BaseException | None = None
         self.ended = False
         self.out = self.err = ""
-        self.records: list[Any] = []
+        # A list only once the case logged something (see end): most phases log nothing.
+        self.records: Sequence[Any] = ()
 
     @classmethod
     def empty(cls, when: Literal["setup", "call", "teardown"], at: float) -> Phase:

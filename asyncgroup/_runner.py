@@ -198,7 +198,7 @@ class ParentRun:
         self.resume_gc: Callable[[], None] = lambda: None
         self.capture = CaseCapture(settings.capture_streams, settings.log_level)
         # Each case's timeout, by id(case): see _plan_timeouts.
-        self.timeouts: dict[int, CaseTimeout | None] = {}
+        self.timeouts: dict[int, CaseTimeout] = {}
         # Without per-case fixtures (nor a per-case request), a case's arguments are its values
         # and the parent's: no per-case fixture machinery at all.
         parameters = table.parameters
@@ -223,6 +223,8 @@ class ParentRun:
         self.reruns_hook = self.config.hook.pytest_asyncgroup_case_reruns
         self.with_reruns = bool(self.reruns_hook.get_hookimpls())
         self.case_reruns: dict[int, CaseReruns | None] = {}  # by id(case): see _reruns
+        # Bound once: a bound method made per case task is 64 bytes more per running case.
+        self.case_done = self._case_done
 
     async def run(self, cases: list[Case]) -> None:
         __tracebackhide__ = True
@@ -276,6 +278,10 @@ class ParentRun:
                         self._build(None)
                     with self.suspended_capture():
                         self.progress.erase()
+                    # The flush above froze this run with the reports, so its cycles are never
+                    # collected: let its tables sized for every case go.
+                    if not self.tasks:
+                        self.tasks, self.timeouts, self.case_reruns = set(), {}, {}
         if self.report_error is not None:
             raise self.report_error
         if self.exit_error is not None:  # every case is torn down: now stop the session
@@ -308,7 +314,8 @@ class ParentRun:
                         item=item or self.item, marks=settings.marks_of(case, item)
                     )
                 timeout = asked[key]
-            self.timeouts[id(case)] = timeout
+            if timeout is not None:  # most runs have none: no entry per case
+                self.timeouts[id(case)] = timeout
         if hook.pytest_asyncgroup_run_start.get_hookimpls():
             hook.pytest_asyncgroup_run_start(parent=self.item, seconds=self._longest_run(cases))
 
@@ -321,7 +328,7 @@ class ParentRun:
             return 0.0
         longest = 0.0
         for case in cases:
-            timeout = self.timeouts[id(case)]
+            timeout = self.timeouts.get(id(case))
             if timeout is None or timeout.body_only:  # an untimed phase: no bound
                 return None
             reruns = self._reruns(case)
@@ -384,7 +391,7 @@ class ParentRun:
     def _start(self, loop: asyncio.AbstractEventLoop, case: Case) -> asyncio.Task[None]:
         task: asyncio.Task[None] = self.census.create_task(self._run_case(case))
         self.tasks.add(task)
-        task.add_done_callback(self._case_done)
+        task.add_done_callback(self.case_done)
         return task
 
     def _case_done(self, task: asyncio.Task[None]) -> None:
