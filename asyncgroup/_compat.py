@@ -246,8 +246,14 @@ def forget_progress(terminalreporter: Any, report: pytest.TestReport) -> None:
     """
     reported = getattr(terminalreporter, "_progress_nodeids_reported", None)
     if reported is not None:
-        reported.discard(getattr(report, "id", report.nodeid))
-        reported.discard(report.nodeid)
+        if _PROGRESS_BY_ID:
+            # report.nodeid is str(report.id), made anew on each access: not per case report.
+            reported.discard(report.id)
+        else:
+            reported.discard(report.nodeid)
+
+
+_PROGRESS_BY_ID = tuple(map(int, pytest.__version__.split(".")[:2])) >= (9, 1)
 
 
 def index_teardown_reports(terminalreporter: Any) -> None:
