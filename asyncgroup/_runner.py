@@ -391,7 +391,8 @@ class ParentRun:
     def _start(self, loop: asyncio.AbstractEventLoop, case: Case) -> asyncio.Task[None]:
         task: asyncio.Task[None] = self.census.create_task(self._run_case(case))
         self.tasks.add(task)
-        task.add_done_callback(self.case_done)
+        # In the run's context: by default each callback gets a new copy of the current one.
+        task.add_done_callback(self.case_done, context=self.context)
         return task
 
     def _case_done(self, task: asyncio.Task[None]) -> None:
