@@ -267,11 +267,16 @@ class CaseFixtures:
 
     # Slots: one of these lives per running case (100,000 at once, say).
     __slots__ = (
+        "_node",
         "_overridden",
+        "case",
         "case_name",
+        "ended",
         "failed_steps",
         "finalizers",
+        "instance",
         "item",
+        "member",
         "output",
         "parent_request",
         "parent_values",
