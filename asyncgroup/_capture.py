@@ -8,10 +8,16 @@ made outside any case go where they would have gone anyway (pytest's capture of 
 
 File-descriptor level writes (subprocesses, C extensions) cannot be attributed to a case; they
 stay in the parent's report.
+
+``loop.run_in_executor`` does not copy the context into its thread (``asyncio.to_thread`` does),
+so while a parent runs, its loop's ``run_in_executor`` runs the work in a copy of the calling
+case's context, as ``to_thread`` would: what a library's executor thread prints or logs is in the
+report of the case that called it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import io
 import logging
@@ -135,3 +141,33 @@ class CaseCapture:
             for name, stream in self._streams.items():
                 if getattr(sys, name) is stream:
                     setattr(sys, name, stream.fallback)
+
+
+@contextmanager
+def executor_work_in_case_context(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    """While a parent runs, ``loop.run_in_executor`` called from a case keeps the case's context.
+
+    A loop without an instance ``__dict__`` is left alone: its executor work stays in the
+    parent's report, as before.
+    """
+    original = loop.run_in_executor
+
+    def run_in_executor(executor: Any, func: Any, *args: Any) -> Any:
+        if current_output.get() is None:
+            return original(executor, func, *args)
+        return original(executor, contextvars.copy_context().run, func, *args)
+
+    try:
+        before = vars(loop).get("run_in_executor")  # someone may have replaced it already
+        loop.run_in_executor = run_in_executor  # type: ignore[method-assign, assignment]
+        installed = True
+    except (AttributeError, TypeError):  # no instance dict
+        installed = False
+    try:
+        yield
+    finally:
+        if installed and vars(loop).get("run_in_executor") is run_in_executor:
+            if before is None:
+                del loop.run_in_executor
+            else:
+                loop.run_in_executor = before  # type: ignore[method-assign]

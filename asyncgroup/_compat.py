@@ -905,3 +905,16 @@ def name_xdist_group(item: pytest.Item, name: str) -> None:
     item alike, and the parent is treated as pytest-xdist treats them.
     """
     item._nodeid = f"{item.nodeid}@{name}"  # type: ignore[attr-defined]
+
+
+def register_fixture_request(cls: type) -> None:
+    """Make ``isinstance(request, pytest.FixtureRequest)`` true for ``cls``.
+
+    pytest >= 8.0 declares FixtureRequest an abstract base class (TopRequest and SubRequest are
+    its private subclasses), so ``register`` makes a virtual subclass without inheriting its
+    internals (checked on 8.4.2 and 9.2.0).
+    """
+    import abc
+
+    if isinstance(pytest.FixtureRequest, abc.ABCMeta):
+        pytest.FixtureRequest.register(cls)

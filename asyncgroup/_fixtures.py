@@ -262,6 +262,10 @@ class CaseRequest:
         return f"<CaseRequest for {self._fixtures.case_name!r}>"
 
 
+# Helpers and plugins that check ``isinstance(request, pytest.FixtureRequest)`` accept a case's.
+_compat.register_fixture_request(CaseRequest)
+
+
 class CaseFixtures:
     """The fixtures of one case: set up on demand, torn down in reverse order."""
 

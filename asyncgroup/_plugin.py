@@ -18,6 +18,7 @@ from asyncgroup import _compat, _grouping, _hooks, _integrations
 from asyncgroup._declare import CASES_ATTRIBUTE, SHARD_ARGUMENT, CaseTable
 from asyncgroup._fixtures import FixturePlan, defer_wider, set_up_wider, wider_fixtures
 from asyncgroup._gcpause import gc_paused
+from asyncgroup._loopscope import test_loop_scope
 from asyncgroup._outcome import (
     CASE_ID_ATTRIBUTE,
     CASE_NODEID_ATTRIBUTE,
@@ -181,6 +182,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             case.id = case_id
         table.ids_made = True
         table.parametersets = []  # only needed for the ids
+    _refuse_case_loop_scopes(metafunc, table)
     if table.shards is not None:
         count = table.shards
         metafunc.parametrize(
@@ -208,6 +210,25 @@ def _case_slot(item: pytest.Function, table: CaseTable) -> CaseSlot | None:
     else:
         return None
     return (ids, index) if index < len(ids) else None
+
+
+def _refuse_case_loop_scopes(metafunc: pytest.Metafunc, table: CaseTable) -> None:
+    """A case marked to run on another event loop than its parent's: every case runs in its
+    parent's loop, so say so rather than ignore the mark."""
+    __tracebackhide__ = True
+    scope = test_loop_scope(metafunc.definition)
+    for case in table.cases:
+        for mark in case.marks:
+            wanted = mark.kwargs.get("loop_scope") or mark.kwargs.get("scope")
+            if mark.name == "asyncio" and wanted and wanted != scope:
+                msg = (
+                    f"In {metafunc.function.__name__}: case {case.id!r} is marked "
+                    f'@pytest.mark.asyncio(loop_scope="{wanted}"), but every case runs in its '
+                    f"parent test's event loop, here the {scope!r} one: put "
+                    f'@pytest.mark.asyncio(loop_scope="{wanted}") on the test for all its '
+                    f"cases, or make this case a test of its own"
+                )
+                pytest.fail(msg, pytrace=False)
 
 
 def _refuse_parametrize_of_case_arguments(metafunc: pytest.Metafunc, table: CaseTable) -> None:

@@ -34,7 +34,13 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._attempts import Attempt, CaseReruns
 from asyncgroup._builtins import Claims, LoggerLevels
-from asyncgroup._capture import CaseCapture, CaseOutput, current_output, in_case
+from asyncgroup._capture import (
+    CaseCapture,
+    CaseOutput,
+    current_output,
+    executor_work_in_case_context,
+    in_case,
+)
 from asyncgroup._case_catch_warnings import per_case_warnings
 from asyncgroup._case_filterwarnings import Filters, case_filters, dispatching, enter_case
 from asyncgroup._case_warning_reports import filed_per_case
@@ -250,6 +256,7 @@ class ParentRun:
             self.census = TaskCensus(loop)
             with (
                 self.capture.active(),
+                executor_work_in_case_context(loop),
                 per_case_warnings(),
                 sigint_cancels(parent) as interrupt,
                 dispatching(bool(self.case_filters)),

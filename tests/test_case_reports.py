@@ -1,0 +1,104 @@
+"""What lands in a case's report is the case's own (findings-cases3): each test runs the same
+source as @concurrent_cases and as @pytest.mark.parametrize (tests/differential.py) and compares
+what a user sees."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from differential import Differential
+
+
+def _section(result: pytest.RunResult, title: str) -> str:
+    """The text of one ``____ title ____`` section of pytest's report (failures or -rA passes)."""
+    text = result.stdout.str()
+    match = re.search(rf"\n_+ {re.escape(title)} _+\n(.*?)(?=\n[_=]{{3,}} )", text, re.DOTALL)
+    assert match, text
+    return match.group(1)
+
+
+def test_request_is_a_fixture_request(differential: Differential) -> None:
+    pair = differential.run(
+        """
+        @pytest.fixture
+        def kind(request):
+            assert isinstance(request, pytest.FixtureRequest), type(request)
+            return request
+
+        @cases("n", [1, 2])
+        async def test_x(n, request, kind):
+            assert isinstance(request, pytest.FixtureRequest), type(request)
+        """
+    )
+    pair.assert_same()
+    assert pair.parametrized.ret == pytest.ExitCode.OK
+
+
+def test_executor_output_and_logs_are_the_calling_cases(differential: Differential) -> None:
+    pair = differential.run(
+        """
+        import logging
+
+        def work(n, how):
+            print("executor print", n, how)
+            logging.getLogger("ex").warning("executor log %s %s", n, how)
+
+        @cases("n", [1, 2])
+        async def test_x(n):
+            await asyncio.get_running_loop().run_in_executor(None, work, n, "run_in_executor")
+            await asyncio.to_thread(work, n, "to_thread")
+            await asyncio.sleep(0.2)  # the cases overlap
+            assert n == 1
+        """,
+        "-rA",
+    )
+    pair.assert_same()
+    for result in (pair.concurrent, pair.parametrized):
+        for n in (1, 2):
+            section = _section(result, f"test_x[{n}]")
+            for how in ("run_in_executor", "to_thread"):
+                assert f"executor print {n} {how}" in section, result.stdout.str()
+                assert f"executor log {n} {how}" in section, result.stdout.str()
+            assert f"executor print {3 - n}" not in section, result.stdout.str()
+
+
+def test_case_marked_for_another_loop_scope_is_a_collection_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import asyncio
+        import pytest
+        from asyncgroup import concurrent_cases
+
+        @concurrent_cases(
+            "n", [1, pytest.param(2, marks=pytest.mark.asyncio(loop_scope="module"))]
+        )
+        async def test_x(n):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=60)
+    result.stdout.fnmatch_lines(
+        [
+            "*In test_x: case '2' is marked @pytest.mark.asyncio(loop_scope=\"module\"), but "
+            "every case runs in its parent test's event loop, here the 'function' one: put "
+            '@pytest.mark.asyncio(loop_scope="module") on the test for all its cases, or make '
+            "this case a test of its own*"
+        ]
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+
+
+def test_case_marked_for_its_parents_loop_scope_runs(differential: Differential) -> None:
+    pair = differential.run(
+        """
+        @pytest.mark.asyncio(loop_scope="module")
+        @cases("n", [1, pytest.param(2, marks=pytest.mark.asyncio(loop_scope="module"))])
+        async def test_x(n):
+            assert n == 1
+        """
+    )
+    pair.assert_same()
+    assert pair.parametrized.ret == pytest.ExitCode.TESTS_FAILED
