@@ -63,15 +63,18 @@ def in_case() -> bool:
 class _CaseStream(io.TextIOBase):
     """Stands in for sys.stdout/sys.stderr: a case's writes go to that case's buffer."""
 
-    def __init__(self, fallback: TextIO, stream: str) -> None:
+    def __init__(self, fallback: TextIO, stream: str, tee: TextIO | None = None) -> None:
         self.fallback = fallback
         self._stream = stream
+        self._tee = tee  # --capture=tee-sys: where pytest also writes what it captures
 
     def write(self, text: str) -> int:
         output = current_output.get()
         if output is None:
             return self.fallback.write(text)
         getattr(output, self._stream).append(text)
+        if self._tee is not None:
+            self._tee.write(text)
         return len(text)
 
     def flush(self) -> None:
@@ -96,12 +99,18 @@ class _CaseLogHandler(logging.Handler):
 class CaseCapture:
     """Installs the routing for the duration of one parent test."""
 
-    def __init__(self, capture_streams: bool, log_level: int | None) -> None:
+    def __init__(
+        self, capture_streams: bool, log_level: int | None, tee: dict[str, TextIO] | None = None
+    ) -> None:
+        """``tee``: by ``sys`` name, the streams a case's output is also written to as it is
+        written (pytest's ``--capture=tee-sys`` shows a test's output live, and keeps it)."""
         self._handler = _CaseLogHandler(level=log_level or 0)
         self._streams: dict[str, _CaseStream] = {}
         if capture_streams:
             self._streams = {
-                name: _CaseStream(getattr(sys, name), name.replace("std", ""))
+                name: _CaseStream(
+                    getattr(sys, name), name.replace("std", ""), (tee or {}).get(name)
+                )
                 for name in ("stdout", "stderr")
             }
 

@@ -202,7 +202,12 @@ class ParentRun:
         self.census: TaskCensus
         self.context = contextvars.copy_context()  # the parent's, for report building
         self.resume_gc: Callable[[], None] = lambda: None
-        self.capture = CaseCapture(settings.capture_streams, settings.log_level)
+        tee = self.config.getoption("capture", "fd") == "tee-sys"
+        self.capture = CaseCapture(
+            settings.capture_streams,
+            settings.log_level,
+            _compat.uncaptured_streams(self.config) if tee else None,
+        )
         # Each case's timeout, by id(case): see _plan_timeouts.
         self.timeouts: dict[int, CaseTimeout] = {}
         # Without per-case fixtures (nor a per-case request), a case's arguments are its values

@@ -102,3 +102,19 @@ def test_case_marked_for_its_parents_loop_scope_runs(differential: Differential)
     )
     pair.assert_same()
     assert pair.parametrized.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_tee_sys_shows_a_cases_output_live(differential: Differential) -> None:
+    pair = differential.run(
+        """
+        import sys
+
+        @cases("n", [1, 2])
+        async def test_x(n):
+            print("progress out", n)
+            sys.stderr.write(f"progress err {n}\\n")
+            await asyncio.sleep(0.1)
+        """,
+        "--capture=tee-sys",
+    )
+    pair.assert_same(*(f"*progress {s} {n}*" for s in ("out", "err") for n in (1, 2)))
