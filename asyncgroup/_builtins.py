@@ -10,6 +10,7 @@ cannot be made safe, a clear error instead of cases corrupting each other.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 from collections import namedtuple
@@ -85,7 +86,7 @@ class LoggerLevels:
                 f"{logging.getLevelName(holders[other])}; logger levels are process-wide, so "
                 "one would lose the other's records: use the same level, or max_concurrency=1"
             )
-            raise pytest.UsageError(msg)
+            pytest.fail(msg)
         holders[case_name] = level
         self._held[name] = (before, holders)
         logger.setLevel(level)
@@ -186,99 +187,267 @@ def _capsys(fixtures: CaseFixtures, request: CaseRequest) -> Any:
     return CaseCapsys(fixtures.output, fixtures.services.suspend_capture, binary)
 
 
+class _Held:
+    """One process-wide target patched by running cases: the patch that changed it (undone when
+    the last of them ends), the value it has now, and who relies on that value (each case's
+    monkeypatch, or a context() of it, by id, with its case's name)."""
+
+    def __init__(self, value: object, existed: bool) -> None:
+        self.patch = pytest.MonkeyPatch()
+        self.value = value
+        self.holders: dict[int, str] = {}
+        self.existed = existed  # for a deletion: whether there was something to delete
+
+
+# The value of a patch whose result depends on what it changes (a prepend to sys.path or to an
+# environment variable): never the same as another case's.
+def _unshared() -> object:
+    return object()
+
+
+_DELETED = object()  # the "value" of a delattr, delitem or delenv
+
+
+def _has_dotted(path: str) -> bool:
+    """Whether "package.module.attr" names an attribute that is there."""
+    import importlib
+
+    module_name, _, attr = path.rpartition(".")
+    parts = module_name.split(".")
+    for end in range(len(parts), 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:end]))
+        except ImportError:
+            continue
+        for part in [*parts[end:], attr]:
+            if not hasattr(obj, part):
+                return False
+            obj = getattr(obj, part)
+        return True
+    return False
+
+
+def _same(a: object, b: object) -> bool:
+    if a is b:
+        return True
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # a value whose __eq__ raises is not the same
+        return False
+
+
 class Claims:
-    """Process-wide things patched by running cases, and the case holding each."""
+    """Process-wide things patched by running cases, and the cases holding each.
+
+    As caplog's logger levels (see LoggerLevels): overlapping cases may patch a target to the
+    same value, as an autouse fixture does for every test (nothing either sees differs); it is
+    put back when the last of them ends. A different value for a target another running case
+    patched is refused: one of the two would see the other's.
+    """
 
     def __init__(self) -> None:
-        self._owners: dict[tuple[object, ...], str] = {}
+        self._held: dict[tuple[object, ...], _Held] = {}
 
-    def take(self, key: tuple[object, ...], case_name: str, doing: str) -> None:
+    def take(
+        self,
+        key: tuple[object, ...],
+        holder: int,
+        case_name: str,
+        doing: str,
+        value: object,
+        present: Callable[[], bool],
+    ) -> pytest.MonkeyPatch | None:
+        """Let ``case_name`` patch ``key`` to ``value``: the MonkeyPatch to patch it with (the
+        target's own, undone when its last holder lets go), or None when another running case
+        gave it that value already. ``present``: whether the target is there (before it is
+        patched)."""
         __tracebackhide__ = True  # the refusal is shown at the user's line
-        owner = self._owners.get(key)
-        if owner is not None and owner != case_name:
-            msg = (
-                f"asyncgroup: cases {owner!r} and {case_name!r} both {doing} while they run at "
-                "the same time; that is process-wide, so each would see the other's: use "
-                "max_concurrency=1 or a lock"
-            )
-            raise pytest.UsageError(msg)
-        self._owners[key] = case_name
+        held = self._held.get(key)
+        if held is None:
+            held = self._held[key] = _Held(value, present())
+            held.holders[holder] = case_name
+            return held.patch
+        if not self._others(held, case_name, doing, value):
+            held.value = value
+            held.holders[holder] = case_name
+            return held.patch
+        held.holders[holder] = case_name
+        return None
 
-    def release(self, key: tuple[object, ...], case_name: str) -> None:
-        if self._owners.get(key) == case_name:
-            del self._owners[key]
+    def check(self, key: tuple[object, ...], case_name: str, doing: str, value: object) -> bool:
+        """For a patch undone before this case lets go of ``key`` (in a context() inside the
+        one that took it): whether it is to be made (False: another case holds that value)."""
+        __tracebackhide__ = True
+        held = self._held.get(key)
+        if held is None or not self._others(held, case_name, doing, value):
+            if held is not None and not _same(held.value, value):
+                held.value = _unshared()  # back to another value soon: nobody may join
+            return True
+        return False
+
+    def _others(self, held: _Held, case_name: str, doing: str, value: object) -> bool:
+        """Whether other running cases hold the target (with this value; a different one is
+        refused)."""
+        __tracebackhide__ = True
+        others = sorted({name for name in held.holders.values() if name != case_name})
+        if others and not _same(held.value, value):
+            msg = (
+                f"asyncgroup: cases {others[0]!r} and {case_name!r} both {doing} while they "
+                "run at the same time, to different values; that is process-wide, so each "
+                "would see the other's: use max_concurrency=1 or a lock"
+            )
+            pytest.fail(msg)
+        return bool(others)
+
+    def existed(self, key: tuple[object, ...]) -> bool:
+        """Whether the target was there before the running cases patched it."""
+        held = self._held.get(key)
+        return held is None or held.existed
+
+    def release(self, key: tuple[object, ...], holder: int) -> None:
+        held = self._held.get(key)
+        if held is None or held.holders.pop(holder, None) is None or held.holders:
+            return
+        del self._held[key]
+        held.patch.undo()
 
 
 class CaseMonkeyPatch:
-    """monkeypatch for one case, undone at its end; a pytest.MonkeyPatch underneath.
+    """monkeypatch for one case, undone at its end (pytest.MonkeyPatch underneath).
 
-    Patches are process-wide, so two overlapping cases patching the same attribute, item or
-    environment variable would corrupt each other: the second one fails with a clear error.
+    Patches are process-wide: overlapping cases may patch the same attribute, item or
+    environment variable to the same value; a different value fails with a clear error.
     """
 
     def __init__(
         self, case_name: str, claims: Claims, outer: CaseMonkeyPatch | None = None
     ) -> None:
-        self._patch = pytest.MonkeyPatch()
         self._case_name = case_name
         self._claims = claims
         self._outer = outer  # a context() inside it leaves the outer's claims alone
         self._mine: list[tuple[object, ...]] = []
+        # Patches of targets an outer context holds: undone with this one, as pytest's.
+        self._own = pytest.MonkeyPatch()
 
-    def _claim(self, key: tuple[object, ...], what: str) -> None:
+    def _patch(
+        self,
+        key: tuple[object, ...],
+        what: str,
+        value: object,
+        do: Callable[[Any], None],
+        present: Callable[[], bool] = lambda: True,
+    ) -> None:
         __tracebackhide__ = True
-        self._claims.take(key, self._case_name, f"monkeypatch {what}")
-        self._mine.append(key)
+        doing = f"monkeypatch {what}"
+        outer_keys = self._outer._all_keys() if self._outer is not None else []
+        if key in outer_keys:
+            if self._claims.check(key, self._case_name, doing, value):
+                do(self._own)
+            return
+        first = key not in self._mine
+        patch = self._claims.take(key, id(self), self._case_name, doing, value, present)
+        if first:
+            self._mine.append(key)
+        if patch is None:
+            if self._claims.existed(key):
+                return
+            # Deleting what was never there: pytest's error with raising=True (a patch that
+            # changes nothing otherwise).
+            patch = pytest.MonkeyPatch()
+        try:
+            do(patch)
+        except BaseException:  # raising=True on a missing target, say: nothing was patched
+            if first:
+                self._mine.remove(key)
+                self._claims.release(key, id(self))
+            raise
+
+    def _all_keys(self) -> list[tuple[object, ...]]:
+        return self._mine + (self._outer._all_keys() if self._outer is not None else [])
 
     def setattr(
         self, target: Any, name: Any = _NOTSET, value: Any = _NOTSET, raising: bool = True
     ) -> None:
         __tracebackhide__ = True
         if value is _NOTSET:  # setattr("package.module.attr", value)
-            self._claim(("attr", str(target)), repr(target))
-            self._patch.setattr(target, name, raising=raising)
+            self._patch(
+                ("attr", str(target)),
+                repr(target),
+                name,
+                lambda p: p.setattr(target, name, raising=raising),
+            )
         else:
-            self._claim(("attr", id(target), name), f"{name!r} of {target!r}")
-            self._patch.setattr(target, name, value, raising=raising)
+            self._patch(
+                ("attr", id(target), name),
+                f"{name!r} of {target!r}",
+                value,
+                lambda p: p.setattr(target, name, value, raising=raising),
+            )
 
     def delattr(self, target: Any, name: Any = _NOTSET, raising: bool = True) -> None:
         __tracebackhide__ = True
-        key = ("attr", str(target)) if name is _NOTSET else ("attr", id(target), name)
-        self._claim(key, repr(target) if name is _NOTSET else f"{name!r} of {target!r}")
         if name is _NOTSET:
-            self._patch.delattr(target, raising=raising)
+            self._patch(
+                ("attr", str(target)),
+                repr(target),
+                _DELETED,
+                lambda p: p.delattr(target, raising=raising),
+                lambda: _has_dotted(str(target)),
+            )
         else:
-            self._patch.delattr(target, name, raising=raising)
+            self._patch(
+                ("attr", id(target), name),
+                f"{name!r} of {target!r}",
+                _DELETED,
+                lambda p: p.delattr(target, name, raising=raising),
+                lambda: hasattr(target, name),
+            )
 
     def setitem(self, dic: Any, name: Any, value: Any) -> None:
         __tracebackhide__ = True
-        self._claim(("item", id(dic), name), f"item {name!r}")
-        self._patch.setitem(dic, name, value)
+        key = ("item", id(dic), name)
+        self._patch(key, f"item {name!r}", value, lambda p: p.setitem(dic, name, value))
 
     def delitem(self, dic: Any, name: Any, raising: bool = True) -> None:
         __tracebackhide__ = True
-        self._claim(("item", id(dic), name), f"item {name!r}")
-        self._patch.delitem(dic, name, raising=raising)
+        key = ("item", id(dic), name)
+        self._patch(
+            key,
+            f"item {name!r}",
+            _DELETED,
+            lambda p: p.delitem(dic, name, raising=raising),
+            lambda: name in dic,
+        )
 
     def setenv(self, name: str, value: str, prepend: str | None = None) -> None:
         __tracebackhide__ = True
-        self._claim(("env", name), f"environment variable {name!r}")
-        self._patch.setenv(name, value, prepend)
+        seen = str(value) if prepend is None else _unshared()
+        self._patch(
+            ("env", name),
+            f"environment variable {name!r}",
+            seen,
+            lambda p: p.setenv(name, value, prepend),
+        )
 
     def delenv(self, name: str, raising: bool = True) -> None:
         __tracebackhide__ = True
-        self._claim(("env", name), f"environment variable {name!r}")
-        self._patch.delenv(name, raising=raising)
+        self._patch(
+            ("env", name),
+            f"environment variable {name!r}",
+            _DELETED,
+            lambda p: p.delenv(name, raising=raising),
+            lambda: name in os.environ,
+        )
 
     def chdir(self, path: Any) -> None:
         __tracebackhide__ = True
-        self._claim(("cwd",), "the working directory")
-        self._patch.chdir(path)
+        where = os.path.abspath(os.fspath(path))
+        self._patch(("cwd",), "the working directory", where, lambda p: p.chdir(path))
 
     def syspath_prepend(self, path: Any) -> None:
         # MonkeyPatch restores the whole of sys.path as it found it: one case at a time.
-        self._claim(("syspath",), "sys.path")
-        self._patch.syspath_prepend(path)
+        __tracebackhide__ = True
+        self._patch(("syspath",), "sys.path", _unshared(), lambda p: p.syspath_prepend(path))
 
     @contextmanager
     def context(self) -> Iterator[CaseMonkeyPatch]:
@@ -290,11 +459,9 @@ class CaseMonkeyPatch:
             inner.undo()
 
     def undo(self) -> None:
-        self._patch.undo()
-        outer_keys = self._outer._mine if self._outer is not None else []
-        for key in self._mine:
-            if key not in outer_keys:
-                self._claims.release(key, self._case_name)
+        self._own.undo()
+        for key in reversed(self._mine):
+            self._claims.release(key, id(self))
         self._mine.clear()
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import sys
 import textwrap
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -28,6 +29,9 @@ from asyncgroup import _compat
 from asyncgroup._builtins import BUILTINS
 from asyncgroup._capture import CaseOutput
 from asyncgroup._loopscope import loop_traps, other_loop_hint, test_loop_scope
+
+if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10: pytest's own dependency
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
 
 # On a parent: the fixtures of wider scope its cases use, set up after the parent's own setup.
 # With it, whether every case uses them all (one failed: the rest are not set up, as in pytest).
@@ -491,8 +495,9 @@ class CaseFixtures:
                 lambda: show(f"        TEARDOWN F {name} (case {self.case_name})")
             )
 
-    async def teardown(self) -> None:
-        """Run finalizers in reverse order; raise the first error once all have run.
+    async def teardown(self, node: str) -> None:
+        """Run finalizers in reverse order; once all have run, raise the error, or pytest's
+        group of them, "errors while tearing down <node>", when several failed.
 
         Whatever a finalizer raises (a cancellation by the case's timeout or Ctrl-C, SystemExit,
         pytest.skip) ends only that finalizer: the others still run, so no fixture of a
@@ -500,20 +505,36 @@ class CaseFixtures:
         preference to the rest.
         """
         __tracebackhide__ = True
-        first_error: BaseException | None = None
+        errors: list[BaseException] = []
+        interrupt: BaseException | None = None
         while self.finalizers:
             try:
                 finalizer = self.finalizers.pop()
                 result = _finish(*finalizer) if isinstance(finalizer, tuple) else finalizer()
                 if inspect.isawaitable(result):
                     await result
+            except (KeyboardInterrupt, pytest.exit.Exception) as exc:
+                interrupt = exc
             except BaseException as exc:
-                if first_error is None or isinstance(
-                    exc, (KeyboardInterrupt, pytest.exit.Exception)
-                ):
-                    first_error = exc
-        if first_error is not None:
-            raise first_error
+                errors.append(exc)
+        if interrupt is not None:
+            raise interrupt
+        if len(errors) > 1 and all(isinstance(e, _TEST_OUTCOME) for e in errors):
+            _raise_group(f"errors while tearing down {node}", errors)
+        if errors:
+            raise errors[0]
+
+
+def _raise_group(msg: str, errors: list[BaseException]) -> NoReturn:
+    """As pytest's SetupState.teardown_exact: the group in the order the fixtures were set up,
+    raised from a frame of its own (a traceback of hidden frames only breaks pytest 8's
+    repr_failure of the group)."""
+    raise BaseExceptionGroup(msg, errors[::-1])
+
+
+# What pytest's teardown collects from each finalizer (its runner.TEST_OUTCOME); anything else
+# (a cancellation, SystemExit) is raised alone.
+_TEST_OUTCOME = (Exception, pytest.skip.Exception, pytest.fail.Exception)
 
 
 def _per_case_builtin(name: str, fixturedef: Any) -> Callable[..., Any] | None:

@@ -816,19 +816,20 @@ class ParentRun:
         assert task is not None
         mark = CaseMark(task)
         token = case_mark.set(mark)  # tasks the body starts are the case's
+        body = _body(phases, deadline)  # the body, in a timeout's message
         call.begin()
         try:
             if member.is_async:
-                body = self.bodies[task] = member.func(*bound_args, **kwargs)
-                await self._stepped(case, member, "call", body)
+                coroutine = self.bodies[task] = member.func(*bound_args, **kwargs)
+                await self._stepped(case, member, "call", coroutine)
             else:
                 steps = self._steps(case, member, "call", threaded=True)
                 await self._call_in_thread(case, member, bound_args, kwargs, deadline, steps)
         except BaseException as exc:
-            error = self._given_up(case, task) or self._error(exc, deadline, "body")
+            error = self._given_up(case, task) or self._error(exc, deadline, body)
             call.end(error, output)
         else:
-            call.end(self._given_up(case, task) or self._swallowed(deadline, "body"), output)
+            call.end(self._given_up(case, task) or self._swallowed(deadline, body), output)
         finally:
             self.bodies.pop(task, None)
             case_mark.reset(token)
@@ -876,7 +877,9 @@ class ParentRun:
         teardown.begin()
         try:
             # Every finalizer runs, even when one is cancelled.
-            await self._stepped(case, member, "teardown", fixtures.teardown())
+            name = member.reporter.nodeid(case.id).rpartition("::")[2]
+            node = f"<{type(member.item or self.request.node).__name__} {name}>"
+            await self._stepped(case, member, "teardown", fixtures.teardown(node))
         except asyncio.CancelledError as exc:
             if deadline is None or not deadline.expired:
                 teardown.end(None, output)  # torn down; the cancellation is not the case's error
@@ -1134,6 +1137,15 @@ def _not_run(phases: list[Phase], xfail: Xfail) -> None:
     phases.append(call)
     call.begin()
     call.end(pytest.xfail.Exception(xfail.reason))
+
+
+def _body(phases: list[Phase], deadline: Deadline | None) -> str:
+    """The body, in a timeout's message: with the time its fixture setup took of the same
+    timeout, when that was a noticeable part of it (the body alone may have been quick)."""
+    setup = next((phase for phase in phases if phase.when == "setup"), None)
+    if deadline is None or setup is None or setup.duration < 0.05 * deadline.seconds:
+        return "body"
+    return f"body (its fixture setup took {setup.duration:.2f} s of the same timeout)"
 
 
 def _finished(phases: list[Phase]) -> bool:

@@ -1267,7 +1267,7 @@ def test_overlapping_cases_patching_the_same_target_are_refused(
         return
     assert counts(result) == {"failed": 2, "passed": 1, "subtests passed": 1}
     result.stdout.fnmatch_lines(
-        ["*UsageError: asyncgroup: cases '1' and '2' both monkeypatch * while they run at the*"]
+        ["*Failed: asyncgroup: cases '1' and '2' both monkeypatch * while they run at the*"]
     )
     # The first case kept its own value to the end; the refused one never patched.
     [line] = events(pytester)

@@ -142,7 +142,7 @@ def test_refusals_show_the_users_line(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_subprocess(timeout=60)
     result.stdout.fnmatch_lines(
-        ['>       monkeypatch.setattr(Config, "url", name)', "E       *UsageError: *"]
+        ['>       monkeypatch.setattr(Config, "url", name)', "E       *Failed: asyncgroup: *"]
     )
     result.stdout.no_fnmatch_line("*asyncgroup/_builtins.py*")
     result.stdout.no_fnmatch_line("*self._claims.take*")
@@ -599,7 +599,7 @@ def test_caplog_refuses_a_different_level_set_by_another_running_case(
     result.stdout.fnmatch_lines(
         [
             '>       caplog.set_level(name.upper(), logger="app")',
-            "E       *UsageError: asyncgroup: case 'warning' sets logger 'app' to level WARNING "
+            "E       *Failed: asyncgroup: case 'warning' sets logger 'app' to level WARNING "
             "while case 'debug' runs with it at DEBUG; logger levels are process-wide*",
         ]
     )

@@ -92,3 +92,143 @@ def test_unknown_keyword_is_a_collection_error_naming_what_is_valid(
         ]
     )
     assert result.ret == pytest.ExitCode.INTERRUPTED
+
+
+# --------------------------------------------------------------------------------------------
+# monkeypatch: overlapping cases may patch a target to the same value
+
+AUTOUSE_PATCH = """
+import os
+
+SUB = os.path.join(os.path.dirname(__file__), "sub")
+os.makedirs(SUB, exist_ok=True)
+
+@pytest.fixture(autouse=True)
+def test_env(monkeypatch):
+    monkeypatch.setenv("ASYNCGROUP_APP_ENV", "test")
+    monkeypatch.setattr("os.sep", "/")
+    monkeypatch.chdir(SUB)
+
+@cases("n", [1, 2, 3])
+async def test_x(n):
+    await asyncio.sleep(0.1 * n)
+    assert os.environ["ASYNCGROUP_APP_ENV"] == "test"
+    assert os.getcwd() == SUB
+"""
+
+RESTORED = """
+import os
+
+def test_restored():
+    assert "ASYNCGROUP_APP_ENV" not in os.environ
+    assert not os.getcwd().endswith("sub")
+"""
+
+
+def test_autouse_fixture_patching_alike_for_every_test(differential: Differential) -> None:
+    differential.write(RESTORED, "test_zz.py")
+    pair = differential.run(AUTOUSE_PATCH, "-rA")
+    pair.assert_same()
+    assert pair.concurrent.ret == pytest.ExitCode.OK, pair._both()
+    assert "test_zz.py::test_restored" in pair.concurrent_outcomes
+
+
+def test_patching_a_target_to_different_values_is_refused_as_a_failure(
+    differential: Differential,
+) -> None:
+    pair = differential.run(
+        """
+        import os
+
+        @cases("n", [1, 2])
+        async def test_x(n, monkeypatch):
+            await asyncio.sleep(0.05 * n)
+            monkeypatch.setenv("ASYNCGROUP_APP_ENV", str(n))
+            await asyncio.sleep(0.2)
+        """,
+        "-rA",
+        env={"COLUMNS": "300"},
+    )
+    pair.concurrent.stdout.fnmatch_lines(
+        [
+            "FAILED test_it.py::test_x[[]2[]] - Failed: asyncgroup: cases '1' and '2' both "
+            "monkeypatch environment variable 'ASYNCGROUP_APP_ENV' while they run at the same "
+            "time, to different values*"
+        ]
+    )
+    pair.concurrent.stdout.no_fnmatch_line("*UsageError*")
+
+
+# --------------------------------------------------------------------------------------------
+# Teardown: every failing fixture is reported
+
+
+def test_two_failing_teardowns_of_one_case_are_both_reported(differential: Differential) -> None:
+    pair = differential.run(
+        """
+        import pytest_asyncio
+
+        @pytest_asyncio.fixture
+        async def ares(n):
+            yield
+            raise ValueError(f"async teardown {n}")
+
+        @pytest.fixture
+        def sres(n):
+            yield
+            raise KeyError(f"sync teardown {n}")
+
+        @cases("n", [1, 2])
+        async def test_x(n, sres, ares):
+            assert n == 2
+        """,
+        "-rA",
+        "--tb=short",
+        env={"COLUMNS": "300"},
+    )
+    pair.assert_same(
+        "ERROR test_it.py::test_x[[]1[]] - *ExceptionGroup: errors while tearing down "
+        "<Coroutine test_x[[]1[]]> (2 sub-exceptions)",
+        "*KeyError: 'sync teardown 1'",
+        "*ValueError: async teardown 1",
+        "*KeyError: 'sync teardown 2'",
+        "*ValueError: async teardown 2",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# timeout=: the message says what was timed
+
+
+def test_body_timeout_says_the_fixture_setup_took_part_of_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import asyncio
+        import pytest_asyncio
+        from asyncgroup import concurrent_cases
+
+        @pytest_asyncio.fixture
+        async def slow_setup(n):
+            if n == "slow":
+                await asyncio.sleep(1.2)
+            yield
+
+        @concurrent_cases("n", ["slow", "quick"], timeout=2)
+        async def test_x(n, slow_setup):
+            await asyncio.sleep(600)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "--tb=short", timeout=60)
+    result.stdout.fnmatch_lines(
+        [
+            "E   asyncgroup.CaseTimeoutError: Timeout (>2s) from asyncgroup: the case's body "
+            "(its fixture setup took 1.2? s of the same timeout) did not finish within its "
+            "timeout of 2 s*"
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E   asyncgroup.CaseTimeoutError: Timeout (>2s) from asyncgroup: the case's body "
+            "did not finish within its timeout of 2 s*"
+        ]
+    )

@@ -637,12 +637,8 @@ def test_monkeypatch_deletions_chdir_and_syspath_are_undone_per_case(
 @pytest.mark.parametrize(
     ("first", "second", "what"),
     [
-        ("delattr", "delattr", "'attr' of namespace()"),
         ("setattr", "delattr", "'attr' of namespace(attr='patched')"),
-        ("delattr_by_name", "delattr_by_name", "'test_both.TARGET.attr'"),
-        ("delitem", "delitem", "item 'key'"),
         ("setitem", "delitem", "item 'key'"),
-        ("delenv", "delenv", "environment variable 'ASYNCGROUP_STRENGTH_VAR'"),
         ("setenv", "delenv", "environment variable 'ASYNCGROUP_STRENGTH_VAR'"),
         ("chdir", "chdir", "the working directory"),
         ("syspath_prepend", "syspath_prepend", "sys.path"),
@@ -672,10 +668,50 @@ async def test_patch(n, monkeypatch, tmp_path):
     }, result.stdout.str()
     result.stdout.fnmatch_lines(
         [
-            f"E*UsageError: asyncgroup: cases 'first' and 'second' both monkeypatch {what} while "
-            "they run at the same time*",
+            f"E*Failed: asyncgroup: cases 'first' and 'second' both monkeypatch {what} while "
+            "they run at the same time, to different values*",
         ]
     )
+
+
+# What a case sees while the patch of each operation holds.
+PATCHED = {
+    "setattr": "TARGET.attr == 'patched'",
+    "delattr": "not hasattr(TARGET, 'attr')",
+    "delattr_by_name": "not hasattr(TARGET, 'attr')",
+    "setitem": "DATA['key'] == 'patched'",
+    "delitem": "'key' not in DATA",
+    "setenv": "os.environ['ASYNCGROUP_STRENGTH_VAR'] == 'patched'",
+    "delenv": "'ASYNCGROUP_STRENGTH_VAR' not in os.environ",
+}
+
+
+@pytest.mark.parametrize("op", sorted(PATCHED))
+def test_two_running_cases_patching_the_same_thing_alike_share_it(
+    pytester: pytest.Pytester, op: str
+) -> None:
+    """Nothing either case sees differs (an autouse fixture's setenv, say): both run, the
+    patch holds until the last of them ends, then the target is put back."""
+    _write(
+        pytester,
+        MONKEYPATCH_PRELUDE
+        + f"""
+@concurrent_cases(["first", "second"])
+async def test_patch(n, monkeypatch, tmp_path):
+    if n == "second":
+        await asyncio.sleep(0.05)  # while the first case holds its patch
+    patch(monkeypatch, {op!r}, tmp_path)
+    await asyncio.sleep(0.2 if n == "first" else 0.5)  # the first ends first
+    assert {PATCHED[op]}, "the patch was undone under a running case"
+"""
+        + EVERYTHING_IS_BACK,
+    )
+    result = run(pytester)
+    assert outcomes(result) == {
+        "test_both.py::test_patch[first]": ["PASSED"],
+        "test_both.py::test_patch[second]": ["PASSED"],
+        "test_both.py::test_zz_everything_is_back": ["PASSED"],
+    }, result.stdout.str()
 
 
 # ---------------------------------------------------------------------------------------------
