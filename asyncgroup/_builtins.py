@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import shutil
+import warnings
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -533,6 +534,22 @@ class _Step:
 
 def _record_property(fixtures: CaseFixtures, request: CaseRequest) -> Any:
     """Properties go on the case's reports (and its JUnit testcase), not the parent's."""
+    config = fixtures.parent_request.config
+    family = config.getini("junit_family")
+    if config.getoption("xmlpath", None) and family not in ("xunit1", "legacy"):
+        # pytest's warning (junitxml._warn_incompatibility_with_xunit2), issued in the case, so
+        # filed under it, at the test's line as pytest's node.warn places it.
+        node = fixtures.item or fixtures.parent_request.node
+        path, line = node.location[:2]
+        warnings.warn_explicit(
+            pytest.PytestWarning(
+                f"record_property is incompatible with junit_family '{family}' "
+                "(use 'legacy' or 'xunit1')"
+            ),
+            category=None,
+            filename=path,
+            lineno=(line or 0) + 1,
+        )
 
     def append_property(name: str, value: object) -> None:
         fixtures.user_properties.append((name, value))

@@ -232,3 +232,34 @@ def test_body_timeout_says_the_fixture_setup_took_part_of_it(pytester: pytest.Py
             "did not finish within its timeout of 2 s*"
         ]
     )
+
+
+# --------------------------------------------------------------------------------------------
+# record_property under junit_family xunit2: pytest's warning, per case
+
+
+@pytest.mark.parametrize("family", ["xunit2", "xunit1"])
+def test_record_property_warns_under_xunit2(differential: Differential, family: str) -> None:
+    differential.ini_lines.append(f"junit_family = {family}")
+    pair = differential.run(
+        """
+        @cases("n", [1, 2])
+        async def test_x(n, record_property):
+            record_property("case", n)
+        """,
+        "--junitxml=out.xml",
+        "-rA",
+    )
+    pair.assert_same()
+    warned = [
+        "test_it.py::test_x[[]1[]]",
+        "test_it.py::test_x[[]2[]]",
+        "  test_it.py:8: PytestWarning: record_property is incompatible with junit_family "
+        "'xunit2' (use 'legacy' or 'xunit1')",
+    ]
+    for result in (pair.concurrent, pair.parametrized):
+        if family == "xunit2":
+            result.stdout.fnmatch_lines(warned)
+        else:
+            result.stdout.no_fnmatch_line("*record_property is incompatible*")
+    assert _counts(pair.concurrent).get("warnings") == _counts(pair.parametrized).get("warnings")
