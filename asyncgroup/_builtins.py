@@ -171,7 +171,9 @@ class CaseCaplog:
 def _tmp_path(fixtures: CaseFixtures, request: CaseRequest) -> Any:
     """pytest's tmp_path, one directory per case (pytest's own keys its cleanup by node)."""
     factory = fixtures.parent_value("tmp_path_factory")
-    name = re.sub(r"\W", "_", f"{fixtures.parent_request.node.name}_{fixtures.case_name}")[:30]
+    # As pytest's _mk_tmp names it, from the case's name as its parametrized test's.
+    nodeid = fixtures.member.reporter.nodeid(fixtures.case.id)
+    name = re.sub(r"\W", "_", nodeid.rpartition("::")[2])[:30]
     path = factory.mktemp(name, numbered=True)
     policy = fixtures.parent_request.config.getini("tmp_path_retention_policy")
 

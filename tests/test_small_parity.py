@@ -263,3 +263,26 @@ def test_record_property_warns_under_xunit2(differential: Differential, family: 
         else:
             result.stdout.no_fnmatch_line("*record_property is incompatible*")
     assert _counts(pair.concurrent).get("warnings") == _counts(pair.parametrized).get("warnings")
+
+
+# --------------------------------------------------------------------------------------------
+# tmp_path: named as pytest names the parametrized test's
+
+
+def test_tmp_path_directory_names(differential: Differential) -> None:
+    pair = differential.run(
+        """
+        @cases("n", ["ok", "a b", "bad"])
+        async def test_x(n, tmp_path):
+            (tmp_path / "mark").write_text(n)
+            assert n != "bad"
+        """,
+        "--basetemp=bt",
+    )
+    pair.assert_same()
+    names = [
+        sorted(p.name for p in (differential.pytester.path / folder / "bt").iterdir())
+        for folder in ("concurrent", "parametrized")
+    ]
+    assert names[0] == names[1], names
+    assert {"test_x_a_b_0", "test_x_bad_0", "test_x_ok_0"} <= set(names[0]), names
