@@ -524,7 +524,7 @@ class _Step:
         if handled:
             self._phase.end(exc, output)  # takes what the block wrote
             report = fixtures.services.report_step(
-                fixtures.case_name, self._msg, self._kwargs, self._phase
+                fixtures.case_name, self._msg, self._kwargs, self._phase, fixtures.mark_names()
             )
             fixtures.failed_steps += report.failed
         out, err = self._before

@@ -172,6 +172,11 @@ def fixture_function(fixturedef: Any, request: Any) -> tuple[Callable[..., Any],
     return original, set(inspect.signature(original).parameters)
 
 
+def is_autouse(fixturedef: Any) -> bool:
+    """Whether the fixture is autouse (pytest 8.0-9.2: ``FixtureDef._autouse``)."""
+    return bool(getattr(fixturedef, "_autouse", False))
+
+
 def fixture_definitions(item: pytest.Function) -> dict[str, Sequence[Any]]:
     """name -> FixtureDefs visible to the item, closest last (pytest 8.0-9.2: _fixtureinfo)."""
     return item._fixtureinfo.name2fixturedefs

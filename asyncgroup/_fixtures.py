@@ -20,6 +20,7 @@ import functools
 import inspect
 import sys
 import textwrap
+import warnings
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -28,7 +29,13 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._builtins import BUILTINS
 from asyncgroup._capture import CaseOutput
-from asyncgroup._loopscope import loop_traps, other_loop_hint, test_loop_scope
+from asyncgroup._loopscope import (
+    fixture_loop_scope,
+    loop_traps,
+    other_loop_hint,
+    test_loop_scope,
+)
+from asyncgroup._outcome import case_nodeid, slot_of
 
 if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10: pytest's own dependency
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
@@ -171,7 +178,7 @@ _PLAIN, _GENERATOR, _ASYNC_GENERATOR = range(3)
 class _Recipe:
     """One fixture definition, resolved for one parent run: what ``CaseFixtures._create`` needs."""
 
-    __slots__ = ("argnames", "builtin", "func", "has_param", "kind", "method")
+    __slots__ = ("argnames", "builtin", "func", "has_param", "kind", "method", "unhandled")
 
     def __init__(self, name: str, fixturedef: Any, request: CaseRequest, has_param: bool) -> None:
         self.has_param = has_param
@@ -189,6 +196,13 @@ class _Recipe:
             self.kind = _GENERATOR
         else:
             self.kind = _PLAIN
+        # An async fixture pytest-asyncio does not run (a plain @pytest.fixture in its strict
+        # mode): no plugin handles it for the parametrized test either (see _unhandled_async).
+        self.unhandled = (
+            self.builtin is None
+            and (inspect.iscoroutinefunction(self.func) or self.kind == _ASYNC_GENERATOR)
+            and fixture_loop_scope(fixturedef, request.config) is None
+        )
 
 
 # What a case of a group takes from its own test rather than from the parent it runs in.
@@ -345,6 +359,10 @@ class CaseFixtures:
         """The case's node if it was asked for, else None."""
         return self._node
 
+    def mark_names(self) -> tuple[str, ...]:
+        """The names of the case's own marks (its pytest.param's)."""
+        return tuple(mark.name for mark in self.case.marks) if self.case is not None else ()
+
     def parent_value(self, name: str) -> Any:
         return parent_value(self.parent_request, self.parent_values, name)
 
@@ -457,6 +475,8 @@ class CaseFixtures:
         func = recipe.func
         if recipe.method and self.instance is not None:
             func = func.__func__.__get__(self.instance)  # type: ignore[attr-defined]
+        if recipe.unhandled:
+            return self._unhandled_async(name, fixturedef, func, kwargs)
         if recipe.kind == _ASYNC_GENERATOR:
             agen = func(**kwargs)
             value = await agen.__anext__()
@@ -471,6 +491,41 @@ class CaseFixtures:
         if inspect.isawaitable(result):
             result = await result
         return result
+
+    def _unhandled_async(
+        self, name: str, fixturedef: Any, func: Callable[..., Any], kwargs: dict[str, Any]
+    ) -> Any:
+        """What pytest does with an async fixture no plugin handles, for the case's
+        parametrized test: pytest 9 fails its setup; pytest 8.4 warns and, as pytest 8.0-8.3,
+        gives it the coroutine (or async generator) the function returns, never run."""
+        # No __tracebackhide__: pytest shows a pytrace=False failure as its message alone only
+        # when a frame of its traceback is left to show.
+        if self.item is not None:
+            test = self.item.name  # a test of a group
+        else:
+            parent = self.parent_request.node
+            test = case_nodeid(parent.name, self.case_name, slot_of(parent))
+        autouse = " with autouse=True" if _compat.is_autouse(fixturedef) else ""
+        # pytest's messages (_pytest/fixtures.py pytest_fixture_setup, 8.4 and 9.0-9.2).
+        see = "See: https://docs.pytest.org/en/stable/deprecations.html#sync-test-depending-on-async-fixture"
+        if _compat.PYTEST_MAJOR >= 9:
+            pytest.fail(
+                f"{test!r} requested an async fixture {name!r}{autouse}, with no plugin or hook "
+                f"that handled it. This is an error, as pytest does not natively support it.\n"
+                f"{see}",
+                pytrace=False,
+            )
+        if pytest.version_tuple >= (8, 4):
+            warnings.warn(
+                pytest.PytestRemovedIn9Warning(  # type: ignore[attr-defined]
+                    f"{test!r} requested an async fixture {name!r}{autouse}, with no plugin or "
+                    "hook that handled it. This is usually an error, as pytest does not "
+                    "natively support it. This will turn into an error in pytest 9.\n"
+                    f"{see}"
+                ),
+                stacklevel=1,
+            )
+        return func(**kwargs)
 
     def _show_params(self) -> None:
         """--setup-show: the case's values, as pytest shows a parametrized test's (``x['a']``),

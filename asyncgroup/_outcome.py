@@ -224,6 +224,19 @@ class CaseReporter:
         """The case's node id, as its reports carry it."""
         return self.item.nodeid if self.case_is_item else self.case_nodeid(case_id)
 
+    def file_under_case(self, report: pytest.TestReport, case: Case) -> None:
+        """Make a report of the parent one of ``case``'s (its node id, name and keywords)."""
+        nodeid = self.nodeid(case.id)
+        path, line, domain = report.location
+        report.location = (path, line, case_nodeid(domain, case.id, self.slot))
+        report.keywords = self._case_keywords(case.id, (m.name for m in case.marks))  # type: ignore[assignment]
+        setattr(report, CASE_ID_ATTRIBUTE, case.id)
+        setattr(report, PARENT_NODEID_ATTRIBUTE, self.item.nodeid)
+        if self.on_xdist_worker:  # as for the other reports of a case (see reports)
+            setattr(report, CASE_NODEID_ATTRIBUTE, nodeid)
+        else:
+            report.nodeid = nodeid
+
     def reports(
         self,
         case_id: str,
@@ -458,12 +471,19 @@ class CaseReporter:
         return report
 
     def step(
-        self, case_id: str, msg: str | None, kwargs: dict[str, Any], phase: Phase
+        self,
+        case_id: str,
+        msg: str | None,
+        kwargs: dict[str, Any],
+        phase: Phase,
+        marks: Iterable[str] = (),
     ) -> pytest.TestReport:
-        """The report of a ``subtests.test()`` block inside a case: a subtest of the case."""
+        """The report of a ``subtests.test()`` block inside a case: a subtest of the case,
+        with the case's keywords (``marks``: the names of the case's own marks)."""
         nodeid = self.case_nodeid(case_id)
+        keywords = self._case_keywords(case_id, marks)
         report = self._call(
-            nodeid, case_id, self.keywords, phase, self._sections(phase), None, step=True
+            nodeid, case_id, keywords, phase, self._sections(phase), None, step=True
         )
         report.context = _compat.subtest_context(msg, kwargs)  # type: ignore[attr-defined]
         if self.on_xdist_worker:

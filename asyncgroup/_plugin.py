@@ -23,13 +23,19 @@ from asyncgroup._outcome import (
     CASE_ID_ATTRIBUTE,
     CASE_NODEID_ATTRIBUTE,
     CASES_FAILED_ATTRIBUTE,
+    CaseReporter,
     CaseSlot,
     case_slot_key,
     case_status,
 )
 from asyncgroup._progress import remember_terminal
 from asyncgroup._refuse import refuse_unittest, refuse_without_asyncio
-from asyncgroup._runner import report_cases_not_run, runs_no_case
+from asyncgroup._runner import (
+    held_teardown_key,
+    last_case_key,
+    report_cases_not_run,
+    runs_no_case,
+)
 from asyncgroup._select import (
     LastFailed,
     Selection,
@@ -389,6 +395,8 @@ def pytest_runtest_makereport(
     no second debugger prompt, and is not one more failure for -x and --maxfail.
     """
     report = yield
+    if report.when == "teardown":
+        _teardown_of_last_case(item, report)
     error = call.excinfo.value if call.excinfo is not None else None
     if getattr(error, CASES_FAILED_ATTRIBUTE, False):
         path, line, _ = item.reportinfo()
@@ -400,6 +408,30 @@ def pytest_runtest_makereport(
         if item.config.getoption("usepdb", False):
             call.excinfo = None  # pytest opens the debugger only for a call with an exception
     return report
+
+
+def _teardown_of_last_case(item: pytest.Item, report: pytest.TestReport) -> None:
+    """The parent's teardown is its last case's: a fixture of wider scope that fails to tear
+    down (a module's, when the module's last test is the parent) is that case's error, as
+    pytest files it on the last parametrized test ("ERROR at teardown of test_x[c]")."""
+    last = item.stash.get(last_case_key, None)
+    if last is None or not isinstance(item, pytest.Function):
+        return
+    held = item.stash.get(held_teardown_key, None)  # the case's own teardown report
+    item.stash[held_teardown_key] = item.stash[last_case_key] = None  # used once, by this run
+    terminal = item.config.pluginmanager.get_plugin("terminalreporter")
+    if report.passed:
+        if held is not None:
+            item.ihook.pytest_runtest_logreport(report=held)
+            if terminal is not None:
+                _compat.forget_progress(terminal, held)
+        return
+    if terminal is not None:
+        # The parent's own reports counted in the [ NN%] progress: the case's counts instead.
+        _compat.forget_progress(terminal, report)
+    CaseReporter(item, False, None).file_under_case(report, last)
+    if held is not None:  # one teardown report for the case, with its output
+        report.sections[:0] = held.sections
 
 
 @pytest.hookimpl(wrapper=True)

@@ -236,6 +236,7 @@ class ParentRun:
         self.case_reruns: dict[int, CaseReruns | None] = {}  # by id(case): see _reruns
         # Bound once: a bound method made per case task is 64 bytes more per running case.
         self.case_done = self._case_done
+        self.last_case = self.item.stash.get(last_case_key, None)
 
     async def run(self, cases: list[Case]) -> None:
         __tracebackhide__ = True
@@ -270,8 +271,10 @@ class ParentRun:
             ):
                 if watchdog is not None:
                     watchdog.start()
+                ended = False
                 try:
                     await self._launch(loop, cases)
+                    ended = self.exit_error is None
                 except asyncio.CancelledError:
                     if interrupt.received:  # every case is torn down: now stop the session
                         raise KeyboardInterrupt from None
@@ -288,6 +291,14 @@ class ParentRun:
                     # above) again and again while they are built; flush freezes them after.
                     with gc_paused():
                         self._build(None)
+                    if not ended or self.report_error is not None:
+                        # No teardown of the parent to wait for (Ctrl-C, pytest.exit()), or
+                        # reporting broke: the last case's own teardown is reported now.
+                        held = self.item.stash.get(held_teardown_key, None)
+                        self.item.stash[held_teardown_key] = None
+                        if held is not None:
+                            self.pending.append(held)
+                            self.flush()
                     with self.suspended_capture():
                         self.progress.erase()
                     # The flush above froze this run with the reports, so its cycles are never
@@ -977,6 +988,10 @@ class ParentRun:
             self._cancel_all("reporting failed")
             return
         self.done += 1
+        if case is self.last_case and reports[-1].when == "teardown" and reports[-1].passed:
+            # The parent's teardown is the last case's (see _plugin.pytest_runtest_makereport):
+            # this report of the case's own teardown waits for it, to be one with it.
+            self.item.stash[held_teardown_key] = reports.pop()
         failed = any(r.failed for r in reports)
         if failed:
             self.failed.append(member.label(case))
@@ -996,10 +1011,16 @@ class ParentRun:
         return self.watchdog.own_work(label)
 
     def report_step(
-        self, case_id: str, msg: str | None, kwargs: dict[str, Any], phase: Phase
+        self,
+        case_id: str,
+        msg: str | None,
+        kwargs: dict[str, Any],
+        phase: Phase,
+        marks: tuple[str, ...] = (),
     ) -> pytest.TestReport:
-        """Report a ``subtests.test()`` block of a case (from a plain def case's thread too)."""
-        report = self.reporter.step(case_id, msg, kwargs, phase)
+        """Report a ``subtests.test()`` block of a case (from a plain def case's thread too);
+        ``marks``: the names of the case's own marks."""
+        report = self.reporter.step(case_id, msg, kwargs, phase, marks)
         if self.loop_thread == threading.get_ident():
             self._queue(report)
         else:
@@ -1176,6 +1197,7 @@ async def run_parent(
     if not cases and shard is not None:
         pytest.skip(f"shard {shard + 1} of {table.shards} has no cases")
     cases = select(request.node, cases)
+    request.node.stash[last_case_key] = cases[-1] if cases else None
     _compat.leave_xfail_to_cases(request.node)  # the parent's xfail marks act per case
     values, failed = wider_results(request.node)
     parent_values.update(values)
@@ -1187,6 +1209,13 @@ async def run_parent(
         failure = pytest.fail.Exception(cases_failed(run, len(cases)), pytrace=False)
         setattr(failure, CASES_FAILED_ATTRIBUTE, True)  # see _plugin.pytest_runtest_makereport
         raise failure
+
+
+# On a parent that ran: its last case in the order its parametrized tests would run (None: no
+# case ran). The parent's teardown is that test's (see _plugin.pytest_runtest_makereport).
+last_case_key = pytest.StashKey[Case | None]()
+# On a parent: the passing teardown report of its last case, when every phase is reported.
+held_teardown_key = pytest.StashKey[pytest.TestReport | None]()
 
 
 def _sharded(table: CaseTable, shard: int | None) -> list[Case]:

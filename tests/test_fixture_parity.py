@@ -5,6 +5,8 @@ accepted. Each test runs the same source as @concurrent_cases and as @pytest.mar
 
 from __future__ import annotations
 
+import json
+import re
 import textwrap
 
 import pytest
@@ -148,3 +150,148 @@ def test_a_test_with_one_case_to_run_is_set_up(differential: Differential) -> No
     ]
     assert recorded[0] == recorded[1], recorded
     assert "module" in recorded[0], recorded
+
+
+# --------------------------------------------------------------------------------------------
+# A wider-scoped fixture's teardown error is the last case's, as the last parametrized test's
+
+TEARDOWN_ERRORS = """
+@pytest.fixture(scope="module")
+def database():
+    yield
+    raise RuntimeError("module teardown broke")
+
+
+@pytest.fixture(scope="class")
+def suite():
+    yield
+    print("class teardown")
+    raise RuntimeError("class teardown broke")
+
+
+class TestC:
+    @cases("k", ["k1", "k2"])
+    async def test_k(self, k, suite):
+        print("case", k)
+
+
+@cases("c", ["a", "b", "c"])
+async def test_x(c, database):
+    await asyncio.sleep(0.05 if c == "a" else 0)  # the last case is not the last to end
+"""
+
+
+# xdist: one worker per file, or the parametrized tests' module would end on each worker.
+@pytest.mark.parametrize("xdist", [[], ["-n", "2", "--dist", "loadfile"]], ids=["", "xdist"])
+def test_a_wider_fixtures_teardown_error_is_the_last_cases(
+    differential: Differential, xdist: list[str]
+) -> None:
+    """Filed on the scope's last test in the long report, -r summary and JUnit XML (its
+    testcase, with its teardown output), as pytest files it for parametrized tests."""
+    pair = differential.run(TEARDOWN_ERRORS, "-rE", "--junitxml=junit.xml", *xdist)
+    pair.assert_same(
+        "ERROR test_it.py::test_x[[]c[]] - RuntimeError: module teardown broke",
+        "ERROR test_it.py::TestC::test_k[[]k2[]] - RuntimeError: class teardown broke",
+        "*ERROR at teardown of test_x[[]c[]]*",
+        "*ERROR at teardown of TestC.test_k[[]k2[]]*",
+    )
+    assert pair.parametrized_outcomes["test_it.py::test_x[c]"] == ["passed", "error"]
+    pair.assert_same_short_summary()
+    errors = []
+    for folder in ("concurrent", "parametrized"):
+        junit = (differential.pytester.path / folder / "junit.xml").read_text()
+        errors.append(
+            re.findall(r'<testcase classname="([^"]+)" name="([^"]+)"[^>]*><error', junit)
+        )
+        assert junit.count('name="test_x[c]"') == 1, junit
+    assert errors[0] == errors[1], errors
+    assert len(errors[0]) == 2, errors
+
+
+# --------------------------------------------------------------------------------------------
+# A step's report (subtests.test() in a case) carries the case's keywords
+
+STEPS = """
+@cases("n", [1, pytest.param(2, marks=pytest.mark.slow, id="two")])
+async def test_steps(n, subtests):
+    with subtests.test(msg="first"):
+        pass
+    with subtests.test(msg="second", k=n):
+        assert n == 1
+"""
+
+STEP_SPY = """
+import json
+
+def pytest_runtest_logreport(report):
+    msg = getattr(getattr(report, "context", None), "msg", None)
+    # A case's own report is a subtest report too, with its id for a message.
+    if msg is not None and msg != getattr(report, "asyncgroup_case_id", None):
+        with open("keywords.jsonl", "a") as out:
+            out.write(json.dumps([report.nodeid, msg, sorted(report.keywords)]) + "\\n")
+"""
+
+
+def test_a_steps_report_keywords_are_its_parametrized_tests(
+    differential: Differential,
+) -> None:
+    differential.write(STEPS)
+    for folder in ("concurrent", "parametrized"):
+        (differential.pytester.path / folder / "stepspy.py").write_text(STEP_SPY)
+    pair = differential.rerun("-p", "stepspy")
+    pair.assert_same()
+    found = []
+    for folder in ("concurrent", "parametrized"):
+        lines = (differential.pytester.path / folder / "keywords.jsonl").read_text().splitlines()
+        entries = (json.loads(line) for line in lines)  # less the folder's name
+        found.append(sorted((n, m, [k for k in kws if k != folder]) for n, m, kws in entries))
+    assert found[0] == found[1], found
+    assert len(found[0]) == 4, found
+    two = [keywords for nodeid, _, keywords in found[0] if nodeid.endswith("[two]")]
+    assert all({"test_steps[two]", "two", "slow", "parametrize"} <= set(k) for k in two), two
+
+
+# --------------------------------------------------------------------------------------------
+# An async fixture no plugin runs (plain @pytest.fixture, strict mode) is what pytest makes of it
+
+UNHANDLED_ASYNC = {
+    "coroutine": (
+        """
+        @pytest.fixture
+        async def value():
+            return 5
+
+
+        @cases("n", [1, 2])
+        async def test_x(n, value):
+            assert value == 5
+        """,
+        "value",
+    ),
+    "autouse-async-generator": (
+        """
+        @pytest.fixture(autouse=True)
+        async def around():
+            yield
+
+
+        @cases("n", [1, 2])
+        async def test_x(n):
+            pass
+        """,
+        "around' with autouse=True",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(UNHANDLED_ASYNC))
+def test_an_async_fixture_no_plugin_runs(differential: Differential, kind: str) -> None:
+    """pytest 9 errors each test's setup ("... requested an async fixture ..., with no plugin or
+    hook that handled it"); pytest 8.4 warns so and gives the test the coroutine unawaited."""
+    source, named = UNHANDLED_ASYNC[kind]
+    pair = differential.run(textwrap.dedent(source), "-rA")
+    pair.assert_same(f"*'test_x[[]1[]]' requested an async fixture '{named}*")
+    expected = (
+        "error" if pytest.version_tuple >= (9,) else ("passed", "failed")[kind == "coroutine"]
+    )
+    assert pair.parametrized_outcomes["test_it.py::test_x[1]"] == [expected]
