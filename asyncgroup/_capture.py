@@ -30,13 +30,15 @@ from typing import Any, TextIO
 class CaseOutput:
     """What one case wrote; ``readouterr`` consumes like pytest's capsys does."""
 
-    __slots__ = ("err", "nodeid", "out", "records", "warning_frames", "warnings")
+    __slots__ = ("err", "nodeid", "out", "records", "unraisable", "warning_frames", "warnings")
 
     def __init__(self, nodeid: str = "") -> None:
         self.nodeid = nodeid  # the case's: what integrations key a running case's state by
         self.out: list[str] = []
         self.err: list[str] = []
         self.records: list[logging.LogRecord] = []
+        # (message, summary, exception) of each unraisable exception (_case_unraisable)
+        self.unraisable: list[tuple[str, str, BaseException | None]] = []
         self.warning_frames: list[
             Any
         ] = []  # the case's catch_warnings blocks (_case_catch_warnings)

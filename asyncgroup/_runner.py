@@ -43,6 +43,7 @@ from asyncgroup._capture import (
 )
 from asyncgroup._case_catch_warnings import per_case_warnings
 from asyncgroup._case_filterwarnings import Filters, case_filters, dispatching, enter_case
+from asyncgroup._case_unraisable import unraisable_per_case, warn_unraisable
 from asyncgroup._case_warning_reports import filed_per_case
 from asyncgroup._casenode import CaseCallSpec, CaseNode
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
@@ -263,6 +264,7 @@ class ParentRun:
             with (
                 self.capture.active(),
                 executor_work_in_case_context(loop),
+                unraisable_per_case(),
                 per_case_warnings(),
                 sigint_cancels(parent) as interrupt,
                 dispatching(bool(self.case_filters)),
@@ -806,7 +808,7 @@ class ParentRun:
         except BaseException as exc:
             setup.end(self._error(exc, deadline, "fixture setup"), output)
             return None
-        error = self._swallowed(deadline, "fixture setup")
+        error = self._swallowed(deadline, "fixture setup") or warn_unraisable(output)
         setup.end(error, output)
         return kwargs if error is None else None
 
@@ -838,9 +840,12 @@ class ParentRun:
                 await self._call_in_thread(case, member, bound_args, kwargs, deadline, steps)
         except BaseException as exc:
             error = self._given_up(case, task) or self._error(exc, deadline, body)
+            warn_unraisable(output)  # the body's own error is the one reported
             call.end(error, output)
         else:
-            call.end(self._given_up(case, task) or self._swallowed(deadline, body), output)
+            stopped = self._given_up(case, task) or self._swallowed(deadline, body)
+            unraisable = warn_unraisable(output)
+            call.end(stopped or unraisable, output)
         finally:
             self.bodies.pop(task, None)
             case_mark.reset(token)
@@ -899,7 +904,10 @@ class ParentRun:
         except BaseException as exc:
             teardown.end(self._error(exc, deadline, "fixture teardown"), output)
         else:
-            teardown.end(expired_error(deadline, "fixture teardown"), output)
+            expired = expired_error(deadline, "fixture teardown")
+            teardown.end(expired or warn_unraisable(output), output)
+        finally:
+            warn_unraisable(output)  # left after a failed teardown: warned, not lost
 
     def _steps(
         self, case: Case, member: Member, when: str, threaded: bool = False

@@ -118,3 +118,38 @@ def test_tee_sys_shows_a_cases_output_live(differential: Differential) -> None:
         "--capture=tee-sys",
     )
     pair.assert_same(*(f"*progress {s} {n}*" for s in ("out", "err") for n in (1, 2)))
+
+
+UNRAISABLE = """
+import gc
+
+class Bad:
+    def __del__(self):
+        raise ValueError("boom in __del__")
+
+@cases("n", [1, 2, 3])
+async def test_x(n):
+    await asyncio.sleep(0.05 * n)
+    if n == 2:
+        bad = Bad()
+        del bad
+        gc.collect()
+    await asyncio.sleep(0.2)  # the cases overlap
+"""
+
+
+def test_unraisable_exception_is_filed_on_its_case(differential: Differential) -> None:
+    pair = differential.run(UNRAISABLE, "-rw")
+    pair.assert_same("*test_it.py::test_x[[]2[]]*", "*PytestUnraisableExceptionWarning*")
+    for result in (pair.concurrent, pair.parametrized):
+        assert not any(line.rstrip().endswith("::test_x") for line in result.outlines), (
+            result.stdout.str()
+        )
+
+
+def test_unraisable_exception_as_error_fails_its_case(differential: Differential) -> None:
+    pair = differential.run(
+        UNRAISABLE, "-rA", "-W", "error::pytest.PytestUnraisableExceptionWarning"
+    )
+    pair.assert_same("FAILED test_it.py::test_x[[]2[]] - pytest.PytestUnraisableExceptionWarning*")
+    assert pair.parametrized_outcomes["test_it.py::test_x[2]"] == ["failed"]
