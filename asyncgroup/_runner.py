@@ -234,6 +234,16 @@ class ParentRun:
         # A plugin that reruns failed tests reruns failed cases (see _attempts).
         self.reruns_hook = self.config.hook.pytest_asyncgroup_case_reruns
         self.with_reruns = bool(self.reruns_hook.get_hookimpls())
+        # pytest's recipe "Making test result information available in fixtures": a
+        # pytest_runtest_makereport wrapper sets item.rep_setup and item.rep_call, which a fixture
+        # reads in its teardown. The hook does not run for a test of a group: with such a hook
+        # of the project's own (a conftest's, not an installed plugin's), the test's reports are
+        # set on its item instead (a case of @concurrent_cases has them on its request.node: see
+        # _casenode). Building them costs a second traceback formatting for a failed test.
+        self.reports_on_items = any(
+            _of_the_project(impl.function)
+            for impl in self.config.hook.pytest_runtest_makereport.get_hookimpls()
+        )
         self.case_reruns: dict[int, CaseReruns | None] = {}  # by id(case): see _reruns
         # Bound once: a bound method made per case task is 64 bytes more per running case.
         self.case_done = self._case_done
@@ -662,6 +672,8 @@ class ParentRun:
         finally:  # KeyboardInterrupt included: a started case is always torn down
             if fixtures is not None:
                 fixtures.ended = (phases, xfail)
+                if member.case_is_item and self.reports_on_items:
+                    self._reports_on_item(case, member, phases, xfail)
                 try:
                     await self._teardown(case, member, fixtures, phases, deadline, output)
                 except asyncio.CancelledError as exc:
@@ -762,6 +774,17 @@ class ParentRun:
             case=case,
             member=member,
         )
+
+    def _reports_on_item(
+        self, case: Case, member: Member, phases: list[Phase], xfail: Xfail | None
+    ) -> None:
+        """Before a test of a group is torn down: its setup and call reports as its item's
+        ``rep_setup`` and ``rep_call`` (see reports_on_items)."""
+        reporter: CaseReporter = member.reporter
+        with self._own_work(f"building the reports of {case.id!r} for its teardown"):
+            found = reporter.phase_reports(case.id, (m.name for m in case.marks), phases, xfail)
+        for when, report in found.items():
+            setattr(member.item, f"rep_{when}", report)
 
     def _bound_args(self, member: Member) -> tuple[Any, ...]:
         """``self`` for a case of a test in a class: an instance of its own, made as pytest
@@ -1158,6 +1181,16 @@ def _fail_for_steps(call: Phase, count: int) -> None:
         call.error = with_traceback(
             FailedSubtests(f"contains {count} failed subtest{'s' if count > 1 else ''}")
         )
+
+
+def _of_the_project(function: Callable[..., Any]) -> bool:
+    """Whether a hook function is the tested project's: not pytest's, asyncgroup's, nor an
+    installed plugin's."""
+    module = getattr(function, "__module__", "") or ""
+    code = getattr(function, "__code__", None)
+    filename = code.co_filename if code is not None else ""
+    installed = "site-packages" in filename or "dist-packages" in filename
+    return not installed and not module.startswith(("_pytest.", "asyncgroup."))
 
 
 def _not_run(phases: list[Phase], xfail: Xfail) -> None:

@@ -264,3 +264,51 @@ def test_a_teardown_fixture_reads_the_cases_reports_from_request_node(
             "test_it.py::test_x[3] passed skipped False",
         ]
     )
+
+
+def test_a_teardown_fixture_reads_the_reports_of_a_test_of_a_group(
+    pytester: pytest.Pytester,
+) -> None:
+    write_pair(
+        pytester,
+        """
+        import pathlib
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @pytest.fixture
+        def on_failure(request):
+            yield
+            setup, call = request.node.rep_setup, request.node.rep_call
+            with pathlib.Path(request.path.stem + ".txt").open("a") as file:
+                print(request.node.name, setup.outcome, call.outcome, file=file)
+
+        @concurrent_group("g")
+        async def test_fails(on_failure):
+            assert 0
+
+        @concurrent_group("g")
+        async def test_passes(on_failure):
+            pass
+
+        @pytest.mark.xfail(reason="bug")
+        @concurrent_group("g")
+        async def test_xfails(on_failure):
+            assert 0
+        """,
+    )
+    pytester.makeconftest(REPORTS_ON_THE_ITEM)
+    compare(pytester)
+    seen = [
+        sorted((pytester.path / f"{name}.txt").read_text().splitlines())
+        for name in ("test_grouped", "test_plain")
+    ]
+    assert (
+        seen[0]
+        == seen[1]
+        == [
+            "test_fails passed failed",
+            "test_passes passed passed",
+            "test_xfails passed skipped",
+        ]
+    )
