@@ -144,7 +144,9 @@ class RunSettings:
             debugging=debugging,
             capture_streams=config.getoption("capture", "fd") != "no",
             log_level=getattr(logging_plugin, "log_level", None),
+            # JUnit XML and --durations read the setup and teardown of each test.
             every_phase=bool(config.getoption("xmlpath", None))
+            or config.getoption("durations", None) is not None
             or config.stash.get(EVERY_PHASE, False),
             blocked_loop_threshold=blocked_loop_threshold(config),
         )

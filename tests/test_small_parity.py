@@ -4,6 +4,8 @@ test runs the same source as @concurrent_cases and as @pytest.mark.parametrize
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from differential import Differential, _counts
 
@@ -286,3 +288,36 @@ def test_tmp_path_directory_names(differential: Differential) -> None:
     ]
     assert names[0] == names[1], names
     assert {"test_x_a_b_0", "test_x_bad_0", "test_x_ok_0"} <= set(names[0]), names
+
+
+# --------------------------------------------------------------------------------------------
+# --durations: a case's setup and teardown too
+
+
+def _durations(result: pytest.RunResult, parents: set[str]) -> set[tuple[str, str]]:
+    found = (re.match(r"[\d.]+s (setup|call|teardown) +(\S+)$", line) for line in result.outlines)
+    return {(m[1], m[2]) for m in found if m and m[2] not in parents}
+
+
+def test_durations_list_a_cases_setup_and_teardown(differential: Differential) -> None:
+    pair = differential.run(
+        """
+        import pytest_asyncio
+
+        @pytest_asyncio.fixture
+        async def slow(n):
+            await asyncio.sleep(0.3)
+            yield
+            await asyncio.sleep(0.2)
+
+        @cases("n", [1, 2])
+        async def test_x(n, slow):
+            await asyncio.sleep(0.2)
+        """,
+        "--durations=0",
+        "--durations-min=0.1",
+    )
+    pair.assert_same()
+    listed = _durations(pair.concurrent, pair.parents)
+    assert listed == _durations(pair.parametrized, set()), pair._both()
+    assert ("teardown", "test_it.py::test_x[2]") in listed, pair._both()
