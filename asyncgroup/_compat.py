@@ -330,6 +330,30 @@ def passed_cases_listed(
             stats["passed"] = passed
 
 
+class _UncountedReport(pytest.TestReport):  # type: ignore[misc]
+    """A report the summary line leaves out (its parent's outcome, which only sums up its cases).
+
+    pytest 8.0-9.2: the summary line counts the reports whose ``count_towards_summary`` is true
+    (``TerminalReporter._get_reports_to_display``); the report stays in the terminal's stats, so
+    the failure is still shown, listed by ``-r``, and colours the line.
+    """
+
+    @property
+    def count_towards_summary(self) -> bool:
+        return False
+
+
+# pytest 8.0-9.2: ``pytest_report_to_serializable`` writes the class name as "$report_type" and
+# reads back only "TestReport"; serialised (xdist, pytest-reportlog), it is read back as one.
+_UncountedReport.__name__ = _UncountedReport.__qualname__ = "TestReport"
+
+
+def leave_out_of_counts(report: pytest.TestReport) -> None:
+    """Keep the report out of the summary line's counts, as pytest keeps out a report whose
+    ``count_towards_summary`` is false (see _UncountedReport)."""
+    report.__class__ = _UncountedReport
+
+
 @dataclasses.dataclass(frozen=True)
 class DeselectedCase:
     """A case left out by --deselect, -k or -m, where pytest keeps its deselected items."""

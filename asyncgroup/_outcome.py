@@ -34,6 +34,10 @@ PARENT_NODEID_ATTRIBUTE = "asyncgroup_parent_nodeid"
 _FUNCTION_ATTRIBUTES = ("__wrapped__", "__signature__", CASES_ATTRIBUTE)
 # Set on the parent's failure that only sums up its failed cases.
 CASES_FAILED_ATTRIBUTE = "asyncgroup_cases_failed"
+# Set on a parent's call report whose outcome only sums up its cases' (it passed, or failed
+# because cases failed): the summary line counts the cases, as their parametrized tests, not it.
+# A plain attribute, so it survives xdist's serialisation.
+SUMS_UP_CASES_ATTRIBUTE = "asyncgroup_sums_up_cases"
 # Set by an integration (in pytest_configure) whose plugin writes a test's entry when its
 # teardown is reported, or lists every phase (pytest-html, pytest-reportlog): every phase of a
 # case is then reported, passing or not, as pytest reports every phase of a test.

@@ -23,6 +23,7 @@ from asyncgroup._outcome import (
     CASE_ID_ATTRIBUTE,
     CASE_NODEID_ATTRIBUTE,
     CASES_FAILED_ATTRIBUTE,
+    SUMS_UP_CASES_ATTRIBUTE,
     CaseReporter,
     CaseSlot,
     case_slot_key,
@@ -378,6 +379,8 @@ def pytest_report_from_serializable(
         report.nodeid = case_nodeid
     if hasattr(report, CASE_ID_ATTRIBUTE) and report.when == "call":
         report.__class__ = _compat.CaseReport  # the subtests plugin made it a plain subtest's
+    if getattr(report, SUMS_UP_CASES_ATTRIBUTE, False):
+        _compat.leave_out_of_counts(report)
     return report
 
 
@@ -388,17 +391,24 @@ _in_summary = pytest.StashKey[bool]()
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """The parent's failure that sums up its failed cases is no failure of its own code.
+    """The parent's outcome that sums up its cases' is no outcome of its own code.
 
-    Each failed case was reported (and, with --pdb, debugged) on its own: the summing-up
-    failure points at the test, not inside asyncio where the parent's coroutine ended, opens
-    no second debugger prompt, and is not one more failure for -x and --maxfail.
+    Each case was reported (and, with --pdb, debugged) on its own and is counted as its
+    parametrized test: the parent's passing, or its failure that sums up its failed cases, is
+    not counted in the summary line. The summing-up failure points at the test, not inside
+    asyncio where the parent's coroutine ended, opens no second debugger prompt, and is not
+    one more failure for -x and --maxfail. A parent failing for its own reasons (a refusal, a
+    fixture of its own) is counted, as a test failing there is.
     """
     report = yield
     if report.when == "teardown":
         _teardown_of_last_case(item, report)
     error = call.excinfo.value if call.excinfo is not None else None
-    if getattr(error, CASES_FAILED_ATTRIBUTE, False):
+    sums_up = getattr(error, CASES_FAILED_ATTRIBUTE, False)
+    if call.when == "call" and (report.passed or sums_up) and plan_key in item.stash:
+        setattr(report, SUMS_UP_CASES_ATTRIBUTE, True)
+        _compat.leave_out_of_counts(report)
+    if sums_up:
         path, line, _ = item.reportinfo()
         _compat.point_crash_at(report, os.fspath(path), (line or 0) + 1)
         # The session counts every failed report it is given, this one next; each failed case

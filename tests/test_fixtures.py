@@ -191,7 +191,7 @@ def test_function_fixture_and_its_dependency_are_set_up_and_torn_down_once_per_c
     result = run(pytester)
     for case in ("1", "2", "3"):
         result.stdout.fnmatch_lines([subtest_line("test_cases.py::test_x", case, "PASSED")])
-    assert counts(result) == {"passed": 1, "subtests passed": 3}
+    assert counts(result) == {"subtests passed": 3}
     ev = events(pytester)
     # Three of each, not four: none for the parent.
     assert_one_instance_per_case(ev, ["dep", "client"], 3)
@@ -232,7 +232,7 @@ def test_autouse_and_usefixtures_fixtures_are_per_case_and_not_for_the_parent(
         ),
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 2, "subtests passed": 2}
+    assert counts(result) == {"passed": 1, "subtests passed": 2}
     ev = events(pytester)
     case_events = ev[: ev.index("plain test") - 2]  # the plain test's autouse setups come last
     assert_one_instance_per_case(case_events, ["conftest_autouse", "module_autouse", "used"], 2)
@@ -274,7 +274,7 @@ def test_module_fixture_overrides_conftest_fixture_per_case(pytester: pytest.Pyt
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 2}
+    assert counts(result) == {"subtests passed": 2}
     ev = events(pytester)
     assert not [line for line in ev if "conftest" in line]
     assert sorted(matching(ev, r"case (\d) got module (\d)")) in (
@@ -319,7 +319,7 @@ def test_fixture_requesting_its_own_name_extends_the_overridden_one_per_case(
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 3}
+    assert counts(result) == {"subtests passed": 3}
     ev = events(pytester)
     assert_one_instance_per_case(ev, ["conftest", "module"], 3)
     got = matching(ev, r"case (\d) got module (\d) over conftest (\d)")
@@ -369,7 +369,7 @@ def test_fixture_with_params_splits_the_parent_and_each_case_gets_request_param(
             "test_cases.py::test_x[[]blue[]] PASSED*",
         ]
     )
-    assert counts(result) == {"passed": 2, "subtests passed": 4}
+    assert counts(result) == {"subtests passed": 4}
     ev = events(pytester)
     assert_one_instance_per_case(ev, ["color"], 4)
     assert sorted(matching(ev, r"setup color \d (\w+)")) == [("blue",)] * 2 + [("red",)] * 2
@@ -401,7 +401,7 @@ def test_indirect_parametrize_gives_request_param_to_the_per_case_fixture(
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 2, "subtests passed": 4}
+    assert counts(result) == {"subtests passed": 4}
     ev = events(pytester)
     assert_one_instance_per_case(ev, ["server"], 4)
     assert sorted(matching(ev, r"case (\d) server (\w+)")) == [
@@ -440,7 +440,7 @@ def test_request_param_of_an_unparametrized_fixture_is_an_error_of_each_case(
             "ERROR test_cases.py::test_x[[]2[]] - AttributeError*",
         ]
     )
-    assert counts(result) == {"failed": 1, "errors": 2}
+    assert counts(result) == {"errors": 2}
 
 
 def test_request_addfinalizer_runs_at_the_end_of_its_case(pytester: pytest.Pytester) -> None:
@@ -470,7 +470,7 @@ def test_request_addfinalizer_runs_at_the_end_of_its_case(pytester: pytest.Pytes
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 2}
+    assert counts(result) == {"subtests passed": 2}
     ev = events(pytester)
     k1 = matching(ev, r"case 1 got (\d)")[0][0]
     k2 = matching(ev, r"case 2 got (\d)")[0][0]
@@ -514,7 +514,7 @@ def test_per_case_setups_run_concurrently(pytester: pytest.Pytester, deco: str) 
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 3}
+    assert counts(result) == {"subtests passed": 3}
     ev = events(pytester)
     starts = [float(t) for (t,) in matching(ev, r"setup start ([\d.]+)")]
     ends = [float(t) for (t,) in matching(ev, r"setup end ([\d.]+)")]
@@ -561,7 +561,7 @@ OUTCOMES = {
         async def test_x(n, third):
             event(f"case {n}")
         """,
-        {"passed": 1, "subtests passed": 2},
+        {"subtests passed": 2},
     ),
     "fail": (
         """
@@ -570,7 +570,7 @@ OUTCOMES = {
             event(f"case {n}")
             assert n == 1
         """,
-        {"failed": 2, "subtests passed": 1},
+        {"failed": 1, "subtests passed": 1},
     ),
     "timeout": (
         """
@@ -580,7 +580,7 @@ OUTCOMES = {
             if n == 2:
                 await asyncio.sleep(10)
         """,
-        {"failed": 2, "subtests passed": 1},
+        {"failed": 1, "subtests passed": 1},
     ),
     "fail_fast": (
         """
@@ -592,7 +592,7 @@ OUTCOMES = {
                 assert False
             await asyncio.sleep(10)
         """,
-        {"failed": 2, "skipped": 1},
+        {"failed": 1, "skipped": 1},
     ),
 }
 
@@ -662,7 +662,7 @@ def test_teardown_runs_when_setup_fails_and_the_error_is_the_cases(
     result.stdout.fnmatch_lines(["*ERROR at setup of test_x[[]2[]]*", "*RuntimeError: setup boom"])
     result.stdout.fnmatch_lines(["FAILED test_cases.py::test_x - Failed: 1 of 3 cases errored: 2"])
     result.stdout.fnmatch_lines(["ERROR test_cases.py::test_x[[]2[]] - RuntimeError: setup boom"])
-    assert counts(result) == {"failed": 1, "error": 1, "subtests passed": 2}
+    assert counts(result) == {"error": 1, "subtests passed": 2}
     ev = events(pytester)
     # The case that failed set up dep 2 and tore it down; the others ran.
     assert_one_instance_per_case(ev, ["dep"], 3)
@@ -704,7 +704,7 @@ def test_teardown_error_is_reported_as_an_error_of_its_case(pytester: pytest.Pyt
     )
     result.stdout.no_fnmatch_line("ERROR test_cases.py::test_x[[]1[]]*")
     result.stdout.no_fnmatch_line("ERROR test_cases.py::test_x[[]3[]]*")
-    assert counts(result) == {"failed": 1, "error": 1, "subtests passed": 3}
+    assert counts(result) == {"error": 1, "subtests passed": 3}
     assert sorted(matching(events(pytester), r"teardown fragile (\d)")) == [("1",), ("2",), ("3",)]
 
 
@@ -754,7 +754,7 @@ def test_hung_async_generator_teardown_is_bounded_by_the_case_timeout(
     result.stdout.fnmatch_lines(
         ["ERROR test_cases.py::test_x[[]2[]] - asyncgroup.CaseTimeoutError*"]
     )
-    assert counts(result) == {"failed": 1, "passed": 1, "error": 1, "subtests passed": 3}
+    assert counts(result) == {"passed": 1, "error": 1, "subtests passed": 3}
     ev = events(pytester)
     assert sorted(line for line in ev if "ends" in line) == [
         "teardown stuck 1 ends",
@@ -786,7 +786,7 @@ def test_after_a_hung_teardown_times_out_the_other_fixtures_are_still_torn_down(
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"failed": 1, "error": 1, "subtests passed": 1}
+    assert counts(result) == {"error": 1, "subtests passed": 1}
     assert events(pytester) == [
         "setup outer 1",
         "case 1",
@@ -830,7 +830,7 @@ def test_fail_fast_cancelling_a_case_in_teardown_still_tears_down_and_reports_it
             subtest_line("test_cases.py::test_x", "2", "PASSED"),
         ]
     )
-    assert counts(result) == {"failed": 2, "subtests passed": 1}
+    assert counts(result) == {"failed": 1, "subtests passed": 1}
     ev = events(pytester)
     assert_one_instance_per_case(ev, ["outer"], 2)
     # Case 1's failure cancelled case 2 in its teardown, which went on with the next fixture.
@@ -894,7 +894,7 @@ def test_module_and_session_fixtures_are_set_up_once_and_shared_by_all_cases(
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 2, "subtests passed": 5}
+    assert counts(result) == {"subtests passed": 5}
     ev = events(pytester)
     for name in ("sess", "mod", "amod"):
         assert ev.count(f"setup {name}") == 1, ev
@@ -927,7 +927,7 @@ def test_tmp_path_is_a_distinct_existing_directory_per_case(pytester: pytest.Pyt
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 3}
+    assert counts(result) == {"subtests passed": 3}
     paths = matching(events(pytester), r"case \d (.+)")
     assert len(paths) == 3
     assert len(set(paths)) == 3
@@ -943,7 +943,7 @@ def test_request_node_in_a_case_is_the_cases_own(pytester: pytest.Pytester) -> N
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 2}
+    assert counts(result) == {"subtests passed": 2}
     assert sorted(events(pytester)) == [
         "case 1 test_x[1] test_cases.py::test_x[1] test_x",
         "case 2 test_x[2] test_cases.py::test_x[2] test_x",
@@ -969,7 +969,7 @@ def test_capsys_in_a_case_sees_only_that_cases_output(pytester: pytest.Pytester)
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 3}
+    assert counts(result) == {"subtests passed": 3}
     assert sorted(events(pytester)) == [
         f"case {n} {what}"
         for n in (1, 2, 3)
@@ -994,7 +994,7 @@ def test_caplog_in_a_case_sees_only_that_cases_records(pytester: pytest.Pytester
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 3}
+    assert counts(result) == {"subtests passed": 3}
     assert sorted(events(pytester)) == sorted(
         line
         for n in (1, 2, 3)
@@ -1029,7 +1029,7 @@ def test_monkeypatch_in_a_case_is_undone_when_that_case_ends(pytester: pytest.Py
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 2, "subtests passed": 2}
+    assert counts(result) == {"passed": 1, "subtests passed": 2}
     assert events(pytester) == [
         "case 1 sees patched set",
         "case 2 sees original None",
@@ -1071,7 +1071,7 @@ def test_auto_mode_fixtures_are_per_case(
     )
     result = run(pytester)
     result.stdout.re_match_lines([r"asyncio: mode=(Mode\.AUTO|auto)\b.*"])
-    assert counts(result) == {"passed": 1, "subtests passed": 3}
+    assert counts(result) == {"subtests passed": 3}
     ev = events(pytester)
     assert_one_instance_per_case(ev, ["dep", "client"], 3)
     assert sorted(c for _, c in matching(ev, r"case (\d) client (\d)")) == ["1", "2", "3"]
@@ -1096,7 +1096,7 @@ def test_a_fixture_may_request_the_case_argument(pytester: pytest.Pytester) -> N
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 2}
+    assert counts(result) == {"subtests passed": 2}
     assert sorted(events(pytester)) == ["setup client for 1", "setup client for 2"]
 
 
@@ -1120,7 +1120,7 @@ def test_a_case_argument_shadowing_a_fixture_is_never_set_up(pytester: pytest.Py
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 2}
+    assert counts(result) == {"subtests passed": 2}
     assert sorted(events(pytester)) == ["setup session 1", "setup session 2"]
 
 
@@ -1157,7 +1157,7 @@ def test_fixture_methods_of_a_test_class_are_per_case_and_bound_to_the_tests_ins
     body = textwrap.indent(method + textwrap.dedent(test), "    ")
     write(pytester, "class TestThing:\n" + body)
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 3}
+    assert counts(result) == {"subtests passed": 3}
     ev = events(pytester)
     assert_one_instance_per_case(ev, ["client"], 3)
     cases = matching(ev, r"case (\d) client (\d) self (\d+)")
@@ -1193,7 +1193,7 @@ def test_a_hung_fixture_setup_is_a_timeout_error_of_its_case(pytester: pytest.Py
             "setup did not finish within its timeout of 0.3 s*",
         ]
     )
-    assert counts(result) == {"failed": 1, "error": 1, "subtests passed": 2}
+    assert counts(result) == {"error": 1, "subtests passed": 2}
     ev = events(pytester)
     # The hung case's outer fixture is torn down too; the others ran.
     assert_one_instance_per_case(ev, ["outer"], 3)
@@ -1218,7 +1218,7 @@ def test_monkeypatch_context_works_in_a_case(pytester: pytest.Pytester) -> None:
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 1}
+    assert counts(result) == {"subtests passed": 1}
     assert events(pytester) == ["inside patched", "outside original"]
 
 
@@ -1258,10 +1258,10 @@ def test_overlapping_cases_patching_the_same_target_are_refused(
     )
     result = run(pytester)
     if limit == 1:
-        assert counts(result) == {"passed": 2, "subtests passed": 2}
+        assert counts(result) == {"passed": 1, "subtests passed": 2}
         assert len(events(pytester)) == 2
         return
-    assert counts(result) == {"failed": 2, "passed": 1, "subtests passed": 1}
+    assert counts(result) == {"failed": 1, "passed": 1, "subtests passed": 1}
     result.stdout.fnmatch_lines(
         ["*Failed: asyncgroup: cases '1' and '2' both monkeypatch * while they run at the*"]
     )
@@ -1295,7 +1295,7 @@ def test_other_capture_fixtures_in_a_case_see_only_that_cases_output(
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 3}
+    assert counts(result) == {"subtests passed": 3}
     assert sorted(events(pytester)) == [
         f"case {n} out=" + expected.format(text=f"first {n}\\nsecond {n}\\n") for n in (1, 2, 3)
     ]
@@ -1318,7 +1318,7 @@ def test_recwarn_is_per_case(pytester: pytest.Pytester, limit: int | None) -> No
         """,
     )
     result = run(pytester)
-    assert counts(result) == {"passed": 1, "subtests passed": 3}
+    assert counts(result) == {"subtests passed": 3}
     assert sorted(events(pytester)) == [f"case {n} saw ['warning {n}']" for n in (1, 2, 3)]
 
 

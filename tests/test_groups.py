@@ -291,7 +291,7 @@ def test_three_one_second_tests_take_about_one_second(pytester: pytest.Pytester,
         test_three="import asyncio, time\nfrom asyncgroup import concurrent_group\n\n" + source
     )
     result = pytester.runpytest_subprocess("-v", "--durations=0", timeout=60)
-    assert summary(result)["passed"] == 1
+    assert summary(result) == {"subtests passed": 3}
     assert result.ret == 0
     parent = "test_three.py::" + (
         "TestThree::concurrent_group" if form == "class" else "concurrent_group[three]"
@@ -1034,7 +1034,7 @@ def test_loadgroup_refuses_a_group_whose_tests_name_different_xdist_groups(
     assert result.ret != pytest.ExitCode.OK
     # Without loadgroup pytest-xdist ignores the marks, and so does the group.
     unscheduled = pytester.runpytest_subprocess("-n", "2", timeout=90)
-    assert summary(unscheduled) == {"passed": 3, "subtests passed": 2}
+    assert summary(unscheduled) == {"passed": 2, "subtests passed": 2}
 
 
 @pytest.mark.parametrize("form", ["class", "function"])

@@ -235,7 +235,7 @@ def test_junit_has_a_testcase_per_case_with_its_own_time_and_outcome(
     )
     result = run(pytester, mode, "-v", "--junitxml=out.xml")
     assert counts(result) == {
-        "failed": 2,
+        "failed": 1,
         "passed": 1,
         "skipped": 2,
         "xfailed": 1,
@@ -315,7 +315,7 @@ def test_junit_testcase_has_only_its_own_case_output(
 ) -> None:
     pytester.makepyfile(test_out=_CASE_OUTPUT_FILE.format(fixture=fixture))
     result = run(pytester, mode, "--junitxml=out.xml", "-o", "junit_logging=all")
-    assert counts(result)["failed"] == 2
+    assert counts(result)["failed"] == 1
     elements = junit(pytester.path / "out.xml")
     names = ["alpha", "beta", "gamma"]
     for name in names:
@@ -389,9 +389,8 @@ def test_xdist_reports_the_same_as_a_plain_run(pytester: pytest.Pytester) -> Non
     distributed = pytester.runpytest_subprocess("-v", "-n", "2", "--junitxml=xdist.xml", timeout=60)
     assert "2 workers [8 items]" in distributed.stdout.str()
     expected_counts = {
-        # 2 bad cases, 2 test_mixed parents, shard 5, its parent, test_plain_param[2]
-        "failed": 7,
-        "passed": 4,  # shard1of2, test_passing, test_plain, test_plain_param[1]
+        "failed": 4,  # 2 bad cases, shard 5, test_plain_param[2]
+        "passed": 2,  # test_plain, test_plain_param[1]
         "skipped": 4,
         "xfailed": 2,
         "errors": 2,
@@ -477,7 +476,7 @@ def test_case_values_that_cannot_be_pickled_do_not_break_the_run(
     )
     result = run(pytester, mode, "-v", "-l", "--junitxml=out.xml")
     # bad-lambda fails, test_raises[value0] fails; both parents fail.
-    assert counts(result) == {"failed": 4, "subtests passed": 6}
+    assert counts(result) == {"failed": 2, "subtests passed": 6}
     assert case_outcomes(result) == {
         "test_values.py::test_values[<lambda>]": "PASSED",
         "test_values.py::test_values[value1]": "PASSED",
@@ -511,7 +510,7 @@ def test_shards_split_the_cases_over_parents(pytester: pytest.Pytester, mode: li
         """
     )
     result = run(pytester, mode, "-v", "--junitxml=out.xml")
-    assert counts(result) == {"failed": 2, "passed": 2, "subtests passed": 9}
+    assert counts(result) == {"failed": 1, "subtests passed": 9}
     expected = {
         f"test_shards.py::test_x[shard{n % 3 + 1}of3-{n}]": "FAILED" if n == 4 else "PASSED"
         for n in range(10)
@@ -561,14 +560,14 @@ def test_last_failed_reruns_only_the_failed_cases(
     failing = pytester.path / "failing.txt"
     failing.write_text("c2 c4")
     first = run(pytester, mode, "-v")
-    assert counts(first) == {"failed": 3, "passed": 1, "subtests passed": 4}
+    assert counts(first) == {"failed": 2, "passed": 1, "subtests passed": 4}
 
     again = run(pytester, mode, "-v", "--lf")
     assert case_outcomes(again) == {
         "test_lf.py::test_x[c2]": "FAILED",
         "test_lf.py::test_x[c4]": "FAILED",
     }
-    assert counts(again) == {"failed": 3}
+    assert counts(again) == {"failed": 2}
     again.stdout.fnmatch_lines(["FAILED test_lf.py::test_x - Failed: 2 of 2 cases failed: c2, c4"])
     assert "test_other" not in again.stdout.str()
 
@@ -578,11 +577,11 @@ def test_last_failed_reruns_only_the_failed_cases(
         "test_lf.py::test_x[c2]": "PASSED",
         "test_lf.py::test_x[c4]": "FAILED",
     }
-    assert counts(fixed) == {"failed": 2, "subtests passed": 1}
+    assert counts(fixed) == {"failed": 1, "subtests passed": 1}
 
     last = run(pytester, mode, "-v", "--lf")  # only c4 is left failing
     assert case_outcomes(last) == {"test_lf.py::test_x[c4]": "FAILED"}
-    assert counts(last) == {"failed": 2}
+    assert counts(last) == {"failed": 1}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -600,7 +599,7 @@ def test_failed_first_runs_the_failed_cases_first(
     result = run(pytester, mode, "-v", "--ff")
     order = [nodeid.rpartition("[")[2].rstrip("]") for nodeid, _ in case_lines(result)]
     assert order == ["c2", "c4", "c0", "c1", "c3", "c5"]
-    assert counts(result) == {"passed": 2, "subtests passed": 6}
+    assert counts(result) == {"passed": 1, "subtests passed": 6}
 
 
 # --------------------------------------------------------------------------------------------
@@ -750,7 +749,7 @@ def test_live_status_appears_on_a_terminal_and_is_erased(pytester: pytest.Pytest
     progress = [line for line in screen if line.startswith("test_status.py ")]
     assert len(progress) == 1, screen
     assert progress[0].endswith("[100%]"), screen
-    assert "3 failed" in "\n".join(screen[-3:])
+    assert "2 failed" in "\n".join(screen[-3:])
 
 
 def test_live_status_is_not_shown_with_verbose_on_a_terminal(pytester: pytest.Pytester) -> None:
@@ -764,7 +763,7 @@ def test_live_status_is_not_shown_with_verbose_on_a_terminal(pytester: pytest.Py
 def test_live_status_is_not_written_to_a_pipe(pytester: pytest.Pytester, mode: list[str]) -> None:
     pytester.makepyfile(test_status=_STATUS_FILE)
     result = run(pytester, mode)
-    assert counts(result)["failed"] == 3
+    assert counts(result)["failed"] == 2
     assert "cases, " not in result.stdout.str() + result.stderr.str()
 
 
@@ -799,7 +798,6 @@ def test_fixture_error_of_a_case_is_an_error_of_that_case(
     pytester.makepyfile(test_err=_FIXTURE_ERROR_FILE.format(phase=phase))
     result = run(pytester, mode, "-v", "--junitxml=out.xml")
     assert counts(result) == {
-        "failed": 1,
         "error": 1,
         "subtests passed": 2 if phase == "setup" else 3,
     }
@@ -894,7 +892,7 @@ def test_exitfirst_cancels_the_running_cases(pytester: pytest.Pytester, mode: li
         "test_stop.py::test_x[slow1]": "SKIPPED",
         "test_stop.py::test_x[slow2]": "SKIPPED",
     }
-    assert counts(result) == {"failed": 2, "skipped": 2}
+    assert counts(result) == {"failed": 1, "skipped": 2}
     result.stdout.fnmatch_lines(["*cancelled: stopping after 1 failures*"])
 
 

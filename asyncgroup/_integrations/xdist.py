@@ -1,9 +1,16 @@
-"""pytest-xdist ``--dist loadgroup``: a group's parent goes with its tests' ``xdist_group``.
+"""pytest-xdist: ``-x``/``--maxfail`` count the failed cases, not their parents' failures that
+sum them up; and with ``--dist loadgroup`` a group's parent goes with its tests' ``xdist_group``.
 
-Checked on pytest-xdist 3.8.0. With ``--dist loadgroup`` each worker appends ``@name`` (the
-names of the item's ``xdist_group`` marks, sorted and joined by ``_``) to the node id of every
-marked item in its ``pytest_collection_modifyitems``, and the controller sends the items of one
-name to one worker. A group's parent is made after that (``_grouping``), so it gets the name of
+Checked on pytest-xdist 3.8.0. The controller counts every failed report it is given for
+``--maxfail`` (``DSession.countfailures``, after calling ``pytest_runtest_logreport``), and so
+does its session (``Session.testsfailed``, in that hook): a parent's failure that sums up its
+failed cases, each counted already, is taken off both before they count it, as the worker that
+ran it does (see _plugin.pytest_runtest_makereport).
+
+With ``--dist loadgroup`` each worker appends ``@name`` (the names of the item's ``xdist_group``
+marks, sorted and joined by ``_``) to the node id of every marked item in its
+``pytest_collection_modifyitems``, and the controller sends the items of one name to one
+worker. A group's parent is made after that (``_grouping``), so it gets the name of
 its tests here, in the same way; tests of one group with different names cannot all go where
 their names say, and are a collection error naming them.
 """
@@ -16,6 +23,7 @@ from typing import Any
 import pytest
 
 from asyncgroup import _compat, _grouping
+from asyncgroup._outcome import SUMS_UP_CASES_ATTRIBUTE
 
 PLUGIN = "xdist"
 
@@ -73,3 +81,23 @@ def name_parent(parent: pytest.Item, tests: list[pytest.Function]) -> None:
     names = {xdist_group_of(test) for test in tests} - {""}
     if len(names) == 1:
         _compat.name_xdist_group(parent, names.pop())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    dsession = session.config.pluginmanager.get_plugin("dsession")
+    if dsession is not None:  # the controller
+        session.config.pluginmanager.register(_UncountedParentFailures(session, dsession))
+
+
+class _UncountedParentFailures:
+    def __init__(self, session: pytest.Session, dsession: Any) -> None:
+        self._session = session
+        self._dsession = dsession
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed and getattr(report, SUMS_UP_CASES_ATTRIBUTE, False):
+            self._session.testsfailed -= 1
+            if isinstance(getattr(self._dsession, "countfailures", None), int):
+                self._dsession.countfailures -= 1

@@ -1,0 +1,141 @@
+"""The summary line counts the cases, as the parametrized run counts its tests (issue 11, kind 9).
+
+Differential tests (tests/differential.py): the parent's own outcome, which only sums up its
+cases' (it passed, or failed because cases failed), is not one more test in the counts, nor one
+more failure for --maxfail under xdist; a parent failing for a reason of its own still is.
+"""
+
+from __future__ import annotations
+
+import pytest
+from differential import Differential
+
+from tests.conftest import summary
+
+# A @concurrent_group in the concurrent run; separate tests in the parametrized one.
+_GROUP = """
+from asyncgroup import concurrent_group
+
+group = concurrent_group("g") if cases.__module__.startswith("asyncgroup") else pytest.mark.asyncio
+"""
+
+OUTCOMES = (
+    _GROUP
+    + """
+
+@pytest.fixture(scope="module")
+def broken():
+    raise RuntimeError("no server")
+
+
+@cases("n", [pytest.param(n, marks=pytest.mark.skip("later")) for n in (1, 2)])
+async def test_skipped(n):
+    pass
+
+
+@cases("n", range(6))
+async def test_failing(n):
+    assert n not in (2, 4)
+
+
+@cases("n", [1, pytest.param(2, marks=pytest.mark.xfail(reason="known"))])
+async def test_xfail(n):
+    assert n == 1
+
+
+@cases("n", [1, 2])
+async def test_no_server(n, broken):
+    pass
+
+
+@group
+async def test_first():
+    pass
+
+
+@group
+async def test_second():
+    assert False
+"""
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["-q"], [], ["-v"], ["-n", "2"], ["-n", "2", "-v"]],
+    ids=["q", "", "v", "xdist", "xdist-v"],
+)
+def test_summary_line_counts_the_cases_not_their_parent(
+    differential: Differential, args: list[str]
+) -> None:
+    pair = differential.run(OUTCOMES, *args)
+    pair.assert_same()
+    pair.assert_same_counts()
+
+
+def test_only_skipped_cases_count_as_skipped(differential: Differential) -> None:
+    source = """
+        @cases("n", [pytest.param(n, marks=pytest.mark.skip("later")) for n in (1, 2)])
+        async def test_skipped(n):
+            pass
+    """
+    pair = differential.run(source)
+    pair.assert_same("*= 2 skipped in *")
+    pair.assert_same_counts()
+
+
+def test_a_parent_failing_for_its_own_reason_is_counted(differential: Differential) -> None:
+    """A group sharing a parametrized wider fixture fails as a whole, before any test ran:
+    that failure is the parent's own, counted and shown."""
+    source = (
+        _GROUP
+        + """
+@pytest.fixture(scope="module", params=[1, 2])
+def server(request):
+    return request.param
+
+
+@group
+async def test_first(server):
+    pass
+
+
+@group
+async def test_second(server):
+    pass
+"""
+    )
+    pair = differential.run(source)
+    assert pair.concurrent.ret == pytest.ExitCode.TESTS_FAILED
+    pair.concurrent.stdout.fnmatch_lines(["*the module-scoped fixture 'server' is parametrized*"])
+    assert summary(pair.concurrent) == {"failed": 1}, pair._both()
+
+
+MAXFAIL = """
+@cases("n", [1, 2, 3])
+async def test_one_failing(n):
+    assert n != 2
+
+
+@cases("n", [1, 2])
+async def test_later(n):
+    await asyncio.sleep(0.3)
+
+
+@cases("n", [1, 2])
+async def test_last(n):
+    await asyncio.sleep(0.3)
+"""
+
+
+@pytest.mark.parametrize("args", [[], ["-n", "2"]], ids=["", "xdist"])
+def test_maxfail_counts_failed_cases_not_their_parent(
+    differential: Differential, args: list[str]
+) -> None:
+    """One failed case is one failure: --maxfail=2 does not stop the run (the parent's
+    summing-up failure counted as a second one, under xdist, stopped it)."""
+    pair = differential.run(MAXFAIL, "--maxfail=2", *args)
+    pair.assert_same()
+    pair.assert_same_counts()
+    for result in (pair.concurrent, pair.parametrized):
+        assert not any("stopping after" in line for line in result.outlines), pair._both()
