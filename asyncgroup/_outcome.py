@@ -543,6 +543,10 @@ class CaseReporter:
             outcome, longrepr = "passed", None
         elif isinstance(error, pytest.xfail.Exception):  # as pytest: XFAIL at setup of ...
             outcome, longrepr, wasxfail = "skipped", self._skipped_at(error), error.msg
+        elif isinstance(error, pytest.skip.Exception) and phase.when == "setup":
+            # As pytest (its pytest_fixture_setup): a fixture's skip is placed at the test, or
+            # the user would not know which test skipped.
+            outcome, longrepr = "skipped", self._skip(error.msg or "")
         elif isinstance(error, pytest.skip.Exception) or _compat.skips_only(error):
             outcome, longrepr = "skipped", self._skipped_at(error)
         elif xfail is not None and (xfail.raises is None or _raises_matches(xfail.raises, error)):

@@ -324,3 +324,29 @@ def test_durations_list_a_cases_setup_and_teardown(differential: Differential) -
     listed = _durations(pair.concurrent, pair.parents)
     assert listed == _durations(pair.parametrized, set()), pair._both()
     assert ("teardown", "test_it.py::test_x[2]") in listed, pair._both()
+
+
+# --------------------------------------------------------------------------------------------
+# A fixture's pytest.skip() is placed at the test
+
+
+def test_skip_in_a_fixture_is_located_at_the_test(differential: Differential) -> None:
+    pair = differential.run(
+        """
+        @pytest.fixture
+        def fx(n):
+            if n == "fxskip":
+                pytest.skip("fixture skip")
+            yield
+
+        @cases("n", ["fxskip", "bodyskip", "ok"])
+        async def test_x(n, fx):
+            if n == "bodyskip":
+                pytest.skip("body skip")
+        """,
+        "-rs",
+    )
+    pair.assert_same(
+        "SKIPPED [[]1[]] test_it.py:14: fixture skip",
+        "SKIPPED [[]1[]] test_it.py:17: body skip",
+    )
