@@ -7,6 +7,7 @@ checked on; tests/test_compat.py exercises each of them on the pytest 8 and pyte
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import os
 import re
@@ -60,6 +61,15 @@ class CaseReport(_SubtestReport):  # type: ignore[misc, valid-type]
     @property
     def head_line(self) -> str:
         return str(self.location[2])
+
+
+def added_report_sections(item: pytest.Item) -> list[tuple[str, str, str]]:
+    """What ``item.add_report_section(when, key, content)`` added: (when, key, content).
+
+    pytest 8.0-9.2 keeps them in ``Item._report_sections``, which
+    ``TestReport.from_item_and_call`` turns into "Captured <key> <when>" sections.
+    """
+    return list(getattr(item, "_report_sections", ()))
 
 
 def subtest_report(msg: str, *fields: Any, case: bool = True) -> pytest.TestReport:
@@ -900,6 +910,10 @@ def place_at(func: Callable[..., Any], original: Callable[..., Any]) -> None:
     use, follows an object's ``place_as`` attribute. A group's parent is defined in asyncgroup but
     reported in the test module, as its first test: no ``<- asyncgroup/...`` in its -v line.
     """
+    # A functools.partial test (a class attribute) has no code of its own: pytest locates it
+    # at the function it wraps, but does not unwrap a place_as.
+    while isinstance(original, functools.partial):
+        original = original.func
     func.place_as = original  # type: ignore[attr-defined]
 
 

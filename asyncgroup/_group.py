@@ -34,6 +34,12 @@ class GroupSpec:
         }
         return {key: value for key, value in values.items() if value is not None}
 
+    def describe(self) -> str:
+        """The declaration as written: ``@concurrent_group('g', timeout=5.0)``."""
+        given = [] if self.name is None else [repr(self.name)]
+        given += [f"{key}={value!r}" for key, value in self.options().items()]
+        return f"@concurrent_group({', '.join(given)})" if given else "@concurrent_group"
+
 
 def _check(name: object, options: dict[str, Any]) -> GroupSpec:
     try:
@@ -119,6 +125,18 @@ def _apply(obj: Any, spec: GroupSpec) -> Any:
                 error=(
                     "@concurrent_group without a name groups the tests of a class; on a "
                     "function give the group name: @concurrent_group('name', ...)"
+                ),
+            )
+        inner = spec_of(obj)
+        if inner is not None and spec.error is None:
+            # A test runs in one group: a second declaration is a mistake (a copy-paste, a
+            # merge), not something to pick from silently.
+            spec = GroupSpec(
+                None,
+                error=(
+                    f"two @concurrent_group decorators: {spec.describe()} and "
+                    f"{inner.describe()}; a test runs in one group with one set of options: "
+                    f"keep one"
                 ),
             )
         setattr(obj, GROUP_ATTRIBUTE, spec)

@@ -64,16 +64,61 @@ def pytest_pycollect_makeitem(
         if msg is not None:
             pytest.fail(f"In {name}: {msg}", pytrace=False)
     if result and (spec is not None or in_class_group):
+        _check_cases_options(name, obj, spec or spec_of(collector.obj, False))
         _check_loop_scope(collector.config, name, result)
-    if spec is not None and not result:
+    reason = _not_collected(obj, bool(result)) if spec is not None else None
+    if reason is not None:
         kind = "class" if isinstance(obj, type) else "function"
         msg = (
             f"@concurrent_group on {kind} {name!r}, which pytest does not collect as a test "
-            f"(see the python_classes and python_functions ini options): "
-            f"decorate a test function or a test class"
+            f"({reason}): decorate a test function or a test class"
         )
         pytest.fail(msg, pytrace=False)
     return result
+
+
+def _not_collected(obj: object, collected: bool) -> str | None:
+    """Why pytest does not collect the tests of ``obj`` (None: it does); ``collected``: pytest
+    made a collector or item of it.
+
+    pytest makes a collector of a class with a constructor, but warns and finds no tests in it
+    (``Class.collect``), and skips an object whose ``__test__`` is false."""
+    if not getattr(obj, "__test__", True):
+        return "it sets __test__ = False"
+    if isinstance(obj, type):
+        for article, method in (("an", "__init__"), ("a", "__new__")):
+            if getattr(obj, method, None) not in (None, getattr(object, method)):
+                return f"it has {article} {method} constructor"
+    if not collected:
+        return "see the python_classes and python_functions ini options"
+    return None
+
+
+def _check_cases_options(name: str, obj: object, spec: GroupSpec | None) -> None:
+    """A @concurrent_cases test in a group: its own options that the group cannot honour per
+    test are a collection error rather than silently dropped."""
+    __tracebackhide__ = True
+    table = getattr(getattr(obj, "__func__", obj), CASES_ATTRIBUTE, None)
+    if not isinstance(table, CaseTable) or table.error is not None:
+        return
+    group = "@concurrent_group" if spec is None else spec.describe()
+    if table.shards is not None:
+        msg = (
+            f"In {name}: @concurrent_cases(shards={table.shards}) cannot be used in a "
+            f"@concurrent_group: shards spread a test's cases over pytest-xdist workers, and a "
+            f"group runs whole on one worker; remove shards (or take the test out of {group})"
+        )
+        pytest.fail(msg, pytrace=False)
+    given = {"max_concurrency": table.max_concurrency, "fail_fast": table.fail_fast or None}
+    for option, value in given.items():
+        if value is not None:
+            msg = (
+                f"In {name}: @concurrent_cases({option}={value!r}) is not applied per test in a "
+                f"@concurrent_group: the group's {option} acts on all its tests' cases together; "
+                f"give it on the group ({group}, then with {option}={value!r}) or take the test "
+                f"out of the group"
+            )
+            pytest.fail(msg, pytrace=False)
 
 
 def _check_declaration(
@@ -156,11 +201,16 @@ def pytest_pycollect_makeitem_group_parent(
     return [pytest.Function.from_parent(collector, name=name, callobj=obj)]
 
 
+# --collect-only, --setup-only and --setup-plan (which sets setuponly), --fixtures-per-test.
+_LISTING_OPTIONS = ("collectonly", "setuponly", "show_fixtures_per_test")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Replace the selected tests of each group by the group's parent, in place."""
-    if session.config.getoption("collectonly"):
-        return  # --collect-only lists the tests themselves
+    config = session.config
+    if any(config.getoption(name) for name in _LISTING_OPTIONS):
+        return  # they list (and set up) the tests themselves and run no test body
     groups: dict[tuple[str, str | None], list[pytest.Function]] = {}
     order: list[pytest.Item | tuple[str, str | None]] = []
     for item in session.items:
@@ -313,11 +363,14 @@ def _member(item: pytest.Function, table: CaseTable | None) -> tuple[Member, dic
         for name, value in params.items()
         if name in defs and _compat.is_direct_param(defs[name][-1])
     }
-    instance = item.instance
-    bound_args = () if instance is None else (instance,)
+    # Called as pytest calls it: a method bound to the test's instance (a classmethod to the
+    # class), a staticmethod or other class attribute (a functools.partial) unbound.
+    bound_args = (item.obj.__self__,) if inspect.ismethod(item.obj) else ()
     if table is not None:  # a @concurrent_cases test: its cases are the group's
         plan = item.stash[plan_key]
-        return Member(item, table.func, bound_args, table.parameters, table.is_async, plan), direct
+        member = Member(item, table.func, bound_args, table.parameters, table.is_async, plan)
+        member.timeout = table.timeout  # its own timeout is its cases'
+        return member, direct
     func = item.function
     is_async = inspect.iscoroutinefunction(func)
     member = Member(

@@ -33,6 +33,7 @@ class Member:
     is_async: bool
     plan: Any  # _fixtures.FixturePlan
     case_is_item: bool = False
+    timeout: float | None = None  # the test's own @concurrent_cases(timeout=...), if given
     reporter: Any = None  # _outcome.CaseReporter, made when the run starts
 
     def label(self, case: Case) -> str:

@@ -272,6 +272,8 @@ class CaseReporter:
         if properties:  # record_property in the case
             for report in result:
                 report.user_properties.extend(properties)
+        if self.case_is_item:  # a test of a group: request.node is its item, as without it
+            self._add_node_writes(result)
         for report in result:
             setattr(report, CASE_ID_ATTRIBUTE, case_id)
             setattr(report, PARENT_NODEID_ATTRIBUTE, self.item.nodeid)
@@ -347,6 +349,20 @@ class CaseReporter:
                 # teardown report, so the case's call report carries it instead.
                 call_report.sections.extend(self._sections(phase))
         return result
+
+    def _add_node_writes(self, reports: list[pytest.TestReport]) -> None:
+        """What the test wrote on its item, as pytest's reports carry it: the sections of
+        ``add_report_section`` up to each report's phase, and ``user_properties``."""
+        order = {"setup": 0, "call": 1, "teardown": 2}
+        added = _compat.added_report_sections(self.item)
+        for report in reports:
+            upto = order.get(report.when or "call", 1)
+            report.sections.extend(
+                (f"Captured {key} {when}", content)
+                for when, key, content in added
+                if order.get(when, 1) <= upto
+            )
+            report.user_properties.extend(self.item.user_properties)
 
     def _sections(self, phase: Phase) -> list[tuple[str, str]]:
         sections = []

@@ -340,8 +340,12 @@ class ParentRun:
         asked: dict[tuple[int, ...], CaseTimeout | None] = {}  # by test and marks
         for case in cases:
             timeout = own
+            member: Member | None = getattr(case, "member", None)
+            if member is not None and member.timeout is not None and not settings.debugging:
+                # A test of a group with @concurrent_cases(timeout=...): as without the group.
+                self.timeouts[id(case)] = CaseTimeout(member.timeout)
+                continue
             if ask:
-                member: Member | None = getattr(case, "member", None)
                 item = member.item if member is not None else None
                 key = (id(item), *map(id, case.marks))
                 if key not in asked:
