@@ -792,8 +792,9 @@ class ParentRun:
 
     def _bound_args(self, member: Member) -> tuple[Any, ...]:
         """``self`` for a case of a test in a class: an instance of its own, made as pytest
-        makes one for each parametrized test (a test of a group has its item's)."""
-        if not member.bound_args or member.case_is_item:
+        makes one for each parametrized test (a test of a group has its item's; a classmethod
+        its class)."""
+        if not member.bound_args or member.case_is_item or isinstance(member.bound_args[0], type):
             return member.bound_args
         item = member.item or self.item
         if not isinstance(item.parent, pytest.Class):

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.differential import Differential
 from tests.test_groups import compare, junit, run, write_pair
 
 
@@ -70,6 +71,44 @@ def test_static_and_class_methods_and_partials_are_called_as_pytest_calls_them(
     assert "static fails" in tests["TestSt::test_static_fail"][1]
     # The parent's failure is located in the test file, not at line 0 of nowhere.
     assert not any(line.startswith(":0:") for line in grouped.outlines), grouped.stdout.str()
+
+
+def test_static_and_class_methods_with_concurrent_cases_are_called_as_pytest_calls_them(
+    differential: Differential,
+) -> None:
+    """The same with @concurrent_cases, in a plain class and in a grouped one: a classmethod's
+    cases get the class, not an instance made for each case."""
+    source = """
+        from asyncgroup import concurrent_group
+
+        DECORATOR
+        class TestC:
+            @classmethod
+            @cases("x", [1, 2])
+            async def test_cm(cls, x):
+                assert cls is TestC, "not the class"
+
+            @staticmethod
+            @cases("x", [1, 2])
+            async def test_st(x):
+                assert x != 2, "static fails"
+
+            @cases("x", [1, 2])
+            async def test_m(self, x):
+                assert isinstance(self, TestC), "not an instance"
+    """
+    # (The class's asyncio mark: without it, pytest-asyncio's strict mode does not see a
+    # classmethod or staticmethod @concurrent_cases test as async.)
+    differential.run(source.replace("DECORATOR", "@pytest.mark.asyncio"), "-v").assert_same()
+    # In a group (the parametrized run has no group: its outcomes are the ones above).
+    pair = differential.run(source.replace("DECORATOR", "@concurrent_group"), "-v")
+    expected = {
+        f"test_it.py::TestC::test_{name}[{x}]": ["passed"] for name in ("cm", "m") for x in (1, 2)
+    }
+    expected["test_it.py::TestC::test_st[1]"] = ["passed"]
+    expected["test_it.py::TestC::test_st[2]"] = ["failed"]
+    expected["test_it.py::TestC::concurrent_group"] = ["failed"]
+    assert pair.concurrent_outcomes == expected, pair.concurrent.stdout.str()
 
 
 def test_a_concurrent_cases_tests_own_timeout_is_its_cases_timeout(
