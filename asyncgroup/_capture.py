@@ -37,8 +37,9 @@ class CaseOutput:
         self.out: list[str] = []
         self.err: list[str] = []
         self.records: list[logging.LogRecord] = []
-        # (message, summary, exception) of each unraisable exception (_case_unraisable)
-        self.unraisable: list[tuple[str, str, BaseException | None]] = []
+        # (warning class, message, summary, exception) of each unraisable exception or
+        # exception in a thread the case started (_case_unraisable)
+        self.unraisable: list[tuple[type[Warning], str, str, BaseException | None]] = []
         self.warning_frames: list[
             Any
         ] = []  # the case's catch_warnings blocks (_case_catch_warnings)

@@ -153,3 +153,29 @@ def test_unraisable_exception_as_error_fails_its_case(differential: Differential
     )
     pair.assert_same("FAILED test_it.py::test_x[[]2[]] - pytest.PytestUnraisableExceptionWarning*")
     assert pair.parametrized_outcomes["test_it.py::test_x[2]"] == ["failed"]
+
+
+THREAD_EXCEPTION = """
+import threading
+
+@cases("n", [1, 2, 3])
+async def test_x(n):
+    await asyncio.sleep(0.05 * n)
+    if n == 2:
+        thread = threading.Thread(target=lambda: 1 / 0)
+        thread.start()
+        thread.join()
+    await asyncio.sleep(0.2)  # the cases overlap
+"""
+
+
+def test_exception_in_a_thread_a_case_started_fails_that_case(
+    differential: Differential,
+) -> None:
+    pair = differential.run(
+        THREAD_EXCEPTION, "-rA", "-W", "error::pytest.PytestUnhandledThreadExceptionWarning"
+    )
+    pair.assert_same(
+        "FAILED test_it.py::test_x[[]2[]] - pytest.PytestUnhandledThreadExceptionWarning*"
+    )
+    assert pair.parametrized_outcomes["test_it.py::test_x[2]"] == ["failed"]
