@@ -595,6 +595,7 @@ def test_fixtures_are_per_test_or_shared_by_scope(pytester: pytest.Pytester) -> 
         import asyncio
         import itertools
         import pytest
+        import pytest_asyncio
         from asyncgroup import concurrent_group
 
         made = {"module": 0, "class": 0, "function": 0}
@@ -610,7 +611,7 @@ def test_fixtures_are_per_test_or_shared_by_scope(pytester: pytest.Pytester) -> 
             made["class"] += 1
             return object()
 
-        @pytest.fixture
+        @pytest_asyncio.fixture
         async def per_test(request, per_module):
             made["function"] += 1
             yield (next(counter), request.node.name)
