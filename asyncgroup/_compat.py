@@ -690,6 +690,18 @@ def stepwise_last_failed(cache: pytest.Cache) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def stepwise_passes_over_next_failure(config: pytest.Config) -> None:
+    """Make pytest's stepwise plugin (``--sw``) pass over the next failed report, as
+    ``--sw-skip`` makes it pass over the first.
+
+    pytest 8.4-9.2: the plugin is registered as "stepwiseplugin" (with --sw or --sw-skip); while
+    its ``skip`` is True it passes over a failed report and sets ``skip`` to False.
+    """
+    plugin = config.pluginmanager.get_plugin("stepwiseplugin")
+    if plugin is not None and isinstance(getattr(plugin, "skip", None), bool):
+        plugin.skip = True
+
+
 def set_stepwise_last_failed(cache: pytest.Cache, nodeid: str) -> None:
     """Make ``--sw`` go on from ``nodeid`` next time (the record read above)."""
     value = cache.get("cache/stepwise", None)

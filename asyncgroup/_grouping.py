@@ -57,7 +57,7 @@ def pytest_pycollect_makeitem(
     if spec is not None:
         _check_declaration(collector, name, obj, spec)
     result = yield
-    in_class_group = isinstance(collector, pytest.Class) and spec_of(collector.obj, False)
+    in_class_group = class_spec(collector) is not None
     if (result or spec is not None) and (spec is not None or in_class_group):
         # A generator test's body never runs when called: an async one would pass unrun.
         msg = generator_error(obj, "@concurrent_group")
@@ -130,10 +130,11 @@ def _check_declaration(
     refuse_without_asyncio(collector.config, name, "@concurrent_group", "tests")
     if isinstance(obj, type):
         return  # a class is a group of its own
-    if isinstance(collector, pytest.Class) and spec_of(collector.obj, own=False) is not None:
+    if class_spec(collector) is not None:
         msg = (
             f"In {name}: class {collector.name} already runs all its tests as one group "
-            f"(@concurrent_group on the class); remove @concurrent_group from the method"
+            f"(@concurrent_group on it, or on a class it is nested in); remove "
+            f"@concurrent_group from the method"
         )
         pytest.fail(msg, pytrace=False)
     given = collector.config.stash.setdefault(_options_key, {})
@@ -238,10 +239,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             parents.update((member.nodeid, item.nodeid) for member, *_ in group.members)
 
 
+def class_spec(node: object) -> GroupSpec | None:
+    """The group of a class (``node``) or of a class it is nested in, the nearest: a decorated
+    class's nested classes are groups of their own, as a class mark reaches their tests."""
+    while isinstance(node, pytest.Class):
+        spec = spec_of(node.obj, own=False)
+        if spec is not None:
+            return spec
+        node = node.parent
+    return None
+
+
 def group_key(item: pytest.Item) -> tuple[str, str | None] | None:
     if not isinstance(item, pytest.Function) or item.parent is None:
         return None
-    spec = spec_of(item.cls, own=False) if item.cls is not None else None
+    spec = class_spec(item.parent)
     if spec is None:
         spec = spec_of(item.function)
     if spec is None or spec.error is not None:
@@ -258,7 +270,8 @@ class _Group:
     members: list[tuple[pytest.Function, Member, dict[str, Any], CaseTable | None]] = field(
         default_factory=list
     )
-    error: str | None = None
+    # Tests that cannot run in the group (by node id): the setup error each reports instead.
+    refused: dict[str, str] = field(default_factory=dict)
 
     def cases(self, failed: dict[str, BaseException]) -> list[MemberCase]:
         """The cases to run now: one per test, or the selected cases of a @concurrent_cases test.
@@ -270,6 +283,8 @@ class _Group:
             # pytest.param marks; the runner adds those of the class and module.
             marks = tuple(parent_marks(item)[0])
             error = next((failed[name] for name in item.fixturenames if name in failed), None)
+            if item.nodeid in self.refused:
+                error = _refusal(self.refused[item.nodeid])
             if error is not None:  # its marks still act: a skip mark skips, an xfail xfails
                 alone = dataclasses.replace(member, case_is_item=True)
                 cases.append(MemberCase(len(cases), {}, marks, item.name, alone, error))
@@ -287,6 +302,14 @@ class _Group:
                 own = (*marks, *case.marks)
                 cases.append(MemberCase(len(cases), values, own, case.id, member))
         return cases
+
+
+def _refusal(msg: str) -> BaseException:
+    """A setup error with ``msg`` and no traceback, as ``pytest.fail(msg, pytrace=False)``."""
+    try:
+        pytest.fail(msg, pytrace=False)
+    except pytest.fail.Exception as exc:
+        return exc
 
 
 def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
@@ -320,11 +343,16 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
             if fixturedefs[-1].scope == "function" or fixture in member.plan.per_case:
                 continue
             if fixture in getattr(item, "callspec", _NO_CALLSPEC).params:
-                group.error = group.error or (
-                    f"{item.nodeid}: the {fixturedefs[-1].scope}-scoped fixture {fixture!r} is "
-                    f"parametrized; the tests of a group share it, so it cannot take a "
-                    f"parameter per test: move the test out of the group"
+                # pytest holds one parameter of it at a time, the tests of a group run at
+                # once: the test's setup error; the other tests of the group run.
+                msg = (
+                    f"In {item.name}: the {fixturedefs[-1].scope}-scoped fixture {fixture!r} "
+                    f"is parametrized: pytest sets it up with one parameter at a time, and the "
+                    f"tests of a @concurrent_group run at the same time; take "
+                    f"{item.originalname} out of the group, or make {fixture!r} function-scoped"
                 )
+                group.refused.setdefault(item.nodeid, msg)
+                continue
             shared[fixture] = None
     function = _parent_function(group, items, isinstance(collector, pytest.Class))
     if isinstance(collector, pytest.Class):
@@ -347,7 +375,7 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
 
 
 def _group_options(collector: pytest.Module | pytest.Class, name: str | None) -> dict[str, Any]:
-    spec = spec_of(collector.obj, own=False) if isinstance(collector, pytest.Class) else None
+    spec = class_spec(collector)
     if spec is not None:  # the class form: the class's options
         return spec.options()
     given = collector.config.stash.get(_options_key, {}).get((collector.nodeid, name), {})
@@ -415,14 +443,13 @@ async def _run(
     """The body of a group's parent: run its tests' cases, fail if any failed."""
     __tracebackhide__ = True
     # The runner imports pytest plugins: load it lazily.
-    from asyncgroup._runner import ParentRun, cases_failed
+    from asyncgroup._runner import ParentRun, cases_failed, last_case_key
 
-    if group.error is not None:
-        pytest.fail(f"asyncgroup: {group.error}", pytrace=False)
     settings = RunSettings.for_item(request.node, group.table)
     values, failed = wider_results(request.node)
     parent_values.update(values)
     cases = group.cases(failed)
+    request.node.stash[last_case_key] = cases[-1] if cases else None  # see _plugin
     _compat.leave_xfail_to_cases(request.node)  # the class's or module's xfail acts per test
     run = ParentRun(group.table, request, settings, (), parent_values)
     await run.run(list(cases))

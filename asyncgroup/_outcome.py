@@ -231,8 +231,9 @@ class CaseReporter:
     def file_under_case(self, report: pytest.TestReport, case: Case) -> None:
         """Make a report of the parent one of ``case``'s (its node id, name and keywords)."""
         nodeid = self.nodeid(case.id)
-        path, line, domain = report.location
-        report.location = (path, line, case_nodeid(domain, case.id, self.slot))
+        path, line, domain = self.location  # the parent's, or a test of a group's own
+        name = domain if self.case_is_item else case_nodeid(domain, case.id, self.slot)
+        report.location = (path, line, name)
         report.keywords = self._case_keywords(case.id, (m.name for m in case.marks))  # type: ignore[assignment]
         setattr(report, CASE_ID_ATTRIBUTE, case.id)
         setattr(report, PARENT_NODEID_ATTRIBUTE, self.item.nodeid)
@@ -599,12 +600,16 @@ def case_status(
     verbosity (passing ones without a progress letter, so that 10,000 cases do not fill the
     screen). An xfailed or xpassed case is counted, and listed by ``-rxX``, as its parametrized
     test (pytest-subtests counts "subtests xfailed", which ``-r`` does not list).
-    In the short summary (``-r``) a case reads as its parametrized test (``FAILED test_x[7]``);
+    In the short summary (``-r``) a case reads as its parametrized test (``FAILED test_x[7]``),
+    and a test of a group as that test everywhere;
     pytest also folds every skip under the first skipped report's word, which would name one
     case for all.
     """
     case_id = getattr(report, CASE_ID_ATTRIBUTE)
     category, letter, word = status
+    # A test of a group is its own test, not a case of one: in -v lines too it reads as the
+    # test would without the group (test_x PASSED, not test_x SUBPASSED[test_x]).
+    in_summary = in_summary or getattr(report, PARENT_NODEID_ATTRIBUTE, None) == report.nodeid
     if hasattr(report, "wasxfail"):
         if category == "":  # pytest 9's at default verbosity: its words at -v
             letter, word = ("y", f"SUBXFAIL[{case_id}]") if report.skipped else ("X", "XPASS")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Generator, Sequence
+from collections.abc import Generator
 from typing import Any, Literal
 
 import pytest
@@ -41,7 +41,6 @@ from asyncgroup._select import (
     LastFailed,
     Selection,
     Stepwise,
-    count_deselected_parents,
     deselected_cases_key,
     only_last_failed,
     return_lent_marks,
@@ -359,15 +358,10 @@ def pytest_collection_modifyitems(
         return_lent_marks(config, items)
 
 
-def pytest_deselected(items: Sequence[pytest.Item]) -> None:
-    count_deselected_parents(items)
-
-
 @pytest.hookimpl(trylast=True)  # after the terminal reporter's "collected N items" line
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """The summary line counts the cases -k, -m, --deselect, --lf and --sw left out, as
-    deselected parametrized tests (not with --collect-only, whose counts are the collected
-    line's)."""
+    """The summary line counts the cases -k, -m and --deselect left out, as deselected
+    parametrized tests (not with --collect-only, whose counts are the collected line's)."""
     terminal = session.config.pluginmanager.get_plugin("terminalreporter")
     left_out = session.config.stash.get(deselected_cases_key, [])
     if terminal is not None and not session.config.option.collectonly:
@@ -421,6 +415,10 @@ def pytest_runtest_makereport(
         # was counted already. So "stopping after N failures" counts the failed tests, as
         # with parametrize, and --maxfail=2 is not reached by one failed case and its parent.
         item.session.testsfailed -= 1
+        # Nor is it one for --sw: with --sw-skip the failed case was passed over, and the run
+        # goes on (had it stopped, --sw would go on from the failed case next time).
+        if not item.session.shouldstop:
+            _compat.stepwise_passes_over_next_failure(item.config)
         if item.config.getoption("usepdb", False):
             call.excinfo = None  # pytest opens the debugger only for a call with an exception
     return report
@@ -445,7 +443,14 @@ def _teardown_of_last_case(item: pytest.Item, report: pytest.TestReport) -> None
     if terminal is not None:
         # The parent's own reports counted in the [ NN%] progress: the case's counts instead.
         _compat.forget_progress(terminal, report)
-    CaseReporter(item, False, None).file_under_case(report, last)
+    member = getattr(last, "member", None)  # a test of a group: it reports under its own id
+    if member is not None and member.item is not None:
+        reporter = CaseReporter(
+            member.item, False, None, running=item, case_is_item=member.case_is_item
+        )
+    else:
+        reporter = CaseReporter(item, False, None)
+    reporter.file_under_case(report, last)
     if held is not None:  # one teardown report for the case, with its output
         report.sections[:0] = held.sections
 

@@ -458,6 +458,30 @@ def test_wider_fixture_error_is_each_cases_error(
     assert outcomes["test_it.py::test_only_working[b]"] == ["passed"]
 
 
+def test_wider_fixture_teardown_error_is_the_last_cases_error(differential: Differential) -> None:
+    """pytest tears a module fixture down after the module's last test: its error is that
+    test's ERROR (the last case's), not the parent's. (Not with xdist: pytest-xdist spreads the
+    parametrized tests over workers, each tearing the fixture down.)"""
+    pair = differential.run(
+        """
+        @pytest.fixture(scope="module")
+        def closing():
+            yield
+            raise RuntimeError("module teardown broke")
+
+
+        @cases("c", ["a", "b", "c"])
+        async def test_module(c, closing):
+            pass
+        """,
+        "-rE",
+        "--junitxml=out.xml",
+    )
+    pair.assert_same("ERROR test_it.py::test_module[[]c[]] - RuntimeError: module teardown broke")
+    assert pair.parametrized_outcomes["test_it.py::test_module[c]"] == ["passed", "error"]
+    pair.assert_same_counts()
+
+
 # --------------------------------------------------------------------------------------------
 # Selection by the names pytest prints
 
@@ -749,6 +773,15 @@ def test_stepwise_goes_on_from_the_failed_case(differential: Differential) -> No
         "test_it.py::test_after",
     }
     differential.rerun("--sw-reset", env={"FIXED": "b,d"}).assert_same()
+
+
+def test_stepwise_skip_passes_over_a_failed_case(differential: Differential) -> None:
+    """--sw-skip passes over the first failure, a case's: the parent's failure that sums its
+    failed cases up is no second one, and the run goes on."""
+    pair = differential.run(STEPWISE, "--sw", "--sw-skip", env={"FIXED": "d"})
+    pair.assert_same()
+    assert pair.parametrized_outcomes["test_it.py::test_orders[b]"] == ["failed"]
+    assert pair.parametrized_outcomes["test_it.py::test_after"] == ["passed"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -208,18 +208,32 @@ def test_each_test_reports_as_it_would_without_the_group(
     assert line.endswith("; 1 of 10 tests of class TestCheckout errored: test_needs_broken")
 
 
-def test_v_lines_name_each_test_by_its_own_node_id(pytester: pytest.Pytester) -> None:
+def test_v_lines_read_as_without_the_group(pytester: pytest.Pytester) -> None:
+    """Each test's -v line is the one it has without the group (node id, PASSED, FAILED,
+    SKIPPED (reason), XFAIL (reason), ...), but for the [ NN%] progress; the parent's
+    line comes in addition."""
     write_pair(pytester, STORY)
     result = run(pytester, "test_grouped")
     result.stdout.fnmatch_lines(
         [
-            "test_grouped.py::TestCheckout::test_tax_is_applied[[]de[]] *SUB*PASS*",
+            "test_grouped.py::TestCheckout::test_tax_is_applied[[]de[]] PASSED*",
             "test_grouped.py::TestCheckout::concurrent_group FAILED*",
         ],
         consecutive=False,
     )
     # The parent is located in the test module, not in asyncgroup.
     result.stdout.no_fnmatch_line("*<- *")
+
+    def lines(result: pytest.RunResult, module: str) -> set[str]:
+        return {
+            re.sub(r" +\[ *\d+%\]$", "", line).replace(f"{module}.py", "test_x.py")
+            for line in result.outlines
+            if line.startswith(f"{module}.py::") and "concurrent_group" not in line
+        }
+
+    plain = run(pytester, "test_plain")
+    assert lines(result, "test_grouped") == lines(plain, "test_plain")
+    assert "test_x.py::TestCheckout::test_skipped SKIPPED (not today)" in lines(plain, "test_plain")
 
 
 def test_failures_are_headed_by_the_test_name_as_without_the_group(
@@ -503,6 +517,21 @@ def test_stepwise_goes_on_from_the_failed_test_of_a_group(
     assert set(third["test_plain"][1]) == {"test_c", "test_last"}
 
 
+def test_stepwise_skip_passes_over_the_first_failed_test_of_a_group(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--sw --sw-skip: the first failure (test_a, in the group) is passed over, the next one
+    (test_c, after it) stops the run; the next run goes on from it, as without the group."""
+    write_pair(pytester, RERUN)
+    first = rerun_apart(pytester, monkeypatch, "", "--sw", "--sw-skip")
+    assert first["test_grouped"] == first["test_plain"]
+    assert first["test_plain"][1]["test_a"][0] == first["test_plain"][1]["test_c"][0] == "failure"
+    assert "test_last" not in first["test_plain"][1]
+    second = rerun_apart(pytester, monkeypatch, "", "--sw", "--sw-skip")
+    assert second["test_grouped"] == second["test_plain"]
+    assert set(second["test_plain"][1]) == {"test_c", "test_last"}
+
+
 def test_x_stops_the_group_and_the_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_stop="""
@@ -528,7 +557,7 @@ def test_x_stops_the_group_and_the_run(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-v", "-rs", "-x", timeout=120)
     assert time.monotonic() - start < 60  # not the 600 s sleeps
     result.stdout.fnmatch_lines(
-        ["*::test_slow *SUB*SKIP*", "*test_stop.py:*: cancelled: stopping after 1 failures"]
+        ["*::test_slow SKIPPED*", "*test_stop.py:*: cancelled: stopping after 1 failures"]
     )
     result.stdout.no_fnmatch_line("*test_later*")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -595,7 +624,6 @@ def test_fixtures_are_per_test_or_shared_by_scope(pytester: pytest.Pytester) -> 
         import asyncio
         import itertools
         import pytest
-        import pytest_asyncio
         from asyncgroup import concurrent_group
 
         made = {"module": 0, "class": 0, "function": 0}
@@ -611,7 +639,7 @@ def test_fixtures_are_per_test_or_shared_by_scope(pytester: pytest.Pytester) -> 
             made["class"] += 1
             return object()
 
-        @pytest_asyncio.fixture
+        @pytest.fixture
         async def per_test(request, per_module):
             made["function"] += 1
             yield (next(counter), request.node.name)
@@ -735,6 +763,162 @@ def test_a_failing_shared_fixture_errors_only_the_tests_using_it(
     assert outcomes["TestC::test_free"][0] == "failure"
     assert outcomes["test_xfail"][0] == "xfailed"
     assert outcomes["test_skip"] == ("skipped", "skipped first")
+
+
+AUTOUSE_FAILS = {
+    "module": """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @pytest.fixture(scope="module", autouse=True)
+        def bad():
+            raise RuntimeError("module boom")
+
+        @concurrent_group("h")
+        async def test_a():
+            pass
+
+        @concurrent_group("h")
+        async def test_b():
+            pass
+        """,
+    "class": """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @concurrent_group
+        class TestC:
+            @pytest.fixture(scope="class", autouse=True)
+            @classmethod
+            def bad(cls):
+                raise RuntimeError("class boom")
+
+            async def test_a(self):
+                pass
+
+            async def test_b(self):
+                pass
+
+        async def test_after():
+            pass
+        """,
+}
+
+
+@pytest.mark.parametrize("scope", ["module", "class"])
+def test_a_failing_autouse_fixture_errors_each_test(pytester: pytest.Pytester, scope: str) -> None:
+    """An autouse class or module fixture that fails: each test of the group is an ERROR of its
+    own, as without the group, not the group's parent once."""
+    write_pair(pytester, AUTOUSE_FAILS[scope])
+    compare(pytester)
+    prefix = "TestC::" if scope == "class" else ""
+    outcomes = junit(pytester.path / "test_grouped.xml")
+    for name in ("test_a", "test_b"):
+        assert outcomes[prefix + name] == (
+            "error",
+            f'failed on setup with "RuntimeError: {scope} boom"',
+        )
+
+
+def test_a_teardown_error_of_a_class_or_module_fixture_is_the_last_tests(
+    pytester: pytest.Pytester,
+) -> None:
+    """pytest tears a class (module) fixture down after the scope's last test: an error there is
+    that test's ERROR, not the group's parent's; the parent's other tests stay as they are."""
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @pytest.fixture(scope="class")
+        def cls_td():
+            yield
+            raise RuntimeError("class teardown boom")
+
+        @pytest.fixture(scope="module")
+        def mod_td():
+            yield
+            raise RuntimeError("module teardown boom")
+
+        @concurrent_group
+        class TestT:
+            async def test_a(self, cls_td):
+                print("output of test_a")
+
+            async def test_b(self):
+                print("output of test_b")
+
+        @concurrent_group("m")
+        async def test_m1(mod_td):
+            pass
+
+        @concurrent_group("m")
+        async def test_m2():
+            pass
+        """,
+    )
+    grouped, plain = compare(pytester)
+    outcomes = junit(pytester.path / "test_grouped.xml")
+    assert outcomes["TestT::test_b"] == (
+        "error",
+        'failed on teardown with "RuntimeError: class teardown boom"',
+    )
+    assert outcomes["test_m2"][1] == 'failed on teardown with "RuntimeError: module teardown boom"'
+    assert outcomes["TestT::concurrent_group"] == outcomes["concurrent_group[m]"] == ("passed", "")
+    for result in (grouped, plain):
+        result.stdout.fnmatch_lines(
+            [
+                "*::TestT::test_b ERROR*",
+                "*::test_m2 ERROR*",
+                "*_ ERROR at teardown of TestT.test_b _*",
+                "*- Captured stdout call -*",
+                "output of test_b",
+                "*_ ERROR at teardown of test_m2 _*",
+                "* 2 errors*",
+            ],
+            consecutive=False,
+        )
+
+
+def test_a_parametrized_wider_fixture_errors_just_the_tests_using_it(
+    pytester: pytest.Pytester,
+) -> None:
+    """pytest holds one parameter of a module fixture at a time; a group's tests run at once:
+    each test using it is refused (its setup error says why and what to do), the others run."""
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @pytest.fixture(scope="module", params=[1, 2])
+        def mp(request):
+            return request.param
+
+        @concurrent_group("g")
+        async def test_a(mp):
+            pass
+
+        @concurrent_group("g")
+        async def test_b():
+            pass
+        """,
+    )
+    result = run(pytester, "test_grouped")
+    outcomes = junit(pytester.path / "test_grouped.xml")
+    assert outcomes["test_b"] == ("passed", "")
+    for nodeid in ("test_a[1]", "test_a[2]"):
+        assert outcomes[nodeid][0] == "error"
+    result.stdout.fnmatch_lines(
+        [
+            "*_ ERROR at setup of test_a[[]1[]] _*",
+            "In test_a[[]1[]]: the module-scoped fixture 'mp' is parametrized: pytest sets it up "
+            "with one parameter at a time, and the tests of a @concurrent_group run at the same "
+            "time; take test_a out of the group, or make 'mp' function-scoped",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
 def test_a_concurrent_cases_test_without_cases_is_skipped_as_without_the_group(
@@ -1094,6 +1278,64 @@ def test_each_test_has_its_own_warning_filters(pytester: pytest.Pytester) -> Non
     assert outcomes["test_lenient"][0] == "passed"
 
 
+def test_nested_classes_form_groups_of_their_own(pytester: pytest.Pytester) -> None:
+    """A decorated class's nested test class is a group of its own (with the outer class's
+    options), as a class mark reaches its tests; a group name is local to its class: the same
+    name in two classes gives two groups (as their class fixtures are two)."""
+    write_pair(
+        pytester,
+        """
+        import asyncio
+        from asyncgroup import concurrent_group
+
+        @concurrent_group(timeout=5)
+        class TestOuter:
+            async def test_o(self):
+                pass
+
+            class TestInner:
+                async def test_i(self):
+                    await asyncio.sleep(0)
+
+                async def test_j(self):
+                    assert 0, "test_j fails"
+
+        class TestA:
+            class TestB:
+                @concurrent_group("g")
+                async def test_x(self):
+                    pass
+
+                @concurrent_group("g")
+                async def test_y(self):
+                    pass
+
+        class TestK:
+            @concurrent_group("shared")
+            async def test_k(self):
+                pass
+
+        class TestL:
+            @concurrent_group("shared")
+            async def test_l(self):
+                pass
+        """,
+    )
+    grouped, _ = compare(pytester)
+    shown = {line.split()[0] for line in parent_lines(grouped)}
+    assert {nodeid for nodeid in shown if nodeid.startswith("test_grouped.py::")} == {
+        f"test_grouped.py::{parent}"
+        for parent in (
+            "TestOuter::concurrent_group",
+            "TestOuter::TestInner::concurrent_group",
+            "TestA::TestB::concurrent_group[g]",
+            "TestK::concurrent_group[shared]",
+            "TestL::concurrent_group[shared]",
+        )
+    }
+    grouped.stdout.fnmatch_lines(["*1 of 2 tests of class TestInner failed: test_j*"])
+
+
 def test_class_and_module_marks_act_per_test(pytester: pytest.Pytester) -> None:
     """xfail on the class, skipif on the module: each test gets them, as without the group."""
     write_pair(
@@ -1187,11 +1429,11 @@ def test_group_options_apply_to_every_test(pytester: pytest.Pytester) -> None:
     start = time.monotonic()
     result = pytester.runpytest_subprocess("-v", "-rs", timeout=120)
     assert time.monotonic() - start < 60  # not the 600 s sleeps
-    result.stdout.fnmatch_lines(["*test_times_out*SUBFAIL*", "*asyncgroup.CaseTimeoutError*"])
-    result.stdout.fnmatch_lines(["*TestNamed::test_class_times_out*SUBFAIL*"])
+    result.stdout.fnmatch_lines(["*test_times_out FAILED*", "*asyncgroup.CaseTimeoutError*"])
+    result.stdout.fnmatch_lines(["*TestNamed::test_class_times_out FAILED*"])
     result.stdout.fnmatch_lines(["*::TestNamed::concurrent_group[[]named[]] FAILED*"])
     result.stdout.fnmatch_lines(
-        ["*::test_cancelled *SUB*SKIP*", "*: cancelled: fail_fast: case 'test_fails' failed"]
+        ["*::test_cancelled SKIPPED*", "*: cancelled: fail_fast: case 'test_fails' failed"]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
@@ -1207,7 +1449,7 @@ def test_the_example_runs_its_two_grouped_tests_at_once(pytester: pytest.Pyteste
     )
     assert result.ret == 0
     result.stdout.fnmatch_lines(
-        ["*::test_order_is_shipped *SUB*PASS*", "*::test_refund_is_booked *SUB*PASS*"],
+        ["*::test_order_is_shipped PASSED*", "*::test_refund_is_booked PASSED*"],
         consecutive=False,
     )
     pattern = re.compile(r"^([\d.]+)s call +\S*concurrent_group\[checkout\]$")
