@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any, Literal
 
 import pytest
@@ -41,6 +41,7 @@ from asyncgroup._select import (
     LastFailed,
     Selection,
     Stepwise,
+    count_deselected_parents,
     deselected_cases_key,
     only_last_failed,
     return_lent_marks,
@@ -358,10 +359,15 @@ def pytest_collection_modifyitems(
         return_lent_marks(config, items)
 
 
+def pytest_deselected(items: Sequence[pytest.Item]) -> None:
+    count_deselected_parents(items)
+
+
 @pytest.hookimpl(trylast=True)  # after the terminal reporter's "collected N items" line
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """The summary line counts the cases -k, -m and --deselect left out, as deselected
-    parametrized tests (not with --collect-only, whose counts are the collected line's)."""
+    """The summary line counts the cases -k, -m, --deselect, --lf and --sw left out, as
+    deselected parametrized tests (not with --collect-only, whose counts are the collected
+    line's)."""
     terminal = session.config.pluginmanager.get_plugin("terminalreporter")
     left_out = session.config.stash.get(deselected_cases_key, [])
     if terminal is not None and not session.config.option.collectonly:

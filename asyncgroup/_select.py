@@ -31,9 +31,11 @@ _OWN_ATTRIBUTES = ("__wrapped__", "__signature__", CASES_ATTRIBUTE)
 _hidden_key = pytest.StashKey[list[tuple[Any, dict[str, Any]]]]()
 # Marks lent to a kept parent so that pytest's -m keeps it too, taken back after.
 lent_marks_key = pytest.StashKey[list[pytest.Mark]]()
-# On the config: the node ids of the cases --deselect, -k and -m left out, beyond the parents
-# pytest was told of (a parent deselected whole stands for one of its cases).
+# On the config: the node ids of the cases --deselect, -k, -m, --lf and --sw left out, beyond
+# the parents pytest was told of (a parent deselected whole stands for one of its cases).
 deselected_cases_key = pytest.StashKey[list[str]]()
+# On a parent Selection deselected: its left-out cases are counted already.
+_counted_key = pytest.StashKey[bool]()
 # On the config: the node id of each test of a @concurrent_group -> its parent's (see _grouping).
 group_parents_key = pytest.StashKey[dict[str, str]]()
 
@@ -134,6 +136,7 @@ class Selection:
                 deselected.append(item)
                 if table is not None:  # the parent stands for its first case
                     left_out += [case_nodeid(item.nodeid, c.id, slot_of(item)) for c in cases[1:]]
+                    item.stash[_counted_key] = True
         self.config.stash[deselected_cases_key] = left_out
         missing = [a for a in self.named if a not in found]
         missing_groups = [a for a in self.groups if a not in found]
@@ -304,6 +307,22 @@ def _selected_cases(item: pytest.Item, table: CaseTable) -> list[Case]:
     return [c for c in table.cases if selected is None or c.id in selected]
 
 
+def _leave_out(item: pytest.Item, cases: list[Case]) -> None:
+    """Count these cases as deselected, as pytest counts the parametrized tests it leaves out."""
+    slot = slot_of(item)
+    left_out = item.config.stash.setdefault(deselected_cases_key, [])
+    left_out += [case_nodeid(item.nodeid, c.id, slot) for c in cases]
+
+
+def count_deselected_parents(items: Sequence[pytest.Item]) -> None:
+    """A parent that --lf or --sw deselects (pytest counts it as one test) stands for its first
+    selected case: count the others as deselected, as their parametrized tests would be."""
+    for item in items:
+        table = _table(item)
+        if table is not None and not item.stash.get(_counted_key, False):
+            _leave_out(item, _selected_cases(item, table)[1:])
+
+
 # Parents that --lf must not see as failed this time (their failed cases are not selected).
 hidden_key = pytest.StashKey[dict[Any, bool]]()
 
@@ -328,9 +347,14 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
         recorded = {c.id for c in table.cases if case_nodeid(item.nodeid, c.id, slot) in record}
         if not recorded:  # the parent failed on its own (a shared fixture): all its cases
             continue
-        failed = {c.id for c in _selected_cases(item, table)} & recorded
+        selected = _selected_cases(item, table)
+        failed = {c.id for c in selected} & recorded
         if failed:
             item.stash[selected_key] = failed
+            # pytest deselects (and counts) the passed tests of a module given as an argument;
+            # of any other module it collects only the failed ones.
+            if item.session.isinitpath(item.path):
+                _leave_out(item, [c for c in selected if c.id not in failed])
         else:
             hidden.add(item.nodeid)
     config.stash[hidden_key] = _compat.hide_from_last_failed(config, hidden)
@@ -472,8 +496,9 @@ class Stepwise:
         ids = [case.id for case in table.cases]
         if record.get("case") in ids:
             later = set(ids[ids.index(record["case"]) :])
-            selected = parent.stash.get(selected_key, None)
-            parent.stash[selected_key] = later if selected is None else later & selected
+            selected = _selected_cases(parent, table)
+            parent.stash[selected_key] = later & {c.id for c in selected}
+            _leave_out(parent, [c for c in selected if c.id not in later])
 
     @pytest.hookimpl(trylast=True)  # after pytest's stepwise plugin wrote its record
     def pytest_sessionfinish(self) -> None:

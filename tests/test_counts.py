@@ -3,9 +3,12 @@
 Differential tests (tests/differential.py): the parent's own outcome, which only sums up its
 cases' (it passed, or failed because cases failed), is not one more test in the counts, nor one
 more failure for --maxfail under xdist; a parent failing for a reason of its own still is.
+The cases --lf and --sw leave out are counted as deselected, one each.
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from differential import Differential
@@ -139,3 +142,56 @@ def test_maxfail_counts_failed_cases_not_their_parent(
     pair.assert_same_counts()
     for result in (pair.concurrent, pair.parametrized):
         assert not any("stopping after" in line for line in result.outlines), pair._both()
+
+
+RERUN = """
+@pytest.mark.parametrize("p", [1, 2])
+@cases("n", [1, 2, 3])
+async def test_x(n, p):
+    assert not (n == 2 and p == 1)
+
+
+@cases("n", [1, 2, 3])
+async def test_y(n):
+    pass
+"""
+
+
+def test_last_failed_counts_the_cases_it_leaves_out(differential: Differential) -> None:
+    """--lf on a module given as an argument deselects the passed cases of a parent that had
+    failures, and every case of the parents that had none: each is one deselected test, as its
+    parametrized test is. Of a module not named, pytest collects only what failed: no count."""
+    differential.run(RERUN)
+    pair = differential.rerun("--lf", "test_it.py")
+    pair.assert_same("*= 1 failed, 8 deselected in *")
+    pair.assert_same_counts()
+    pair = differential.rerun("--lf")
+    pair.assert_same("*= 1 failed in *")
+    pair.assert_same_counts()
+
+
+def test_stepwise_counts_the_cases_it_leaves_out(differential: Differential) -> None:
+    """--sw goes on from the failed case: the case that passed before it is one deselected
+    test. (The cases after it run at the same time as it, so they pass or are cancelled where
+    the parametrized run stopped before them: those are not compared.)"""
+    source = """
+        @cases("n", [1, 2, 3])
+        async def test_x(n):
+            assert n != 2
+
+
+        @cases("n", [1, 2])
+        async def test_z(n):
+            pass
+    """
+    differential.run(source, "--sw")
+    pair = differential.rerun("--sw")
+    assert pair.concurrent.ret == pair.parametrized.ret, pair._both()
+    for outcomes in (pair.concurrent_outcomes, pair.parametrized_outcomes):
+        assert outcomes["test_it.py::test_x[2]"] == ["failed"], pair._both()
+        assert "test_it.py::test_x[1]" not in outcomes, pair._both()
+    counts = [
+        re.findall(r"(\d+) deselected", result.outlines[-1])
+        for result in (pair.concurrent, pair.parametrized)
+    ]
+    assert counts[0] == counts[1] == ["1"], pair._both()

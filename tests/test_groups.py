@@ -624,6 +624,7 @@ def test_fixtures_are_per_test_or_shared_by_scope(pytester: pytest.Pytester) -> 
         import asyncio
         import itertools
         import pytest
+        import pytest_asyncio
         from asyncgroup import concurrent_group
 
         made = {"module": 0, "class": 0, "function": 0}
@@ -639,7 +640,7 @@ def test_fixtures_are_per_test_or_shared_by_scope(pytester: pytest.Pytester) -> 
             made["class"] += 1
             return object()
 
-        @pytest.fixture
+        @pytest_asyncio.fixture
         async def per_test(request, per_module):
             made["function"] += 1
             yield (next(counter), request.node.name)
