@@ -152,7 +152,7 @@ def test_a_concurrent_cases_tests_own_timeout_is_its_cases_timeout(
     assert "Timeout (>0.5s)" in tests["test_shorter[2]"][1]
     # The group's own timeout still bounds its other tests.
     result = run(pytester, "test_grouped", "-k", "group_timeout")
-    result.stdout.fnmatch_lines(["*test_group_timeout*SUBFAIL*", "*Timeout (>0.5s)*"])
+    result.stdout.fnmatch_lines(["*::test_group_timeout FAILED*", "*Timeout (>0.5s)*"])
 
 
 def test_what_a_test_writes_on_request_node_reaches_its_report(
