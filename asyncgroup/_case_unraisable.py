@@ -3,8 +3,9 @@ the case they happen in.
 
 pytest's unraisableexception and threadexception plugins file them on the running test, the
 parent, at the end of its phase. While cases run, one that happens in a case's context (its
-task, or its ``def`` body's thread), or in a thread the case started, is kept for that case
-instead and warned as pytest warns it (``pytest.PytestUnraisableExceptionWarning``,
+task, or its ``def`` body's thread), or in a thread the case started (or one those threads
+started), is kept for that case instead and warned as pytest warns it
+(``pytest.PytestUnraisableExceptionWarning``,
 ``pytest.PytestUnhandledThreadExceptionWarning``) at the end of the case's phase: in the case's
 report, and under ``-W error::...`` failing that case. Those outside any case go on to pytest's
 hooks, filed on the parent as before.
@@ -65,7 +66,8 @@ def unraisable_per_case() -> Iterator[None]:
         keep(output, pytest.PytestUnhandledThreadExceptionWarning, summary, args)
 
     def start(thread: threading.Thread) -> None:
-        output = current_output.get()
+        # A thread started by a thread of the case's is the case's too.
+        output = current_output.get() or started_by.get(threading.current_thread())
         if output is not None:
             started_by[thread] = output
         previous_start(thread)

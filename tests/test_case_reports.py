@@ -179,3 +179,40 @@ def test_exception_in_a_thread_a_case_started_fails_that_case(
         "FAILED test_it.py::test_x[[]2[]] - pytest.PytestUnhandledThreadExceptionWarning*"
     )
     assert pair.parametrized_outcomes["test_it.py::test_x[2]"] == ["failed"]
+
+
+NESTED_THREAD_EXCEPTION = """
+import threading
+
+def raise_in_a_thread():
+    thread = threading.Thread(target=lambda: 1 / 0)
+    thread.start()
+    thread.join()
+
+@cases("n", ["culprit", "fails", "innocent"])
+async def test_x(n):
+    if n == "culprit":
+        # a thread started by a thread the case started
+        thread = threading.Thread(target=raise_in_a_thread)
+        thread.start()
+        thread.join()
+    await asyncio.sleep(0.1)  # the cases overlap
+    assert n != "fails"
+"""
+
+
+def test_exception_in_a_thread_of_a_thread_a_case_started_fails_that_case(
+    differential: Differential,
+) -> None:
+    # It used to go to the parent, and with a case failing, to the last case as an ERROR at
+    # teardown of an innocent case.
+    pair = differential.run(
+        NESTED_THREAD_EXCEPTION,
+        "-rA",
+        "-W",
+        "error::pytest.PytestUnhandledThreadExceptionWarning",
+    )
+    pair.assert_same("FAILED test_it.py::test_x[[]culprit[]] - pytest.PytestUnhandledThread*")
+    pair.assert_same_short_summary()
+    pair.assert_same_counts()
+    assert pair.parametrized_outcomes["test_it.py::test_x[innocent]"] == ["passed"]
