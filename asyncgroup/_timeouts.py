@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
+import inspect
 import sys
 import time
 import types
@@ -134,16 +136,31 @@ def timeout_error(
 
 
 def waiting_at(task: asyncio.Future[Any]) -> types.TracebackType | None:
-    """Where a suspended task is waiting, as a traceback: its coroutine and the ones it awaits."""
+    """Where a suspended task is waiting, as a traceback: its coroutine and the ones it awaits,
+    async generators included (an async generator fixture, say)."""
     frames = []
-    coro: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
-    while coro is not None and getattr(coro, "cr_frame", None) is not None:
-        frames.append(coro.cr_frame)
-        coro = coro.cr_await
+    awaited: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
+    while awaited is not None:
+        if type(awaited).__name__ == "async_generator_asend":
+            awaited = async_generator_of(awaited)
+            continue
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "ag_frame", None)
+        if frame is None:
+            break
+        frames.append(frame)
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
     tb = None
     for frame in reversed(frames):
         tb = types.TracebackType(tb, frame, frame.f_lasti, frame.f_lineno)
     return tb
+
+
+def async_generator_of(step: Any) -> Any:
+    """The async generator an ``__anext__()``/``asend()`` awaitable advances, or None.
+
+    The awaitable has no attribute for it; the collector's view of what it refers to has it
+    (CPython's async_generator_asend keeps it, checked on Python 3.10 to 3.13)."""
+    return next((ref for ref in gc.get_referents(step) if inspect.isasyncgen(ref)), None)
 
 
 def user_frames(tb: types.TracebackType | None) -> types.TracebackType | None:

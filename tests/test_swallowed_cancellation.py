@@ -60,13 +60,14 @@ def test_a_case_that_swallows_its_timeout_fails_with_its_timeout(
             "*1 of 3 cases failed: swallow; 1 of 3 cases errored: in_setup*",
         ]
     )
-    # Saying what it did; the body at the line where it was waiting when its time was up (an
-    # async generator fixture's frames cannot be seen from outside while it waits).
+    # Saying what it did, at the line where it was waiting when its time was up.
     result.stdout.fnmatch_lines(
         [
+            ">*await asyncio.sleep(30)",
             "E*CaseTimeoutError: Timeout (>1s) from asyncgroup: the case's fixture setup did not "
-            "finish within its timeout of 1 s; it caught the CancelledError of its timeout and "
-            "went on",
+            "finish within its timeout of 1 s; the line marked > is where it was waiting; it "
+            "caught the CancelledError of its timeout and went on",
+            "test_inner.py:9: CaseTimeoutError",
         ]
     )
     result.stdout.fnmatch_lines(
@@ -78,6 +79,70 @@ def test_a_case_that_swallows_its_timeout_fails_with_its_timeout(
         ]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+
+
+# An async generator fixture that waits in its setup or its teardown, past the case's timeout;
+# {catch}: what it does with the CancelledError of the timeout.
+FIXTURE_WAITS = """
+import asyncio
+import pytest_asyncio
+from asyncgroup import concurrent_cases
+
+@pytest_asyncio.fixture
+async def slow(n):
+    if n == "setup":
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            {catch}
+    yield
+    if n == "teardown":
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            {catch}
+
+@concurrent_cases("n", ["setup", "teardown"], timeout=0.5)
+async def test_x(n, slow):
+    pass
+"""
+
+
+def test_a_fixture_that_swallows_its_timeout_errors_at_its_line(
+    pytester: pytest.Pytester,
+) -> None:
+    """A fixture that catches its case's timeout and goes on errors at the line where it waited,
+    as the same fixture letting the cancellation through does: not an error with every
+    traceback entry hidden."""
+
+    def locations(catch: str) -> tuple[list[str], str]:
+        pytester.makepyfile(test_inner=FIXTURE_WAITS.replace("{catch}", catch))
+        result = pytester.runpytest_subprocess(
+            "-rA", "--tb=short", "-p", "no:cacheprovider", timeout=60
+        )
+        output = result.stdout.str()
+        assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+        assert "All traceback entries are hidden" not in output, output
+        result.stdout.fnmatch_lines(
+            [
+                "*ERROR at setup of test_x[[]setup[]]*",
+                "test_inner.py:9: in slow",
+                "    await asyncio.sleep(30)",
+                "E   asyncgroup.CaseTimeoutError: Timeout (>0.5s) from asyncgroup: the case's "
+                "fixture setup did not finish*",
+                "*ERROR at teardown of test_x[[]teardown[]]*",
+                "test_inner.py:15: in slow",
+                "    await asyncio.sleep(30)",
+                "E   asyncgroup.CaseTimeoutError: Timeout (>0.5s) from asyncgroup: the case's "
+                "fixture teardown did not finish*",
+            ]
+        )
+        return [line for line in output.splitlines() if line.startswith("test_inner.py:")], output
+
+    swallowed, output = locations("pass")
+    assert "caught the CancelledError of its timeout and went on" in output, output
+    let_through, _ = locations("raise")
+    assert swallowed == let_through
 
 
 # The inner files' start: a log, and a per-case fixture that logs its teardown.
