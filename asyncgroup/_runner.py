@@ -115,8 +115,8 @@ class _Services:
         reporter: CaseReporter = member.reporter
         name = case_nodeid(item.name, case.id, reporter.slot)
         test_id = name[name.index("[") + 1 : -1]
-        own, _ = parent_marks(item)
-        own = [*own, *case.marks]
+        # A group's case carries its test's own marks already (see _grouping), as for marks_of.
+        own = list(case.marks) if member.item else [*parent_marks(item)[0], *case.marks]
         keywords: dict[str, Any] = {name: True, **dict.fromkeys(reporter.keywords, True)}
         keywords[test_id] = True
         keywords.update((mark.name, mark) for mark in own)

@@ -378,3 +378,49 @@ def test_misuse_is_a_collection_error_naming_the_test(
     result = pytester.runpytest_subprocess(timeout=60)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*ERROR collecting test_bad.py*", f"*{message}"])
+
+
+def test_a_concurrent_cases_tests_marks_are_seen_once_in_a_group(
+    pytester: pytest.Pytester,
+) -> None:
+    """``request.node.iter_markers`` of a case of a grouped @concurrent_cases test lists each of
+    its function's marks once, then its pytest.param marks, as without the group (they were
+    listed twice: a fixture gathering all marks of a name got each two times)."""
+    pytester.makeconftest(
+        """
+        def pytest_configure(config):
+            config.addinivalue_line("markers", "env(name): where the test runs")
+        """
+    )
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_cases, concurrent_group
+
+        @pytest.fixture
+        def envs(request):
+            return [mark.args[0] for mark in request.node.iter_markers("env")]
+
+        @concurrent_group("g")
+        @pytest.mark.env("fn")
+        @concurrent_cases("n", [1, pytest.param(2, marks=pytest.mark.env("case"))])
+        async def test_d(n, envs, request):
+            assert envs == (["fn"] if n == 1 else ["fn", "case"])
+            names = [mark.name for mark in request.node.iter_markers()]
+            assert names.count("env") == n, names
+
+        @concurrent_group("g")
+        class TestC:
+            @pytest.mark.env("method")
+            @concurrent_cases("n", [1, 2])
+            async def test_m(self, n, envs):
+                assert envs == ["method"]
+        """,
+    )
+    grouped, plain = run(pytester, "test_grouped"), run(pytester, "test_plain")
+    cases = ("test_d[1]", "test_d[2]", "TestC::test_m[1]", "TestC::test_m[2]")
+    for module in ("test_grouped", "test_plain"):
+        tests = junit(pytester.path / f"{module}.xml")
+        assert {name: tests[name] for name in cases} == dict.fromkeys(cases, ("passed", ""))
+    assert grouped.ret == plain.ret == 0
