@@ -17,6 +17,7 @@ report to the controller agree, and each group runs whole on one worker.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import types
@@ -437,10 +438,44 @@ def _asyncio_mark(items: list[pytest.Function]) -> list[pytest.Mark]:
     return []
 
 
+def runs_no_test(item: pytest.Item) -> bool:
+    """Whether ``item`` is a group's parent each of whose tests is skipped, or xfailed without
+    running, by its marks: then none of them would be set up without the group, nor is the
+    parent (as for a ``@concurrent_cases`` parent, see _runner.runs_no_case)."""
+    group = item.stash.get(_group_stash, None)
+    if group is None:
+        return False
+    settings = RunSettings.for_item(item, group.table)
+    for case in group.cases({}):
+        member_item = case.member.item if case.member is not None else None
+        reason, xfail = settings.case_marks(case, member_item)
+        if reason is None and (xfail is None or not xfail.reason.startswith("[NOTRUN]")):
+            return False
+    return True
+
+
+def report_tests_not_run(item: pytest.Function) -> None:
+    """The call of a group's parent none of whose tests runs (see ``runs_no_test``): each
+    test's report, in an event loop of its own for asyncgroup's reporting (pytest skipped the
+    parent's setup, its loop's too)."""
+    __tracebackhide__ = True
+    loop = asyncio.new_event_loop()  # not made current: a wider-scoped loop may be
+    try:
+        loop.run_until_complete(
+            _run(item.stash[_group_stash], _compat.top_request(item), {}, set_up=False)
+        )
+    finally:
+        loop.close()
+
+
 async def _run(
-    group: _Group, request: pytest.FixtureRequest, parent_values: dict[str, Any]
+    group: _Group,
+    request: pytest.FixtureRequest,
+    parent_values: dict[str, Any],
+    set_up: bool = True,
 ) -> None:
-    """The body of a group's parent: run its tests' cases, fail if any failed."""
+    """The body of a group's parent: run its tests' cases, fail if any failed. ``set_up``:
+    False for a parent none of whose tests runs (see ``runs_no_test``)."""
     __tracebackhide__ = True
     # The runner imports pytest plugins: load it lazily.
     from asyncgroup._runner import ParentRun, cases_failed, last_case_key
@@ -451,7 +486,7 @@ async def _run(
     cases = group.cases(failed)
     request.node.stash[last_case_key] = cases[-1] if cases else None  # see _plugin
     _compat.leave_xfail_to_cases(request.node)  # the class's or module's xfail acts per test
-    run = ParentRun(group.table, request, settings, (), parent_values)
+    run = ParentRun(group.table, request, settings, (), parent_values, set_up=set_up)
     await run.run(list(cases))
     if run.failed:
         msg = cases_failed(run, len(cases), f"tests of {group.title}")

@@ -324,6 +324,12 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
             yield
         item.runtest = functools.partial(report_cases_not_run, item, table)  # type: ignore[method-assign]
         return
+    elif isinstance(item, pytest.Function) and _grouping.runs_no_test(item):
+        # The same for a group's parent whose every test is skipped by its marks.
+        with _compat.skip_marks_left_to_cases(item), _compat.no_fixtures_set_up(item):
+            yield
+        item.runtest = functools.partial(_grouping.report_tests_not_run, item)  # type: ignore[method-assign]
+        return
     else:
         with _compat.skip_marks_left_to_cases(item):
             yield

@@ -948,6 +948,63 @@ def test_a_concurrent_cases_test_without_cases_is_skipped_as_without_the_group(
     grouped.stdout.fnmatch_lines(["test_grouped.py::test_none *SKIP* (got empty parame*"])
 
 
+def test_a_group_whose_tests_are_all_skipped_sets_nothing_up(pytester: pytest.Pytester) -> None:
+    """Each test skipped (or xfailed without running) by its marks: as for the separate tests,
+    no fixture is set up (module-scoped, autouse, the event loop's), nor torn down."""
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_cases, concurrent_group
+
+        @pytest.fixture(scope="module")
+        def shared():
+            print("SET UP shared")
+            yield
+            print("TORN DOWN shared")
+
+        @pytest.fixture(autouse=True)
+        def each():
+            print("SET UP each")
+
+        @concurrent_group("g")
+        @pytest.mark.skip(reason="not today")
+        async def test_a(shared):
+            pass
+
+        @concurrent_group("g")
+        @pytest.mark.skipif("True", reason="never")
+        def test_b(shared):
+            pass
+
+        @concurrent_group("g")
+        @pytest.mark.xfail(run=False, reason="broken")
+        async def test_c(shared):
+            pass
+
+        @concurrent_group("g")
+        @concurrent_cases("n", [pytest.param(1, marks=pytest.mark.skip(reason="case"))])
+        async def test_d(shared, n):
+            pass
+        """,
+    )
+    grouped = run(pytester, "test_grouped", "-s", "--setup-show")
+    plain = run(pytester, "test_plain", "-s", "--setup-show")
+    for result in (grouped, plain):
+        assert not [line for line in result.outlines if "SET UP" in line or "shared" in line], (
+            result.stdout.str()
+        )
+        assert result.ret == 0
+    tests = junit(pytester.path / "test_grouped.xml")
+    del tests["concurrent_group[g]"]
+    plain_tests = junit(pytester.path / "test_plain.xml")
+    del plain_tests["test_d"]  # the parent of the @concurrent_cases test's cases
+    assert tests == plain_tests
+    assert tests["test_a"] == ("skipped", "not today")
+    assert tests["test_c"][0] == "xfailed"
+    assert tests["test_d[1]"] == ("skipped", "case")
+
+
 # --------------------------------------------------------------------------------------------
 # Misuse
 
