@@ -248,6 +248,7 @@ class ParentRun:
         # Bound once: a bound method made per case task is 64 bytes more per running case.
         self.case_done = self._case_done
         self.last_case = self.item.stash.get(last_case_key, None)
+        self.root = str(self.config.rootpath)  # paths in a case's warnings are relative to it
 
     async def run(self, cases: list[Case]) -> None:
         __tracebackhide__ = True
@@ -258,7 +259,7 @@ class ParentRun:
         watchdog = self.watchdog = None
         if self.settings.blocked_loop_threshold and not self.settings.debugging:
             watchdog = LoopWatchdog(
-                loop, self.settings.blocked_loop_threshold, self._blocked, str(self.config.rootpath)
+                loop, self.settings.blocked_loop_threshold, self._blocked, self.root
             )
             self.watchdog = watchdog
         with _compat.hide_case_records_from_parent(self.config, in_case) as formatter:
@@ -758,7 +759,8 @@ class ParentRun:
         (fail_fast, -x, Ctrl-C), it is cancelled all the same (raised again), as its
         parametrized test would not have run."""
         error = expired_error(deadline, where)
-        if error is None and asyncio.current_task() in self.cancelled_from_outside:
+        stopping = bool(self.cancelled_from_outside)  # most runs never stop: no look-up per case
+        if error is None and stopping and asyncio.current_task() in self.cancelled_from_outside:
             raise asyncio.CancelledError
         return error
 
@@ -877,7 +879,7 @@ class ParentRun:
         finally:
             self.bodies.pop(task, None)
             case_mark.reset(token)
-            leftovers = await settle(self.census, mark, str(self.config.rootpath))
+            leftovers = await settle(self.census, mark, self.root)
             if leftovers is not None:
                 self.notes.setdefault(task, []).append(leftovers)
 
@@ -1002,17 +1004,22 @@ class ParentRun:
     ) -> None:
         member = self._member(case)
         try:
-            with self._own_work(f"building the report of case {case.id!r}"):
-                reports = member.reporter.reports(
-                    case.id,
-                    (m.name for m in case.marks),
-                    phases,
-                    xfail,
-                    skip_reason,
-                    notes,
-                    properties,
-                    case,
-                )
+            # Timed for the watchdog as _own_work times, without a context manager (and its
+            # label) made for each of 10,000 cases.
+            started = time.perf_counter()
+            reports = member.reporter.reports(
+                case.id,
+                (m.name for m in case.marks),
+                phases,
+                xfail,
+                skip_reason,
+                notes,
+                properties,
+                case,
+            )
+            took = time.perf_counter() - started
+            if self.watchdog is not None and took > self.watchdog.threshold:
+                self._blocked(None, took, f"building the report of case {case.id!r}")
             if attempt is not None and attempt.reruns is not None:
                 with self._own_work(f"deciding on a rerun of case {case.id!r}"):
                     again = attempt.decide(reports, phases)
@@ -1209,8 +1216,10 @@ def _not_run(phases: list[Phase], xfail: Xfail) -> None:
 def _body(phases: list[Phase], deadline: Deadline | None) -> str:
     """The body, in a timeout's message: with the time its fixture setup took of the same
     timeout, when that was a noticeable part of it (the body alone may have been quick)."""
+    if deadline is None:
+        return "body"
     setup = next((phase for phase in phases if phase.when == "setup"), None)
-    if deadline is None or setup is None or setup.duration < 0.05 * deadline.seconds:
+    if setup is None or setup.duration < 0.05 * deadline.seconds:
         return "body"
     return f"body (its fixture setup took {setup.duration:.2f} s of the same timeout)"
 

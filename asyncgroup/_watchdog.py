@@ -52,7 +52,7 @@ class LoopWatchdog:
     ) -> None:
         self._root = root  # the rootdir: the blocking line's path is written relative to it
         self._loop = loop
-        self._threshold = threshold
+        self.threshold = threshold
         self._on_blocked = on_blocked
         # Steps the watchdog saw run for longer than the threshold, not yet reported: [task,
         # line, since, until]; until stays None while the step runs. Several can pile up in one
@@ -122,13 +122,13 @@ class LoopWatchdog:
             yield
         finally:
             seconds = time.perf_counter() - start
-            if seconds > self._threshold:
+            if seconds > self.threshold:
                 self._on_blocked(None, seconds, what)
 
     def _beat(self) -> None:
         """On the loop, a few times per threshold: report a stall that has ended."""
         self.claim()
-        self._handle = self._loop.call_later(self._threshold / 4, self._beat)
+        self._handle = self._loop.call_later(self.threshold / 4, self._beat)
 
     def _watch(self) -> None:
         """In the watchdog thread: notice one step of one task running for too long.
@@ -140,7 +140,7 @@ class LoopWatchdog:
         seen: tuple[object, object, int] | None = None
         since = last = time.monotonic()
         stall: list[Any] | None = None  # the noted stall whose step is still running
-        while not self._stop.wait(self._threshold / 4):
+        while not self._stop.wait(self.threshold / 4):
             task = asyncio.current_task(self._loop)
             frame = sys._current_frames().get(self._loop_thread)
             now = time.monotonic()
@@ -151,7 +151,7 @@ class LoopWatchdog:
                         stall[3] = last
                     stall = None
                 seen, since = step, now
-            elif now - since > self._threshold and stall is None:
+            elif now - since > self.threshold and stall is None:
                 stall = [task, _blocking_line(frame, self._root), since, None]
                 with self._lock:
                     self._stalls.append(stall)
