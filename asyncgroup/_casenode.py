@@ -1,31 +1,36 @@
 """What a case sees as its test node: ``request.node`` of a case of ``@concurrent_cases``.
 
 pytest gives each parametrized test an item of its own: its name and node id (``test_x[2]``),
-its callspec, its keywords and its marks (the parameter set's among them). A case has no item:
-pytest never collects or runs it. ``CaseNode`` is the parent item seen as the case's
-parametrized test: those attributes are the case's own, and so are the marks a fixture or the
-body adds (``request.applymarker``, ``request.node.add_marker``), which decide the case's
-xfail as pytest re-evaluates a test's xfail marks at its call. Everything else (config,
-session, stash, path, ...) is the parent item's. It is made only when a case asks for it.
+its callspec, its keywords and its marks (the parameter set's among them), its ``instance`` in
+a class, its ``stash``. A case has no item: pytest never collects or runs it. ``CaseNode`` is
+the parent item seen as the case's parametrized test: those attributes are the case's own, and
+so are the marks a fixture or the body adds (``request.applymarker``,
+``request.node.add_marker``), which decide the case's xfail as pytest re-evaluates a test's
+xfail marks at its call, and whatever is set on it (``request.node.rep_call = ...``).
+Everything else (config, session, path, ...) is the parent item's. It is made only when a case
+asks for it (or the project's pytest_runtest_makereport hooks are to see it: _casereports).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 import pytest
 
-# Attributes of a case's node that are its reports of a phase, as the recipe names them.
-_PHASE_REPORTS = {"rep_setup": "setup", "rep_call": "call"}
+_T = TypeVar("_T")
+_D = TypeVar("_D")
+_ABSENT: Any = object()
 
 
 class CaseCallSpec:
-    """The case's ``callspec``: its id in the node id, and its values with the parent's."""
+    """The case's ``callspec``: its id in the node id, its values with the parent's, and
+    their indices (the case's position among the test's cases for its own arguments)."""
 
-    def __init__(self, case_id: str, params: dict[str, Any]) -> None:
+    def __init__(self, case_id: str, params: dict[str, Any], indices: dict[str, int]) -> None:
         self.id = case_id
         self.params = params
+        self.indices = indices
 
     def getparam(self, name: str) -> Any:
         """The value of argument ``name``; ValueError if the test has no such argument."""
@@ -39,6 +44,46 @@ class CaseCallSpec:
         return f"<CaseCallSpec id={self.id!r} params={self.params!r}>"
 
 
+class CaseStash:
+    """A case's ``stash``, as a parametrized test's item has its own: what the case (its
+    fixtures, the project's makereport hooks) stores is its own, so that overlapping cases do
+    not overwrite each other's. A key the case has not stored is read from the parent item's
+    stash: what plugins stored there for the test before the case ran (pytest's own keys
+    among them). ``setdefault`` makes the case's own value, as on a fresh item: a container a
+    hook keeps per test (pytest's recipe keeps a dict of reports) is the case's, never the
+    parent's.
+    """
+
+    __slots__ = ("_own", "_parent")
+
+    def __init__(self, parent: pytest.Stash) -> None:
+        self._own = pytest.Stash()
+        self._parent = parent
+
+    def __setitem__(self, key: pytest.StashKey[_T], value: _T) -> None:
+        self._own[key] = value
+
+    def __getitem__(self, key: pytest.StashKey[_T]) -> _T:
+        value = self._own.get(key, _ABSENT)
+        return self._parent[key] if value is _ABSENT else value
+
+    def get(self, key: pytest.StashKey[_T], default: _D) -> _T | _D:
+        value = self._own.get(key, _ABSENT)
+        return self._parent.get(key, default) if value is _ABSENT else value
+
+    def setdefault(self, key: pytest.StashKey[_T], default: _T) -> _T:
+        return self._own.setdefault(key, default)
+
+    def __delitem__(self, key: pytest.StashKey[_T]) -> None:
+        del self._own[key]
+
+    def __contains__(self, key: pytest.StashKey[_T]) -> bool:
+        return key in self._own or key in self._parent
+
+    def __len__(self) -> int:
+        return len(self._own)
+
+
 class CaseNode:
     """A case's ``request.node``: its parametrized test's name, node id, keywords, marks and
     callspec over the parent item ``item``, which answers everything else.
@@ -46,8 +91,10 @@ class CaseNode:
     ``own_markers``: the marks on the test itself, closest first (the function's, then the
     case's ``pytest.param`` marks); the marks of its class and module are the parent's.
     ``user_properties``: the case's own list (what ``record_property`` appends to).
-    ``phase_reports``: the case's reports of the phases that have ended, by phase; read for
-    ``rep_setup`` and ``rep_call`` during the case's teardown.
+    ``instance``: the case's own instance of its class (its ``self``), or None.
+    ``location``: the parent's, with the case's name (``test_x[2]``).
+    ``values``: the case's arguments and fixture values so far, by name (the case's part of
+    ``funcargs`` and ``fixturenames``).
     """
 
     def __init__(
@@ -59,17 +106,32 @@ class CaseNode:
         keywords: dict[str, Any],
         callspec: CaseCallSpec,
         user_properties: list[tuple[str, object]],
-        phase_reports: Callable[[], dict[str, pytest.TestReport]],
+        instance: Any,
+        location: tuple[str, int | None, str],
+        values: dict[str, Any],
     ) -> None:
         self._item = item
-        self._phase_reports = phase_reports
+        self._values = values
         self.name = name
         self.nodeid = nodeid
         self.own_markers = own_markers
         self.keywords = keywords
         self.callspec = callspec
         self.user_properties = user_properties
+        self.instance = instance
+        self.location = location
+        self.stash = CaseStash(item.stash)
         self.added_markers = False  # whether add_marker was called: xfail is evaluated again
+
+    @property
+    def funcargs(self) -> dict[str, Any]:
+        """As pytest's: every argument and fixture value of the test, by name."""
+        return {**self._item.funcargs, **self._values}
+
+    @property
+    def fixturenames(self) -> list[str]:
+        own = self._item.fixturenames
+        return [*own, *(name for name in self._values if name not in own)]
 
     def iter_markers(self, name: str | None = None) -> Iterator[pytest.Mark]:
         """The case's marks named ``name`` (all: None), closest first, as pytest's."""
@@ -104,15 +166,6 @@ class CaseNode:
         return [*self._item.listnames()[:-1], self.name]
 
     def __getattr__(self, name: str) -> Any:
-        # pytest's recipe "Making test result information available in fixtures" has a
-        # pytest_runtest_makereport wrapper set item.rep_setup and item.rep_call, which a
-        # fixture reads in its teardown. That hook does not run for a case: its reports of
-        # those phases, once they ended, stand in (built when first asked for).
-        if name in _PHASE_REPORTS:
-            report = self._phase_reports().get(_PHASE_REPORTS[name])
-            if report is not None:
-                setattr(self, name, report)
-                return report
         return getattr(self._item, name)
 
     def __repr__(self) -> str:

@@ -832,11 +832,13 @@ def _not_found_of(argument: NodeIdArgument, message: str) -> bool:
     return message == f"not found: {base}" or message.startswith(f"not found: {base}\n")
 
 
-def call_info(error: BaseException, report: pytest.TestReport) -> pytest.CallInfo[None]:
-    """A CallInfo for pytest_exception_interact (pytest 8.0-9.2: the constructor is private)."""
+def call_info(error: BaseException | None, report: pytest.TestReport) -> pytest.CallInfo[None]:
+    """A CallInfo of the phase ``report`` tells, ended by ``error`` (None: passed), for
+    pytest_exception_interact and pytest_runtest_makereport (pytest 8.0-9.2: the constructor
+    is private)."""
     return pytest.CallInfo(
         None,
-        pytest.ExceptionInfo.from_exception(error),
+        pytest.ExceptionInfo.from_exception(error) if error is not None else None,
         start=report.start,
         stop=report.stop,
         duration=report.duration,

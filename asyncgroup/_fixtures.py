@@ -329,8 +329,6 @@ class CaseFixtures:
         self.instance = instance  # the case's own instance of the test's class, if any
         self.case, self.member = case, member  # what services.case_node makes the node of
         self._node: Any = None
-        # Set before its teardown: its phases, and its xfail (see _casenode).
-        self.ended: tuple[list[Any], Any] | None = None
         self.parent_request = parent_request
         self.parent_values = parent_values
         self.case_name = case_name

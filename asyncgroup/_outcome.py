@@ -86,12 +86,26 @@ class CancellationIgnoredError(Exception):
 class Phase:
     """One of setup, call, teardown: when it ran, how it ended, what the case wrote meanwhile."""
 
-    __slots__ = ("_precise", "duration", "ended", "err", "error", "out", "records", "start", "when")
+    __slots__ = (
+        "_precise",
+        "duration",
+        "ended",
+        "err",
+        "error",
+        "out",
+        "records",
+        "report",
+        "start",
+        "when",
+    )
 
     def __init__(self, when: Literal["setup", "call", "teardown"]) -> None:
         self.when = when
         self.error: BaseException | None = None
         self.ended = False
+        # Its report once the project's pytest_runtest_makereport hooks made it (see
+        # _casereports): the one reported.
+        self.report: pytest.TestReport | None = None
         self.out = self.err = ""
         # A list only once the case logged something (see end): most phases log nothing.
         self.records: Sequence[Any] = ()
@@ -270,11 +284,14 @@ class CaseReporter:
             result[-1].sections.append(("asyncgroup warnings", "\n".join(notes)))
             for report in result:
                 report.user_properties.extend(("asyncgroup warning", note) for note in notes)
+        # A report the project's makereport hooks made has the node's properties as its phase
+        # ended, as pytest's (see _runner._made_reports).
         if properties:  # record_property in the case
-            for report in result:
-                report.user_properties.extend(properties)
+            for report, phase in told:
+                if phase.report is None:
+                    report.user_properties.extend(properties)
         if self.case_is_item:  # a test of a group: request.node is its item, as without it
-            self._add_node_writes(result)
+            self._add_node_writes(told)
         for report in result:
             setattr(report, CASE_ID_ATTRIBUTE, case_id)
             setattr(report, PARENT_NODEID_ATTRIBUTE, self.item.nodeid)
@@ -299,24 +316,19 @@ class CaseReporter:
             keywords = {**keywords, **dict.fromkeys(marks, 1)}
         return keywords
 
-    def phase_reports(
+    def phase_report(
         self, case_id: str, marks: Iterable[str], phases: list[Phase], xfail: Xfail | None
-    ) -> dict[str, pytest.TestReport]:
-        """The reports of a case's setup and call by phase ("setup", "call"), built as its own
-        reports are, for a fixture that reads them in its teardown (see _casenode); not logged:
-        the case's reports are built again when it ends."""
+    ) -> pytest.TestReport:
+        """The report of the last of ``phases``, which has just ended, as the case's reports
+        are built (with the output of the phases before), for the project's
+        pytest_runtest_makereport hooks (see _casereports)."""
         nodeid = self.nodeid(case_id)
         keywords = self._case_keywords(case_id, marks)
-        found = {}
-        for phase in phases:
-            if not phase.ended:
-                continue
-            sections = self._sections(phase)
-            if phase.when == "call":
-                found["call"] = self._call(nodeid, case_id, keywords, phase, sections, xfail)
-            elif phase.when == "setup":
-                found["setup"] = self._phase(nodeid, case_id, keywords, phase, sections, xfail)
-        return found
+        sections = [section for phase in phases for section in self._sections(phase)]
+        phase = phases[-1]
+        if phase.when == "call":
+            return self._call(nodeid, case_id, keywords, phase, sections, xfail)
+        return self._phase(nodeid, case_id, keywords, phase, sections, xfail)
 
     def _run_reports(
         self,
@@ -340,10 +352,15 @@ class CaseReporter:
             if phase.out or phase.err or phase.records:
                 sections = sections + self._sections(phase)
             if phase.when == "call":
-                report = call_report = self._call(nodeid, case_id, keywords, phase, sections, xfail)
+                report = phase.report or self._call(
+                    nodeid, case_id, keywords, phase, sections, xfail
+                )
+                call_report = report
                 result.append((report, phase))
             elif phase.error is not None or self.with_passing_phases:
-                report = self._phase(nodeid, case_id, keywords, phase, sections, xfail)
+                report = phase.report or self._phase(
+                    nodeid, case_id, keywords, phase, sections, xfail
+                )
                 result.append((report, phase))
             elif call_report is not None and (phase.out or phase.err or phase.records):
                 # No teardown report: the terminal shows a test's teardown output from its
@@ -351,19 +368,20 @@ class CaseReporter:
                 call_report.sections.extend(self._sections(phase))
         return result
 
-    def _add_node_writes(self, reports: list[pytest.TestReport]) -> None:
+    def _add_node_writes(self, told: list[tuple[pytest.TestReport, Phase]]) -> None:
         """What the test wrote on its item, as pytest's reports carry it: the sections of
         ``add_report_section`` up to each report's phase, and ``user_properties``."""
         order = {"setup": 0, "call": 1, "teardown": 2}
         added = _compat.added_report_sections(self.item)
-        for report in reports:
+        for report, phase in told:
             upto = order.get(report.when or "call", 1)
             report.sections.extend(
                 (f"Captured {key} {when}", content)
                 for when, key, content in added
                 if order.get(when, 1) <= upto
             )
-            report.user_properties.extend(self.item.user_properties)
+            if phase.report is None:  # see reports
+                report.user_properties.extend(self.item.user_properties)
 
     def _sections(self, phase: Phase) -> list[tuple[str, str]]:
         sections = []

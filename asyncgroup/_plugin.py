@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import pytest
 
-from asyncgroup import _compat, _grouping, _hooks, _integrations
+from asyncgroup import _casereports, _compat, _grouping, _hooks, _integrations
 from asyncgroup._declare import CASES_ATTRIBUTE, SHARD_ARGUMENT, CaseTable
 from asyncgroup._fixtures import FixturePlan, defer_wider, set_up_wider, wider_fixtures
 from asyncgroup._gcpause import gc_paused
@@ -114,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if any(config.getoption(name, False) for name in stepwise):
             config.pluginmanager.register(Stepwise(config), "asyncgroup-stepwise")
     config.pluginmanager.register(_grouping, "asyncgroup-groups")
+    config.pluginmanager.register(_casereports, "asyncgroup-case-reports")
     _integrations.register(config)
     # Bad defaults are a usage error of the whole run, named with where they came from.
     try:

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from asyncgroup import _compat
+from asyncgroup import _casereports, _compat
 from asyncgroup._attempts import Attempt, CaseReruns
 from asyncgroup._builtins import Claims, LoggerLevels
 from asyncgroup._capture import (
@@ -120,24 +120,22 @@ class _Services:
         keywords: dict[str, Any] = {name: True, **dict.fromkeys(reporter.keywords, True)}
         keywords[test_id] = True
         keywords.update((mark.name, mark) for mark in own)
-        params = dict(getattr(getattr(item, "callspec", None), "params", {}))
-        params.update(case.values)
-
-        def phase_reports() -> dict[str, pytest.TestReport]:
-            if fixtures.ended is None:  # before its teardown: no phase has a report yet
-                return {}
-            phases, xfail = fixtures.ended
-            return reporter.phase_reports(case.id, (m.name for m in case.marks), phases, xfail)
-
+        parent_spec = getattr(item, "callspec", None)
+        params = {**getattr(parent_spec, "params", {}), **case.values}
+        indices = {**getattr(parent_spec, "indices", {}), **dict.fromkeys(case.values, case.index)}
+        instance = fixtures.instance if fixtures.instance is not None else item.instance
+        path, line, domain = item.location
         return CaseNode(
             item,
             name,
             reporter.nodeid(case.id),
             own,
             keywords,
-            CaseCallSpec(test_id, params),
+            CaseCallSpec(test_id, params, indices),
             fixtures.user_properties,
-            phase_reports,
+            instance,
+            (path, line, case_nodeid(domain, case.id, reporter.slot)),
+            fixtures.values,
         )
 
 
@@ -214,7 +212,14 @@ class ParentRun:
         # Without per-case fixtures (nor a per-case request), a case's arguments are its values
         # and the parent's: no per-case fixture machinery at all.
         parameters = table.parameters
-        self.per_case_fixtures = bool(self.plan.per_case) or "request" in parameters
+        # pytest's recipe "Making test result information available in fixtures" (and any
+        # pytest_runtest_makereport hook of the project's): each phase of a case, as it ends,
+        # goes through the project's implementations with the case's request.node (see
+        # _casereports). They see the node of a case with per-case fixtures only.
+        self.makereport = _casereports.project_makereport(self.item)
+        self.per_case_fixtures = (
+            bool(self.plan.per_case) or "request" in parameters or self.makereport is not None
+        )
         self.shared_arguments: dict[str, Any] = {}
         # A fixture of wider scope that failed to set up: every case's setup error.
         self.setup_error = setup_error
@@ -234,16 +239,6 @@ class ParentRun:
         # A plugin that reruns failed tests reruns failed cases (see _attempts).
         self.reruns_hook = self.config.hook.pytest_asyncgroup_case_reruns
         self.with_reruns = bool(self.reruns_hook.get_hookimpls())
-        # pytest's recipe "Making test result information available in fixtures": a
-        # pytest_runtest_makereport wrapper sets item.rep_setup and item.rep_call, which a fixture
-        # reads in its teardown. The hook does not run for a test of a group: with such a hook
-        # of the project's own (a conftest's, not an installed plugin's), the test's reports are
-        # set on its item instead (a case of @concurrent_cases has them on its request.node: see
-        # _casenode). Building them costs a second traceback formatting for a failed test.
-        self.reports_on_items = any(
-            _of_the_project(impl.function)
-            for impl in self.config.hook.pytest_runtest_makereport.get_hookimpls()
-        )
         self.case_reruns: dict[int, CaseReruns | None] = {}  # by id(case): see _reruns
         # Bound once: a bound method made per case task is 64 bytes more per running case.
         self.case_done = self._case_done
@@ -654,6 +649,8 @@ class ParentRun:
                         )
                     if xfail is None and fixtures is not None:  # marks added in setup
                         xfail = self._added_xfail(member, fixtures)
+                    if fixtures is not None:
+                        self._made_reports(case, member, fixtures, phases, xfail)
                     try:
                         if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
                             _not_run(phases, xfail)  # as pytest: xfail(run=False) at the call
@@ -676,11 +673,10 @@ class ParentRun:
                 _uncancel(task)  # the teardown runs in a task not being cancelled, as in pytest
         finally:  # KeyboardInterrupt included: a started case is always torn down
             if fixtures is not None:
-                fixtures.ended = (phases, xfail)
-                if member.case_is_item and self.reports_on_items:
-                    self._reports_on_item(case, member, phases, xfail)
+                self._made_reports(case, member, fixtures, phases, xfail)
                 try:
                     await self._teardown(case, member, fixtures, phases, deadline, output)
+                    self._made_reports(case, member, fixtures, phases, xfail)
                 except asyncio.CancelledError as exc:
                     cancelled = cancelled or exc
             if deadline is not None:
@@ -781,16 +777,42 @@ class ParentRun:
             member=member,
         )
 
-    def _reports_on_item(
-        self, case: Case, member: Member, phases: list[Phase], xfail: Xfail | None
+    def _made_reports(
+        self,
+        case: Case,
+        member: Member,
+        fixtures: CaseFixtures,
+        phases: list[Phase],
+        xfail: Xfail | None,
     ) -> None:
-        """Before a test of a group is torn down: its setup and call reports as its item's
-        ``rep_setup`` and ``rep_call`` (see reports_on_items)."""
-        reporter: CaseReporter = member.reporter
-        with self._own_work(f"building the reports of {case.id!r} for its teardown"):
-            found = reporter.phase_reports(case.id, (m.name for m in case.marks), phases, xfail)
-        for when, report in found.items():
-            setattr(member.item, f"rep_{when}", report)
+        """Each phase of the case that has ended since, through the project's
+        pytest_runtest_makereport hooks, as pytest makes a test's report when each phase ends
+        (see _casereports): the report they return is the phase's. A hook that raises fails
+        the parent, as reporting that breaks does."""
+        if self.makereport is None or self.report_error is not None:
+            return
+        marks = [mark.name for mark in case.marks]
+        for index, phase in enumerate(phases):
+            if not phase.ended or phase.report is not None:
+                continue
+            try:
+                with self._own_work(f"making the {phase.when} report of {case.id!r}"):
+                    report = member.reporter.phase_report(
+                        case.id, marks, phases[: index + 1], xfail
+                    )
+                    call = _compat.call_info(phase.error, report)
+                    node = fixtures.node
+                    # As pytest's: what was recorded for the test by the end of the phase
+                    # (record_property, and a test of a group's item's user_properties).
+                    recorded = fixtures.user_properties
+                    if node.user_properties is not recorded:
+                        recorded = [*recorded, *node.user_properties]
+                    report.user_properties = list(recorded)
+                    phase.report = _casereports.run(self.makereport, node, report, call)
+            except Exception as exc:  # a hook's bug
+                self.report_error = self.report_error or exc
+                self._cancel_all("reporting failed", sparing=asyncio.current_task())
+                return
 
     def _bound_args(self, member: Member) -> tuple[Any, ...]:
         """``self`` for a case of a test in a class: an instance of its own, made as pytest
@@ -1193,16 +1215,6 @@ def _fail_for_steps(call: Phase, count: int) -> None:
         call.error = with_traceback(
             FailedSubtests(f"contains {count} failed subtest{'s' if count > 1 else ''}")
         )
-
-
-def _of_the_project(function: Callable[..., Any]) -> bool:
-    """Whether a hook function is the tested project's: not pytest's, asyncgroup's, nor an
-    installed plugin's."""
-    module = getattr(function, "__module__", "") or ""
-    code = getattr(function, "__code__", None)
-    filename = code.co_filename if code is not None else ""
-    installed = "site-packages" in filename or "dist-packages" in filename
-    return not installed and not module.startswith(("_pytest.", "asyncgroup."))
 
 
 def _not_run(phases: list[Phase], xfail: Xfail) -> None:

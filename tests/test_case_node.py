@@ -5,6 +5,9 @@ test functions, for groups) and compares."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
 import pytest
 from differential import Differential
 from test_groups import compare, junit, run, write_pair
@@ -104,6 +107,10 @@ def test_request_node_is_the_parametrized_test_a_case_stands_for(
             assert node.nodeid == f"test_it.py::test_x[{n}-{p}]"
             assert node.callspec.id == f"{n}-{p}"
             assert node.callspec.params == {"p": p, "n": n}
+            assert node.callspec.indices["n"] == n - 1
+            assert node.location[::2] == ("test_it.py", f"test_x[{n}-{p}]")
+            assert (node.funcargs["n"], node.funcargs["p"], node.funcargs["db"]) == (n, p, db)
+            assert {"n", "p", "db", "request"} <= set(node.fixturenames)
             envs = [mark.args[0] for mark in node.iter_markers("env")]
             assert envs == (["outer", "in"] if n == 2 else ["outer"])
             assert ("needs_db" in node.keywords) == (n == 2)
@@ -213,102 +220,380 @@ def test_each_case_of_a_cases_test_in_a_grouped_class_gets_its_own_instance(
 
 
 # --------------------------------------------------------------------------------------------
-# pytest's recipe "Making test result information available in fixtures"
+# pytest's recipe "Making test result information available in fixtures": a makereport wrapper
+# keeps each phase's report on the item, a fixture reads them in its teardown. Its form in
+# pytest's docs today (item.stash), and the older one (item.rep_setup, item.rep_call) with a
+# new-style and an old-style wrapper. Each conftest below defines reports(node), the reports
+# its wrapper kept for a test's node, by phase, and a fixture `seen` that writes them down.
 
-REPORTS_ON_THE_ITEM = """
-import pytest
+_KEPT_AS_ATTRIBUTES = """
+def reports(node):
+    names = {when: "rep_" + when for when in ("setup", "call", "teardown")}
+    return {when: getattr(node, name) for when, name in names.items() if hasattr(node, name)}
+"""
 
+RECIPES = {
+    "stash": """
+phase_report_key = pytest.StashKey[dict]()
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    rep = yield
+    item.stash.setdefault(phase_report_key, {})[rep.when] = rep
+    return rep
+
+def reports(node):
+    return node.stash[phase_report_key]
+""",
+    "rep_wrapper": """
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     rep = yield
     setattr(item, "rep_" + rep.when, rep)
     return rep
 """
+    + _KEPT_AS_ATTRIBUTES,
+    "rep_hookwrapper": """
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+"""
+    + _KEPT_AS_ATTRIBUTES,
+}
+
+_SEEN = """
+import pathlib
+
+@pytest.fixture
+def seen(request):
+    yield
+    found = reports(request.node)
+    call = found["call"].outcome if "call" in found else "no-call"
+    line = [request.node.nodeid, found["setup"].outcome, call, *sorted(found)]
+    with pathlib.Path(request.path.stem + ".txt").open("a") as file:
+        print(*line, file=file)
+"""
 
 
-def test_a_teardown_fixture_reads_the_cases_reports_from_request_node(
-    differential: Differential,
+def _conftest(recipe: str) -> str:
+    return "import pytest\n" + RECIPES[recipe] + _SEEN
+
+
+def _seen(folder: Path, stem: str) -> list[str]:
+    return sorted((folder / f"{stem}.txt").read_text().splitlines())
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
+def test_a_teardown_fixture_reads_each_cases_own_reports_from_request_node(
+    differential: Differential, recipe: str
 ) -> None:
     differential.write(
         """
-        import pathlib
-
         @pytest.fixture
-        def on_failure(request):
-            yield
-            setup, call = request.node.rep_setup, request.node.rep_call
-            with pathlib.Path("seen.txt").open("a") as file:
-                print(request.node.nodeid, setup.outcome, call.outcome, call.failed, file=file)
+        def broken(n):
+            if n == 4:
+                raise RuntimeError("setup fails")
 
-        @cases("n", [1, 2, pytest.param(3, marks=pytest.mark.xfail(reason="bug"))])
-        async def test_x(n, on_failure):
+        @cases("n", [1, 2, pytest.param(3, marks=pytest.mark.xfail(reason="bug")), 4])
+        async def test_x(n, seen, broken):
             await asyncio.sleep(0.1)
             assert n == 2
+
+        class TestC:
+            @cases("n", [1, 2])
+            async def test_y(self, n, seen):
+                await asyncio.sleep(0.1)
+                assert n == 1
         """
     )
     for folder in ("concurrent", "parametrized"):
         with (differential.pytester.path / folder / "conftest.py").open("a") as conftest:
-            conftest.write(REPORTS_ON_THE_ITEM)
+            conftest.write(_conftest(recipe))
     pair = differential.rerun()
     pair.assert_same()
-    seen = [
-        sorted((differential.pytester.path / folder / "seen.txt").read_text().splitlines())
+    concurrent, parametrized = (
+        _seen(differential.pytester.path / folder, "test_it")
         for folder in ("concurrent", "parametrized")
-    ]
-    assert (
-        seen[0]
-        == seen[1]
-        == [
-            "test_it.py::test_x[1] passed failed True",
-            "test_it.py::test_x[2] passed passed False",
-            "test_it.py::test_x[3] passed skipped False",
-        ]
     )
+    assert concurrent == parametrized
+    assert parametrized == [
+        "test_it.py::TestC::test_y[1] passed passed call setup",
+        "test_it.py::TestC::test_y[2] passed failed call setup",
+        "test_it.py::test_x[1] passed failed call setup",
+        "test_it.py::test_x[2] passed passed call setup",
+        "test_it.py::test_x[3] passed skipped call setup",
+        "test_it.py::test_x[4] failed no-call setup",
+    ]
 
 
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
 def test_a_teardown_fixture_reads_the_reports_of_a_test_of_a_group(
+    pytester: pytest.Pytester, recipe: str
+) -> None:
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_cases, concurrent_group
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("setup fails")
+
+        @concurrent_group("g")
+        async def test_fails(seen):
+            assert 0
+
+        @concurrent_group("g")
+        async def test_passes(seen):
+            pass
+
+        @pytest.mark.xfail(reason="bug")
+        @concurrent_group("g")
+        async def test_xfails(seen):
+            assert 0
+
+        @concurrent_group("g")
+        async def test_setup_error(seen, broken):
+            pass
+
+        @concurrent_group
+        class TestG:
+            async def test_a(self, seen):
+                pass
+
+            @concurrent_cases("n", [1, 2])
+            async def test_b(self, n, seen):
+                assert n == 1
+        """,
+    )
+    pytester.makeconftest(_conftest(recipe))
+    grouped_run, plain_run = run(pytester, "test_grouped"), run(pytester, "test_plain")
+    # Without the group, the @concurrent_cases test is its own parent; the rest is the same.
+    outcomes = junit(pytester.path / "test_grouped.xml")
+    assert outcomes.pop("TestG::concurrent_group")[0] == "failure"
+    assert outcomes.pop("concurrent_group[g]")[0] == "failure"
+    without = junit(pytester.path / "test_plain.xml")
+    assert without.pop("TestG::test_b") == ("failure", "Failed: 1 of 2 cases failed: 2")
+    assert outcomes == without
+    assert grouped_run.ret == plain_run.ret == 1
+    grouped, plain = (_seen(pytester.path, stem) for stem in ("test_grouped", "test_plain"))
+    assert [line.split("::", 1)[1] for line in grouped] == [
+        line.split("::", 1)[1] for line in plain
+    ]
+    assert [line.split("::", 1)[1] for line in plain] == [
+        "TestG::test_a passed passed call setup",
+        "TestG::test_b[1] passed passed call setup",
+        "TestG::test_b[2] passed failed call setup",
+        "test_fails passed failed call setup",
+        "test_passes passed passed call setup",
+        "test_setup_error failed no-call setup",
+        "test_xfails passed skipped call setup",
+    ]
+
+
+# A wrapper that adds to each report: user properties, and a section to a failure's.
+_WRAPPER = """
+import pytest
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    rep = yield
+    rep.user_properties.append(("made_" + rep.when, item.name))
+    if rep.failed:
+        rep.sections.append(("hooked", "SEEN BY THE WRAPPER " + item.name))
+    return rep
+"""
+
+
+def test_the_report_a_projects_wrapper_returns_is_the_cases(
+    differential: Differential,
+) -> None:
+    """What a makereport wrapper adds to a report (a section, user properties) is in the
+    case's report, as in its parametrized test's: on the terminal and in JUnit XML."""
+    differential.write(
+        """
+        @cases("n", [1, 2])
+        async def test_x(n, record_property):
+            record_property("recorded", n)
+            await asyncio.sleep(0.1)
+            assert n == 1
+        """
+    )
+    for folder in ("concurrent", "parametrized"):
+        with (differential.pytester.path / folder / "conftest.py").open("a") as conftest:
+            conftest.write(_WRAPPER)
+    pair = differential.rerun("-rA", "--junitxml=out.xml")
+    pair.assert_same("*- hooked -*", "SEEN BY THE WRAPPER test_x[[]2]")
+    concurrent, parametrized = (
+        _properties(differential.pytester.path / folder / "out.xml")
+        for folder in ("concurrent", "parametrized")
+    )
+    assert {name: concurrent[name] for name in parametrized} == parametrized
+    # JUnit XML writes the teardown report's: the item's, and what the wrapper added to it.
+    assert parametrized["test_x[2]"] == [("made_teardown", "test_x[2]"), ("recorded", "2")]
+
+
+def test_the_report_a_projects_wrapper_returns_is_a_grouped_tests(
     pytester: pytest.Pytester,
 ) -> None:
     write_pair(
         pytester,
         """
-        import pathlib
-        import pytest
         from asyncgroup import concurrent_group
 
-        @pytest.fixture
-        def on_failure(request):
-            yield
-            setup, call = request.node.rep_setup, request.node.rep_call
-            with pathlib.Path(request.path.stem + ".txt").open("a") as file:
-                print(request.node.name, setup.outcome, call.outcome, file=file)
-
         @concurrent_group("g")
-        async def test_fails(on_failure):
+        async def test_a(request, record_property):
+            record_property("recorded", "a")
+            request.node.user_properties.append(("on_node", "a"))
             assert 0
 
         @concurrent_group("g")
-        async def test_passes(on_failure):
+        async def test_b():
             pass
-
-        @pytest.mark.xfail(reason="bug")
-        @concurrent_group("g")
-        async def test_xfails(on_failure):
-            assert 0
         """,
     )
-    pytester.makeconftest(REPORTS_ON_THE_ITEM)
-    compare(pytester)
-    seen = [
-        sorted((pytester.path / f"{name}.txt").read_text().splitlines())
-        for name in ("test_grouped", "test_plain")
-    ]
-    assert (
-        seen[0]
-        == seen[1]
-        == [
-            "test_fails passed failed",
-            "test_passes passed passed",
-            "test_xfails passed skipped",
-        ]
+    pytester.makeconftest(_WRAPPER)
+    grouped, plain = compare(pytester, "-rA", "-o", "junit_family=xunit1")
+    for result in (grouped, plain):
+        result.stdout.fnmatch_lines(["*- hooked -*", "SEEN BY THE WRAPPER test_a"])
+    for module in ("test_grouped", "test_plain"):
+        found = _properties(pytester.path / f"{module}.xml")
+        assert {name: found[name] for name in ("test_a", "test_b")} == {
+            "test_a": [("made_teardown", "test_a"), ("on_node", "a"), ("recorded", "a")],
+            "test_b": [("made_teardown", "test_b")],
+        }, module
+
+
+def _properties(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """JUnit XML: each testcase's properties (sorted) by its name."""
+    return {
+        testcase.get("name", ""): sorted(
+            (p.get("name", ""), p.get("value", "")) for p in testcase.iter("property")
+        )
+        for testcase in ET.parse(path).iter("testcase")
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Each case's request.node.stash is its own; what was stored on the test before it ran is seen
+
+
+def test_each_case_has_its_own_stash_over_what_the_test_had_before(
+    differential: Differential,
+) -> None:
+    differential.write(
+        """
+        import conftest
+
+        key = pytest.StashKey[int]()
+
+        @pytest.fixture
+        def remember(n, request):
+            request.node.stash[key] = n
+            yield
+            assert request.node.stash[key] == n
+            del request.node.stash[key]
+            assert key not in request.node.stash
+
+        @cases("n", [1, 2, 3])
+        async def test_x(n, remember, request):
+            await asyncio.sleep(0.05 * (4 - n))
+            stash = request.node.stash
+            assert (stash[key], stash.get(key, None), key in stash) == (n, n, True)
+            assert stash.setdefault(key, 0) == n
+            assert stash[conftest.set_up] == "by pytest_runtest_setup"
+            assert stash.get(pytest.StashKey[str](), "absent") == "absent"
+        """
     )
+    hook = """
+import pytest
+
+set_up = pytest.StashKey[str]()
+
+def pytest_runtest_setup(item):
+    item.stash[set_up] = "by pytest_runtest_setup"
+"""
+    for folder in ("concurrent", "parametrized"):
+        with (differential.pytester.path / folder / "conftest.py").open("a") as conftest:
+            conftest.write(hook)
+    pair = differential.rerun()
+    pair.assert_same()
+    assert list(pair.parametrized_outcomes.values()) == [["passed"]] * 3
+
+
+# --------------------------------------------------------------------------------------------
+# request.node.instance is the case's self: a fixture injecting into it reaches the case
+
+_INJECT = """
+@pytest.fixture(autouse=True)
+def inject(request):
+    if request.node.instance is not None:
+        request.node.instance.client = "client-for-" + request.node.name
+"""
+
+
+def test_request_node_instance_is_the_cases_self(differential: Differential) -> None:
+    differential.write(
+        _INJECT
+        + """
+class TestA:
+    @cases("n", [1, 2])
+    async def test_x(self, n, request):
+        await asyncio.sleep(0.05)
+        assert request.node.instance is self
+        assert self.client == f"client-for-test_x[{n}]"
+
+    @cases("n", [1, 2])
+    def test_def(self, n, request):
+        assert request.node.instance is self
+        assert self.client == f"client-for-test_def[{n}]"
+
+@cases("n", [1])
+async def test_module_level(n, request):
+    assert request.node.instance is None
+"""
+    )
+    pair = differential.rerun()
+    pair.assert_same()
+    assert list(pair.parametrized_outcomes.values()) == [["passed"]] * 5
+
+
+def test_request_node_instance_is_the_self_of_a_case_in_a_grouped_class(
+    pytester: pytest.Pytester,
+) -> None:
+    write_pair(
+        pytester,
+        "import asyncio\nimport pytest\nfrom asyncgroup import concurrent_cases, concurrent_group\n"
+        + _INJECT
+        + """
+@concurrent_group
+class TestA:
+    @concurrent_cases("n", [1, 2])
+    async def test_x(self, n, request):
+        await asyncio.sleep(0.05)
+        assert request.node.instance is self
+        assert self.client == f"client-for-test_x[{n}]"
+
+    async def test_y(self, request):
+        assert request.node.instance is self
+        assert self.client == "client-for-test_y"
+""",
+    )
+    grouped, plain = run(pytester, "test_grouped"), run(pytester, "test_plain")
+    passed = ("passed", "")
+    assert junit(pytester.path / "test_grouped.xml") == {
+        "TestA::test_x[1]": passed,
+        "TestA::test_x[2]": passed,
+        "TestA::test_y": passed,
+        "TestA::concurrent_group": passed,
+    }
+    assert junit(pytester.path / "test_plain.xml") == {
+        "TestA::test_x[1]": passed,
+        "TestA::test_x[2]": passed,
+        "TestA::test_x": passed,
+        "TestA::test_y": passed,
+    }
+    assert grouped.ret == plain.ret == 0
