@@ -396,11 +396,14 @@ def test_a_teardown_fixture_reads_the_reports_of_a_test_of_a_group(
 
 # A wrapper that adds to each report: user properties, and a section to a failure's.
 _WRAPPER = """
+import pathlib
 import pytest
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     rep = yield
+    with pathlib.Path("calls.txt").open("a") as file:
+        print(item.nodeid, call.when, rep.when, rep.outcome, call.excinfo is not None, file=file)
     rep.user_properties.append(("made_" + rep.when, item.name))
     if rep.failed:
         rep.sections.append(("hooked", "SEEN BY THE WRAPPER " + item.name))
@@ -434,6 +437,21 @@ def test_the_report_a_projects_wrapper_returns_is_the_cases(
     assert {name: concurrent[name] for name in parametrized} == parametrized
     # JUnit XML writes the teardown report's: the item's, and what the wrapper added to it.
     assert parametrized["test_x[2]"] == [("made_teardown", "test_x[2]"), ("recorded", "2")]
+    # The hook ran once per phase of each case, as for each parametrized test (the parent's
+    # own phases aside), pytest's own implementations not again.
+    concurrent_calls, parametrized_calls = (
+        sorted((differential.pytester.path / folder / "calls.txt").read_text().splitlines())
+        for folder in ("concurrent", "parametrized")
+    )
+    assert [line for line in concurrent_calls if "[" in line] == parametrized_calls
+    assert parametrized_calls == [
+        "test_it.py::test_x[1] call call passed False",
+        "test_it.py::test_x[1] setup setup passed False",
+        "test_it.py::test_x[1] teardown teardown passed False",
+        "test_it.py::test_x[2] call call failed True",
+        "test_it.py::test_x[2] setup setup passed False",
+        "test_it.py::test_x[2] teardown teardown passed False",
+    ]
 
 
 def test_the_report_a_projects_wrapper_returns_is_a_grouped_tests(
