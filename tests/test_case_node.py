@@ -285,9 +285,12 @@ def _seen(folder: Path, stem: str) -> list[str]:
     return sorted((folder / f"{stem}.txt").read_text().splitlines())
 
 
-@pytest.mark.parametrize("recipe", sorted(RECIPES))
+@pytest.mark.parametrize(
+    ("recipe", "args"),
+    [(recipe, ()) for recipe in sorted(RECIPES)] + [("stash", ("-n", "2"))],
+)
 def test_a_teardown_fixture_reads_each_cases_own_reports_from_request_node(
-    differential: Differential, recipe: str
+    differential: Differential, recipe: str, args: tuple[str, ...]
 ) -> None:
     differential.write(
         """
@@ -311,7 +314,7 @@ def test_a_teardown_fixture_reads_each_cases_own_reports_from_request_node(
     for folder in ("concurrent", "parametrized"):
         with (differential.pytester.path / folder / "conftest.py").open("a") as conftest:
             conftest.write(_conftest(recipe))
-    pair = differential.rerun()
+    pair = differential.rerun(*args)
     pair.assert_same()
     concurrent, parametrized = (
         _seen(differential.pytester.path / folder, "test_it")
