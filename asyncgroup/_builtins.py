@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from asyncgroup._capture import CaseOutput, current_output
+from asyncgroup._capture import CaseOutput, FixtureCapture, current_output
 from asyncgroup._outcome import Phase
 
 if TYPE_CHECKING:
@@ -32,19 +32,22 @@ _NOTSET: Any = object()  # "argument not given", as MonkeyPatch's own notset
 
 
 class CaseCapsys:
-    """capsys and kin for one case: sees only that case's output (sys level).
+    """capsys and kin for one case: sees only that case's output (sys level), under ``-s`` too.
 
     pytest's own capture fixtures register with its capture manager, which allows one per
     test item: overlapping cases would collide.
     """
 
-    def __init__(self, output: CaseOutput, suspend: Callable[[], Any], binary: bool) -> None:
+    def __init__(
+        self, output: CaseOutput, capture: FixtureCapture, suspend: Callable[[], Any], binary: bool
+    ) -> None:
         self._output = output
+        self._capture = capture
         self._suspend = suspend
         self._binary = binary
 
     def readouterr(self) -> CaptureResult:
-        out, err = self._output.readouterr()
+        out, err = self._capture.readouterr()
         if self._binary:
             return CaptureResult(out.encode(), err.encode())
         return CaptureResult(out, err)
@@ -57,6 +60,13 @@ class CaseCapsys:
                 yield
         finally:
             current_output.reset(token)
+
+    def close(self) -> None:
+        """At the fixture's teardown: what the case did not read goes on, and it stops taking
+        the case's writes."""
+        self._capture.phase_ended(self._output)
+        if self._output.fixture is self._capture:
+            self._output.fixture = None
 
 
 class LoggerLevels:
@@ -186,8 +196,14 @@ def _tmp_path(fixtures: CaseFixtures, request: CaseRequest) -> Any:
 
 
 def _capsys(fixtures: CaseFixtures, request: CaseRequest) -> Any:
-    binary = request.fixturename in ("capsysbinary", "capfdbinary")
-    return CaseCapsys(fixtures.output, fixtures.services.suspend_capture, binary)
+    name = request.fixturename or ""
+    capture = FixtureCapture(fixtures.services.streams, tee=name == "capteesys")
+    fixtures.output.fixture = capture
+    capsys = CaseCapsys(
+        fixtures.output, capture, fixtures.services.suspend_capture, name.endswith("binary")
+    )
+    fixtures.finalizers.append(capsys.close)
+    return capsys
 
 
 class _Held:
@@ -567,8 +583,7 @@ def _subtests(fixtures: CaseFixtures, request: CaseRequest) -> Any:
 # A user's fixture of the same name (not from _pytest) is used as written.
 BUILTINS: dict[str, Callable[[CaseFixtures, CaseRequest], Any]] = {
     "tmp_path": _tmp_path,
-    # fd-level capture cannot tell cases apart: capfd sees the case's sys-level output, and
-    # capteesys captures without the tee.
+    # fd-level capture cannot tell cases apart: capfd sees the case's sys-level output.
     "capsys": _capsys,
     "capfd": _capsys,
     "capsysbinary": _capsys,

@@ -9,6 +9,9 @@ made outside any case go where they would have gone anyway (pytest's capture of 
 File-descriptor level writes (subprocesses, C extensions) cannot be attributed to a case; they
 stay in the parent's report.
 
+Under ``-s`` a case's writes reach the terminal, but capsys and kin capture for the case that asks
+for them, as pytest's capture fixtures do for a test.
+
 ``loop.run_in_executor`` does not copy the context into its thread (``asyncio.to_thread`` does),
 so while a parent runs, its loop's ``run_in_executor`` runs the work in a copy of the calling
 case's context, as ``to_thread`` would: what a library's executor thread prints or logs is in the
@@ -28,12 +31,23 @@ from typing import Any, TextIO
 
 
 class CaseOutput:
-    """What one case wrote; ``readouterr`` consumes like pytest's capsys does."""
+    """What one case wrote, for its report; ``readouterr`` takes what it wrote so far."""
 
-    __slots__ = ("err", "nodeid", "out", "records", "unraisable", "warning_frames", "warnings")
+    __slots__ = (
+        "err",
+        "fixture",
+        "nodeid",
+        "out",
+        "records",
+        "unraisable",
+        "warning_frames",
+        "warnings",
+    )
 
     def __init__(self, nodeid: str = "") -> None:
         self.nodeid = nodeid  # the case's: what integrations key a running case's state by
+        # The case's capsys (or kin) while it captures: it takes the case's writes first.
+        self.fixture: FixtureCapture | None = None
         self.out: list[str] = []
         self.err: list[str] = []
         self.records: list[logging.LogRecord] = []
@@ -63,25 +77,74 @@ def in_case() -> bool:
     return current_output.get() is not None
 
 
+class FixtureCapture:
+    """What a case's capsys (or kin) took of its writes, as pytest's ``CaptureFixture``.
+
+    ``readouterr`` returns what was written since the last call. As pytest's fixture, at the
+    end of each phase what the case wrote but did not read goes on where it would have gone
+    without the fixture (the case's report, or the terminal under ``-s``) and stays readable;
+    with ``tee`` (capteesys) every write goes on at once.
+    """
+
+    def __init__(self, streams: dict[str, _CaseStream], tee: bool) -> None:
+        self.tee = tee
+        self._streams = streams
+        self._unread: dict[str, list[str]] = {"out": [], "err": []}
+        self._pending: dict[str, list[str]] = {"out": [], "err": []}  # not yet passed on
+
+    def take(self, stream: str, text: str) -> None:
+        self._unread[stream].append(text)
+        if not self.tee:
+            self._pending[stream].append(text)
+
+    def readouterr(self) -> tuple[str, str]:
+        out, err = "".join(self._unread["out"]), "".join(self._unread["err"])
+        for buffer in (*self._unread.values(), *self._pending.values()):
+            buffer.clear()
+        return out, err
+
+    def phase_ended(self, output: CaseOutput) -> None:
+        for name, pending in self._pending.items():
+            if pending:
+                self._streams[f"std{name}"].pass_on(output, "".join(pending))
+                pending.clear()
+
+
 class _CaseStream(io.TextIOBase):
     """Stands in for sys.stdout/sys.stderr: a case's writes go to that case's buffer."""
 
-    def __init__(self, fallback: TextIO, stream: str, tee: TextIO | None = None) -> None:
+    def __init__(
+        self, fallback: TextIO, stream: str, captured: bool, tee: TextIO | None = None
+    ) -> None:
         self.fallback = fallback
         self._stream = stream
+        self._captured = captured  # False under -s: a case's writes reach the terminal
         self._tee = tee  # --capture=tee-sys: where pytest also writes what it captures
 
     def write(self, text: str) -> int:
         output = current_output.get()
         if output is None:
             return self.fallback.write(text)
+        fixture = output.fixture
+        if fixture is not None:
+            fixture.take(self._stream, text)
+            if not fixture.tee:
+                return len(text)
+        self.pass_on(output, text)
+        return len(text)
+
+    def pass_on(self, output: CaseOutput, text: str) -> None:
+        """Where pytest's capture puts what a test writes: its report (and the terminal with
+        tee-sys), or the terminal under ``-s``."""
+        if not self._captured:
+            self.fallback.write(text)
+            return
         getattr(output, self._stream).append(text)
         if self._tee is not None:
             self._tee.write(text)
-        return len(text)
 
     def flush(self) -> None:
-        if current_output.get() is None:
+        if not self._captured or current_output.get() is None:
             self.fallback.flush()
 
     def isatty(self) -> bool:
@@ -105,17 +168,17 @@ class CaseCapture:
     def __init__(
         self, capture_streams: bool, log_level: int | None, tee: dict[str, TextIO] | None = None
     ) -> None:
-        """``tee``: by ``sys`` name, the streams a case's output is also written to as it is
-        written (pytest's ``--capture=tee-sys`` shows a test's output live, and keeps it)."""
+        """``capture_streams``: False under ``-s``, where a case's writes reach the terminal
+        unless it captures them with capsys (or kin), as pytest does for a test. ``tee``: by
+        ``sys`` name, the streams a case's output is also written to as it is written
+        (pytest's ``--capture=tee-sys`` shows a test's output live, and keeps it)."""
         self._handler = _CaseLogHandler(level=log_level or 0)
-        self._streams: dict[str, _CaseStream] = {}
-        if capture_streams:
-            self._streams = {
-                name: _CaseStream(
-                    getattr(sys, name), name.replace("std", ""), (tee or {}).get(name)
-                )
-                for name in ("stdout", "stderr")
-            }
+        self.streams = {
+            name: _CaseStream(
+                getattr(sys, name), name.replace("std", ""), capture_streams, (tee or {}).get(name)
+            )
+            for name in ("stdout", "stderr")
+        }
 
     def install_streams(self) -> None:
         """(Re)install the stream stand-ins.
@@ -123,7 +186,7 @@ class CaseCapture:
         pytest's capture manager puts its own ``sys.stdout`` back whenever it suspends and
         resumes (around every report written mid-test), so this runs again after each one.
         """
-        for name, stream in self._streams.items():
+        for name, stream in self.streams.items():
             current = getattr(sys, name)
             if current is not stream:
                 stream.fallback = current
@@ -132,13 +195,13 @@ class CaseCapture:
     @contextmanager
     def outside_cases_to(self, streams: dict[str, Any]) -> Iterator[None]:
         """For a while, writes made outside any case go to ``streams`` (by ``sys`` name)."""
-        before = {name: stream.fallback for name, stream in self._streams.items()}
-        for name, stream in self._streams.items():
+        before = {name: stream.fallback for name, stream in self.streams.items()}
+        for name, stream in self.streams.items():
             stream.fallback = streams.get(name, stream.fallback)
         try:
             yield
         finally:
-            for name, stream in self._streams.items():
+            for name, stream in self.streams.items():
                 stream.fallback = before[name]
 
     @contextmanager
@@ -150,7 +213,7 @@ class CaseCapture:
             yield
         finally:
             root.removeHandler(self._handler)
-            for name, stream in self._streams.items():
+            for name, stream in self.streams.items():
                 if getattr(sys, name) is stream:
                     setattr(sys, name, stream.fallback)
 

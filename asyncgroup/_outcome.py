@@ -131,6 +131,8 @@ class Phase:
         self.error = with_traceback(error)
         self.ended = True
         if output is not None:
+            if output.fixture is not None:  # capsys and kin: what the case did not read
+                output.fixture.phase_ended(output)
             if output.out or output.err:
                 self.out, self.err = output.readouterr()
             if output.records:

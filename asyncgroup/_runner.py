@@ -97,6 +97,7 @@ class _Services:
         self.claims = Claims()  # what running cases changed process-wide
         self.levels = LoggerLevels()  # logger levels running cases set with caplog
         self.suspend_capture = run.capture_suspended
+        self.streams = run.capture.streams  # for capsys and kin
         self.setup_show = bool(run.config.getoption("setupshow", False))
         self.report_step = run.report_step
         self._run = run

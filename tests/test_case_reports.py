@@ -120,6 +120,76 @@ def test_tee_sys_shows_a_cases_output_live(differential: Differential) -> None:
     pair.assert_same(*(f"*progress {s} {n}*" for s in ("out", "err") for n in (1, 2)))
 
 
+CAPTURE_FIXTURES = """
+import sys
+
+@cases("n", [1, 2])
+async def test_sys(n, capsys):
+    print(f"out {n}")
+    sys.stderr.write(f"err {n}\\n")
+    await asyncio.sleep(0.05)  # the cases overlap
+    assert capsys.readouterr() == (f"out {n}\\n", f"err {n}\\n")
+
+@cases("n", [1, 2])
+def test_def(n, capsys):
+    print(f"def {n}")
+    assert capsys.readouterr().out == f"def {n}\\n"
+
+@cases("n", [1, 2])
+async def test_fd(n, capfd):
+    print(f"fd {n}")
+    await asyncio.sleep(0.05)
+    assert capfd.readouterr().out == f"fd {n}\\n"
+
+@cases("n", [1, 2])
+async def test_binary(n, capsysbinary):
+    print(f"binary {n}")
+    await asyncio.sleep(0.05)
+    assert capsysbinary.readouterr().out == f"binary {n}\\n".encode()
+
+@cases("n", [1, 2])
+async def test_fdbinary(n, capfdbinary):
+    print(f"fdbinary {n}")
+    await asyncio.sleep(0.05)
+    assert capfdbinary.readouterr().out == f"fdbinary {n}\\n".encode()
+
+@cases("n", [1, 2])
+async def test_tee(n, capteesys):
+    print(f"teed {n}")
+    await asyncio.sleep(0.05)
+    assert capteesys.readouterr().out == f"teed {n}\\n"
+
+@cases("n", [1, 2])
+async def test_unread(n, capsys):
+    print(f"unread {n}")
+    await asyncio.sleep(0.05)
+    assert n == 1
+"""
+
+
+@pytest.mark.parametrize("capture", ["-s", "--capture=fd"])
+def test_capture_fixtures_capture_a_case_under_dash_s_too(
+    differential: Differential, capture: str
+) -> None:
+    """capsys and kin capture for the test that asks for them, under -s too (findings-cases4 D);
+    what a case did not read goes on, to its report or (-s) the terminal; capteesys passes
+    everything on (findings-cases4 M)."""
+    pair = differential.run(CAPTURE_FIXTURES, capture, "-rA")
+    pair.assert_same(*(f"*{what} {n}*" for what in ("teed", "unread") for n in (1, 2)))
+    assert pair.parametrized.ret == pytest.ExitCode.TESTS_FAILED
+    for result in (pair.concurrent, pair.parametrized):
+        assert "4 failed" not in result.stdout.str()  # only test_unread[2]
+        text = result.stdout.str()
+        for name in ("out", "err", "def", "fd", "binary", "fdbinary"):
+            assert f"{name} 1" not in text, text  # captured and read: nowhere else
+        if capture == "-s":  # no report sections
+            assert "Captured stdout" not in text, text
+        else:  # in each case's own report
+            assert "teed 1" in _section(result, "test_tee[1]"), text
+            assert "teed 2" not in _section(result, "test_tee[1]"), text
+            assert "unread 2" in _section(result, "test_unread[2]"), text
+
+
 UNRAISABLE = """
 import gc
 

@@ -584,6 +584,48 @@ def test_dash_r_capital_p_shows_the_output_of_passed_tests(pytester: pytest.Pyte
         result.stdout.fnmatch_lines(["PASSED test_*.py::test_p"])
 
 
+@pytest.mark.parametrize("capture", ["-s", "--capture=fd"])
+def test_capture_fixtures_capture_a_test_under_dash_s_too(
+    pytester: pytest.Pytester, capture: str
+) -> None:
+    """capsys captures for the test that asks for it under -s too; capteesys passes its
+    output on, to the test's report (findings-cases4 D and M)."""
+    write_pair(
+        pytester,
+        """
+        import asyncio
+        from asyncgroup import concurrent_group
+
+        @concurrent_group("o")
+        async def test_a(capsys):
+            print("out from a")
+            await asyncio.sleep(0.05)
+            assert capsys.readouterr().out == "out from a\\n"
+
+        @concurrent_group("o")
+        def test_b(capfd):
+            print("out from b")
+            assert capfd.readouterr().out == "out from b\\n"
+
+        @concurrent_group("o")
+        async def test_c(capteesys):
+            print("teed from c")
+            await asyncio.sleep(0.05)
+            assert capteesys.readouterr().out == "teed from c\\n"
+            assert 0
+        """,
+    )
+    grouped, plain = compare(pytester, capture)
+    for result in (grouped, plain):
+        text = result.stdout.str()
+        assert "from a" not in text, text
+        assert "from b" not in text, text
+        assert ("Captured stdout call" in text) == (capture != "-s"), text
+    # Passed on once (to the terminal or the report), besides the source lines shown.
+    teed = [result.stdout.str().count("teed from c") for result in (grouped, plain)]
+    assert teed[0] == teed[1] == 3, (grouped.stdout.str(), plain.stdout.str())
+
+
 def test_maxfail_counts_the_failed_tests_not_the_group(pytester: pytest.Pytester) -> None:
     """--maxfail=2 stops after two failed tests, as without the group: the group's parent,
     which only sums up its failed tests, is not a third failure (nor -x's second)."""
