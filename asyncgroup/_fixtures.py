@@ -21,7 +21,7 @@ import inspect
 import sys
 import textwrap
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
 import pytest
@@ -306,6 +306,8 @@ class CaseFixtures:
         "plan",
         "services",
         "show",
+        "step",
+        "step_name",
         "user_properties",
         "values",
     )
@@ -334,14 +336,19 @@ class CaseFixtures:
         self.case_name = case_name
         self.values: dict[str, Any] = dict(case_values)
         self._overridden: dict[tuple[str, int], Any] = {}
-        # Callables, and a generator fixture's (generator, function) to finish: a tuple is
-        # the smallest thing one running case can hold per fixture (see teardown).
-        self.finalizers: list[Callable[[], object] | tuple[Any, Any]] = []
+        # Callables, and a generator fixture's (generator, function, name) to finish: a tuple
+        # is the smallest thing one running case can hold per fixture (see teardown).
+        self.finalizers: list[Callable[[], object] | tuple[Any, Any, str]] = []
         self.output = output
         self.services = services
         self.passed = False  # whether the case's call passed, set before its teardown
         self.failed_steps = 0  # subtests.test() blocks that failed
         self.user_properties: list[tuple[str, object]] = []  # record_property
+        # The fixture code running now, that a stop may have to give up on (see
+        # _runner._give_up): an async fixture's coroutine or an async generator fixture's
+        # __anext__(), and the fixture's name; None between them.
+        self.step: Any = None
+        self.step_name = ""
         # --setup-show: the case's SETUP/TEARDOWN lines, written as they happen.
         self.show: Callable[[str], None] | None = services.show if services.setup_show else None
 
@@ -437,7 +444,7 @@ class CaseFixtures:
             if inspect.isgeneratorfunction(func):
                 gen = func(**kwargs)
                 value = next(gen)
-                self.finalizers.append((gen, func))
+                self.finalizers.append((gen, func, name))
             else:
                 value = func(**kwargs)
         self._show_setup(name, fixturedef)
@@ -477,18 +484,27 @@ class CaseFixtures:
             return self._unhandled_async(name, fixturedef, func, kwargs)
         if recipe.kind == _ASYNC_GENERATOR:
             agen = func(**kwargs)
-            value = await agen.__anext__()
-            self.finalizers.append((agen, func))
+            value = await self._step(name, agen.__anext__())
+            self.finalizers.append((agen, func, name))
             return value
         if recipe.kind == _GENERATOR:
             gen = func(**kwargs)
             value = next(gen)
-            self.finalizers.append((gen, func))
+            self.finalizers.append((gen, func, name))
             return value
         result = func(**kwargs)
         if inspect.isawaitable(result):
-            result = await result
+            result = await self._step(name, result)
         return result
+
+    async def _step(self, name: str, step: Any) -> Any:
+        """Await a step of fixture ``name``'s own code, known meanwhile as the case's step."""
+        __tracebackhide__ = True
+        self.step, self.step_name = step, name
+        try:
+            return await step
+        finally:
+            self.step = None
 
     def _unhandled_async(
         self, name: str, fixturedef: Any, func: Callable[..., Any], kwargs: dict[str, Any]
@@ -563,9 +579,16 @@ class CaseFixtures:
         while self.finalizers:
             try:
                 finalizer = self.finalizers.pop()
-                result = _finish(*finalizer) if isinstance(finalizer, tuple) else finalizer()
-                if inspect.isawaitable(result):
-                    await result
+                if not isinstance(finalizer, tuple):
+                    result = finalizer()
+                    if inspect.isawaitable(result):
+                        await result
+                    continue
+                gen, func, name = finalizer
+                if inspect.isasyncgen(gen):
+                    await _finish_async(func, self._step(name, gen.__anext__()))
+                else:
+                    _finish_sync(gen, func)
             except (KeyboardInterrupt, pytest.exit.Exception) as exc:
                 interrupt = exc
             except BaseException as exc:
@@ -597,22 +620,18 @@ def _per_case_builtin(name: str, fixturedef: Any) -> Callable[..., Any] | None:
     return BUILTINS.get(name) if from_pytest else None
 
 
-def _finish(gen: Any, func: Any) -> Any:
-    """Run a generator fixture's code after its yield (a coroutine for an async one)."""
-    __tracebackhide__ = True
-    return _finish_async(gen, func) if inspect.isasyncgen(gen) else _finish_sync(gen, func)
-
-
-async def _finish_async(agen: Any, func: Any) -> None:
+async def _finish_async(func: Any, step: Awaitable[Any]) -> None:
+    """Run an async generator fixture's code after its yield: ``step``, its ``__anext__()``."""
     __tracebackhide__ = True
     try:
-        await agen.__anext__()
+        await step
     except StopAsyncIteration:
         return
     _more_than_one_yield(func)
 
 
 def _finish_sync(gen: Any, func: Any) -> None:
+    """Run a generator fixture's code after its yield."""
     __tracebackhide__ = True
     try:
         next(gen)

@@ -21,6 +21,7 @@ import collections
 import contextlib
 import contextvars
 import gc
+import inspect
 import math
 import threading
 import time
@@ -193,12 +194,16 @@ class ParentRun:
         self.watchdog: LoopWatchdog | None = None
         # Once the run stops: what cancels a case again when its cleanup or a finalizer hangs.
         self.cutoffs: dict[asyncio.Task[None], Deadline] = {}
-        # The async body each case task is running (see _give_up), the tasks whose cancelled
-        # body is being watched, and those given up on: why they were cancelled, and where
-        # their body was waiting then.
+        # The async body each case task is running, and the per-case fixtures of each, whose
+        # async fixture code may be running (see _running); the tasks whose cancelled body or
+        # fixture is being watched, and those given up on: why they were cancelled, where
+        # they were waiting then, and the fixture given up on (None: the body).
         self.bodies: dict[asyncio.Task[Any], Coroutine[Any, Any, Any]] = {}
+        self.fixtures: dict[asyncio.Task[Any], CaseFixtures] = {}
         self.watched: set[asyncio.Task[Any]] = set()
-        self.abandoned: dict[asyncio.Task[Any], tuple[str, types.TracebackType | None]] = {}
+        self.abandoned: dict[
+            asyncio.Task[Any], tuple[str, types.TracebackType | None, str | None]
+        ] = {}
         self.census: TaskCensus
         self.context = contextvars.copy_context()  # the parent's, for report building
         self.resume_gc: Callable[[], None] = lambda: None
@@ -475,56 +480,91 @@ class ParentRun:
                 task.cancel()
                 self.cancelled_from_outside.add(task)
                 if task not in self.cutoffs:  # a stop is bounded: see STOP_GRACE
-                    self.cutoffs[task] = Deadline(task, STOP_GRACE, repeat=True)
-                self._watch_body(task, f"the run stopped: {self.stop_reason}")
+                    self.cutoffs[task] = Deadline(
+                        task, STOP_GRACE, repeat=True, on_expire=self._cut_off
+                    )
+                self._watch(task, f"the run stopped: {self.stop_reason}")
 
-    def _watch_body(self, task: asyncio.Task[Any], why: str) -> None:
-        """asyncgroup cancelled the task (``why``): if its body is still running ``STOP_GRACE``
-        seconds later, it is cancelled again, and ``STOP_GRACE`` after that given up on."""
+    def _cut_off(self, deadline: Deadline) -> None:
+        self._watch(deadline.task, f"the run stopped: {self.stop_reason}")
+
+    def _running(self, task: asyncio.Task[Any]) -> Any:
+        """What the case task runs now of the test's own async code, which asyncgroup can
+        close: its body's coroutine, or a step of an async fixture (see CaseFixtures.step);
+        None in between (asyncgroup's own code, a plain fixture)."""
         body = self.bodies.get(task)
-        if body is not None and task not in self.watched:
-            self.watched.add(task)
-            self.loop.call_later(STOP_GRACE, self._still_running, task, body, why, True)
+        if body is not None:
+            return body
+        fixtures = self.fixtures.get(task)
+        return fixtures.step if fixtures is not None else None
 
-    def _still_running(
-        self, task: asyncio.Task[Any], body: Coroutine[Any, Any, Any], why: str, again: bool
-    ) -> None:
-        if self.bodies.get(task) is not body:  # it ended, as a cancelled body should
+    def _watch(self, task: asyncio.Task[Any], why: str) -> None:
+        """asyncgroup cancelled the task (``why``): if its body, or the async fixture code it
+        was running, is still running ``STOP_GRACE`` seconds later, it is cancelled again,
+        and ``STOP_GRACE`` after that given up on."""
+        running = self._running(task)
+        if running is not None and task not in self.watched:
+            self.watched.add(task)
+            self.loop.call_later(STOP_GRACE, self._still_running, task, running, why, True)
+
+    def _still_running(self, task: asyncio.Task[Any], running: Any, why: str, again: bool) -> None:
+        if self._running(task) is not running:  # it ended, as cancelled code should
             self.watched.discard(task)
         elif again:
             task.cancel()
-            self.loop.call_later(STOP_GRACE, self._still_running, task, body, why, False)
+            self.loop.call_later(STOP_GRACE, self._still_running, task, running, why, False)
         else:
-            self._give_up(task, body, why)
+            self._give_up(task, running, why)
 
-    def _give_up(self, task: asyncio.Task[Any], body: Coroutine[Any, Any, Any], why: str) -> None:
-        """A body that catches every CancelledError and goes on would keep its case, its
-        parent and the session running for ever: it is closed where it waits (GeneratorExit
-        there runs its ``finally`` blocks), and its task, woken, fails the case (see _call)
-        and tears its fixtures down as usual."""
+    def _give_up(self, task: asyncio.Task[Any], running: Any, why: str) -> None:
+        """A body or a fixture that catches every CancelledError and goes on would keep its
+        case, its parent and the session running for ever: it is closed where it waits
+        (GeneratorExit there runs its ``finally`` blocks), and its task, woken, fails the case
+        (see _given_up) and tears its (other) fixtures down as usual."""
         self.watched.discard(task)
-        self.abandoned[task] = (why, waiting_at(task))
+        fixtures = self.fixtures.get(task)
+        fixture = (
+            fixtures.step_name
+            if fixtures is not None and running is not self.bodies.get(task)
+            else None
+        )
+        self.abandoned[task] = (why, waiting_at(task), fixture)
         # RuntimeError: it caught GeneratorExit as well and awaited again; nothing more can be
         # done from outside. Whatever else its finally blocks raise, it fails for this.
-        with contextlib.suppress(Exception):
-            body.close()
-        task.cancel()  # its await of the closed body ends at once
+        with contextlib.suppress(Exception, GeneratorExit):
+            if inspect.iscoroutine(running):
+                running.close()
+            else:  # an async generator's __anext__(): GeneratorExit closes the generator
+                running.throw(GeneratorExit)
+        task.cancel()  # its await of the closed coroutine or generator ends at once
 
-    def _given_up(self, case: Case, task: asyncio.Task[Any]) -> BaseException | None:
-        """The failure of a case whose body was given up on (see _give_up), or None."""
+    def _given_up(
+        self, case: Case, task: asyncio.Task[Any], phase: str = "body"
+    ) -> BaseException | None:
+        """The failure of a case whose body or fixture was given up on (see _give_up), or
+        None; ``phase``: what was running ("body", "setup", "teardown")."""
         abandoned = self.abandoned.pop(task, None)
         if abandoned is None:
             return None
         _uncancel(task)  # the teardown runs in a task not being cancelled
-        why, waiting = abandoned
+        why, waiting, fixture = abandoned
         frames = user_frames(waiting)
-        error = CancellationIgnoredError(
-            f"case {case.id!r} ignored its cancellation ({why}): its body went on for "
-            f"{2 * STOP_GRACE:g} s after asyncgroup cancelled it twice, so asyncgroup closed it"
-            + (" at the line marked >" if frames is not None else "")
-            + " and tore its fixtures down. A coroutine that catches CancelledError must "
-            "re-raise it once it has cleaned up."
-        )
+        at = " at the line marked >" if frames is not None else ""
+        if fixture is None:
+            error = CancellationIgnoredError(
+                f"case {case.id!r} ignored its cancellation ({why}): its body went on for "
+                f"{2 * STOP_GRACE:g} s after asyncgroup cancelled it twice, so asyncgroup "
+                f"closed it{at} and tore its fixtures down. A coroutine that catches "
+                "CancelledError must re-raise it once it has cleaned up."
+            )
+        else:
+            error = CancellationIgnoredError(
+                f"case {case.id!r}: fixture {fixture!r} ignored its cancellation ({why}): its "
+                f"{phase} went on for {2 * STOP_GRACE:g} s after asyncgroup cancelled it, and "
+                f"after it cancelled it again, so asyncgroup closed it{at} and tore the case's "
+                "other fixtures down. A fixture that catches CancelledError must re-raise it "
+                "once it has cleaned up."
+            )
         return error.with_traceback(frames)
 
     def _member(self, case: Case) -> Member:
@@ -629,7 +669,7 @@ class ParentRun:
         bound_args = self._bound_args(member)
         fixtures = None
         if per_case_fixtures:
-            fixtures = self._case_fixtures(case, output, member, bound_args)
+            fixtures = self.fixtures[task] = self._case_fixtures(case, output, member, bound_args)
         phases: list[Phase] = []
         cancelled: asyncio.CancelledError | None = None  # from outside: not a case failure
         try:
@@ -680,6 +720,7 @@ class ParentRun:
                     self._made_reports(case, member, fixtures, phases, xfail)
                 except asyncio.CancelledError as exc:
                     cancelled = cancelled or exc
+            self.fixtures.pop(task, None)
             if deadline is not None:
                 deadline.cancel()
             cutoff = self.cutoffs.pop(task, None)
@@ -719,7 +760,7 @@ class ParentRun:
         return again
 
     def _timed_out(self, deadline: Deadline) -> None:
-        self._watch_body(deadline.task, f"by its timeout of {deadline.seconds:g} s")
+        self._watch(deadline.task, f"by its timeout of {deadline.seconds:g} s")
 
     def _error(self, exc: BaseException, deadline: Deadline | None, where: str) -> BaseException:
         """What a phase's exception means for the case.
@@ -853,15 +894,22 @@ class ParentRun:
     ) -> dict[str, Any] | None:
         """The arguments for the test function, or None when a fixture's setup failed."""
         __tracebackhide__ = True
+        task = asyncio.current_task()
+        assert task is not None
         setup = Phase("setup")
         phases.append(setup)
         setup.begin()
         try:
             kwargs = await self._stepped(case, member, "setup", fixtures.setup(member.parameters))
         except BaseException as exc:
-            setup.end(self._error(exc, deadline, "fixture setup"), output)
+            given_up = self._given_up(case, task, "setup")
+            setup.end(given_up or self._error(exc, deadline, "fixture setup"), output)
             return None
-        error = self._swallowed(deadline, "fixture setup") or warn_unraisable(output)
+        error = (
+            self._given_up(case, task, "setup")
+            or self._swallowed(deadline, "fixture setup")
+            or warn_unraisable(output)
+        )
         setup.end(error, output)
         return kwargs if error is None else None
 
@@ -941,6 +989,8 @@ class ParentRun:
         # As pytest's tmp_path retention reads it: the call's outcome; no call counts as passed.
         call = next((phase for phase in phases if phase.when == "call"), None)
         fixtures.passed = call is None or call.error is None
+        task = asyncio.current_task()
+        assert task is not None
         teardown = Phase("teardown")
         phases.append(teardown)
         teardown.begin()
@@ -950,12 +1000,14 @@ class ParentRun:
             node = f"<{type(member.item or self.request.node).__name__} {name}>"
             await self._stepped(case, member, "teardown", fixtures.teardown(node))
         except asyncio.CancelledError as exc:
-            if deadline is None or not deadline.expired:
+            given_up = self._given_up(case, task, "teardown")
+            if given_up is None and (deadline is None or not deadline.expired):
                 teardown.end(None, output)  # torn down; the cancellation is not the case's error
                 raise
-            teardown.end(self._error(exc, deadline, "fixture teardown"), output)
+            teardown.end(given_up or self._error(exc, deadline, "fixture teardown"), output)
         except BaseException as exc:
-            teardown.end(self._error(exc, deadline, "fixture teardown"), output)
+            given_up = self._given_up(case, task, "teardown")
+            teardown.end(given_up or self._error(exc, deadline, "fixture teardown"), output)
         else:
             expired = expired_error(deadline, "fixture teardown")
             teardown.end(expired or warn_unraisable(output), output)

@@ -336,3 +336,120 @@ def _interrupt(pytester: pytest.Pytester, started: int) -> tuple[str, int]:
             proc.kill()
             proc.communicate()
     return output, proc.returncode
+
+
+FIXTURE_IGNORES_CANCELLATION = (
+    LOGGING
+    + """
+import pytest_asyncio
+
+@pytest_asyncio.fixture
+async def forever(n, resource):
+    if n == "setup":
+        log(f"started {n}")
+        try:
+            while True:
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:
+                    log(f"swallowed {n}")
+        finally:
+            log(f"finally {n}")
+    yield
+    if n == "teardown":
+        log(f"started {n}")
+        try:
+            while True:
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:
+                    log(f"swallowed {n}")
+        finally:
+            log(f"finally {n}")
+
+@concurrent_cases("n", ["fail", "setup", "teardown"]{options})
+async def test_x(n, forever):
+    if n == "fail":
+        await asyncio.sleep(0.5)
+        assert False
+
+def test_after():
+    log("session went on")
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "why"),
+    [
+        (", timeout=1", "by its timeout of 1 s"),
+        (", fail_fast=True", "the run stopped: fail_fast: case 'fail' failed"),
+    ],
+)
+def test_a_fixture_that_ignores_cancellation_is_given_up_and_the_session_goes_on(
+    pytester: pytest.Pytester, options: str, why: str
+) -> None:
+    """A fixture that catches every CancelledError in its setup or its teardown would keep the
+    session running for ever (its parametrized test too): after the grace, cancelled again,
+    then closed, errored with the case, the fixture and what to fix; the case's other fixtures
+    are torn down, and the session goes on."""
+    pytester.makepyfile(test_inner=FIXTURE_IGNORES_CANCELLATION.replace("{options}", options))
+    # Ends in seconds; the generous timeout only stops a hang.
+    result = pytester.runpytest_subprocess(
+        "-rA", "--tb=short", "-p", "no:cacheprovider", timeout=120
+    )
+    output = result.stdout.str()
+    message = (
+        "E   asyncgroup.CancellationIgnoredError: case '{n}': fixture 'forever' ignored its "
+        f"cancellation ({why}): its {{n}} went on for 6 s after asyncgroup cancelled it, and "
+        "after it cancelled it again, so asyncgroup closed it at the line marked > and tore "
+        "the case's other fixtures down. A fixture that catches CancelledError must re-raise "
+        "it once it has cleaned up."
+    )
+    for n, line in (("setup", 26), ("teardown", 37)):
+        result.stdout.fnmatch_lines(
+            [
+                f"*ERROR at {n} of test_x[[]{n}[]]*",
+                f"test_inner.py:{line}: in forever",
+                "    await asyncio.sleep(3600)",
+                message.format(n=n),
+            ]
+        )
+    result.stdout.fnmatch_lines_random(
+        [
+            "PASSED test_inner.py::test_x[[]teardown[]]",
+            "PASSED test_inner.py::test_after",
+            "ERROR test_inner.py::test_x[[]setup[]] - asyncgroup.CancellationIgnoredError*",
+            "ERROR test_inner.py::test_x[[]teardown[]] - asyncgroup.CancellationIgnoredError*",
+            "FAILED test_inner.py::test_x[[]fail[]] - assert False",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    log = (pytester.path / "log.txt").read_text().splitlines()
+    assert {"swallowed setup", "swallowed teardown"} <= set(log), log
+    for n in ("setup", "teardown"):  # its finally blocks ran, its other fixture was torn down
+        assert log.index(f"finally {n}") < log.index(f"torn down {n}"), log
+    assert "session went on" in log, log
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_a_fixture_that_ignores_ctrl_c_is_given_up_and_the_run_stops(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_inner=FIXTURE_IGNORES_CANCELLATION.replace("{options}", "").replace(
+            'n == "fail"', 'n == "never"'
+        )
+    )
+    output, code = _interrupt(pytester, 2)
+    assert code == pytest.ExitCode.INTERRUPTED, output
+    for n in ("setup", "teardown"):
+        assert (
+            f"CancellationIgnoredError: case '{n}': fixture 'forever' ignored its cancellation "
+            f"(the run stopped: the parent test was interrupted): its {n} went on" in output
+        ), output
+    assert "KeyboardInterrupt" in output, output
+    log = (pytester.path / "log.txt").read_text().splitlines()
+    for n in ("setup", "teardown"):
+        assert log.index(f"finally {n}") < log.index(f"torn down {n}"), log
+    assert "session went on" not in log, log
