@@ -678,6 +678,9 @@ class ParentRun:
                     kwargs: dict[str, Any] | None = {**self.shared_arguments, **case.values}
                 else:
                     kwargs = await self._setup(case, fixtures, member, phases, deadline, output)
+                    if member.case_is_item:  # as pytest fills a test's funcargs in its setup
+                        assert member.item is not None
+                        member.item.funcargs.update({**self.item.funcargs, **fixtures.values})
                 if kwargs is not None:
                     if body_only:  # pytest-timeout's func_only: fixtures are not timed
                         assert timeout is not None

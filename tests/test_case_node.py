@@ -618,3 +618,51 @@ class TestA:
         "TestA::test_y": passed,
     }
     assert grouped.ret == plain.ret == 0
+
+
+def test_a_makereport_hook_reads_a_fixture_from_item_funcargs(pytester: pytest.Pytester) -> None:
+    """The Selenium way to take a screenshot on failure: a makereport wrapper gets the test's
+    driver from ``item.funcargs``; for a case and for a test of a group, as without them."""
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_cases, concurrent_group
+
+        @pytest.fixture
+        def driver(request):
+            return "driver-" + request.node.name
+
+        @concurrent_group("g")
+        async def test_a(driver):
+            assert 0
+
+        @concurrent_group("g")
+        async def test_b(driver):
+            assert driver == "driver-test_b"
+
+        @concurrent_cases("n", [1, 2])
+        async def test_c(n, driver):
+            assert n == 1
+        """,
+    )
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.hookimpl(wrapper=True)
+        def pytest_runtest_makereport(item, call):
+            rep = yield
+            # A parent (of cases, of a group) has no driver: its failure sums up its cases'.
+            driver = item.funcargs.get("driver")
+            if rep.when == "call" and rep.failed and driver is not None:
+                rep.sections.append(("screenshot", "SCREENSHOT OF " + driver))
+            return rep
+        """
+    )
+    grouped, plain = compare(pytester, "-rA")
+    for result in (grouped, plain):
+        result.stdout.fnmatch_lines(["*- screenshot -*", "SCREENSHOT OF driver-test_a"])
+        result.stdout.fnmatch_lines(["*- screenshot -*", "SCREENSHOT OF driver-test_c[[]2]"])
+        assert "SCREENSHOT OF driver-test_b" not in result.stdout.str()
+    assert grouped.ret == plain.ret == 1
