@@ -90,6 +90,10 @@ def concurrent_cases(
 
     def decorate(func: _TestFunction) -> _TestFunction:
         __tracebackhide__ = True
+        if isinstance(func, (staticmethod, classmethod)):
+            # Above @staticmethod or @classmethod, as parametrize may be: the function in it
+            # gets the cases, and stays a static or class method.
+            return type(func)(decorate(func.__func__))
         if not _is_test_function(func):
             msg = (
                 f"@concurrent_cases decorates a test function ('async def' or plain 'def'), "

@@ -572,23 +572,23 @@ def leave_xfail_to_cases(item: pytest.Item) -> None:
     stash[_xfailed_key] = _XfailPerCase()
 
 
-def _stops_the_whole_test(mark: pytest.Mark) -> bool:
-    return mark.name in ("skip", "skipif") or (
-        mark.name == "xfail" and not mark.kwargs.get("run", True)
-    )
+def _left_to_cases(mark: pytest.Mark) -> bool:
+    # xfail with run=True too: its condition is the cases' to evaluate, and to fail to
+    # evaluate (each case's setup error); the parent's xfail is left to its cases anyway.
+    return mark.name in ("skip", "skipif", "xfail")
 
 
 @contextmanager
 def skip_marks_left_to_cases(item: pytest.Item) -> Iterator[None]:
     """While the parent is set up, keep pytest's skipping plugin (its pytest_runtest_setup reads
-    ``item.iter_markers``, pytest 8.0-9.2) from skipping it, or xfailing it with run=False, as a
-    whole: each case evaluates those marks (see RunSettings.case_marks) and gets the report of
-    its parametrized test, one per case. Then, the parent set up, its xfail is left to its
-    cases, or the call phase would evaluate the xfail(run=False) again."""
+    ``item.iter_markers``, pytest 8.0-9.2) from evaluating its skip, skipif and xfail marks
+    as a whole: each case evaluates them (see RunSettings.case_marks) and gets the report of
+    its parametrized test, one per case (a condition that fails to evaluate included). Then,
+    the parent set up, its xfail is left to its cases, or the call phase would evaluate it."""
     iter_markers = item.iter_markers
 
     def without_skips(name: str | None = None) -> Iterator[pytest.Mark]:
-        return (mark for mark in iter_markers(name) if not _stops_the_whole_test(mark))
+        return (mark for mark in iter_markers(name) if not _left_to_cases(mark))
 
     item.iter_markers = without_skips  # type: ignore[method-assign]
     try:

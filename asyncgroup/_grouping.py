@@ -447,9 +447,7 @@ def runs_no_test(item: pytest.Item) -> bool:
         return False
     settings = RunSettings.for_item(item, group.table)
     for case in group.cases({}):
-        member_item = case.member.item if case.member is not None else None
-        reason, xfail = settings.case_marks(case, member_item)
-        if reason is None and (xfail is None or not xfail.reason.startswith("[NOTRUN]")):
+        if not settings.skips(case, case.member.item if case.member is not None else None):
             return False
     return True
 

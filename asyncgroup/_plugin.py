@@ -140,18 +140,20 @@ def pytest_pycollect_makeitem(
     collection error here: a parent in a unittest class, or no pytest-asyncio to run it.
     """
     __tracebackhide__ = True
-    table = _table(obj)
+    # A staticmethod or classmethod: pytest collects the function in it, and reads its marks.
+    func = obj.__func__ if isinstance(obj, (staticmethod, classmethod)) else obj
+    table = _table(func)
     if isinstance(obj, type):
         refuse_unittest(obj)
     if table is not None:
         refuse_without_asyncio(collector.config, name, "@concurrent_cases", "cases")
     if table is not None and table.error is None:
-        own_marks = getattr(obj, "pytestmark", [])
+        own_marks = [*getattr(obj, "pytestmark", []), *getattr(func, "pytestmark", [])]
         has_mark = any(m.name == "asyncio" for m in own_marks) or any(
             True for _ in collector.iter_markers("asyncio")
         )
         if not has_mark:
-            pytest.mark.asyncio(obj)
+            pytest.mark.asyncio(func)
     return (yield)
 
 

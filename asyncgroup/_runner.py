@@ -628,11 +628,18 @@ class ParentRun:
         """Run one attempt of the case; the seconds to wait before it runs again, or None."""
         __tracebackhide__ = True
         member = self._member(case)
-        skip_reason, xfail = self.settings.case_marks(case, member.item)
+        setup_error: BaseException | None
+        try:
+            skip_reason, xfail = self.settings.case_marks(case, member.item)
+        except pytest.fail.Exception as error:
+            # A skipif/xfail condition that fails to evaluate: as pytest, that case's setup
+            # error ("Error evaluating 'xfail' condition"); the other cases run.
+            skip_reason, xfail, setup_error = None, None, error
+        else:
+            setup_error = getattr(case, "setup_error", None) or self.setup_error
         if skip_reason is not None:
             self._report(case, [], None, skip_reason, attempt=attempt)
             return None
-        setup_error = getattr(case, "setup_error", None) or self.setup_error
         if setup_error is not None:  # a wider-scoped fixture failed (see _fixtures.defer_wider)
             failed = Phase("setup")
             failed.begin()
@@ -1354,8 +1361,7 @@ def runs_no_case(item: pytest.Function, table: CaseTable) -> bool:
     params = getattr(getattr(item, "callspec", None), "params", {})
     settings = RunSettings.for_item(item, table)
     for case in select(item, _sharded(table, params.get(SHARD_ARGUMENT))):
-        reason, xfail = settings.case_marks(case)
-        if reason is None and (xfail is None or not xfail.reason.startswith("[NOTRUN]")):
+        if not settings.skips(case):
             return False
     return True
 

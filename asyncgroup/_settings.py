@@ -169,6 +169,16 @@ class RunSettings:
             return self._parent_result
         return self._evaluate(case)
 
+    def skips(self, case: Case, item: pytest.Item | None = None) -> bool:
+        """Whether the case's marks skip it, or xfail it without running it (``item`` as for
+        ``case_marks``). False when a condition fails to evaluate: the case then runs, to
+        its setup error, as its parametrized test."""
+        try:
+            reason, xfail = self.case_marks(case, item)
+        except pytest.fail.Exception:
+            return False
+        return reason is not None or (xfail is not None and xfail.reason.startswith("[NOTRUN]"))
+
     def marks_of(self, case: Case, item: pytest.Item | None = None) -> Sequence[pytest.Mark]:
         """The case's marks, closest first, as pytest orders them for the parametrized test
         (``item``: the test of a group the case stands for, as for ``case_marks``)."""

@@ -97,8 +97,7 @@ def test_static_and_class_methods_with_concurrent_cases_are_called_as_pytest_cal
             async def test_m(self, x):
                 assert isinstance(self, TestC), "not an instance"
     """
-    # (The class's asyncio mark: without it, pytest-asyncio's strict mode does not see a
-    # classmethod or staticmethod @concurrent_cases test as async.)
+    # (With the class's asyncio mark; without it: tests/test_marks_input.py.)
     differential.run(source.replace("DECORATOR", "@pytest.mark.asyncio"), "-v").assert_same()
     # In a group (the parametrized run has no group: its outcomes are the ones above).
     pair = differential.run(source.replace("DECORATOR", "@concurrent_group"), "-v")

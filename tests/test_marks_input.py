@@ -1,0 +1,186 @@
+"""Marks and declarations a user got wrong, or wrote in a form pytest accepts: each case (or test
+of a group) gets what its parametrized (or separate) test gets from pytest, errors included.
+
+Differential: the same source as ``@concurrent_cases`` and as ``@pytest.mark.parametrize`` (see
+``tests/differential.py``), or with and without its ``@concurrent_group`` lines (see
+``tests/test_groups.py``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.differential import Differential
+from tests.test_groups import compare, write_pair
+
+# --------------------------------------------------------------------------------------------
+# A skipif/xfail condition that fails to evaluate
+
+
+@pytest.mark.parametrize("mark", ["xfail", "skipif"])
+def test_a_case_condition_that_fails_to_evaluate_errors_that_case_alone(
+    differential: Differential, mark: str
+) -> None:
+    """One case's bad condition is that case's setup error, with pytest's message; the other
+    cases run (d's failure is reported)."""
+    pair = differential.run(
+        f"""
+        @cases("x", ["a", "b", pytest.param("c", marks=pytest.mark.{mark}("undefined_name == 1",
+               reason="r")), "d"])
+        async def test_x(x):
+            await asyncio.sleep(0.01)
+            assert x != "d"
+        """,
+        "-rA",
+    )
+    pair.assert_same(
+        "*ERROR at setup of test_x[[]c[]]*",
+        f"*Error evaluating '{mark}' condition*",
+        "NameError: name 'undefined_name' is not defined",
+        f"ERROR test_it.py::test_x[[]c[]] - Failed: Error evaluating '{mark}' condition",
+    )
+    assert pair.concurrent_outcomes["test_it.py::test_x[c]"] == ["error"]
+    assert pair.concurrent_outcomes["test_it.py::test_x[d]"] == ["failed"]
+    pair.assert_same_counts()
+    pair.assert_same_short_summary()
+
+
+@pytest.mark.parametrize("mark", ["xfail", "skipif"])
+def test_a_test_condition_that_fails_to_evaluate_errors_each_case(
+    differential: Differential, mark: str
+) -> None:
+    """The same condition on the whole test: one error per case, as one per parametrized test."""
+    pair = differential.run(
+        f"""
+        @pytest.mark.{mark}("undefined_name == 1", reason="r")
+        @cases("x", ["a", "b"])
+        async def test_x(x):
+            await asyncio.sleep(0.01)
+        """,
+        "-rA",
+    )
+    pair.assert_same(
+        "*ERROR at setup of test_x[[]a[]]*",
+        "*ERROR at setup of test_x[[]b[]]*",
+        f"*Error evaluating '{mark}' condition*",
+    )
+    assert pair.concurrent_outcomes["test_it.py::test_x[a]"] == ["error"]
+    pair.assert_same_counts()
+    pair.assert_same_short_summary()
+
+
+def test_a_group_test_condition_that_fails_to_evaluate_errors_that_test_alone(
+    pytester: pytest.Pytester,
+) -> None:
+    """A test of a group with a bad condition errors alone; the others of its group run."""
+    write_pair(
+        pytester,
+        """
+        import asyncio
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @concurrent_group("g")
+        @pytest.mark.xfail("undefined_name == 1", reason="r")
+        async def test_a():
+            await asyncio.sleep(0.01)
+
+        @concurrent_group("g")
+        async def test_b():
+            await asyncio.sleep(0.01)
+
+        @pytest.mark.skipif("undefined_name == 1", reason="r")
+        @concurrent_group("h")
+        async def test_c():
+            await asyncio.sleep(0.01)
+
+        @concurrent_group("h")
+        @pytest.mark.parametrize("n", [1, pytest.param(2, marks=pytest.mark.skipif("nope"))])
+        async def test_d(n):
+            await asyncio.sleep(0.01)
+        """,
+    )
+    grouped, plain = compare(pytester, "-rA")
+    for result in (grouped, plain):
+        result.stdout.fnmatch_lines(
+            [
+                "*ERROR at setup of test_a*",
+                "*Error evaluating 'xfail' condition*",
+                "*ERROR at setup of test_d[[]2[]]*",
+            ],
+            consecutive=False,
+        )
+        result.stdout.fnmatch_lines(["*PASSED*test_b*", "*PASSED*test_d[[]1[]]*"])
+        result.stdout.fnmatch_lines(["ERROR *::test_c - Failed: Error evaluating 'skipif'*"])
+
+
+# --------------------------------------------------------------------------------------------
+# @staticmethod and @classmethod, above or below the cases
+
+
+def test_static_and_class_methods_run_their_cases_in_either_decorator_order(
+    differential: Differential,
+) -> None:
+    """Without an asyncio mark on the class (pytest-asyncio's strict mode), and in both orders
+    pytest's parametrize accepts: the cases run, a classmethod's with the class."""
+    pair = differential.run(
+        """
+        class TestA:
+            @staticmethod
+            @cases("n", [3, 4])
+            async def test_static(n):
+                assert n == 3
+
+            @classmethod
+            @cases("n", [4])
+            async def test_class(cls, n):
+                assert cls is TestA and n == 4
+
+            @cases("n", [3, 4])
+            @staticmethod
+            async def test_static_below(n):
+                assert n == 3
+
+            @cases("n", [4])
+            @classmethod
+            async def test_class_below(cls, n):
+                assert cls is TestA and n == 4
+        """,
+        "-v",
+    )
+    pair.assert_same()
+    assert pair.concurrent_outcomes["test_it.py::TestA::test_static_below[3]"] == ["passed"]
+    assert pair.concurrent_outcomes["test_it.py::TestA::test_class_below[4]"] == ["passed"]
+    assert pair.concurrent_outcomes["test_it.py::TestA::test_static[4]"] == ["failed"]
+
+
+def test_plain_def_static_and_class_methods_run_their_cases(pytester: pytest.Pytester) -> None:
+    """A plain ``def`` static or class method: its cases run in threads, as the parametrized
+    test runs (it said "async def functions are not natively supported")."""
+    source = """
+        import pytest
+        from asyncgroup import concurrent_cases
+
+        class TestA:
+            @staticmethod
+            @DECORATOR("n", [3, 4])
+            def test_static(n):
+                assert n == 3
+
+            @DECORATOR("n", [5])
+            @classmethod
+            def test_class_below(cls, n):
+                assert cls is TestA and n == 5
+    """
+    outcomes = {}
+    for name, decorator in (("cc", "concurrent_cases"), ("pp", "pytest.mark.parametrize")):
+        pytester.makepyfile(**{f"test_{name}": source.replace("DECORATOR", decorator)})
+        result = pytester.runpytest_subprocess("-p", "no:randomly", "-rA", timeout=60)
+        pytester.path.joinpath(f"test_{name}.py").unlink()
+        lines = [line.replace(f"test_{name}.py", "F") for line in result.outlines]
+        outcomes[name] = (result.ret, sorted(line for line in lines if "::TestA::test_" in line))
+    assert "not natively supported" not in str(outcomes)
+    ret, lines = outcomes["cc"]
+    assert ret == outcomes["pp"][0] == 1
+    parametrized = outcomes["pp"][1]
+    assert set(parametrized) <= set(lines), (lines, parametrized)
