@@ -82,6 +82,9 @@ class CaseTable:
         return f"Empty parameter set in '{self.func.__name__}' at line {line}"
 
 
+_EMPTY = inspect.Parameter.empty
+
+
 def _case_parameters(func: Callable[..., Any]) -> list[str]:
     """The function's parameters that take a case value or a fixture (``self`` excluded).
 
@@ -97,7 +100,9 @@ def _case_parameters(func: Callable[..., Any]) -> list[str]:
     return [p.name for p in params]
 
 
-def _parse_argnames(argnames: object, valid: list[str]) -> tuple[str, ...]:
+def _parse_argnames(
+    argnames: object, valid: list[str], func: Callable[..., Any]
+) -> tuple[str, ...]:
     if isinstance(argnames, str):
         names = [name.strip() for name in argnames.split(",")]
         names = [name for name in names if name]
@@ -112,7 +117,12 @@ def _parse_argnames(argnames: object, valid: list[str]) -> tuple[str, ...]:
     if not names:
         msg = f"argnames {argnames!r} names no argument; valid names: {', '.join(valid)}"
         raise ValueError(msg)
+    parameters = inspect.signature(func).parameters
     for name in names:
+        if name not in valid and name in parameters and parameters[name].default is not _EMPTY:
+            # pytest's own words for parametrize
+            msg = f"function already takes an argument {name!r} with a default value"
+            raise ValueError(msg)
         if name not in valid:
             msg = (
                 f"argname {name!r} is not a parameter of the function; "
@@ -244,7 +254,7 @@ def make_table(
             table.short_form = True
             argvalues = args[0]
         elif len(args) == 2:
-            table.argnames = _parse_argnames(args[0], valid)
+            table.argnames = _parse_argnames(args[0], valid, func)
             argvalues = args[1]
         else:
             msg = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Generator, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 
@@ -57,8 +57,13 @@ from asyncgroup._threads import DEFAULT_THREADS
 # pytest >= 8.4 knows number-typed ini options (its --help then says "(float)", and it converts
 # the value); before, they are strings and asyncgroup converts them.
 _NUMBER_TYPES = pytest.version_tuple >= (8, 4)
-_FLOAT: Literal["float", "string"] = "float" if _NUMBER_TYPES else "string"
-_INT: Literal["int", "string"] = "int" if _NUMBER_TYPES else "string"
+_FLOAT: Any = "float" if _NUMBER_TYPES else "string"
+_INT: Any = "int" if _NUMBER_TYPES else "string"
+if pytest.version_tuple >= (9, 2):
+    # A number, or a string holding one (a quoted "0.5" in pytest 9's native [tool.pytest]
+    # TOML table), as pytest's own faulthandler_timeout (float | str): from an ini file, the
+    # value is converted to the number where it is one (pytest >= 9.2 takes such unions).
+    _FLOAT, _INT = float | str, int | str
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -31,9 +31,11 @@ def default_timeout(config: pytest.Config) -> float | None:
     where = "--asyncgroup-timeout"
     if value is None:
         value, where = ini_value(config, "asyncgroup_timeout"), "ini option asyncgroup_timeout"
-    if isinstance(value, str) and value.strip().lower() in NO_TIMEOUT:
+    on_command_line = where.startswith("--")
+    # In the ini file "no timeout" is 0 only (pytest < 9.2 reads the option as a number).
+    if on_command_line and isinstance(value, str) and value.strip().lower() in NO_TIMEOUT:
         return None
-    value = _number(value, on_command_line=where.startswith("--"))
+    value = _number(value, on_command_line=on_command_line)
     if value == 0:
         return None
     try:
@@ -64,6 +66,8 @@ def ini_value(config: pytest.Config, name: str) -> Any:
         # float()'s and int()'s messages end with the value: "...to float: 'abc'".
         value = re.search(r": ('.*')$", str(exc))
         what, valid = _VALID[name]
+        if "got str:" in str(exc):  # pytest 9.0-9.1, native TOML: a quoted number
+            valid += " (a TOML number, without quotes)"
         msg = (
             f"invalid {what} {value.group(1) if value else f'({exc})'} from ini option {name}: "
             f"expected {valid}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import PYTEST_MAJOR
 from tests.differential import Differential
 from tests.test_groups import compare, write_pair
 
@@ -184,3 +185,94 @@ def test_plain_def_static_and_class_methods_run_their_cases(pytester: pytest.Pyt
     assert ret == outcomes["pp"][0] == 1
     parametrized = outcomes["pp"][1]
     assert set(parametrized) <= set(lines), (lines, parametrized)
+
+
+# --------------------------------------------------------------------------------------------
+# A quoted number in pytest 9's native TOML table
+
+
+def test_a_quoted_number_in_the_toml_config_is_taken_as_pytest_takes_its_own(
+    pytester: pytest.Pytester,
+) -> None:
+    """``asyncgroup_timeout = "0.5"`` is accepted where pytest's own ``faulthandler_timeout =
+    "5"`` is: in pytest 9's ``[tool.pytest]`` (and ``[tool.pytest.ini_options]`` on pytest 8);
+    it was refused with "invalid timeout '0.5' ... expected a positive number"."""
+    table = "tool.pytest" if PYTEST_MAJOR >= 9 else "tool.pytest.ini_options"
+    (pytester.path / "tox.ini").unlink()  # the conftest's ini would be read first
+    pytester.makefile(
+        ".toml",
+        pyproject=f"""
+        [{table}]
+        asyncio_default_fixture_loop_scope = "function"
+        faulthandler_timeout = "5"
+        asyncgroup_timeout = "0.5"
+        asyncgroup_max_concurrency = "1"
+        """,
+    )
+    pytester.makepyfile(
+        """
+        import asyncio
+        from asyncgroup import concurrent_cases
+
+        RUNNING = []
+
+        @concurrent_cases("x", [0.01, 0.02, 30])
+        async def test_x(x):
+            RUNNING.append(x)
+            assert len(RUNNING) == 1, "max_concurrency 1 not applied"
+            try:
+                await asyncio.sleep(x)
+            finally:
+                RUNNING.remove(x)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-rA", timeout=60)
+    assert "invalid" not in result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(
+        ["E  * Timeout (>0.5s) from asyncgroup*", "FAILED test_*::test_x[[]30[]]*"]
+    )
+    result.stdout.fnmatch_lines(
+        ["PASSED test_*::test_x[[]0.01[]]", "PASSED test_*::test_x[[]0.02[]]"]
+    )
+
+
+@pytest.mark.skipif(PYTEST_MAJOR < 9, reason="pytest 8 has no native TOML table")
+def test_a_quoted_word_in_the_toml_config_is_refused_naming_it(pytester: pytest.Pytester) -> None:
+    """What is no number is still refused, named, as from an ini file."""
+    (pytester.path / "tox.ini").unlink()  # the conftest's ini would be read first
+    pytester.makefile(
+        ".toml",
+        pyproject="""
+        [tool.pytest]
+        asyncio_default_fixture_loop_scope = "function"
+        asyncgroup_timeout = "none"
+        """,
+    )
+    pytester.makepyfile("from asyncgroup import concurrent_cases")
+    result = pytester.runpytest_subprocess(timeout=60)
+    result.stderr.fnmatch_lines(
+        ["ERROR: asyncgroup: invalid timeout 'none' from ini option asyncgroup_timeout: *"]
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+# --------------------------------------------------------------------------------------------
+# A case argname with a default value
+
+
+def test_an_argname_with_a_default_value_is_refused_as_parametrize_refuses_it(
+    differential: Differential,
+) -> None:
+    """pytest's words: the argument has a default value (not "is not a parameter ... (none)")."""
+    pair = differential.run(
+        """
+        @cases("x", [1])
+        async def test_x(x=3):
+            pass
+        """
+    )
+    pair.assert_same(
+        "*In *test_x: function already takes an argument 'x' with a default value*",
+        "*1 error*",
+    )
+    assert pair.concurrent.ret == pytest.ExitCode.INTERRUPTED
