@@ -12,20 +12,22 @@ stay in the parent's report.
 Under ``-s`` a case's writes reach the terminal, but capsys and kin capture for the case that asks
 for them, as pytest's capture fixtures do for a test.
 
-``loop.run_in_executor`` does not copy the context into its thread (``asyncio.to_thread`` does),
-so while a parent runs, its loop's ``run_in_executor`` runs the work in a copy of the calling
-case's context, as ``to_thread`` would: what a library's executor thread prints or logs is in the
-report of the case that called it.
+A thread does not inherit its starter's context: a thread that a case starts (noted by
+_case_unraisable) runs with the case's buffers, so what it prints or logs is the case's while the
+case runs; after that, the parent's again. Work submitted to a ``ThreadPoolExecutor``
+(``loop.run_in_executor`` included, which unlike ``asyncio.to_thread`` does not copy the context)
+runs in a copy of the submitter's context, whichever case started the pool's thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import io
 import logging
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -34,6 +36,7 @@ class CaseOutput:
     """What one case wrote, for its report; ``readouterr`` takes what it wrote so far."""
 
     __slots__ = (
+        "ended",
         "err",
         "fixture",
         "nodeid",
@@ -46,6 +49,8 @@ class CaseOutput:
 
     def __init__(self, nodeid: str = "") -> None:
         self.nodeid = nodeid  # the case's: what integrations key a running case's state by
+        # Torn down: what its threads (or tasks) still write or log is the parent's again.
+        self.ended = False
         # The case's capsys (or kin) while it captures: it takes the case's writes first.
         self.fixture: FixtureCapture | None = None
         self.out: list[str] = []
@@ -73,8 +78,14 @@ current_output: contextvars.ContextVar[CaseOutput | None] = contextvars.ContextV
 )
 
 
+def running_output() -> CaseOutput | None:
+    """The output of the case running here; None outside any case, or once it ended."""
+    output = current_output.get()
+    return None if output is None or output.ended else output
+
+
 def in_case() -> bool:
-    return current_output.get() is not None
+    return running_output() is not None
 
 
 class FixtureCapture:
@@ -122,7 +133,7 @@ class _CaseStream(io.TextIOBase):
         self._tee = tee  # --capture=tee-sys: where pytest also writes what it captures
 
     def write(self, text: str) -> int:
-        output = current_output.get()
+        output = running_output()
         if output is None:
             return self.fallback.write(text)
         fixture = output.fixture
@@ -144,7 +155,7 @@ class _CaseStream(io.TextIOBase):
             self._tee.write(text)
 
     def flush(self) -> None:
-        if not self._captured or current_output.get() is None:
+        if not self._captured or running_output() is None:
             self.fallback.flush()
 
     def isatty(self) -> bool:
@@ -157,7 +168,7 @@ class _CaseStream(io.TextIOBase):
 
 class _CaseLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        output = current_output.get()
+        output = running_output()
         if output is not None:
             output.records.append(record)
 
@@ -218,31 +229,32 @@ class CaseCapture:
                     setattr(sys, name, stream.fallback)
 
 
+def run_in_case(thread: threading.Thread, output: CaseOutput) -> None:
+    """``thread`` (about to start) runs with the case's buffers: its own context is empty."""
+    run = thread.run
+
+    def run_as_the_case() -> None:
+        current_output.set(output)
+        run()
+
+    thread.run = run_as_the_case  # type: ignore[method-assign]
+
+
 @contextmanager
-def executor_work_in_case_context(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
-    """While a parent runs, ``loop.run_in_executor`` called from a case keeps the case's context.
+def executor_work_in_case_context() -> Iterator[None]:
+    """While a parent runs, work submitted to a ``ThreadPoolExecutor`` runs in a copy of the
+    submitter's context, as ``asyncio.to_thread`` runs it: a pool's thread that one case
+    started does the work of others (and of the parent) too."""
+    original = ThreadPoolExecutor.submit
 
-    A loop without an instance ``__dict__`` is left alone: its executor work stays in the
-    parent's report, as before.
-    """
-    original = loop.run_in_executor
+    def submit(
+        self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Future[Any]:
+        return original(self, contextvars.copy_context().run, fn, *args, **kwargs)
 
-    def run_in_executor(executor: Any, func: Any, *args: Any) -> Any:
-        if current_output.get() is None:
-            return original(executor, func, *args)
-        return original(executor, contextvars.copy_context().run, func, *args)
-
-    try:
-        before = vars(loop).get("run_in_executor")  # someone may have replaced it already
-        loop.run_in_executor = run_in_executor  # type: ignore[method-assign, assignment]
-        installed = True
-    except (AttributeError, TypeError):  # no instance dict
-        installed = False
+    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign, assignment]
     try:
         yield
     finally:
-        if installed and vars(loop).get("run_in_executor") is run_in_executor:
-            if before is None:
-                del loop.run_in_executor
-            else:
-                loop.run_in_executor = before  # type: ignore[method-assign]
+        if ThreadPoolExecutor.submit is submit:
+            ThreadPoolExecutor.submit = original  # type: ignore[method-assign]

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from asyncgroup._capture import CaseOutput, current_output
+from asyncgroup._capture import CaseOutput, current_output, run_in_case
 
 
 @contextmanager
@@ -70,6 +70,7 @@ def unraisable_per_case() -> Iterator[None]:
         output = current_output.get() or started_by.get(threading.current_thread())
         if output is not None:
             started_by[thread] = output
+            run_in_case(thread, output)  # what it prints and logs is the case's too
         previous_start(thread)
 
     sys.unraisablehook, threading.excepthook = hook, excepthook

@@ -275,7 +275,7 @@ class ParentRun:
             self.census = TaskCensus(loop)
             with (
                 self.capture.active(),
-                executor_work_in_case_context(loop),
+                executor_work_in_case_context(),
                 unraisable_per_case(),
                 per_case_warnings(),
                 sigint_cancels(parent) as interrupt,
@@ -739,6 +739,7 @@ class ParentRun:
             if self.watchdog is not None:
                 self.watchdog.claim(task)  # a stall in this very step is this case's
             notes = self.notes.pop(task, None)
+            output.ended = True
         exiting = [p for p in phases if isinstance(p.error, pytest.exit.Exception)]
         if exiting:  # as pytest: the phase that stops the session has no report, nor the rest
             phases = phases[: phases.index(exiting[0])]

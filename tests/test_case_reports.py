@@ -190,6 +190,76 @@ def test_capture_fixtures_capture_a_case_under_dash_s_too(
             assert "unread 2" in _section(result, "test_unread[2]"), text
 
 
+THREAD_OUTPUT = """
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+# Shared by the cases: its worker started for case 1 then runs case 2's work too.
+POOL = ThreadPoolExecutor(1)
+
+def work(n, how):
+    print("thread print", n, how)
+    logging.getLogger("thr").warning("thread log %s %s", n, how)
+
+def nested(n):
+    thread = threading.Thread(target=work, args=(n, "nested"))
+    thread.start()
+    thread.join()
+
+def in_threads(n):
+    for target, how in ((work, "thread"), (nested, None)):
+        thread = threading.Thread(target=target, args=(n, how) if how else (n,))
+        thread.start()
+        thread.join()
+    POOL.submit(work, n, "pool").result()
+
+EXPECTED = ["thread", "nested", "pool"]
+
+@cases("n", [1, 2])
+async def test_x(n, caplog):
+    await asyncio.sleep(0.05 * n)
+    in_threads(n)
+    await asyncio.sleep(0.2)  # the cases overlap
+    assert caplog.messages == [f"thread log {n} {how}" for how in EXPECTED]
+    assert n == 1
+
+@cases("n", [1, 2])
+def test_d(n, caplog):
+    time.sleep(0.05 * n)
+    in_threads(n)
+    time.sleep(0.2)
+    assert caplog.messages == [f"thread log {n} {how}" for how in EXPECTED]
+    assert n == 1
+
+@cases("n", [1, 2])
+async def test_outlived(n):
+    if n == 1:  # this thread writes after its case ended: not lost
+        threading.Thread(target=lambda: (time.sleep(0.2), print("late line"))).start()
+    else:
+        await asyncio.sleep(0.5)
+"""
+
+
+def test_output_and_logs_of_threads_a_case_started_are_the_cases(
+    differential: Differential,
+) -> None:
+    """What a thread started by a case (or by one of its threads, or a pool's thread doing its
+    work) prints and logs is in the case's report and its caplog (findings-groups4 F6)."""
+    pair = differential.run(THREAD_OUTPUT, "-rA")
+    pair.assert_same("*late line*")
+    assert pair.parametrized_outcomes["test_it.py::test_x[1]"] == ["passed"]
+    for result in (pair.concurrent, pair.parametrized):
+        for test in ("test_x", "test_d"):
+            for n in (1, 2):
+                section = _section(result, f"{test}[{n}]")
+                for how in ("thread", "nested", "pool"):
+                    assert f"thread print {n} {how}" in section, result.stdout.str()
+                    assert f"thread log {n} {how}" in section, result.stdout.str()
+                assert f"thread print {3 - n}" not in section, result.stdout.str()
+
+
 UNRAISABLE = """
 import gc
 

@@ -626,6 +626,44 @@ def test_capture_fixtures_capture_a_test_under_dash_s_too(
     assert teed[0] == teed[1] == 3, (grouped.stdout.str(), plain.stdout.str())
 
 
+def test_output_and_logs_of_a_thread_are_the_test_that_started_it(
+    pytester: pytest.Pytester,
+) -> None:
+    """findings-groups4 F6: in the test's caplog and its report, not the parent's."""
+    write_pair(
+        pytester,
+        """
+        import logging
+        import threading
+        import time
+        from asyncgroup import concurrent_group
+
+        def worker():
+            print("from-worker-thread")
+            logging.getLogger("thr").warning("worker-log")
+
+        @concurrent_group("g")
+        def test_a(caplog):
+            time.sleep(0.2)  # overlaps test_b
+            assert caplog.messages == []
+
+        @concurrent_group("g")
+        def test_b(caplog):
+            thread = threading.Thread(target=worker)
+            thread.start()
+            thread.join()
+            assert caplog.messages == ["worker-log"]
+            assert 0
+        """,
+    )
+    for result in compare(pytester, "-rA"):
+        text = result.stdout.str()
+        section = text[text.index("_ test_b _") : text.index("short test summary")]
+        assert "from-worker-thread" in section, text
+        assert "WARNING  thr:" in section, text
+        assert text.count("from-worker-thread") == 1, text
+
+
 def test_maxfail_counts_the_failed_tests_not_the_group(pytester: pytest.Pytester) -> None:
     """--maxfail=2 stops after two failed tests, as without the group: the group's parent,
     which only sums up its failed tests, is not a third failure (nor -x's second)."""
