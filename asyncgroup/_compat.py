@@ -268,6 +268,16 @@ def forget_progress(terminalreporter: Any, report: pytest.TestReport) -> None:
             reported.discard(report.nodeid)
 
 
+def forget_progress_of(terminalreporter: Any, nodeid: str) -> None:
+    """Keep the test ``nodeid`` from counting in the progress, as ``forget_progress``: its key
+    there is its node id (pytest 8.x-9.0) or a structured id whose str is the node id
+    (pytest 9.1-9.2)."""
+    reported = getattr(terminalreporter, "_progress_nodeids_reported", None)
+    if reported is not None:
+        for key in [key for key in reported if str(key) == nodeid]:
+            reported.discard(key)
+
+
 _PROGRESS_BY_ID = tuple(map(int, pytest.__version__.split(".")[:2])) >= (9, 1)
 
 

@@ -30,6 +30,9 @@ CASE_ID_ATTRIBUTE = "asyncgroup_case_id"
 CASE_NODEID_ATTRIBUTE = "asyncgroup_case_nodeid"
 # On a case's reports: its parent's node id (a test of a group: its own).
 PARENT_NODEID_ATTRIBUTE = "asyncgroup_parent_nodeid"
+# On the teardown report of a parent filed under its last case (see _plugin): the parent's
+# node id, whose place in the [ NN%] progress the case takes.
+MOVED_FROM_PARENT_ATTRIBUTE = "asyncgroup_moved_from_parent"
 # What asyncgroup puts on a parent's function (keywords its parametrized test would not have).
 _FUNCTION_ATTRIBUTES = ("__wrapped__", "__signature__", CASES_ATTRIBUTE)
 # Set on the parent's failure that only sums up its failed cases.

@@ -23,6 +23,7 @@ from asyncgroup._outcome import (
     CASE_ID_ATTRIBUTE,
     CASE_NODEID_ATTRIBUTE,
     CASES_FAILED_ATTRIBUTE,
+    MOVED_FROM_PARENT_ATTRIBUTE,
     SUMS_UP_CASES_ATTRIBUTE,
     CaseReporter,
     CaseSlot,
@@ -463,6 +464,8 @@ def _teardown_of_last_case(item: pytest.Item, report: pytest.TestReport) -> None
     if terminal is not None:
         # The parent's own reports counted in the [ NN%] progress: the case's counts instead.
         _compat.forget_progress(terminal, report)
+    # The same on the xdist controller, where this report arrives (see _CaseProgress).
+    setattr(report, MOVED_FROM_PARENT_ATTRIBUTE, item.nodeid)
     member = getattr(last, "member", None)  # a test of a group: it reports under its own id
     if member is not None and member.item is not None:
         reporter = CaseReporter(
@@ -527,8 +530,14 @@ class _CaseProgress:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
+        terminal = self._config.pluginmanager.get_plugin("terminalreporter")
+        parent = getattr(report, MOVED_FROM_PARENT_ATTRIBUTE, None)
+        if isinstance(parent, str) and terminal is not None:
+            # The parent's teardown filed under its last case, after the parent's call report
+            # counted: the case takes the parent's place ([100%], not [200%]), as without xdist.
+            _compat.forget_progress_of(terminal, parent)
+            yield
+            return
         yield
-        if hasattr(report, CASE_ID_ATTRIBUTE):
-            terminal = self._config.pluginmanager.get_plugin("terminalreporter")
-            if terminal is not None:
-                _compat.forget_progress(terminal, report)
+        if hasattr(report, CASE_ID_ATTRIBUTE) and terminal is not None:
+            _compat.forget_progress(terminal, report)

@@ -962,6 +962,41 @@ def test_a_teardown_error_of_a_class_or_module_fixture_is_the_last_tests(
         )
 
 
+@XDIST
+def test_a_teardown_error_moved_to_the_last_test_keeps_progress_within_100_percent(
+    pytester: pytest.Pytester,
+) -> None:
+    """Under -n 2 the ERROR at teardown of the group's last test (its module fixture's) took
+    a progress place of its own after the parent's: ``[200%]``. As for the separate tests,
+    progress never passes 100%."""
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @pytest.fixture(scope="module")
+        def mod_td():
+            yield
+            raise RuntimeError("module teardown boom")
+
+        @concurrent_group("m")
+        async def test_m1(mod_td):
+            pass
+
+        @concurrent_group("m")
+        async def test_m2():
+            pass
+        """,
+    )
+    for module in ("test_grouped", "test_plain"):
+        result = run(pytester, module, "-n", "2")
+        progress = [int(found) for found in re.findall(r"\[ *(\d+)%\]", result.stdout.str())]
+        assert progress, result.stdout.str()
+        assert max(progress) == 100, result.stdout.str()
+        result.stdout.fnmatch_lines(["*[[]100%[]] ERROR *::test_m?*"])
+
+
 def test_a_parametrized_wider_fixture_errors_just_the_tests_using_it(
     pytester: pytest.Pytester,
 ) -> None:
