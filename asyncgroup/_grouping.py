@@ -57,6 +57,8 @@ def pytest_pycollect_makeitem(
     spec = spec_of(obj)
     if spec is not None:
         _check_declaration(collector, name, obj, spec)
+    if spec is not None or class_spec(collector) is not None:
+        _mark_for_listing(collector, obj)
     result = yield
     in_class_group = class_spec(collector) is not None
     if (result or spec is not None) and (spec is not None or in_class_group):
@@ -76,6 +78,19 @@ def pytest_pycollect_makeitem(
         )
         pytest.fail(msg, pytrace=False)
     return result
+
+
+def _mark_for_listing(collector: pytest.Module | pytest.Class, obj: object) -> None:
+    """With --setup-plan, --setup-only or --fixtures-per-test (which list the tests, not the
+    parent), an async test of a group is listed as the separate test, which in strict mode has
+    an asyncio mark: pytest-asyncio then lists its event loop's runner for it. (In a run the
+    parent has the mark: see _asyncio_mark.)"""
+    if not any(collector.config.getoption(name) for name in _LISTING_OPTIONS):
+        return
+    if not inspect.iscoroutinefunction(obj) or collector.get_closest_marker("asyncio"):
+        return
+    if not any(mark.name == "asyncio" for mark in getattr(obj, "pytestmark", [])):
+        pytest.mark.asyncio(obj)
 
 
 def _not_collected(obj: object, collected: bool) -> str | None:

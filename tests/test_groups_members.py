@@ -237,6 +237,63 @@ def test_setup_plan_and_setup_only_list_each_test_with_its_fixtures(
         assert not any("BODY RAN" in line for line in grouped[0]), (option, grouped)
 
 
+def test_setup_plan_in_strict_mode_lists_the_loop_runner_of_each_async_test(
+    pytester: pytest.Pytester,
+) -> None:
+    """In strict mode the separate async tests carry asyncio marks, the group's need not: the
+    listing still shows each async test with pytest-asyncio's loop runner, as the separate
+    tests (the group's lacked ``_function_scoped_runner``)."""
+    source = """
+        import pytest
+        import pytest_asyncio
+        from asyncgroup import concurrent_group
+
+        @pytest_asyncio.fixture
+        async def afx():
+            yield 1
+
+        {group}
+        async def test_a(afx):
+            pass
+
+        {group}
+        def test_b():
+            pass
+
+        {cls}
+        class TestC:
+            {mark}
+            async def test_c(self):
+                pass
+        """
+    grouped = source.format(group='@concurrent_group("g")', cls="@concurrent_group", mark="")
+    mark = "@pytest.mark.asyncio"
+    separate = source.format(group=mark, cls="", mark=mark).replace(f"{mark}\n        def", "def")
+    pytester.makepyfile(test_grouped=textwrap.dedent(grouped), test_plain=textwrap.dedent(separate))
+    pytester.makeini(
+        """
+        [pytest]
+        asyncio_mode = strict
+        asyncio_default_fixture_loop_scope = function
+        """
+    )
+    for option in ("--setup-plan", "--setup-only"):
+        listed = []
+        for module in ("test_grouped", "test_plain"):
+            result = pytester.runpytest_subprocess(
+                "-p", "no:randomly", option, f"{module}.py", timeout=60
+            )
+            assert result.ret == 0, result.stdout.str()
+            start = next(i for i, line in enumerate(result.outlines) if line.startswith(module))
+            end = next(
+                i for i, line in enumerate(result.outlines) if line.startswith("=") and i > start
+            )
+            listed.append([line.replace(module, "MODULE") for line in result.outlines[start:end]])
+        assert listed[0] == listed[1], option
+        runners = [line for line in listed[0] if "SETUP    F _function_scoped_runner" in line]
+        assert len(runners) == 2, listed[0]  # test_a's and test_c's
+
+
 @pytest.mark.parametrize(
     ("source", "message"),
     [
