@@ -129,6 +129,50 @@ def test_request_node_is_the_parametrized_test_a_case_stands_for(
     assert list(pair.parametrized_outcomes.values()) == [["passed"], ["passed"]]
 
 
+# pytest's --runslow example with the skip decided per test by a fixture (README, Known limits:
+# its pytest_collection_modifyitems form sees the parent only).
+_RUNSLOW_CONFTEST = """
+import pytest
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="run slow tests")
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: mark test as slow to run")
+
+@pytest.fixture(autouse=True)
+def _skip_slow(request):
+    if request.node.get_closest_marker("slow") and not request.config.getoption("--runslow"):
+        pytest.skip("need --runslow option to run")
+"""
+
+
+def test_a_slow_case_is_skipped_per_case_by_the_fixture_form_of_runslow(
+    differential: Differential, pytester: pytest.Pytester
+) -> None:
+    differential.write(
+        """
+        @cases("n", [1, 2, pytest.param(3, marks=pytest.mark.slow)])
+        async def test_x(n):
+            assert n != 3, "slow case ran"
+        """
+    )
+    for folder in ("concurrent", "parametrized"):
+        with open(pytester.path / folder / "conftest.py", "a") as conftest:
+            conftest.write(_RUNSLOW_CONFTEST)
+    pair = differential.rerun("-rs")
+    pair.assert_same("SKIPPED [[]1[]] test_it.py:*: need --runslow option to run")
+    assert pair.parametrized_outcomes["test_it.py::test_x[3]"] == ["skipped"]
+    pair.assert_same_counts()
+    pair = differential.rerun("--runslow")
+    pair.assert_same("*slow case ran*")
+    assert pair.parametrized_outcomes["test_it.py::test_x[3]"] == ["failed"]
+    pair = differential.rerun("-m", "not slow")
+    pair.assert_same()
+    pair.assert_same_counts()
+    assert "test_it.py::test_x[3]" not in pair.parametrized_outcomes
+
+
 # --------------------------------------------------------------------------------------------
 # Each case of a test in a class has an instance of its own
 
