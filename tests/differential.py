@@ -162,6 +162,35 @@ def _in(lines: list[str], pattern: str) -> bool:
     return any(fnmatch.fnmatch(line, pattern) for line in lines)
 
 
+def skipped_whole(arguments: str = "", class_arguments: str = "") -> list[object]:
+    """Sources of a two-case test skipped (or xfailed without running) as a whole by a mark on
+    it, its class or its module, each case then reported as its parametrized test; as
+    ``pytest.param`` sets with ids. ``arguments``: more arguments of the test (", database");
+    ``class_arguments``: more for the test in the class (", suite")."""
+    body = f"async def test_x(n{arguments}):\n    assert False\n"
+    on_test = {
+        "skip": '@pytest.mark.skip(reason="whole")',
+        "skipif": '@pytest.mark.skipif(True, reason="not here")',
+        "skipif-condition": '@pytest.mark.skipif("sys.platform != \'nope\'", reason="not here")',
+        "xfail-run-false": '@pytest.mark.xfail(run=False, reason="hangs")',
+    }
+    sources = [
+        pytest.param(f'{mark}\n@cases("n", [1, 2])\n{body}', id=name)
+        for name, mark in on_test.items()
+    ]
+    in_class = (
+        '@pytest.mark.skip(reason="the class")\nclass TestC:\n    @cases("n", [1, 2])\n'
+        f"    async def test_x(self, n{arguments}{class_arguments}):\n        assert False\n"
+    )
+    sources.append(pytest.param(in_class, id="class"))
+    for name, mark in (
+        ("module", 'pytest.mark.skipif("sys.platform != \'nope\'", reason="the module")'),
+        ("module-skip", 'pytest.mark.skip(reason="the module")'),
+    ):
+        sources.append(pytest.param(f'pytestmark = {mark}\n\n@cases("n", [1, 2])\n{body}', id=name))
+    return sources
+
+
 class Differential:
     """Writes a test source as both versions; runs pytest on each with the same arguments."""
 

@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from differential import Differential
+from differential import Differential, skipped_whole
 
 # --------------------------------------------------------------------------------------------
 # Marks at every level reach every case
@@ -124,58 +124,7 @@ def test_skip_and_skipif_combine_with_parent_marks(differential: Differential) -
     assert pair.parametrized_outcomes["test_it.py::test_x[plain]"] == ["xfailed"]
 
 
-@pytest.mark.parametrize(
-    "source",
-    [
-        pytest.param(
-            """
-            @pytest.mark.skip(reason="whole")
-            @cases("n", [1, 2])
-            async def test_x(n):
-                assert False
-            """,
-            id="skip",
-        ),
-        pytest.param(
-            """
-            @pytest.mark.skipif(True, reason="not here")
-            @cases("n", [1, 2])
-            async def test_x(n):
-                assert False
-            """,
-            id="skipif",
-        ),
-        pytest.param(
-            """
-            @pytest.mark.xfail(run=False, reason="hangs")
-            @cases("n", [1, 2])
-            async def test_x(n):
-                assert False
-            """,
-            id="xfail-run-false",
-        ),
-        pytest.param(
-            """
-            @pytest.mark.skip(reason="the class")
-            class TestC:
-                @cases("n", [1, 2])
-                async def test_x(self, n):
-                    assert False
-            """,
-            id="class",
-        ),
-        pytest.param(
-            """
-            pytestmark = pytest.mark.skipif("sys.platform != 'nope'", reason="the module")
-
-            @cases("n", [1, 2])
-            async def test_x(n):
-                assert False
-            """,
-            id="module",
-        ),
-    ],
-)
+@pytest.mark.parametrize("source", skipped_whole())
 @pytest.mark.parametrize("verbosity", [[], ["-v"]], ids=["default", "verbose"])
 def test_a_skip_mark_on_the_whole_test_skips_each_case(
     differential: Differential, source: str, verbosity: list[str]

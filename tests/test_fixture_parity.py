@@ -10,7 +10,7 @@ import re
 import textwrap
 
 import pytest
-from differential import Differential
+from differential import Differential, skipped_whole
 
 # --------------------------------------------------------------------------------------------
 # A test whose cases are all skipped by its marks sets nothing up
@@ -59,53 +59,7 @@ def suite():
 @pytest.mark.parametrize(
     "source",
     [
-        pytest.param(
-            """
-            @pytest.mark.skip(reason="whole")
-            @cases("n", [1, 2])
-            async def test_x(n, database):
-                assert False
-            """,
-            id="skip",
-        ),
-        pytest.param(
-            """
-            @pytest.mark.skipif("sys.platform != 'nope'", reason="not here")
-            @cases("n", [1, 2])
-            async def test_x(n, database):
-                assert False
-            """,
-            id="skipif",
-        ),
-        pytest.param(
-            """
-            @pytest.mark.xfail(run=False, reason="hangs")
-            @cases("n", [1, 2])
-            async def test_x(n, database):
-                assert False
-            """,
-            id="xfail-run-false",
-        ),
-        pytest.param(
-            """
-            @pytest.mark.skip(reason="the class")
-            class TestC:
-                @cases("n", [1, 2])
-                async def test_x(self, n, database, suite):
-                    assert False
-            """,
-            id="class",
-        ),
-        pytest.param(
-            """
-            pytestmark = pytest.mark.skip(reason="the module")
-
-            @cases("n", [1, 2])
-            async def test_x(n, database):
-                assert False
-            """,
-            id="module",
-        ),
+        *skipped_whole(", database", ", suite"),
         pytest.param(
             """
             @cases("n", [
