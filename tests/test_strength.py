@@ -634,6 +634,21 @@ def test_monkeypatch_deletions_chdir_and_syspath_are_undone_per_case(
     assert cases.outcomes["test_both.py::test_zz_everything_is_back"] == ["PASSED"]
 
 
+def _write_two_patching_cases(pytester: pytest.Pytester, operation: str, then: str) -> None:
+    """test_patch: cases "first" and "second" (50 ms later, while the first holds its patch)
+    each patch with the ``operation`` a Python expression names, then run ``then`` (the rest
+    of the body, its first line unindented); test_zz_everything_is_back after them."""
+    body = f"""
+@concurrent_cases(["first", "second"])
+async def test_patch(n, monkeypatch, tmp_path):
+    if n == "second":
+        await asyncio.sleep(0.05)  # while the first case holds its patch
+    patch(monkeypatch, {operation}, tmp_path)
+    {then}
+"""
+    _write(pytester, MONKEYPATCH_PRELUDE + body + EVERYTHING_IS_BACK)
+
+
 @pytest.mark.parametrize(
     ("first", "second", "what"),
     [
@@ -647,18 +662,8 @@ def test_monkeypatch_deletions_chdir_and_syspath_are_undone_per_case(
 def test_two_running_cases_patching_the_same_thing_is_refused(
     pytester: pytest.Pytester, first: str, second: str, what: str
 ) -> None:
-    _write(
-        pytester,
-        MONKEYPATCH_PRELUDE
-        + f"""
-@concurrent_cases(["first", "second"])
-async def test_patch(n, monkeypatch, tmp_path):
-    if n == "second":
-        await asyncio.sleep(0.05)  # while the first case holds its patch
-    patch(monkeypatch, {first!r} if n == "first" else {second!r}, tmp_path)
-    await asyncio.sleep(0.2)
-"""
-        + EVERYTHING_IS_BACK,
+    _write_two_patching_cases(
+        pytester, f"{first!r} if n == 'first' else {second!r}", "await asyncio.sleep(0.2)"
     )
     result = run(pytester)
     assert outcomes(result) == {
@@ -692,19 +697,11 @@ def test_two_running_cases_patching_the_same_thing_alike_share_it(
 ) -> None:
     """Nothing either case sees differs (an autouse fixture's setenv, say): both run, the
     patch holds until the last of them ends, then the target is put back."""
-    _write(
+    _write_two_patching_cases(
         pytester,
-        MONKEYPATCH_PRELUDE
-        + f"""
-@concurrent_cases(["first", "second"])
-async def test_patch(n, monkeypatch, tmp_path):
-    if n == "second":
-        await asyncio.sleep(0.05)  # while the first case holds its patch
-    patch(monkeypatch, {op!r}, tmp_path)
-    await asyncio.sleep(0.2 if n == "first" else 0.5)  # the first ends first
-    assert {PATCHED[op]}, "the patch was undone under a running case"
-"""
-        + EVERYTHING_IS_BACK,
+        repr(op),
+        'await asyncio.sleep(0.2 if n == "first" else 0.5)  # the first ends first\n'
+        f'    assert {PATCHED[op]}, "the patch was undone under a running case"',
     )
     result = run(pytester)
     assert outcomes(result) == {
