@@ -39,6 +39,7 @@ class CaseOutput:
         "ended",
         "err",
         "fixture",
+        "log_file",
         "nodeid",
         "out",
         "records",
@@ -53,6 +54,7 @@ class CaseOutput:
         self.ended = False
         # The case's capsys (or kin) while it captures: it takes the case's writes first.
         self.fixture: FixtureCapture | None = None
+        self.log_file: Any = None  # set by set_log_path() in the case (_case_log_file)
         self.out: list[str] = []
         self.err: list[str] = []
         self.records: list[logging.LogRecord] = []
@@ -65,6 +67,13 @@ class CaseOutput:
         self.warnings: list[
             Any
         ] = []  # what it warned, for pytest's summary (_case_warning_reports)
+
+    def end(self) -> None:
+        """The case is torn down: what it still writes is the parent's; its log file is closed."""
+        self.ended = True
+        if self.log_file is not None:
+            self.log_file.close()
+            self.log_file = None
 
     def readouterr(self) -> tuple[str, str]:
         out, err = "".join(self.out), "".join(self.err)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import logging
 import os
 import re
 import sys
@@ -494,6 +495,16 @@ def uncaptured_streams(config: pytest.Config) -> dict[str, Any]:
         if stream is not None:
             found[name] = stream
     return found
+
+
+def log_file_handler(logging_plugin: Any) -> logging.StreamHandler[Any] | None:
+    """The logging plugin's handler of ``log_file`` records, whose stream ``set_log_path()``
+    replaces (pytest 8.0-9.2: ``LoggingPlugin.log_file_handler``, a ``logging.FileHandler``
+    on the root logger for the whole session; ``set_log_path()`` opens the file and hands it to
+    the handler's ``setStream()``, closing the stream that returns); None without the logging
+    plugin."""
+    handler = getattr(logging_plugin, "log_file_handler", None)
+    return handler if isinstance(handler, logging.StreamHandler) else None
 
 
 @contextmanager

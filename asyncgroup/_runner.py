@@ -44,6 +44,7 @@ from asyncgroup._capture import (
 )
 from asyncgroup._case_catch_warnings import per_case_warnings
 from asyncgroup._case_filterwarnings import Filters, case_filters, dispatching, enter_case
+from asyncgroup._case_log_file import log_file_per_case
 from asyncgroup._case_unraisable import unraisable_per_case, warn_unraisable
 from asyncgroup._case_warning_reports import filed_per_case
 from asyncgroup._casenode import CaseCallSpec, CaseNode
@@ -276,6 +277,7 @@ class ParentRun:
             with (
                 self.capture.active(),
                 executor_work_in_case_context(),
+                log_file_per_case(self.config),
                 unraisable_per_case(),
                 per_case_warnings(),
                 sigint_cancels(parent) as interrupt,
@@ -739,7 +741,7 @@ class ParentRun:
             if self.watchdog is not None:
                 self.watchdog.claim(task)  # a stall in this very step is this case's
             notes = self.notes.pop(task, None)
-            output.ended = True
+            output.end()
         exiting = [p for p in phases if isinstance(p.error, pytest.exit.Exception)]
         if exiting:  # as pytest: the phase that stops the session has no report, nor the rest
             phases = phases[: phases.index(exiting[0])]

@@ -260,6 +260,64 @@ def test_output_and_logs_of_threads_a_case_started_are_the_cases(
                 assert f"thread print {3 - n}" not in section, result.stdout.str()
 
 
+PER_TEST_LOG_FILE = """
+import logging
+import pytest
+
+@pytest.fixture(autouse=True)
+def per_test_log(request):
+    logging_plugin = request.config.pluginmanager.get_plugin("logging-plugin")
+    logging_plugin.set_log_path(f"logs/{request.node.name}.log")
+    yield
+    logging.getLogger("t").info("teardown of %s", request.node.name)
+"""
+
+
+def test_per_test_log_file_recipe_gives_each_case_its_own(differential: Differential) -> None:
+    """pytest's recipe for a log file per test (set_log_path() in an autouse fixture): each
+    case's file holds its own records, as each parametrized test's (findings-cases4 L)."""
+    differential.ini_lines.append("log_file_level = INFO")
+    differential.write(
+        """
+        import logging
+        import threading
+        import time
+
+        @cases("n", [1, 2, 3])
+        async def test_x(n):
+            for step in range(3):
+                logging.getLogger("t").info("case %s step %s", n, step)
+                await asyncio.sleep(0.05)  # the cases overlap
+
+        @cases("n", [1, 2])
+        def test_d(n):
+            for step in range(3):
+                logging.getLogger("t").info("def case %s step %s", n, step)
+                time.sleep(0.05)
+            worker = threading.Thread(target=logging.getLogger("t").info, args=("thread %s", n))
+            worker.start()
+            worker.join()
+        """
+    )
+    for folder in ("concurrent", "parametrized"):
+        with (differential.pytester.path / folder / "conftest.py").open("a") as conftest:
+            conftest.write(PER_TEST_LOG_FILE)
+    pair = differential.rerun()
+    pair.assert_same()
+    logs = {
+        folder: differential.pytester.path / folder / "logs"
+        for folder in ("concurrent", "parametrized")
+    }
+    names = [*(f"test_x[{n}].log" for n in (1, 2, 3)), "test_d[1].log", "test_d[2].log"]
+    for folder in logs.values():
+        assert sorted(path.name for path in folder.iterdir()) == sorted(names)
+    for name in names:
+        text = (logs["concurrent"] / name).read_text()
+        assert text == (logs["parametrized"] / name).read_text(), name
+        assert text.count("step") == 3, text
+        assert f"teardown of {name[:-4]}" in text, text
+
+
 UNRAISABLE = """
 import gc
 
