@@ -63,6 +63,27 @@ def test_executor_output_and_logs_are_the_calling_cases(differential: Differenti
             assert f"executor print {3 - n}" not in section, result.stdout.str()
 
 
+def test_run_in_executor_with_a_process_pool_works_in_a_case(differential: Differential) -> None:
+    """Only a thread pool's work runs in a copy of the case's context: a context cannot be
+    pickled for a process."""
+    pair = differential.run(
+        """
+        from concurrent.futures import ProcessPoolExecutor
+
+        def square(n):
+            return n * n
+
+        @cases("n", [1, 2])
+        async def test_x(n):
+            with ProcessPoolExecutor(1) as pool:
+                loop = asyncio.get_running_loop()
+                assert await loop.run_in_executor(pool, square, n) == n * n
+        """
+    )
+    pair.assert_same()
+    assert pair.parametrized.ret == pytest.ExitCode.OK
+
+
 def test_case_marked_for_another_loop_scope_is_a_collection_error(
     pytester: pytest.Pytester,
 ) -> None:
