@@ -24,32 +24,64 @@ class Interrupt:
 
 
 @contextlib.contextmanager
-def sigint_cancels(parent: asyncio.Task[Any]) -> Iterator[Interrupt]:
+def sigint_cancels(parent: asyncio.Task[Any], grace: float) -> Iterator[Interrupt]:
     """Make Ctrl-C cancel the parent task, so that every case is torn down, then stop pytest.
 
     pytest-asyncio >= 1.2 runs tests in an asyncio.Runner, whose SIGINT handler does just
     that. 1.0 and 1.1 run the loop under Python's default handler, which raises
     KeyboardInterrupt wherever the loop happens to be and leaves the cases pending.
-    A second Ctrl-C stops at once.
+    A second Ctrl-C stops at once; so does the first when the loop has not run the
+    cancellation within ``grace`` seconds (code blocking it, a plain fixture that never
+    returns, say), as Ctrl-C stops a parametrized test where it blocks.
     """
     interrupt = Interrupt()
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    previous = signal.getsignal(signal.SIGINT)
+    own = previous is signal.default_int_handler
+    # asyncio.Runner's handler is a partial of its method (Python's own, or the backport's).
+    runner = getattr(getattr(previous, "func", None), "__self__", None)
+    if threading.current_thread() is not threading.main_thread() or not (
+        own or type(runner).__name__ == "Runner"
     ):
         yield interrupt
         return
+    assert callable(previous)
+    ran = threading.Event()  # the loop ran (the cancellation) after a Ctrl-C
+    watches: list[threading.Thread] = []
+    ended = False
 
-    def on_sigint(signum: int, frame: object) -> None:
+    def unless_run() -> None:
+        kill = getattr(signal, "pthread_kill", None)  # POSIX only
+        if not ran.wait(grace) and not ended and kill is not None:
+            # Ctrl-C again, in the main thread, where the loop is blocked: the handler's
+            # second Ctrl-C raises KeyboardInterrupt there.
+            kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    def watch() -> None:
+        if not watches:  # the first Ctrl-C
+            parent.get_loop().call_soon_threadsafe(ran.set)  # also wakes the loop
+            thread = threading.Thread(target=unless_run, name="asyncgroup-ctrl-c", daemon=True)
+            watches.append(thread)
+            thread.start()
+
+    def on_sigint(signum: int, frame: Any) -> None:
         if interrupt.received or interrupt.stopped:
             interrupt.received, interrupt.stopped = False, True
             raise KeyboardInterrupt
         interrupt.received = True
         parent.cancel()
-        parent.get_loop().call_soon_threadsafe(lambda: None)  # wake the loop to run it
+        watch()
 
-    signal.signal(signal.SIGINT, on_sigint)
+    def chained(signum: int, frame: Any) -> None:
+        """asyncio.Runner's handler (pytest-asyncio >= 1.2) does the same as on_sigint."""
+        watch()
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, on_sigint if own else chained)
     try:
         yield interrupt
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        ended = True
+        ran.set()
+        for thread in watches:
+            thread.join()
+        signal.signal(signal.SIGINT, previous)

@@ -280,7 +280,7 @@ class ParentRun:
                 log_file_per_case(self.config),
                 unraisable_per_case(),
                 per_case_warnings(),
-                sigint_cancels(parent) as interrupt,
+                sigint_cancels(parent, STOP_GRACE) as interrupt,
                 dispatching(bool(self.case_filters)),
                 filed_per_case(self.config.pluginmanager.has_plugin("warnings")),
                 _compat.source_trees_cached(),

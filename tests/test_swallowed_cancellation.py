@@ -453,3 +453,48 @@ def test_a_fixture_that_ignores_ctrl_c_is_given_up_and_the_run_stops(
     for n in ("setup", "teardown"):
         assert log.index(f"finally {n}") < log.index(f"torn down {n}"), log
     assert "session went on" not in log, log
+
+
+# A plain fixture whose teardown blocks the event loop's thread (as it blocks a parametrized
+# test's): no cancellation can reach it, only a signal.
+FIXTURE_BLOCKS = (
+    LOGGING
+    + """
+import time
+
+@pytest.fixture
+def blocks(n):
+    yield
+    if n == "blocks":
+        log(f"started {n}")
+        time.sleep(3600)
+
+{decorators}
+async def test_x(n, resource, blocks):
+    pass
+"""
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_one_ctrl_c_stops_a_fixture_that_blocks_the_loop_as_it_stops_its_parametrized_test(
+    pytester: pytest.Pytester,
+) -> None:
+    """The first Ctrl-C cannot cancel anything while the loop is blocked: once it has not run
+    for the grace, it raises KeyboardInterrupt where the loop blocks, as Ctrl-C does in the
+    parametrized test at once; the case's other fixtures are torn down (pytest stops tearing
+    down there)."""
+    outcomes = {}
+    for side, decorators in (
+        ("cases", '@concurrent_cases("n", ["ok", "blocks"], timeout=1)'),
+        ("parametrize", '@pytest.mark.asyncio\n@pytest.mark.parametrize("n", ["ok", "blocks"])'),
+    ):
+        (pytester.path / "log.txt").unlink(missing_ok=True)
+        pytester.makepyfile(test_inner=FIXTURE_BLOCKS.replace("{decorators}", decorators))
+        output, code = _interrupt(pytester, 1)
+        log = (pytester.path / "log.txt").read_text().splitlines()
+        outcomes[side] = (code, "KeyboardInterrupt" in output, "torn down ok" in log)
+        assert outcomes[side] == (pytest.ExitCode.INTERRUPTED, True, True), output
+        if side == "cases":
+            assert "torn down blocks" in log, log
+    assert outcomes["cases"] == outcomes["parametrize"]
