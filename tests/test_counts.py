@@ -116,11 +116,16 @@ async def test_second(server):
     assert summary(pair.concurrent) == {"errors": 4}, pair._both()
 
 
-MAXFAIL = """
+# A test whose second case fails.
+FAILS_AT_TWO = """
 @cases("n", [1, 2, 3])
-async def test_one_failing(n):
+async def test_x(n):
     assert n != 2
+"""
 
+MAXFAIL = (
+    FAILS_AT_TWO
+    + """
 
 @cases("n", [1, 2])
 async def test_later(n):
@@ -131,6 +136,7 @@ async def test_later(n):
 async def test_last(n):
     await asyncio.sleep(0.3)
 """
+)
 
 
 @pytest.mark.parametrize("args", [[], ["-n", "2"]], ids=["", "xdist"])
@@ -176,16 +182,15 @@ def test_stepwise_counts_the_cases_it_leaves_out(differential: Differential) -> 
     """--sw goes on from the failed case: the case that passed before it is one deselected
     test. (The cases after it run at the same time as it, so they pass or are cancelled where
     the parametrized run stopped before them: those are not compared.)"""
-    source = """
-        @cases("n", [1, 2, 3])
-        async def test_x(n):
-            assert n != 2
+    source = (
+        FAILS_AT_TWO
+        + """
 
-
-        @cases("n", [1, 2])
-        async def test_z(n):
-            pass
-    """
+@cases("n", [1, 2])
+async def test_z(n):
+    pass
+"""
+    )
     differential.run(source, "--sw")
     pair = differential.rerun("--sw")
     assert pair.concurrent.ret == pair.parametrized.ret, pair._both()

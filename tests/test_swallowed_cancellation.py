@@ -18,28 +18,39 @@ import pytest
 from tests.conftest import subtest_line, summary
 from tests.test_core import _default_sigint
 
-SWALLOWS_ITS_TIMEOUT = """
+# The inner files' start, and a step (of a function body) that waits 30 s in case ``n`` and
+# does ``catch`` with the CancelledError that cuts it short.
+ASYNC_CASES = """
 import asyncio
 import pytest_asyncio
 from asyncgroup import concurrent_cases
+"""
 
+
+def waits_when(n: str, catch: str) -> str:
+    return (
+        f'    if n == "{n}":\n'
+        "        try:\n"
+        "            await asyncio.sleep(30)\n"
+        "        except asyncio.CancelledError:\n"
+        f"            {catch}\n"
+    )
+
+
+SWALLOWS_ITS_TIMEOUT = (
+    ASYNC_CASES
+    + """
 @pytest_asyncio.fixture
 async def slow_setup(n):
-    if n == "in_setup":
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            pass
-    yield
+"""
+    + waits_when("in_setup", "pass")
+    + """    yield
 
 @concurrent_cases("n", ["ok", "swallow", "in_setup"], timeout=1)
 async def test_x(n, slow_setup):
-    if n == "swallow":
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            pass  # "stop polling", and return as if done
 """
+    + waits_when("swallow", 'pass  # "stop polling", and return as if done')
+)
 
 
 def test_a_case_that_swallows_its_timeout_fails_with_its_timeout(
@@ -83,29 +94,21 @@ def test_a_case_that_swallows_its_timeout_fails_with_its_timeout(
 
 # An async generator fixture that waits in its setup or its teardown, past the case's timeout;
 # {catch}: what it does with the CancelledError of the timeout.
-FIXTURE_WAITS = """
-import asyncio
-import pytest_asyncio
-from asyncgroup import concurrent_cases
-
+FIXTURE_WAITS = (
+    ASYNC_CASES
+    + """
 @pytest_asyncio.fixture
 async def slow(n):
-    if n == "setup":
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            {catch}
-    yield
-    if n == "teardown":
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            {catch}
-
+"""
+    + waits_when("setup", "{catch}")
+    + "    yield\n"
+    + waits_when("teardown", "{catch}")
+    + """
 @concurrent_cases("n", ["setup", "teardown"], timeout=0.5)
 async def test_x(n, slow):
     pass
 """
+)
 
 
 def test_a_fixture_that_swallows_its_timeout_errors_at_its_line(
