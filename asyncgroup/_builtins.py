@@ -17,11 +17,11 @@ import warnings
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-from asyncgroup._capture import CaseOutput, FixtureCapture, current_output
+from asyncgroup._capture import CaplogHandler, CaseOutput, FixtureCapture, current_output
 from asyncgroup._outcome import Phase
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 CaptureResult = namedtuple("CaptureResult", ["out", "err"])
 _NOTSET: Any = object()  # "argument not given", as MonkeyPatch's own notset
+_ANSI_ESCAPE = re.compile(r"\x1b\[[\d;]+m")  # as pytest's caplog.text drops colour codes
 
 
 class CaseCapsys:
@@ -120,62 +121,90 @@ def _level_number(level: int | str) -> int:
 
 
 class CaseCaplog:
-    """caplog for one case: sees only the records that case emitted."""
+    """caplog for one case, as pytest's ``LogCaptureFixture`` for a test: sees only the records
+    that case emitted, of the phase running (``records``) or of any (``get_records``)."""
 
-    def __init__(
-        self, output: CaseOutput, formatter: Any, levels: LoggerLevels, case_name: str
-    ) -> None:
-        self._output = output
-        self._formatter = formatter
+    def __init__(self, handler: CaplogHandler, levels: LoggerLevels, case_name: str) -> None:
+        self._handler = handler
         self._levels = levels
         self._case_name = case_name
         self._loggers: set[str] = set()  # the loggers whose level this case set
+        self._handler_level: int | None = None  # the handler's level before set_level
 
     @property
-    def records(self) -> list[Any]:
-        return self._output.records
+    def handler(self) -> logging.Handler:
+        """The case's own handler (its ``records`` and ``stream`` are the phase's)."""
+        return self._handler
+
+    def get_records(self, when: Literal["setup", "call", "teardown"]) -> list[logging.LogRecord]:
+        """The records the case logged in its phase ``when``; [] before that phase."""
+        return self._handler.phases.get(when, [])
+
+    @property
+    def records(self) -> list[logging.LogRecord]:
+        return self._handler.records
 
     @property
     def messages(self) -> list[str]:
-        return [r.getMessage() for r in self._output.records]
+        return [r.getMessage() for r in self.records]
 
     @property
     def record_tuples(self) -> list[tuple[str, int, str]]:
-        return [(r.name, r.levelno, r.getMessage()) for r in self._output.records]
+        return [(r.name, r.levelno, r.getMessage()) for r in self.records]
 
     @property
     def text(self) -> str:
-        return "".join(self._formatter.format(r) + "\n" for r in self._output.records)
+        return _ANSI_ESCAPE.sub("", self._handler.stream.getvalue())
 
     def clear(self) -> None:
-        self._output.records.clear()
+        self._handler.clear()
 
     def set_level(self, level: int | str, logger: str | None = None) -> None:
-        """Process-wide, as with pytest's caplog; undone when the case ends (see LoggerLevels)."""
+        """The logger's level (process-wide, as with pytest's caplog; see LoggerLevels) and the
+        handler's, both put back when the case ends."""
         __tracebackhide__ = True
         name = logger or ""
-        self._levels.set(name, _level_number(level), self._case_name)
+        number = _level_number(level)
+        self._levels.set(name, number, self._case_name)
         self._loggers.add(name)
+        if self._handler_level is None:
+            self._handler_level = self._handler.level
+        self._handler.setLevel(number)
 
     @contextmanager
     def at_level(self, level: int | str, logger: str | None = None) -> Iterator[None]:
         __tracebackhide__ = True
         name = logger or ""
         previous = self._levels.level_of(name, self._case_name)
+        handler_level, set_before = self._handler.level, self._handler_level
         self.set_level(level, logger)
         try:
             yield
         finally:
+            self._handler.setLevel(handler_level)
+            self._handler_level = set_before
             if previous is None:
                 self._levels.release(name, self._case_name)
                 self._loggers.discard(name)
             else:
                 self._levels.set(name, previous, self._case_name)
 
+    @contextmanager
+    def filtering(self, filter_: logging.Filter) -> Iterator[None]:
+        """``filter_`` on the case's handler for the ``with`` block."""
+        self._handler.addFilter(filter_)
+        try:
+            yield
+        finally:
+            self._handler.removeFilter(filter_)
+
     def undo(self) -> None:
         for name in self._loggers:
             self._levels.release(name, self._case_name)
         self._loggers.clear()
+        if self._handler_level is not None:
+            self._handler.setLevel(self._handler_level)
+            self._handler_level = None
 
 
 def _tmp_path(fixtures: CaseFixtures, request: CaseRequest) -> Any:
@@ -491,10 +520,10 @@ def _monkeypatch(fixtures: CaseFixtures, request: CaseRequest) -> Any:
 
 
 def _caplog(fixtures: CaseFixtures, request: CaseRequest) -> Any:
-    services = fixtures.services
-    caplog = CaseCaplog(
-        fixtures.output, services.log_formatter, services.levels, fixtures.case_name
-    )
+    services, output = fixtures.services, fixtures.output
+    if output.caplog is None:
+        output.caplog = CaplogHandler(services.log_level, services.log_formatter, output)
+    caplog = CaseCaplog(output.caplog, services.levels, fixtures.case_name)
     fixtures.finalizers.append(caplog.undo)
     return caplog
 

@@ -36,6 +36,7 @@ class CaseOutput:
     """What one case wrote, for its report; ``readouterr`` takes what it wrote so far."""
 
     __slots__ = (
+        "caplog",
         "ended",
         "err",
         "fixture",
@@ -46,6 +47,7 @@ class CaseOutput:
         "unraisable",
         "warning_frames",
         "warnings",
+        "when",
     )
 
     def __init__(self, nodeid: str = "") -> None:
@@ -57,7 +59,9 @@ class CaseOutput:
         self.log_file: Any = None  # set by set_log_path() in the case (_case_log_file)
         self.out: list[str] = []
         self.err: list[str] = []
-        self.records: list[logging.LogRecord] = []
+        self.records: list[logging.LogRecord] = []  # for the report of the phase running
+        self.when = "setup"  # the phase running
+        self.caplog: CaplogHandler | None = None  # once the case asks for caplog
         # (warning class, message, summary, exception) of each unraisable exception or
         # exception in a thread the case started (_case_unraisable)
         self.unraisable: list[tuple[type[Warning], str, str, BaseException | None]] = []
@@ -67,6 +71,13 @@ class CaseOutput:
         self.warnings: list[
             Any
         ] = []  # what it warned, for pytest's summary (_case_warning_reports)
+
+    def begin(self, when: str) -> None:
+        """Its phase ``when`` (setup, call, teardown) begins: caplog's records start anew, as
+        pytest's for each phase of a test."""
+        self.when = when
+        if self.caplog is not None:
+            self.caplog.begin(when)
 
     def end(self) -> None:
         """The case is torn down: what it still writes is the parent's; its log file is closed."""
@@ -175,11 +186,64 @@ class _CaseStream(io.TextIOBase):
         return getattr(self.fallback, name)
 
 
+class CaplogHandler(logging.Handler):
+    """caplog's handler for one case, as pytest's ``LogCaptureHandler`` for a test: the records
+    of the phase running (``records``, and formatted in ``stream``) and of each phase by when.
+
+    Apart from the records for the case's report, as pytest keeps caplog's apart from its
+    report's: ``caplog.clear()``, a filter or a level set on it leave the report alone. Made
+    when the case first asks for caplog, with what the phase logged so far: asked for first by
+    ``getfixturevalue`` in a later phase, it has no records of the phases before.
+    """
+
+    def __init__(self, level: int, formatter: logging.Formatter | None, output: CaseOutput) -> None:
+        super().__init__(level)
+        if formatter is not None:
+            self.setFormatter(formatter)
+        self.records: list[logging.LogRecord] = []
+        self.stream = io.StringIO()
+        self.phases: dict[str, list[logging.LogRecord]] = {}
+        self.begin(output.when)
+        for record in output.records:  # what the phase logged before the case asked for caplog
+            self.handle(record)
+
+    def begin(self, when: str) -> None:
+        self.records = self.phases[when] = []
+        self.stream = io.StringIO()
+
+    def clear(self) -> None:
+        self.records.clear()  # in place: get_records() of the phase is cleared too, as pytest's
+        self.stream = io.StringIO()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        try:
+            self.stream.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if logging.raiseExceptions:
+            raise  # as pytest's: a bad log call fails the case, where it is made
+
+
 class _CaseLogHandler(logging.Handler):
+    """On the root logger while a parent runs: each case's records go to its report (at
+    ``log_level``) and to its caplog (at the caplog's level, which caplog.set_level lowers)."""
+
+    def __init__(self, report_level: int) -> None:
+        super().__init__()
+        self.report_level = report_level
+
     def emit(self, record: logging.LogRecord) -> None:
         output = running_output()
-        if output is not None:
+        if output is None:
+            return
+        if record.levelno >= self.report_level:
             output.records.append(record)
+        caplog = output.caplog
+        if caplog is not None and record.levelno >= caplog.level:
+            caplog.handle(record)
 
 
 class CaseCapture:
@@ -192,7 +256,7 @@ class CaseCapture:
         unless it captures them with capsys (or kin), as pytest does for a test. ``tee``: by
         ``sys`` name, the streams a case's output is also written to as it is written
         (pytest's ``--capture=tee-sys`` shows a test's output live, and keeps it)."""
-        self._handler = _CaseLogHandler(level=log_level or 0)
+        self._handler = _CaseLogHandler(log_level or 0)
         self.streams = {
             name: _CaseStream(
                 getattr(sys, name), name.replace("std", ""), capture_streams, (tee or {}).get(name)

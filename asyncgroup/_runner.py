@@ -96,6 +96,7 @@ class _Services:
 
     def __init__(self, run: ParentRun, log_formatter: Any) -> None:
         self.log_formatter = log_formatter
+        self.log_level = run.settings.log_level or 0  # caplog's level until set_level
         self.claims = Claims()  # what running cases changed process-wide
         self.levels = LoggerLevels()  # logger levels running cases set with caplog
         self.suspend_capture = run.capture_suspended
@@ -912,6 +913,7 @@ class ParentRun:
         setup = Phase("setup")
         phases.append(setup)
         setup.begin()
+        output.begin("setup")
         try:
             kwargs = await self._stepped(case, member, "setup", fixtures.setup(member.parameters))
         except BaseException as exc:
@@ -945,6 +947,7 @@ class ParentRun:
         token = case_mark.set(mark)  # tasks the body starts are the case's
         body = _body(phases, deadline)  # the body, in a timeout's message
         call.begin()
+        output.begin("call")
         try:
             if member.is_async:
                 coroutine = self.bodies[task] = member.func(*bound_args, **kwargs)
@@ -1007,6 +1010,7 @@ class ParentRun:
         teardown = Phase("teardown")
         phases.append(teardown)
         teardown.begin()
+        output.begin("teardown")
         try:
             # Every finalizer runs, even when one is cancelled.
             name = member.reporter.nodeid(case.id).rpartition("::")[2]

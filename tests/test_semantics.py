@@ -576,6 +576,82 @@ def test_caplog_levels_are_shared_while_equal(differential: Differential) -> Non
     assert {o for outcomes in pair.concurrent_outcomes.values() for o in outcomes} == {"passed"}
 
 
+# The "no ERROR logged" fixture (get_records in its teardown), and the rest of pytest's
+# LogCaptureFixture API, per case while the cases overlap (findings-cases4 N).
+CAPLOG_API = """
+    import logging
+
+    app = logging.getLogger("app")
+
+    @pytest.fixture(autouse=True)
+    def no_errors(caplog):
+        app.info("setup rec")
+        yield
+        app.info("teardown rec")
+        phases = [caplog.get_records(when) for when in ("setup", "call", "teardown")]
+        print("PHASES", [[r.getMessage() for r in records] for records in phases])
+        errors = [r.getMessage() for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
+        assert not errors, errors
+
+    @cases("n", [1, 2, 3])
+    async def test_x(n, caplog):
+        await asyncio.sleep(0.02 * (3 - n))
+        app.warning("w%s", n)
+        if n == 2:
+            app.error("bad%s", n)
+        await asyncio.sleep(0.01)
+        assert isinstance(caplog.handler, logging.Handler)
+        assert caplog.handler.records is caplog.records is caplog.get_records("call")
+        with caplog.filtering(logging.Filter("other")):
+            app.warning("filtered from caplog, not from the report %s", n)
+        app.debug("below log_level %s", n)
+        caplog.set_level(logging.DEBUG, logger="app")
+        app.debug("debug for caplog only %s", n)
+        with caplog.at_level(logging.ERROR):
+            app.warning("below at_level %s", n)
+        app.info("after at_level %s", n)
+        print("CALL", n, caplog.messages, caplog.record_tuples[0], caplog.text.splitlines()[0])
+        if n != 2:  # its ERROR stays for the teardown to find
+            caplog.clear()
+            await asyncio.sleep(0.01)
+            app.info("after clear %s", n)
+            print("CLEARED", n, caplog.messages, caplog.text.splitlines())
+"""
+
+
+def test_a_cases_caplog_has_pytests_whole_api(differential: Differential) -> None:
+    """get_records(when), handler, filtering, and levels and clear() that act on the case's
+    caplog only, not on its report, as pytest's; the case whose call logged an ERROR errors at
+    teardown, the others pass."""
+    pair = differential.run(CAPLOG_API, "-rA", "-o", "log_level=INFO", "-p", "no:xdist")
+    calls = [
+        f"CALL {n} {messages} ('app', 30, 'w{n}') WARNING  app:test_it.py:* w{n}"
+        for n, messages in (
+            (1, ["w1", "debug for caplog only 1", "after at_level 1"]),
+            (2, ["w2", "bad2", "debug for caplog only 2", "after at_level 2"]),
+            (3, ["w3", "debug for caplog only 3", "after at_level 3"]),
+        )
+    ]
+    cleared = [
+        f"CLEARED {n} ['after clear {n}'] ['INFO     app:test_it.py:* after clear {n}']"
+        for n in (1, 3)
+    ]
+    phases = [
+        "PHASES [['setup rec'], ['w2', 'bad2', 'debug for caplog only 2', 'after at_level 2'], "
+        "['teardown rec']]",
+        "PHASES [['setup rec'], ['after clear 3'], ['teardown rec']]",
+    ]
+    pair.assert_same(
+        *(line.replace("[", "[[]") for line in [*calls, *cleared, *phases]),  # fnmatch's [
+        "E   *AssertionError: [[]'bad2']",
+        "WARNING  app:test_it.py:* filtered from caplog, not from the report 2",
+        "WARNING  app:test_it.py:* below at_level 3",
+    )
+    assert pair.parametrized_outcomes["test_it.py::test_x[2]"] == ["passed", "error"]
+    for result in (pair.concurrent, pair.parametrized):  # the report keeps to log_level
+        assert not any(line.startswith("DEBUG") for line in result.outlines), pair._both()
+
+
 def test_caplog_refuses_a_different_level_set_by_another_running_case(
     pytester: pytest.Pytester,
 ) -> None:
