@@ -10,13 +10,17 @@ mark. When the body ends, the case's tasks still running are found by that mark:
 - on Python 3.10 and 3.11, whose tasks do not expose their context, by a task factory that
   chains to the one already installed, and is removed only if nobody replaced it meanwhile.
 
-When the body ends, however it ends, its tasks first get a grace to finish on their own:
-libraries clean up in tasks of their own (asyncpg sends the server a cancel request from a helper
-task, and its ``close()`` waits for that), whether the case was cancelled from outside (its
-timeout, fail_fast, -x, Ctrl-C) or cut its own query short (a library timeout it handled) and
-returned. Tasks still running after that are the case's leftovers: named in a warning on the
-case's report, and cancelled before the case's fixtures are torn down, so they cannot outlive what
-they use.
+A case whose body ended on its own (returned, failed, skipped) is treated as its parametrized
+test under pytest-asyncio, which cancels the test's tasks when it closes the test's loop, right
+after the test's fixtures are torn down: the case's tasks still running go on while its fixtures
+are torn down (a library's own cleanup task, such as asyncpg's cancel request after a timeout the
+case handled, finishes there: asyncpg's ``close()`` waits for it), and those still running after
+that are its leftovers, named in a warning on the case's report and cancelled at once, so they
+never run on beside the other cases.
+
+A case cancelled from outside (its timeout, fail_fast, -x, Ctrl-C) first gives its tasks a grace
+to finish on their own, since its libraries clean up in tasks of their own; tasks still running
+after that are its leftovers, warned about and cancelled before its fixtures are torn down.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ from typing import Any
 
 from asyncgroup._paths import shown_path
 
-# How long a case's tasks get to finish on their own when its body has ended, and how long
-# cancelled leftovers get for their own cleanup, before the teardown goes on (seconds).
+# How long a cancelled case's tasks get to finish on their own before its teardown, and how long
+# cancelled leftovers get for their own cleanup (seconds).
 CLEANUP_GRACE = 1.0
 
 _WITHOUT_FACTORY = sys.version_info >= (3, 12)  # Task.get_context() exists
@@ -128,17 +132,20 @@ def _describe(task: asyncio.Task[Any], root: str) -> str:
     return f"{task.get_name()} ({name}(){where})"
 
 
-async def settle(census: TaskCensus, mark: CaseMark, root: str = "") -> str | None:
-    """Let the case's tasks finish or cancel them; say which ones the case left behind.
+async def settle(
+    census: TaskCensus, mark: CaseMark, root: str = "", *, cut_off: bool = False
+) -> str | None:
+    """Cancel the case's tasks still running; say which ones the case left behind.
 
-    The tasks get ``CLEANUP_GRACE`` seconds to finish before being cancelled: a library may be
-    cleaning up in tasks of its own, after a cancellation from outside or one the case handled
-    itself (a library timeout), and nothing tells those apart from tasks the case forgot.
-    Returns the warning for the case's report (paths relative to ``root``), or None when no
-    task was left behind.
+    ``cut_off``: the case was cancelled from outside (or timed out) and its fixtures are not torn
+    down yet: its tasks first get ``CLEANUP_GRACE`` seconds to finish on their own, as its
+    libraries may be cleaning up in tasks of their own. Otherwise (its fixtures are torn down)
+    they are cancelled at once. Cancelled tasks then get ``CLEANUP_GRACE`` seconds for their own
+    cleanup. Returns the warning for the case's report (paths relative to ``root``), or None
+    when no task was left behind.
     """
     running = await census.running(mark)
-    if running:
+    if running and cut_off:
         await asyncio.wait(running, timeout=CLEANUP_GRACE)
         running = await census.running(mark)
     if not running:
@@ -158,8 +165,8 @@ async def settle(census: TaskCensus, mark: CaseMark, root: str = "") -> str | No
     count = len(running)
     return (
         f"the case left {count} task{'s' if count != 1 else ''} running when it finished: "
-        f"{names}; asyncgroup cancelled {'them' if count != 1 else 'it'} before the case's "
-        "fixture teardown"
+        f"{names}; asyncgroup cancelled {'them' if count != 1 else 'it'} "
+        + ("before the case's fixture teardown" if cut_off else "after the case's fixture teardown")
     )
 
 

@@ -193,6 +193,9 @@ class ParentRun:
         # Case tasks cancelled by the run (fail_fast, -x, Ctrl-C), as opposed to a case's own
         # CancelledError (awaiting something cancelled), which is the case's failure.
         self.cancelled_from_outside: set[asyncio.Task[None]] = set()
+        # The marks of case bodies that ended on their own, by case task: their tasks still
+        # running are cancelled once the case's fixtures are torn down (see _leaks).
+        self.unsettled: dict[asyncio.Task[Any], CaseMark] = {}
         self.watchdog: LoopWatchdog | None = None
         # Once the run stops: what cancels a case again when its cleanup or a finalizer hangs.
         self.cutoffs: dict[asyncio.Task[None], Deadline] = {}
@@ -734,6 +737,12 @@ class ParentRun:
                 except asyncio.CancelledError as exc:
                     cancelled = cancelled or exc
             self.fixtures.pop(task, None)
+            mark = self.unsettled.pop(task, None)
+            if mark is not None:  # as pytest-asyncio closing the test's loop after its teardown
+                try:
+                    await self._settle(task, mark)
+                except asyncio.CancelledError as exc:
+                    cancelled = cancelled or exc
             if deadline is not None:
                 deadline.cancel()
             cutoff = self.cutoffs.pop(task, None)
@@ -966,9 +975,16 @@ class ParentRun:
         finally:
             self.bodies.pop(task, None)
             case_mark.reset(token)
-            leftovers = await settle(self.census, mark, self.root)
-            if leftovers is not None:
-                self.notes.setdefault(task, []).append(leftovers)
+            if task in self.cancelled_from_outside or (deadline is not None and deadline.expired):
+                await self._settle(task, mark, cut_off=True)  # its libraries clean up first
+            else:
+                self.unsettled[task] = mark  # its tasks run on while its fixtures are torn down
+
+    async def _settle(self, task: asyncio.Task[Any], mark: CaseMark, cut_off: bool = False) -> None:
+        """Cancel the tasks the case's body left running, noted for the case's report."""
+        leftovers = await settle(self.census, mark, self.root, cut_off=cut_off)
+        if leftovers is not None:
+            self.notes.setdefault(task, []).append(leftovers)
 
     async def _call_in_thread(
         self,

@@ -881,9 +881,12 @@ async def test_tasks(name, holder):
 """
 
 
-def test_tasks_left_running_are_named_and_cancelled_before_the_fixture_teardown(
+def test_tasks_left_running_are_named_and_cancelled_after_the_fixture_teardown(
     pytester: pytest.Pytester,
 ) -> None:
+    """As pytest-asyncio with the parametrized test: a case's tasks still running when its body
+    ends run on while its fixtures are torn down, and are cancelled right after (pytest-asyncio
+    cancels them when it closes the test's loop), here also named in a warning."""
     pytester.makepyfile(test_tasks=LEAKS)
     result, _ = run(pytester)
     found = group_warnings(result)
@@ -891,7 +894,7 @@ def test_tasks_left_running_are_named_and_cancelled_before_the_fixture_teardown(
     leaky = next(w for w in found if "case 'leaky'" in w)
     assert re.search(
         r"AsyncgroupWarning: case 'leaky': the case left 1 task running when it finished: "
-        r"\S+ \(forever\(\) at .*test_tasks\.py:\d+\); asyncgroup cancelled it before the "
+        r"\S+ \(forever\(\) at .*test_tasks\.py:\d+\); asyncgroup cancelled it after the "
         r"case's fixture teardown$",
         leaky,
     ), leaky
@@ -899,7 +902,7 @@ def test_tasks_left_running_are_named_and_cancelled_before_the_fixture_teardown(
     assert "the case left 2 tasks running when it finished: " in nested
     assert "parent_of()" in nested
     assert "forever()" in nested
-    assert "asyncgroup cancelled them before the case's fixture teardown" in nested
+    assert "asyncgroup cancelled them after the case's fixture teardown" in nested
     assert any("case 'leaky_and_fails'" in w for w in found)
     out = result.stdout.str()
     assert "case 'tidy'" not in out
@@ -910,17 +913,65 @@ def test_tasks_left_running_are_named_and_cancelled_before_the_fixture_teardown(
     ), section
 
     log = (pytester.path / "log.txt").read_text().splitlines()
-    for name in ("leaky", "tidy", "awaits", "nested", "leaky_and_fails"):
+    for name in ("tidy", "awaits"):
         assert f"{name}: teardown sees done=True" in log, log
-    # Cancelled (and its cancellation handled) before the case's fixture teardown.
+    # Running through the case's fixture teardown, cancelled (and its cancellation handled) after.
     for task, case in [
         ("leaky", "leaky"),
         ("leaky_and_fails", "leaky_and_fails"),
         ("nested/child", "nested"),
         ("nested/grandchild", "nested"),
     ]:
-        assert log.index(f"{task}: cancelled") < log.index(f"{case}: teardown sees done=True")
+        assert log.index(f"{case}: teardown sees done=False") < log.index(f"{task}: cancelled")
     assert summary(result) == {"failed": 1, "subtests passed": 4, "warnings": 3}
+
+
+def test_a_task_a_case_left_running_never_runs_beside_the_next_case(
+    differential: Differential,
+) -> None:
+    """Differential: a case returns while a task it started still sleeps; as pytest-asyncio
+    cancels that task when it closes the parametrized test's loop (right after the test's
+    teardown), asyncgroup cancels it after the case's teardown, at once: it never runs on beside
+    the other cases (it ran for up to 1 s, and a case that relies on it not running failed)."""
+    pair = differential.run(
+        """
+        import pytest_asyncio
+
+        FLAG = []
+
+        async def background():
+            await asyncio.sleep(0.2)
+            FLAG.append("ran")
+            raise RuntimeError("background boom")
+
+        @pytest_asyncio.fixture
+        async def slow_teardown():
+            yield
+            await asyncio.sleep(0.05)  # the task runs on through the teardown, as it would there
+
+        @cases("role", ["starts", "checks"])
+        async def test_x(role, slow_teardown):
+            if role == "starts":
+                asyncio.get_running_loop().create_task(background())
+                await asyncio.sleep(0.01)
+            else:
+                await asyncio.sleep(0.5)
+                assert FLAG == [], FLAG
+        """,
+        "-v",
+        "-rA",
+    )
+    pair.assert_same()
+    assert pair.parametrized_outcomes["test_it.py::test_x[checks]"] == ["passed"]
+    for result in (pair.concurrent, pair.parametrized):
+        assert "background boom" not in result.stdout.str(), result.stdout.str()
+    # The concurrent run names the task, as its README says, and says when it was cancelled.
+    pair.concurrent.stdout.fnmatch_lines(
+        [
+            "*AsyncgroupWarning: case 'starts': the case left 1 task running when it finished: "
+            "* (background() at *); asyncgroup cancelled it after the case's fixture teardown"
+        ]
+    )
 
 
 def test_a_fixtures_own_background_task_is_left_alone(pytester: pytest.Pytester) -> None:

@@ -1612,6 +1612,49 @@ def test_group_options_apply_to_every_test(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
+def test_a_task_a_test_left_running_never_runs_beside_the_groups_other_tests(
+    pytester: pytest.Pytester,
+) -> None:
+    """A test of a group returns while a task it started still sleeps: as pytest-asyncio cancels
+    that task when it closes the separate test's loop (right after its teardown), asyncgroup
+    cancels it after the test's teardown, at once: the group's next test, which relies on it
+    not running, passes as it does separately (it ran for up to 1 s beside it, and failed)."""
+    write_pair(
+        pytester,
+        """
+        import asyncio
+        from asyncgroup import concurrent_group
+
+        FLAG = []
+
+        async def background():
+            await asyncio.sleep(0.2)
+            FLAG.append("ran")
+            raise RuntimeError("background boom")
+
+        @concurrent_group("g")
+        async def test_starts():
+            asyncio.get_running_loop().create_task(background())
+            await asyncio.sleep(0.01)
+
+        @concurrent_group("g")
+        async def test_checks():
+            await asyncio.sleep(0.5)
+            assert FLAG == [], FLAG
+        """,
+    )
+    grouped, plain = compare(pytester, "-rA")
+    assert plain.ret == grouped.ret == pytest.ExitCode.OK, grouped.stdout.str()
+    assert "background boom" not in grouped.stdout.str(), grouped.stdout.str()
+    grouped.stdout.fnmatch_lines(
+        [
+            "*AsyncgroupWarning: case 'test_starts': the case left 1 task running when it "
+            "finished: * (background() at *); asyncgroup cancelled it after the case's fixture "
+            "teardown"
+        ]
+    )
+
+
 def test_the_example_runs_its_two_grouped_tests_at_once(pytester: pytest.Pytester) -> None:
     """examples/test_groups.py: two 1 s tests in one group take about 1 s together."""
     examples = Path(__file__).resolve().parent.parent / "examples"

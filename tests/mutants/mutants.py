@@ -98,13 +98,13 @@ MUTANTS = [
     ),
     Mutant(
         "leftover-tasks-not-cancelled",
-        "tasks a case left running outlive it, and its fixtures",
+        "tasks a case left running outlive it",
         "asyncgroup/_leaks.py",
         "    for task in running:\n        task.cancel()",
         "    for task in running:\n        pass",
         (
             "tests/test_beyond.py::"
-            "test_tasks_left_running_are_named_and_cancelled_before_the_fixture_teardown",
+            "test_tasks_left_running_are_named_and_cancelled_after_the_fixture_teardown",
         ),
     ),
     # ---- The four the suite missed (issue 16) ----------------------------------------------
