@@ -16,7 +16,8 @@ after the test's fixtures are torn down: the case's tasks still running go on wh
 are torn down (a library's own cleanup task, such as asyncpg's cancel request after a timeout the
 case handled, finishes there: asyncpg's ``close()`` waits for it), and those still running after
 that are its leftovers, named in a warning on the case's report and cancelled at once, so they
-never run on beside the other cases.
+never run on beside the other cases; those that failed during the teardown (using what it
+closed) are named in the warning too, with their error.
 
 A case cancelled from outside (its timeout, fail_fast, -x, Ctrl-C) first gives its tasks a grace
 to finish on their own, since its libraries clean up in tasks of their own; tasks still running
@@ -132,26 +133,46 @@ def _describe(task: asyncio.Task[Any], root: str) -> str:
     return f"{task.get_name()} ({name}(){where})"
 
 
+async def left_running(census: TaskCensus, mark: CaseMark, root: str = "") -> dict[Any, str]:
+    """The case's tasks running when its body ended, each described while its frame is there."""
+    return {task: _describe(task, root) for task in await census.running(mark)}
+
+
 async def settle(
-    census: TaskCensus, mark: CaseMark, root: str = "", *, cut_off: bool = False
-) -> str | None:
+    census: TaskCensus,
+    mark: CaseMark,
+    root: str = "",
+    *,
+    cut_off: bool = False,
+    left: dict[Any, str] | None = None,
+) -> list[str]:
     """Cancel the case's tasks still running; say which ones the case left behind.
 
     ``cut_off``: the case was cancelled from outside (or timed out) and its fixtures are not torn
     down yet: its tasks first get ``CLEANUP_GRACE`` seconds to finish on their own, as its
     libraries may be cleaning up in tasks of their own. Otherwise (its fixtures are torn down)
-    they are cancelled at once. Cancelled tasks then get ``CLEANUP_GRACE`` seconds for their own
-    cleanup. Returns the warning for the case's report (paths relative to ``root``), or None
-    when no task was left behind.
+    they are cancelled at once, and ``left`` (see left_running) names those that failed
+    meanwhile, using what the teardown closed (their errors go in the warning, not unretrieved
+    to asyncio's log). Cancelled tasks then get ``CLEANUP_GRACE`` seconds for their own cleanup.
+    Returns the warnings for the case's report (paths relative to ``root``).
     """
+    notes = []
+    failed = [
+        f"{name}, which failed during the case's fixture teardown: "
+        f"{type(task.exception()).__name__}: {task.exception()}"
+        for task, name in (left or {}).items()
+        if task.done() and not task.cancelled() and task.exception() is not None
+    ]
+    if failed:
+        notes.append(_left(failed, sorted(failed)))
     running = await census.running(mark)
     if running and cut_off:
         await asyncio.wait(running, timeout=CLEANUP_GRACE)
         running = await census.running(mark)
     if not running:
-        return None
+        return notes
     running.sort(key=_order)
-    names = ", ".join(_describe(task, root) for task in running)
+    names = [_describe(task, root) for task in running]
     for task in running:
         task.cancel()
     # Cancelled tasks may start cleanup tasks of their own: those finish too, within the grace.
@@ -162,11 +183,19 @@ async def settle(
         if asyncio.get_running_loop().time() >= end:
             break
         pending = await census.running(mark)
-    count = len(running)
+    when = "before" if cut_off else "after"
+    them = "them" if len(running) != 1 else "it"
+    notes.append(
+        f"{_left(running, names)}; asyncgroup cancelled {them} {when} the case's fixture teardown"
+    )
+    return notes
+
+
+def _left(tasks: list[Any], names: list[str]) -> str:
+    count = len(tasks)
     return (
         f"the case left {count} task{'s' if count != 1 else ''} running when it finished: "
-        f"{names}; asyncgroup cancelled {'them' if count != 1 else 'it'} "
-        + ("before the case's fixture teardown" if cut_off else "after the case's fixture teardown")
+        + ", ".join(names)
     )
 
 

@@ -52,7 +52,14 @@ from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value, wider_results
 from asyncgroup._gcpause import gc_paused, pause_gc
 from asyncgroup._interrupt import sigint_cancels
-from asyncgroup._leaks import CLEANUP_GRACE, CaseMark, TaskCensus, case_mark, settle
+from asyncgroup._leaks import (
+    CLEANUP_GRACE,
+    CaseMark,
+    TaskCensus,
+    case_mark,
+    left_running,
+    settle,
+)
 from asyncgroup._member import Member
 from asyncgroup._outcome import (
     CASES_FAILED_ATTRIBUTE,
@@ -195,7 +202,7 @@ class ParentRun:
         self.cancelled_from_outside: set[asyncio.Task[None]] = set()
         # The marks of case bodies that ended on their own, by case task: their tasks still
         # running are cancelled once the case's fixtures are torn down (see _leaks).
-        self.unsettled: dict[asyncio.Task[Any], CaseMark] = {}
+        self.unsettled: dict[asyncio.Task[Any], tuple[CaseMark, dict[Any, str]]] = {}
         self.watchdog: LoopWatchdog | None = None
         # Once the run stops: what cancels a case again when its cleanup or a finalizer hangs.
         self.cutoffs: dict[asyncio.Task[None], Deadline] = {}
@@ -737,10 +744,10 @@ class ParentRun:
                 except asyncio.CancelledError as exc:
                     cancelled = cancelled or exc
             self.fixtures.pop(task, None)
-            mark = self.unsettled.pop(task, None)
-            if mark is not None:  # as pytest-asyncio closing the test's loop after its teardown
+            unsettled = self.unsettled.pop(task, None)
+            if unsettled is not None:  # as pytest-asyncio closing the test's loop after teardown
                 try:
-                    await self._settle(task, mark)
+                    await self._settle(task, unsettled[0], left=unsettled[1])
                 except asyncio.CancelledError as exc:
                     cancelled = cancelled or exc
             if deadline is not None:
@@ -977,14 +984,20 @@ class ParentRun:
             case_mark.reset(token)
             if task in self.cancelled_from_outside or (deadline is not None and deadline.expired):
                 await self._settle(task, mark, cut_off=True)  # its libraries clean up first
-            else:
-                self.unsettled[task] = mark  # its tasks run on while its fixtures are torn down
+            else:  # its tasks run on while its fixtures are torn down
+                self.unsettled[task] = (mark, await left_running(self.census, mark, self.root))
 
-    async def _settle(self, task: asyncio.Task[Any], mark: CaseMark, cut_off: bool = False) -> None:
+    async def _settle(
+        self,
+        task: asyncio.Task[Any],
+        mark: CaseMark,
+        cut_off: bool = False,
+        left: dict[Any, str] | None = None,
+    ) -> None:
         """Cancel the tasks the case's body left running, noted for the case's report."""
-        leftovers = await settle(self.census, mark, self.root, cut_off=cut_off)
-        if leftovers is not None:
-            self.notes.setdefault(task, []).append(leftovers)
+        leftovers = await settle(self.census, mark, self.root, cut_off=cut_off, left=left)
+        if leftovers:
+            self.notes.setdefault(task, []).extend(leftovers)
 
     async def _call_in_thread(
         self,

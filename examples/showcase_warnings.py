@@ -9,8 +9,9 @@ Expected: the test passes with two `AsyncgroupWarning`s in the warnings summary:
 - `sync-client` blocks the event loop with `time.sleep` (a stand-in for a synchronous HTTP
   call): while it sleeps, no other case, and no timeout, can run. The warning names the line.
 - `fire-and-forget` starts a background task and returns without waiting for it: the warning
-  names the task, and asyncgroup cancels it once the case's `client` fixture is closed (as
-  pytest-asyncio does when it closes the test's loop), so it never runs on beside other cases.
+  names the task (and its error, when it fails on the closed connection), and asyncgroup
+  cancels it once the case's `client` fixture is closed (as pytest-asyncio does when it closes
+  the test's loop), so it never runs on beside other cases.
 """
 
 import asyncio
