@@ -1,4 +1,4 @@
-"""The project's ``pytest_runtest_makereport`` hooks, run for each phase of a case as it ends.
+"""The project's per-test hooks for a case: ``pytest_runtest_makereport`` as each phase ends.
 
 pytest makes a test's report of each phase by calling ``pytest_runtest_makereport(item, call)``:
 its own plugins build the report, and hook wrappers around them see it, change it, or keep it
@@ -11,6 +11,12 @@ ended, goes through the project's implementations with the case's ``request.node
 and the report they return is the case's (see _runner). pytest's own implementations, which
 built the parent's reports, do not run again: here the one that builds the report is
 ``pytest_runtest_makereport`` below, which hands over the report asyncgroup built.
+
+The project's ``pytest_runtest_setup`` and ``pytest_runtest_teardown`` hooks (pytest's recipe
+that skips a test by its mark, say) run for each case the same way: at the start of its setup
+and of its teardown (see _runner), as pytest calls them before its own implementations, which
+set the fixtures up and tear them down; what they raise is that phase's error (a skip, an
+xfail, a failure).
 """
 
 from __future__ import annotations
@@ -45,20 +51,40 @@ def of_the_project(function: Callable[..., Any]) -> bool:
     return not installed and not module.startswith(("_pytest.", "asyncgroup."))
 
 
-def project_makereport(item: pytest.Item) -> Any:
-    """The ``pytest_runtest_makereport`` hook of ``item`` (conftests as they apply to its
-    path) with the project's implementations and the one above only; None when the project
-    has none (then cases pay nothing)."""
-    own = item.ihook.pytest_runtest_makereport.get_hookimpls()
+def project_hook(item: pytest.Item, name: str, *also: object) -> Any:
+    """The hook ``name`` of ``item`` (conftests as they apply to its path) with the project's
+    implementations and the plugins ``also`` only; None when the project has none (then cases
+    pay nothing)."""
+    own = getattr(item.ihook, name).get_hookimpls()
     kept = {impl.plugin for impl in own if of_the_project(impl.function)}
     if not kept:
         return None
-    manager = item.config.pluginmanager
-    kept.add(manager.get_plugin("asyncgroup-case-reports"))
-    every = item.config.hook.pytest_runtest_makereport.get_hookimpls()
-    return manager.subset_hook_caller(
-        "pytest_runtest_makereport", {impl.plugin for impl in every} - kept
+    kept.update(also)
+    every = getattr(item.config.hook, name).get_hookimpls()
+    return item.config.pluginmanager.subset_hook_caller(
+        name, {impl.plugin for impl in every} - kept
     )
+
+
+def project_makereport(item: pytest.Item) -> Any:
+    """The ``pytest_runtest_makereport`` hook of ``item`` with the project's implementations
+    and the one above only; None when the project has none."""
+    here = item.config.pluginmanager.get_plugin("asyncgroup-case-reports")
+    return project_hook(item, "pytest_runtest_makereport", here)
+
+
+# Set on a skip a project's pytest_runtest_setup raised for a case: pytest places it where it
+# was raised, not at the test as a fixture's (see _outcome).
+FROM_A_HOOK = "asyncgroup_from_a_hook"
+
+
+def run_setup(hook: Any, node: Any) -> None:
+    """The project's ``pytest_runtest_setup`` hooks for a case, its ``request.node``."""
+    try:
+        hook(item=node)
+    except pytest.skip.Exception as skip:
+        setattr(skip, FROM_A_HOOK, True)
+        raise
 
 
 def run(hook: Any, node: Any, report: pytest.TestReport, call: pytest.CallInfo[None]) -> Any:

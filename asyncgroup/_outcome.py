@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 
 import pytest
 
-from asyncgroup import _compat
+from asyncgroup import _casereports, _compat
 from asyncgroup._capture import CaseOutput
 from asyncgroup._case_warning_reports import end_at_warn
 from asyncgroup._declare import CASES_ATTRIBUTE, Case
@@ -583,9 +583,13 @@ class CaseReporter:
             outcome, longrepr = "passed", None
         elif isinstance(error, pytest.xfail.Exception):  # as pytest: XFAIL at setup of ...
             outcome, longrepr, wasxfail = "skipped", self._skipped_at(error), error.msg
-        elif isinstance(error, pytest.skip.Exception) and phase.when == "setup":
+        elif (
+            isinstance(error, pytest.skip.Exception)
+            and phase.when == "setup"
+            and not getattr(error, _casereports.FROM_A_HOOK, False)
+        ):
             # As pytest (its pytest_fixture_setup): a fixture's skip is placed at the test, or
-            # the user would not know which test skipped.
+            # the user would not know which test skipped; a pytest_runtest_setup hook's is not.
             outcome, longrepr = "skipped", self._skip(error.msg or "")
         elif isinstance(error, pytest.skip.Exception) or _compat.skips_only(error):
             outcome, longrepr = "skipped", self._skipped_at(error)

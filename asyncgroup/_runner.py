@@ -235,8 +235,17 @@ class ParentRun:
         # goes through the project's implementations with the case's request.node (see
         # _casereports). They see the node of a case with per-case fixtures only.
         self.makereport = _casereports.project_makereport(self.item)
+        # The project's pytest_runtest_setup/teardown hooks (pytest's recipe that skips by a
+        # mark, say) run for each case too, with its request.node, at the start of its setup
+        # and of its teardown, as pytest calls them before its own (which set fixtures up and
+        # tear them down).
+        self.runtest_setup = _casereports.project_hook(self.item, "pytest_runtest_setup")
+        self.runtest_teardown = _casereports.project_hook(self.item, "pytest_runtest_teardown")
+        hooked = (self.makereport, self.runtest_setup, self.runtest_teardown)
         self.per_case_fixtures = (
-            bool(self.plan.per_case) or "request" in parameters or self.makereport is not None
+            bool(self.plan.per_case)
+            or "request" in parameters
+            or any(hook is not None for hook in hooked)
         )
         self.shared_arguments: dict[str, Any] = {}
         # A fixture of wider scope that failed to set up: every case's setup error.
@@ -931,6 +940,8 @@ class ParentRun:
         setup.begin()
         output.begin("setup")
         try:
+            if self.runtest_setup is not None:  # its skip, xfail or failure is the setup's
+                _casereports.run_setup(self.runtest_setup, fixtures.node)
             kwargs = await self._stepped(case, member, "setup", fixtures.setup(member.parameters))
         except BaseException as exc:
             given_up = self._given_up(case, task, "setup")
@@ -1044,7 +1055,7 @@ class ParentRun:
             # Every finalizer runs, even when one is cancelled.
             name = member.reporter.nodeid(case.id).rpartition("::")[2]
             node = f"<{type(member.item or self.request.node).__name__} {name}>"
-            await self._stepped(case, member, "teardown", fixtures.teardown(node))
+            await self._stepped(case, member, "teardown", self._torn_down(fixtures, node))
         except asyncio.CancelledError as exc:
             given_up = self._given_up(case, task, "teardown")
             if given_up is None and (deadline is None or not deadline.expired):
@@ -1059,6 +1070,16 @@ class ParentRun:
             teardown.end(expired or warn_unraisable(output), output)
         finally:
             warn_unraisable(output)  # left after a failed teardown: warned, not lost
+
+    async def _torn_down(self, fixtures: CaseFixtures, node: str) -> None:
+        """The project's pytest_runtest_teardown hooks for the case, then its fixtures' teardown,
+        which runs whatever they raise (their error is the teardown's unless a finalizer's
+        comes after it). pytest tells them the test that runs next: not known here (None)."""
+        try:
+            if self.runtest_teardown is not None:
+                self.runtest_teardown(item=fixtures.node, nextitem=None)
+        finally:
+            await fixtures.teardown(node)
 
     def _steps(
         self, case: Case, member: Member, when: str, threaded: bool = False

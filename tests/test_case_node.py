@@ -710,3 +710,131 @@ def test_a_makereport_hook_reads_a_fixture_from_item_funcargs(pytester: pytest.P
         result.stdout.fnmatch_lines(["*- screenshot -*", "SCREENSHOT OF driver-test_c[[]2]"])
         assert "SCREENSHOT OF driver-test_b" not in result.stdout.str()
     assert grouped.ret == plain.ret == 1
+
+
+# --------------------------------------------------------------------------------------------
+# pytest's own recipe "Custom marker and command line option to control test runs"
+# (example/markers.html): a conftest's pytest_runtest_setup skips a test by its `env` mark. It
+# runs for each case (and test of a group) with its request.node; pytest_runtest_teardown too.
+# The teardown hook here writes down the tests it saw, and fails the teardown of a test marked
+# `broken_teardown`.
+
+_ENV_CONFTEST = """
+import pathlib
+import pytest
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "-E", action="store", metavar="NAME", help="only run tests matching the environment NAME."
+    )
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "env(name): mark test to run only on named environment")
+    config.addinivalue_line("markers", "broken_teardown: its teardown hook fails")
+
+def pytest_runtest_setup(item):
+    envnames = [mark.args[0] for mark in item.iter_markers(name="env")]
+    if envnames:
+        if item.config.getoption("-E") not in envnames:
+            pytest.skip(f"test requires env in {envnames!r}")
+
+def pytest_runtest_teardown(item, nextitem):
+    with pathlib.Path("torn_down.txt").open("a") as file:
+        print(item.nodeid, file=file)
+    if item.get_closest_marker("broken_teardown"):
+        raise RuntimeError("teardown hook of " + item.name)
+"""
+
+
+def test_a_conftests_runtest_setup_skips_by_the_mark_of_one_case(
+    differential: Differential,
+) -> None:
+    """pytest's env-marker recipe skips the one case marked for another environment (the
+    parent, unmarked, runs its other cases); with -E naming it, it runs. The teardown hook runs
+    for each case, and a failure there is the case's teardown error."""
+    differential.write(
+        """
+        @cases("n", [
+            1,
+            pytest.param(2, marks=pytest.mark.env("stage1")),
+            pytest.param(3, marks=pytest.mark.broken_teardown),
+        ])
+        async def test_x(n):
+            await asyncio.sleep(0.05)
+            assert n != 2, "stage1 case ran"
+
+        class TestC:
+            @cases("n", [pytest.param(1, marks=pytest.mark.env("stage2")), 2])
+            async def test_y(self, n):
+                pass
+        """
+    )
+    folders = [differential.pytester.path / folder for folder in ("concurrent", "parametrized")]
+    for folder in folders:
+        with (folder / "conftest.py").open("a") as conftest:
+            conftest.write(_ENV_CONFTEST)
+
+    def torn_down() -> list[list[str]]:
+        seen = [sorted((folder / "torn_down.txt").read_text().splitlines()) for folder in folders]
+        for folder in folders:
+            (folder / "torn_down.txt").unlink()
+        return seen
+
+    pair = differential.rerun("-rs")
+    pair.assert_same(
+        "SKIPPED [[]1[]] conftest.py:*: test requires env in [[]'stage1'[]]",
+        "SKIPPED [[]1[]] conftest.py:*: test requires env in [[]'stage2'[]]",
+        "E *RuntimeError: teardown hook of test_x[[]3[]]",
+    )
+    pair.assert_same_counts()
+    assert pair.parametrized_outcomes == {
+        "test_it.py::test_x[1]": ["passed"],
+        "test_it.py::test_x[2]": ["skipped"],
+        "test_it.py::test_x[3]": ["passed", "error"],
+        "test_it.py::TestC::test_y[1]": ["skipped"],
+        "test_it.py::TestC::test_y[2]": ["passed"],
+    }
+    concurrent, parametrized = torn_down()
+    # The parents' own teardowns (pytest's calls with the parent items) come on top.
+    parents = ["test_it.py::TestC::test_y", "test_it.py::test_x"]
+    assert concurrent == sorted([*parametrized, *parents])
+    assert len(parametrized) == 5
+    pair = differential.rerun("-E", "stage1")
+    pair.assert_same("*stage1 case ran*")
+    pair.assert_same_counts()
+    assert pair.parametrized_outcomes["test_it.py::test_x[2]"] == ["failed"]
+    concurrent, parametrized = torn_down()
+    assert concurrent == sorted([*parametrized, *parents])
+
+
+def test_a_conftests_runtest_setup_skips_a_test_of_a_group_by_its_mark(
+    pytester: pytest.Pytester,
+) -> None:
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @concurrent_group("g")
+        async def test_a():
+            pass
+
+        @pytest.mark.env("stage1")
+        @concurrent_group("g")
+        async def test_b():
+            assert 0, "stage1 test ran"
+        """,
+    )
+    pytester.makeconftest(_ENV_CONFTEST)
+    grouped, plain = compare(pytester, "-rs")
+    outcomes = junit(pytester.path / "test_plain.xml")
+    assert outcomes == {
+        "test_a": ("passed", ""),
+        "test_b": ("skipped", "test requires env in ['stage1']"),
+    }
+    for result in (grouped, plain):
+        result.stdout.fnmatch_lines(["SKIPPED [[]1[]] conftest.py:*: test requires env in*"])
+    grouped, plain = compare(pytester, "-E", "stage1")
+    for result in (grouped, plain):
+        result.stdout.fnmatch_lines(["*stage1 test ran*"])
