@@ -723,6 +723,13 @@ def stepwise_passes_over_next_failure(config: pytest.Config) -> None:
         plugin.skip = True
 
 
+def stepwise_skips_next_failure(config: pytest.Config) -> bool:
+    """Whether pytest's stepwise plugin will pass over the next failed report (``--sw-skip``,
+    not yet used; same plugin attribute as above, pytest 8.4-9.2)."""
+    plugin = config.pluginmanager.get_plugin("stepwiseplugin")
+    return getattr(plugin, "skip", None) is True
+
+
 def set_stepwise_last_failed(cache: pytest.Cache, nodeid: str) -> None:
     """Make ``--sw`` go on from ``nodeid`` next time (the record read above)."""
     value = cache.get("cache/stepwise", None)

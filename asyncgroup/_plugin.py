@@ -437,8 +437,11 @@ def pytest_runtest_makereport(
         # with parametrize, and --maxfail=2 is not reached by one failed case and its parent.
         item.session.testsfailed -= 1
         # Nor is it one for --sw: with --sw-skip the failed case was passed over, and the run
-        # goes on (had it stopped, --sw would go on from the failed case next time).
-        if not item.session.shouldstop:
+        # goes on, unless a case is left that is not known to pass (cancelled by fail_fast):
+        # then --sw stops, to go on from that case next time (see _select.Stepwise).
+        stepwise = item.config.pluginmanager.get_plugin("asyncgroup-stepwise")
+        stops = stepwise is not None and stepwise.stops_at(item)
+        if not item.session.shouldstop and not stops:
             _compat.stepwise_passes_over_next_failure(item.config)
         if item.config.getoption("usepdb", False):
             call.excinfo = None  # pytest opens the debugger only for a call with an exception

@@ -73,7 +73,7 @@ from asyncgroup._outcome import (
     with_traceback,
 )
 from asyncgroup._progress import LiveProgress
-from asyncgroup._select import parent_marks, select
+from asyncgroup._select import parent_marks, run_cases_key, select
 from asyncgroup._settings import RunSettings
 from asyncgroup._steps import CaseSteps, stepped
 from asyncgroup._threads import CaseThread
@@ -189,6 +189,7 @@ class ParentRun:
         self.loop: asyncio.AbstractEventLoop
         self.loop_thread = 0  # the event loop's thread (plain def cases run in others)
         self.stop_reason: str | None = None
+        self.stopped_by_fail_fast = False
         # An error raised by a report hook (a plugin's bug, say): flush runs from the event
         # loop, which would only log it, so the parent re-raises it when the cases are done.
         self.report_error: BaseException | None = None
@@ -274,6 +275,7 @@ class ParentRun:
 
     async def run(self, cases: list[Case]) -> None:
         __tracebackhide__ = True
+        self.item.stash[run_cases_key] = cases  # for --sw (see _select.Stepwise)
         self._plan_timeouts(cases)
         loop = self.loop = asyncio.get_running_loop()
         self.loop_thread = threading.get_ident()
@@ -422,9 +424,10 @@ class ParentRun:
                     self._start(loop, case)
                 loop.call_soon(self._first_steps_taken)
             else:
-                for case in cases:
+                for index, case in enumerate(cases):
                     await slots.acquire()
                     if self.stop_reason is not None:
+                        self._not_started(cases[index:])
                         break
                     self._start(loop, case).add_done_callback(lambda _: slots.release())
             await self._all_ended()
@@ -434,6 +437,14 @@ class ParentRun:
             self._cancel_all(None)
             await self._all_ended()
             raise
+
+    def _not_started(self, cases: list[Case]) -> None:
+        """The cases a stop left unstarted. After fail_fast, skipped "cancelled: ..." as those
+        it cancelled, so that the counts and ``-rs`` show them; after -x, --maxfail or a
+        pytest.exit(), not reported, as the parametrized tests after the stop are not."""
+        if self.stopped_by_fail_fast:
+            for case in cases:
+                self._report(case, [], None, f"cancelled: {self.stop_reason}")
 
     async def _all_ended(self) -> None:
         """Until every started case task has ended.
@@ -1183,6 +1194,7 @@ class ParentRun:
             if all(r.when != "call" for r in reports if r.failed):
                 self.errored.add(member.label(case))
             if self.table.fail_fast:
+                self.stopped_by_fail_fast = self.stopped_by_fail_fast or self.stop_reason is None
                 self._cancel_all(f"fail_fast: case {case.id!r} failed")
         self.pending.extend(reports)
         if self.settings.debugging and failed:

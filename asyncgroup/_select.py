@@ -18,8 +18,14 @@ from typing import Any
 import pytest
 
 from asyncgroup import _compat
-from asyncgroup._declare import CASES_ATTRIBUTE, Case, CaseTable
-from asyncgroup._outcome import CASE_ID_ATTRIBUTE, PARENT_NODEID_ATTRIBUTE, case_nodeid, slot_of
+from asyncgroup._declare import CASES_ATTRIBUTE, SHARD_ARGUMENT, Case, CaseTable
+from asyncgroup._outcome import (
+    CASE_ID_ATTRIBUTE,
+    PARENT_NODEID_ATTRIBUTE,
+    SUMS_UP_CASES_ATTRIBUTE,
+    case_nodeid,
+    slot_of,
+)
 
 # The ids of the cases selected at collection; absent: all of them.
 selected_key = pytest.StashKey[set[str]]()
@@ -105,7 +111,7 @@ class Selection:
         left_out: list[str] = []  # cases, counted as pytest counts deselected tests
         for item, table in zip(items, tables, strict=True):
             naming = self._naming(item) if self.named else None
-            cases = table.cases if table is not None else []
+            cases = _own_cases(item, table) if table is not None else []
             if self.groups:
                 # pytest collected the module or class of an argument naming a group's parent:
                 # the item is kept if it is of that group, or another argument names it.
@@ -214,7 +220,7 @@ class Selection:
             cases, keyword_names, marks_matched = self._by_expressions(item, cases)
         if not cases:
             return False
-        if len(cases) != len(table.cases):
+        if len(cases) != len(_own_cases(item, table)):
             item.stash[selected_key] = {c.id for c in cases}
         # pytest then matches -k and -m against the parent alone. Given the names and marks one
         # selected case matched, every name in the expressions is as true or false for the
@@ -302,9 +308,15 @@ def _table(item: pytest.Item) -> CaseTable | None:
     return table if isinstance(table, CaseTable) else None
 
 
+def _own_cases(item: pytest.Item, table: CaseTable) -> list[Case]:
+    """The parent's cases: with ``shards``, only its shard's (every K-th case)."""
+    shard = getattr(getattr(item, "callspec", None), "params", {}).get(SHARD_ARGUMENT)
+    return table.cases if shard is None else table.cases[shard :: table.shards]
+
+
 def _selected_cases(item: pytest.Item, table: CaseTable) -> list[Case]:
     selected = item.stash.get(selected_key, None)
-    return [c for c in table.cases if selected is None or c.id in selected]
+    return [c for c in _own_cases(item, table) if selected is None or c.id in selected]
 
 
 def _leave_out(item: pytest.Item, cases: list[Case]) -> None:
@@ -344,7 +356,8 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
         if table is None or item.nodeid not in record:
             continue
         slot = slot_of(item)
-        recorded = {c.id for c in table.cases if case_nodeid(item.nodeid, c.id, slot) in record}
+        own = _own_cases(item, table)
+        recorded = {c.id for c in own if case_nodeid(item.nodeid, c.id, slot) in record}
         if not recorded:  # the parent failed on its own (a shared fixture): all its cases
             continue
         selected = _selected_cases(item, table)
@@ -394,6 +407,9 @@ class LastFailed:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.parents: dict[str, str] = {}
+        # Parents of groups whose failure only sums up their tests': pytest collects the tests,
+        # which are on the record themselves, so the parent is no known failure of its own.
+        self.group_sums: set[str] = set()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
@@ -401,6 +417,9 @@ class LastFailed:
             # A test of a @concurrent_group reports under its own node id: no parent to keep.
             if isinstance(parent, str) and parent != report.nodeid:
                 self.parents[report.nodeid] = parent
+            groups = self.config.stash.get(group_parents_key, {}).values()
+            if getattr(report, SUMS_UP_CASES_ATTRIBUTE, False) and report.nodeid in groups:
+                self.group_sums.add(report.nodeid)
 
     # Registered after pytest's cache plugin: this wrapper is outside its own.
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -437,6 +456,9 @@ class LastFailed:
         if cache is None or hasattr(self.config, "workerinput"):
             return
         lastfailed = cache.get("cache/lastfailed", {})
+        if self.group_sums & set(lastfailed):
+            lastfailed = {k: v for k, v in lastfailed.items() if k not in self.group_sums}
+            cache.set("cache/lastfailed", lastfailed)
         recorded = cache.get(self.key, {})
         parents = {
             case: parent
@@ -450,34 +472,86 @@ class LastFailed:
             cache.set("cache/lastfailed", {**lastfailed, **dict.fromkeys(sorted(missing), True)})
 
 
-class Stepwise:
-    """``--sw`` goes on from the failed case, as it goes on from a failed parametrized test.
+# On a parent that runs: its cases in the order their tests would run (see Stepwise).
+run_cases_key = pytest.StashKey[list[Case]]()
 
-    pytest's stepwise plugin records the parent (its report comes last), and skips the tests
-    before it next time. This remembers the parent's first failed case, and next time runs the
-    parent's cases from that one on. For a ``@concurrent_group`` the failed test is an item
-    pytest collects: pytest's record is given its node id instead of the parent's.
+
+def _reported_as(parent: pytest.Item, case: Case) -> tuple[str, str, str | None]:
+    """The node id a case's reports carry, and where ``--sw`` would go on from it: the node id
+    of the item pytest collects (the parent, or a group's test) and the case's id in it (None:
+    the test itself)."""
+    member = getattr(case, "member", None)
+    item = getattr(member, "item", None)
+    if member is None or item is None:
+        return case_nodeid(parent.nodeid, case.id, slot_of(parent)), parent.nodeid, case.id
+    if member.case_is_item:
+        return item.nodeid, item.nodeid, None
+    return case_nodeid(item.nodeid, case.id, slot_of(item)), item.nodeid, case.id
+
+
+def _cancelled(report: pytest.TestReport) -> bool:
+    """A case's report that it was cancelled, or not started, by a stop (see _runner)."""
+    longrepr = report.longrepr
+    return (
+        report.skipped
+        and isinstance(longrepr, tuple)
+        and str(longrepr[2]).startswith("Skipped: cancelled: ")
+    )
+
+
+class Stepwise:
+    """``--sw`` goes on from where the parametrized (or separate) tests would have stopped.
+
+    Those run in collection order: ``--sw`` stops at the first that fails (``--sw-skip``: the
+    second) and next time goes on from it, every test before it having passed. A parent's cases
+    run at the same time, and a stop cancels those still running: when the parent ends, this
+    walks its cases in their tests' order and finds the first that failed (but the one
+    ``--sw-skip`` passes over) or was cancelled or never started, which is not known to pass.
+    pytest's stepwise plugin recorded the parent (its report comes last): its record is made
+    that case's item (the parent, or the group's test, which pytest collects), and next time
+    the parent runs its cases from that case on.
     """
 
     key = "asyncgroup/stepwise"  # {"parent": node id, "case": case id}
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.first_failed: dict[str, str] = {}  # parent node id -> case id
-        self.first_failed_test: dict[str, str] = {}  # group parent node id -> test node id
+        # Whether pytest's stepwise plugin passed over the next failure as the item started.
+        self.skips = False
+        # Of the parent running: case node id -> "failed", "cancelled" or "ran".
+        self.ended: dict[str, str] = {}
+        # Parent node id -> (node id of the item to go on from, case id or None).
+        self.stops: dict[str, tuple[str, str | None]] = {}
+
+    def pytest_runtest_logstart(self) -> None:
+        self.skips = _compat.stepwise_skips_next_failure(self.config)
+        self.ended = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not isinstance(getattr(report, CASE_ID_ATTRIBUTE, None), str):
+            return
         if report.failed:
-            case_id = getattr(report, CASE_ID_ATTRIBUTE, None)
-            if not isinstance(case_id, str):
-                return
-            group_parent = self.config.stash.get(group_parents_key, {}).get(report.nodeid)
-            if group_parent is not None:
-                self.first_failed_test.setdefault(group_parent, report.nodeid)
-                return
-            parent = getattr(report, PARENT_NODEID_ATTRIBUTE, None)
-            if isinstance(parent, str) and parent != report.nodeid:
-                self.first_failed.setdefault(parent, case_id)
+            self.ended[report.nodeid] = "failed"
+        else:
+            self.ended.setdefault(report.nodeid, "cancelled" if _cancelled(report) else "ran")
+
+    def stops_at(self, item: pytest.Item) -> bool:
+        """Whether the parent's run (just ended) stops ``--sw`` at one of its cases."""
+        cases = item.stash.get(run_cases_key, None)
+        if cases is None:
+            return False
+        skips = self.skips
+        for case in cases:
+            nodeid, test, case_id = _reported_as(item, case)
+            ended = self.ended.get(nodeid)
+            if ended == "ran":
+                continue
+            if ended == "failed" and skips:
+                skips = False  # --sw-skip passes over it
+                continue
+            self.stops[item.nodeid] = (test, case_id)
+            return True
+        return False
 
     @pytest.hookimpl(trylast=True)  # after pytest's stepwise plugin skipped what passed
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -493,7 +567,8 @@ class Stepwise:
         table = _table(parent)
         if parent.nodeid != record["parent"] or table is None:
             return
-        ids = [case.id for case in table.cases]
+        own = _own_cases(parent, table)
+        ids = [case.id for case in own]
         if record.get("case") in ids:
             later = set(ids[ids.index(record["case"]) :])
             selected = _selected_cases(parent, table)
@@ -505,9 +580,11 @@ class Stepwise:
         cache = self.config.cache
         if cache is None or hasattr(self.config, "workerinput"):
             return
-        parent = _compat.stepwise_last_failed(cache)
-        test = self.first_failed_test.get(parent or "")
-        if test is not None:
+        stop = self.stops.get(_compat.stepwise_last_failed(cache) or "")
+        record = None
+        if stop is not None:
+            test, case_id = stop
             _compat.set_stepwise_last_failed(cache, test)
-        case_id = self.first_failed.get(parent or "")
-        cache.set(self.key, {"parent": parent, "case": case_id} if case_id else None)
+            if case_id is not None:
+                record = {"parent": test, "case": case_id}
+        cache.set(self.key, record)

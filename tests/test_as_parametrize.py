@@ -733,6 +733,74 @@ def test_stepwise_skip_passes_over_a_failed_case(differential: Differential) -> 
     assert pair.parametrized_outcomes["test_it.py::test_after"] == ["passed"]
 
 
+STEPWISE_CANCELLED = """
+import os
+
+@cases("order", ["a", "b", "c"])
+async def test_orders(order):
+    await asyncio.sleep({"a": 0.05, "b": 1, "c": 0}[order])
+    assert order == "a" or order in os.environ.get("FIXED", "")
+
+
+@pytest.mark.asyncio
+async def test_after():
+    pass
+"""
+
+
+def test_stepwise_never_passes_over_a_cancelled_case(differential: Differential) -> None:
+    """The parametrized run stops at b (a passed) and goes on from b. Here c fails first and
+    cancels a and b: --sw must go on from a (not known to pass), not from c, which made the
+    next run pass over a failing b and end green."""
+    differential.run(STEPWISE_CANCELLED, "--sw")
+    second = differential.rerun("--sw", env={"FIXED": "c"})
+    assert second.concurrent_outcomes["test_it.py::test_orders[a]"] == ["passed"], second._both()
+    assert second.concurrent_outcomes["test_it.py::test_orders[b]"] == ["failed"], second._both()
+    assert second.parametrized_outcomes == {"test_it.py::test_orders[b]": ["failed"]}
+    assert second.concurrent.ret == second.parametrized.ret, second._both()
+    # b failed, a and c passed: both go on from b now.
+    third = differential.rerun("--sw", env={"FIXED": "b,c"})
+    third.assert_same()
+    third.assert_same_counts()  # a deselected
+    assert set(third.parametrized_outcomes) == {
+        "test_it.py::test_orders[b]",
+        "test_it.py::test_orders[c]",
+        "test_it.py::test_after",
+    }
+
+
+STEPWISE_SKIP = """
+import os
+
+@cases("order", ["a", "b", "c"])
+async def test_orders(order):
+    await asyncio.sleep({"a": 0, "b": 0.2, "c": 1}[order])
+    assert order == "c" or order in os.environ.get("FIXED", "")
+
+
+@pytest.mark.asyncio
+async def test_after():
+    pass
+"""
+
+
+def test_stepwise_skip_goes_on_from_the_failure_that_stopped_the_run(
+    differential: Differential,
+) -> None:
+    """--sw-skip passes over a and stops at b; c, running, is cancelled. Next time --sw goes on
+    from b (the failure that stopped the run), not from a (the one passed over)."""
+    first = differential.run(STEPWISE_SKIP, "--sw", "--sw-skip")
+    first.assert_same(cancelled=True)
+    second = differential.rerun("--sw", "--sw-skip")
+    second.assert_same()
+    second.assert_same_counts()  # a deselected
+    assert second.parametrized_outcomes == {
+        "test_it.py::test_orders[b]": ["failed"],
+        "test_it.py::test_orders[c]": ["passed"],
+        "test_it.py::test_after": ["passed"],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # Counts a user can trust: -x and --maxfail, the summary line, -r
 

@@ -202,3 +202,82 @@ async def test_z(n):
         for result in (pair.concurrent, pair.parametrized)
     ]
     assert counts[0] == counts[1] == ["1"], pair._both()
+
+
+KNOWN_FAILURES = (
+    _GROUP
+    + """
+
+@cases("c", ["a", "b"])
+async def test_x(c):
+    assert c != "b"
+
+
+@group
+async def test_a():
+    pass
+
+
+@group
+async def test_b():
+    assert False
+"""
+)
+
+
+def test_last_failed_counts_known_failures_as_the_tests(differential: Differential) -> None:
+    """A parent whose failure only sums up its cases' (or its group's tests') is no known
+    failure of its own: the failed tests are test_x[b] and test_b, as in the parametrized run
+    (the group's parent was on the cache's record too: "3 known failures")."""
+    differential.run(KNOWN_FAILURES)
+    pair = differential.rerun("--lf", "-k", "test_a")
+    pair.assert_same("run-last-failure: 2 known failures not in selected tests*")
+    pair = differential.rerun("--lf")
+    pair.assert_same("run-last-failure: rerun previous 2 failures*")
+    assert set(pair.parametrized_outcomes) == {"test_it.py::test_x[b]", "test_it.py::test_b"}
+
+
+SHARDS = """
+shards = {"shards": 3} if cases.__module__.startswith("asyncgroup") else {}
+
+
+@cases("x", list(range(6)), **shards)
+async def test_x(x):
+    assert x != 4
+"""
+
+
+@pytest.mark.parametrize("args", [["-k", "not 4"], ["-k", "test_x and 5"], ["--lf", "test_it.py"]])
+def test_shards_count_each_case_left_out_once(differential: Differential, args: list[str]) -> None:
+    """Each shard counted the left-out cases of every shard (-k "test_x and 5": 15 deselected),
+    and a shard left with no case ran and passed: it is deselected, as a parent with no case
+    left is."""
+    differential.run(SHARDS)
+    pair = differential.rerun(*args)
+    pair.assert_same_counts()
+    assert pair.concurrent.ret == pair.parametrized.ret, pair._both()
+    for parent in pair.parents:  # each shard that ran had cases
+        assert any(nodeid.startswith(parent[:-1] + "-") for nodeid in pair.concurrent_outcomes)
+
+
+def test_fail_fast_counts_the_cases_it_never_started(pytester: pytest.Pytester) -> None:
+    """The cases fail_fast never starts are skipped "cancelled: ...", as those it cancels,
+    so that the counts and -rs show them (they were not reported at all)."""
+    pytester.makepyfile(
+        test_ff="""
+        import asyncio
+        from asyncgroup import concurrent_cases
+
+        @concurrent_cases("x", list(range(8)), fail_fast=True, max_concurrency=2)
+        async def test_x(x):
+            await asyncio.sleep(1 if x == 3 else 0.05)
+            assert x != 2
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-rs", "--tb=no", timeout=60)
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED [[]5] test_ff.py:*: cancelled: fail_fast: case '2' failed",
+            "*= 1 failed, 5 skipped, 2 subtests passed in *",
+        ]
+    )

@@ -532,6 +532,92 @@ def test_stepwise_skip_passes_over_the_first_failed_test_of_a_group(
     assert set(second["test_plain"][1]) == {"test_c", "test_last"}
 
 
+STOPPED = """
+import asyncio
+import os
+from asyncgroup import concurrent_group
+
+
+@concurrent_group("g")
+async def test_a():
+    await asyncio.sleep(0.05)
+
+
+@concurrent_group("g")
+async def test_b():
+    await asyncio.sleep(1)
+    assert "b" in os.environ["FIXED"]
+
+
+@concurrent_group("g")
+async def test_c():
+    assert "c" in os.environ["FIXED"]
+
+
+async def test_last():
+    pass
+"""
+
+
+def test_stepwise_never_passes_over_a_test_the_stop_cancelled(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the group --sw stops at test_b (test_a passed) and goes on from it. In the
+    group test_c fails first and cancels test_a and test_b: --sw goes on from test_a, which is
+    not known to pass; it went on from test_c, and the next run ended green, test_b failing."""
+    write_pair(pytester, STOPPED)
+    rerun_apart(pytester, monkeypatch, "", "--sw")
+    second = rerun_apart(pytester, monkeypatch, "c", "--sw")
+    assert second["test_plain"][1] == {"test_b": ("failure", second["test_plain"][1]["test_b"][1])}
+    grouped = second["test_grouped"][1]
+    assert grouped["test_b"] == second["test_plain"][1]["test_b"]
+    assert grouped["test_a"][0] == grouped["test_c"][0] == "passed"
+    assert "test_last" not in grouped
+    third = rerun_apart(pytester, monkeypatch, "bc", "--sw")
+    assert third["test_grouped"] == third["test_plain"]
+    assert set(third["test_plain"][1]) == {"test_b", "test_c", "test_last"}
+
+
+SKIP_THEN_STOP = """
+import asyncio
+import os
+from asyncgroup import concurrent_group
+
+
+@concurrent_group("g")
+async def test_a():
+    assert "a" in os.environ["FIXED"]
+
+
+@concurrent_group("g")
+async def test_b():
+    await asyncio.sleep(0.3)
+    assert "b" in os.environ["FIXED"]
+
+
+@concurrent_group("g")
+async def test_c():
+    await asyncio.sleep(1)
+
+
+async def test_last():
+    pass
+"""
+
+
+def test_stepwise_skip_goes_on_from_the_test_that_stopped_the_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--sw --sw-skip passes over test_a and stops at test_b (test_c, running, is cancelled):
+    the next run goes on from test_b, as without the group; it went on from test_a."""
+    write_pair(pytester, SKIP_THEN_STOP)
+    first = rerun_apart(pytester, monkeypatch, "", "--sw", "--sw-skip")
+    assert first["test_grouped"] == first["test_plain"]
+    second = rerun_apart(pytester, monkeypatch, "", "--sw", "--sw-skip")
+    assert second["test_grouped"] == second["test_plain"]
+    assert set(second["test_plain"][1]) == {"test_b", "test_c", "test_last"}
+
+
 def test_x_stops_the_group_and_the_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_stop="""
