@@ -198,6 +198,21 @@ def initial_fixture_names(item: pytest.Function) -> tuple[str, ...]:
     return item._fixtureinfo.initialnames
 
 
+def argument_names(item: pytest.Function) -> tuple[str, ...]:
+    """The names pytest passes the test function as arguments (pytest 8.0-9.2:
+    ``_fixtureinfo.argnames``: no parameter with a default, none that ``mock.patch`` fills, and
+    the first dropped as ``self`` for a class attribute not a staticmethod)."""
+    return tuple(item._fixtureinfo.argnames)
+
+
+def looked_up_for(error: pytest.FixtureLookupError, item: pytest.Function) -> None:
+    """Make the "fixture 'x' not found" of a fixture the parent looked up for ``item`` show
+    ``item``'s source and location, as when pytest sets up ``item`` itself (pytest 8.0-9.2:
+    ``FixtureLookupError.formatrepr`` reads ``request._pyfuncitem``; ``Function._request`` is
+    the item's own request)."""
+    error.request = item._request
+
+
 def fixture_value(item: pytest.Function, name: str) -> Any:
     """Set up (or get) fixture ``name`` for ``item`` in its setup phase, as pytest does for
     each of the item's arguments.

@@ -369,7 +369,12 @@ class CaseFixtures:
         return tuple(mark.name for mark in self.case.marks) if self.case is not None else ()
 
     def parent_value(self, name: str) -> Any:
-        return parent_value(self.parent_request, self.parent_values, name)
+        try:
+            return parent_value(self.parent_request, self.parent_values, name)
+        except pytest.FixtureLookupError as error:
+            if self.item is not None:  # a test of a group: its own source, not the parent's
+                _compat.looked_up_for(error, self.item)
+            raise
 
     async def setup(self, argnames: list[str]) -> dict[str, Any]:
         """Set up the case's fixtures; return the arguments for the test function."""

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from asyncgroup import _compat
-from asyncgroup._declare import CASES_ATTRIBUTE, CaseTable, _case_parameters, generator_error
+from asyncgroup._declare import CASES_ATTRIBUTE, CaseTable, generator_error
 from asyncgroup._fixtures import FixturePlan, defer_wider, wider_results
 from asyncgroup._group import GroupSpec, spec_of
 from asyncgroup._loopscope import test_loop_scope
@@ -417,9 +417,10 @@ def _member(item: pytest.Function, table: CaseTable | None) -> tuple[Member, dic
         return member, direct
     func = item.function
     is_async = inspect.iscoroutinefunction(func)
-    member = Member(
-        item, func, bound_args, _case_parameters(func), is_async, FixturePlan(item, ()), True
-    )
+    # pytest's own argument names: for a class attribute that is no method (a
+    # functools.partial), pytest drops the first parameter as ``self`` and passes it nothing.
+    arguments = list(_compat.argument_names(item))
+    member = Member(item, func, bound_args, arguments, is_async, FixturePlan(item, ()), True)
     return member, direct
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import PYTEST_MAJOR
 from tests.differential import Differential
-from tests.test_groups import compare, write_pair
+from tests.test_groups import compare, junit, run, write_pair
 
 # --------------------------------------------------------------------------------------------
 # A skipif/xfail condition that fails to evaluate
@@ -276,3 +276,85 @@ def test_an_argname_with_a_default_value_is_refused_as_parametrize_refuses_it(
         "*1 error*",
     )
     assert pair.concurrent.ret == pytest.ExitCode.INTERRUPTED
+
+
+# --------------------------------------------------------------------------------------------
+# A test of a group that asks for a fixture pytest would not give it
+
+
+def test_a_missing_fixture_of_a_group_test_shows_the_tests_own_source(
+    pytester: pytest.Pytester,
+) -> None:
+    """A typo in a fixture name: pytest's "fixture 'x' not found" shows the test's own lines
+    and location, as without the group (it showed asyncgroup's internal function)."""
+    write_pair(
+        pytester,
+        """
+        from asyncgroup import concurrent_group
+
+        @concurrent_group("g")
+        async def test_a(no_such_fixture):
+            pass
+
+        @concurrent_group("g")
+        async def test_b():
+            pass
+        """,
+    )
+    # (Not compare(): pytest's message names the file, test_grouped.py or test_plain.py.)
+    grouped, plain = run(pytester, "test_grouped"), run(pytester, "test_plain")
+    outcomes = [
+        {test: outcome for test, (outcome, _) in junit(pytester.path / f"{name}.xml").items()}
+        for name in ("test_grouped", "test_plain")
+    ]
+    assert outcomes[0] == {**outcomes[1], "concurrent_group[g]": "failure"}
+    assert outcomes[1] == {"test_a": "error", "test_b": "passed"}
+    for result in (grouped, plain):
+        result.stdout.fnmatch_lines(
+            [
+                "*ERROR at setup of test_a*",
+                "file */test_*.py, line 3",
+                "  async def test_a(no_such_fixture):",
+                "      pass",
+                "E  *fixture 'no_such_fixture' not found",
+            ]
+        )
+    assert "concurrent_group(*args" not in grouped.stdout.str()
+
+
+def test_a_partial_member_gets_the_arguments_pytest_gives_it(pytester: pytest.Pytester) -> None:
+    """A functools.partial class attribute whose first parameter is left open: pytest drops
+    that parameter as ``self`` and passes it nothing, so the test fails with a TypeError; the
+    group injected a fixture of that name (the test passed), or errored with "fixture 'first'
+    not found" in asyncgroup's source."""
+    write_pair(
+        pytester,
+        """
+        import functools
+        from asyncgroup import concurrent_group
+
+        async def _check(tmp_path, kind, mode="r"):
+            assert tmp_path.exists() and mode == "w"
+
+        def _sync_check(tmp_path, kind):
+            assert tmp_path.exists()
+
+        async def _first(first, kind):
+            pass
+
+        @concurrent_group
+        class TestP:
+            test_a = functools.partial(_check, kind="a", mode="w")
+            test_s = functools.partial(_sync_check, kind="s")
+            test_first = functools.partial(_first, kind="f")
+        """,
+    )
+    grouped, plain = compare(pytester, "-rA")
+    for result in (grouped, plain):
+        for line in (  # (in the order they end: the group's plain def test in its thread last)
+            "FAILED *::TestP::test_a - TypeError: _check() missing*",
+            "FAILED *::TestP::test_s - TypeError: _sync_check() *",
+            "FAILED *::TestP::test_first - TypeError: _first() *",
+        ):
+            result.stdout.fnmatch_lines([line])
+    assert "not found" not in grouped.stdout.str()
