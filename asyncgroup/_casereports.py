@@ -15,8 +15,9 @@ built the parent's reports, do not run again: here the one that builds the repor
 The project's ``pytest_runtest_setup`` and ``pytest_runtest_teardown`` hooks (pytest's recipe
 that skips a test by its mark, say) run for each case the same way: at the start of its setup
 and of its teardown (see _runner), as pytest calls them before its own implementations, which
-set the fixtures up and tear them down; what they raise is that phase's error (a skip, an
-xfail, a failure).
+set the fixtures up and tear them down; so do its plain ``pytest_runtest_call`` ones, just
+before the body (its wrappers, which pytest runs around the body, do not). What they raise is
+that phase's error (a skip, an xfail, a failure).
 """
 
 from __future__ import annotations
@@ -51,12 +52,16 @@ def of_the_project(function: Callable[..., Any]) -> bool:
     return not installed and not module.startswith(("_pytest.", "asyncgroup."))
 
 
-def project_hook(item: pytest.Item, name: str, *also: object) -> Any:
+def project_hook(item: pytest.Item, name: str, *also: object, plain: bool = False) -> Any:
     """The hook ``name`` of ``item`` (conftests as they apply to its path) with the project's
-    implementations and the plugins ``also`` only; None when the project has none (then cases
-    pay nothing)."""
+    implementations (``plain``: its plain ones, not its wrappers) and the plugins ``also``
+    only; None when the project has none (then cases pay nothing)."""
     own = getattr(item.ihook, name).get_hookimpls()
-    kept = {impl.plugin for impl in own if of_the_project(impl.function)}
+    kept = {
+        impl.plugin
+        for impl in own
+        if of_the_project(impl.function) and not (plain and (impl.wrapper or impl.hookwrapper))
+    }
     if not kept:
         return None
     kept.update(also)

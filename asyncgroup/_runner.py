@@ -242,7 +242,9 @@ class ParentRun:
         # tear them down).
         self.runtest_setup = _casereports.project_hook(self.item, "pytest_runtest_setup")
         self.runtest_teardown = _casereports.project_hook(self.item, "pytest_runtest_teardown")
-        hooked = (self.makereport, self.runtest_setup, self.runtest_teardown)
+        # Its plain pytest_runtest_call hooks too, just before the case's body.
+        self.runtest_call = _casereports.project_hook(self.item, "pytest_runtest_call", plain=True)
+        hooked = (self.makereport, self.runtest_setup, self.runtest_teardown, self.runtest_call)
         self.per_case_fixtures = (
             bool(self.plan.per_case)
             or "request" in parameters
@@ -987,6 +989,8 @@ class ParentRun:
         call.begin()
         output.begin("call")
         try:
+            if self.runtest_call is not None:  # its skip, xfail or failure is the call's
+                self.runtest_call(item=self.fixtures[task].node)
             if member.is_async:
                 coroutine = self.bodies[task] = member.func(*bound_args, **kwargs)
                 await self._stepped(case, member, "call", coroutine)

@@ -838,3 +838,57 @@ def test_a_conftests_runtest_setup_skips_a_test_of_a_group_by_its_mark(
     grouped, plain = compare(pytester, "-E", "stage1")
     for result in (grouped, plain):
         result.stdout.fnmatch_lines(["*stage1 test ran*"])
+
+
+_CALL_CONFTEST = """
+import pytest
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "skip_at_call: its call hook skips it")
+    config.addinivalue_line("markers", "fail_at_call: its call hook fails it")
+
+def pytest_runtest_call(item):
+    if item.get_closest_marker("skip_at_call"):
+        pytest.skip("skipped by the call hook of " + item.name)
+    if item.get_closest_marker("fail_at_call"):
+        raise RuntimeError("call hook of " + item.name)
+"""
+
+
+def test_a_conftests_plain_runtest_call_acts_on_one_case_before_its_body(
+    differential: Differential,
+) -> None:
+    """A conftest's plain pytest_runtest_call runs for each case before its body: a skip or a
+    failure there is that case's call outcome, its body not run, as for its parametrized test."""
+    differential.write(
+        """
+        MARKED = [
+            1,
+            pytest.param(2, marks=pytest.mark.skip_at_call),
+            pytest.param(3, marks=pytest.mark.fail_at_call),
+        ]
+
+        @cases("n", MARKED)
+        async def test_x(n):
+            assert n == 1, "body ran"
+
+        @cases("n", MARKED)
+        def test_def(n):
+            assert n == 1, "body ran"
+        """
+    )
+    for folder in ("concurrent", "parametrized"):
+        with (differential.pytester.path / folder / "conftest.py").open("a") as conftest:
+            conftest.write(_CALL_CONFTEST)
+    pair = differential.rerun("-rs")
+    pair.assert_same(
+        "SKIPPED [[]1[]] conftest.py:*: skipped by the call hook of test_def[[]2[]]",
+        "E *RuntimeError: call hook of test_x[[]3[]]",
+        "E *RuntimeError: call hook of test_def[[]3[]]",
+    )
+    assert "body ran" not in pair.concurrent.stdout.str()
+    assert pair.parametrized_outcomes == {
+        f"test_it.py::{name}[{n}]": [outcome]
+        for name in ("test_x", "test_def")
+        for n, outcome in ((1, "passed"), (2, "skipped"), (3, "failed"))
+    }
