@@ -206,6 +206,7 @@ class CaseReporter:
         log_formatter: Any,
         running: pytest.Function | None = None,
         case_is_item: bool = False,
+        empty_setups: bool = True,
     ) -> None:
         # ``item`` names the cases; ``running`` is the item pytest runs (a group's parent), whose
         # node id xdist expects on every report. With ``case_is_item`` the one case of ``item``
@@ -222,6 +223,9 @@ class CaseReporter:
         # --junitxml (or EVERY_PHASE) every phase is reported; otherwise only the ones with
         # something to say.
         self.with_passing_phases = with_passing_phases
+        # With them, the setup of a case without per-case fixtures, which has none of its own:
+        # --junitxml alone reads nothing in it, and 100,000 cases spare 100,000 reports.
+        self.empty_setups = empty_setups
         self.listeners = item.config.stash.get(CASE_REPORT_LISTENERS, [])
         self.log_formatter = log_formatter
         self.on_xdist_worker = hasattr(item.config, "workerinput")
@@ -347,9 +351,11 @@ class CaseReporter:
         result: list[tuple[pytest.TestReport, Phase]] = []
         if self.with_passing_phases and phases[0].when == "call":
             # A case without per-case fixtures has no setup or teardown of its own; JUnit XML
-            # still wants them (it writes a case's output when the teardown is reported).
+            # still wants the teardown (it writes a case's output when the teardown is
+            # reported), --durations and the report writers the setup too (see empty_setups).
             call = phases[0]
-            phases = [Phase.empty("setup", call.start), call, Phase.empty("teardown", call.stop)]
+            setup = [Phase.empty("setup", call.start)] if self.empty_setups else []
+            phases = [*setup, call, Phase.empty("teardown", call.stop)]
         # As pytest does, each report carries the output of its phase and the phases before.
         sections: list[tuple[str, str]] = []
         call_report = None

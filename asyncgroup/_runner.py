@@ -290,7 +290,10 @@ class ParentRun:
             self.watchdog = watchdog
         with _compat.hide_case_records_from_parent(self.config, in_case) as formatter:
             self.reporter = self.own.reporter = CaseReporter(
-                self.item, self.settings.every_phase, formatter
+                self.item,
+                self.settings.every_phase,
+                formatter,
+                empty_setups=self.settings.empty_setups,
             )
             self.services = _Services(self, formatter)
             parent = asyncio.current_task()
@@ -614,6 +617,7 @@ class ParentRun:
                 self.reporter.log_formatter,
                 running=self.item,
                 case_is_item=member.case_is_item,
+                empty_setups=self.settings.empty_setups,
             )
         return member
 

@@ -123,6 +123,8 @@ class RunSettings:
     capture_streams: bool
     log_level: int | None
     every_phase: bool  # report every phase of a case, passing or not (see _outcome)
+    # ... including the empty setup of a case without per-case fixtures (see _outcome)
+    empty_setups: bool
     blocked_loop_threshold: float | None
     _marks: tuple[list[pytest.Mark], list[pytest.Mark]] | None = None
     _parent_result: tuple[str | None, Xfail | None] | None = None
@@ -151,6 +153,11 @@ class RunSettings:
             # JUnit XML and --durations read the setup and teardown of each test.
             every_phase=bool(config.getoption("xmlpath", None))
             or config.getoption("durations", None) is not None
+            or config.stash.get(EVERY_PHASE, False),
+            # JUnit XML reads nothing in a passing setup report that took no time (it writes a
+            # test's entry from its call and teardown); --durations lists it, and the report
+            # writers that set EVERY_PHASE show it.
+            empty_setups=config.getoption("durations", None) is not None
             or config.stash.get(EVERY_PHASE, False),
             blocked_loop_threshold=blocked_loop_threshold(config),
         )

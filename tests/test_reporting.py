@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PYTEST_MAJOR, subtest_line, summary
+from tests.differential import Differential
 
 # Each reporting test runs once as a plain run and once distributed over two xdist workers.
 _NO_XDIST = importlib.util.find_spec("xdist") is None
@@ -330,6 +331,53 @@ def test_junit_testcase_has_only_its_own_case_output(
     parent_output = system_out(elements["test_out"]) + system_err(elements["test_out"])
     for name in names:
         assert name not in parent_output
+
+
+def test_junit_xml_of_cases_without_fixtures_is_their_parametrized_tests(
+    differential: Differential,
+) -> None:
+    """A case without per-case fixtures has no setup report under --junitxml alone (JUnit XML
+    reads nothing in a passing setup that took no time): each case's <testcase> is still its
+    parametrized test's, with the same outcome element and the same captured output."""
+    pair = differential.run(
+        """
+        @cases("c", ["ok", "bad", "skipped", "loud"])
+        async def test_x(c):
+            print(f"out of {c}")
+            assert c != "bad"
+            if c == "skipped":
+                pytest.skip("not today")
+        """,
+        "--junitxml=out.xml",
+        "-o",
+        "junit_logging=all",
+    )
+    pair.assert_same()
+
+    def testcases(folder: str) -> dict[str, tuple[str | None, list[tuple[str, str | None, str]]]]:
+        path = differential.pytester.path / folder
+        root = ET.parse(path / "out.xml").getroot()
+        found = {}
+        for element in root.iter("testcase"):
+            name = element.get("name", "")
+            if "[" not in name:  # the parent, which the parametrized run has not
+                continue
+            # A failure's text is its traceback (asyncgroup's frames hidden): its message here.
+            # A skip's text names the project's folder, which differs.
+            children = sorted(
+                (
+                    child.tag,
+                    child.get("message"),
+                    "" if child.tag == "failure" else (child.text or "").replace(str(path), ""),
+                )
+                for child in element
+            )
+            found[name] = (element.get("classname"), children)
+        return found
+
+    concurrent = testcases("concurrent")
+    assert sorted(concurrent) == ["test_x[bad]", "test_x[loud]", "test_x[ok]", "test_x[skipped]"]
+    assert concurrent == testcases("parametrized")
 
 
 # --------------------------------------------------------------------------------------------
