@@ -892,3 +892,64 @@ def test_a_conftests_plain_runtest_call_acts_on_one_case_before_its_body(
         for name in ("test_x", "test_def")
         for n, outcome in ((1, "passed"), (2, "skipped"), (3, "failed"))
     }
+
+
+# pytest's recipe "Incremental testing - test steps" (example/simple.html): a step that fails
+# makes the later steps of its class xfail. The tests of a group start together; run one at a
+# time (max_concurrency=1), they are steps again, and the recipe acts as without the group.
+_INCREMENTAL_CONFTEST = """
+import pytest
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "incremental: the tests of the class are steps")
+
+def pytest_runtest_makereport(item, call):
+    if "incremental" in item.keywords:
+        if call.excinfo is not None:
+            parent = item.parent
+            parent._previousfailed = item
+
+def pytest_runtest_setup(item):
+    if "incremental" in item.keywords:
+        previousfailed = getattr(item.parent, "_previousfailed", None)
+        if previousfailed is not None:
+            pytest.xfail(f"previous test failed ({previousfailed.name})")
+"""
+
+
+def test_the_incremental_recipe_xfails_the_steps_after_a_failed_one_of_a_grouped_class(
+    pytester: pytest.Pytester,
+) -> None:
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @pytest.mark.incremental
+        @concurrent_group(max_concurrency=1)
+        class TestUserHandling:
+            async def test_login(self):
+                pass
+
+            async def test_modification(self):
+                assert 0
+
+            async def test_deletion(self):
+                pass
+
+            async def test_more(self):
+                pass
+        """,
+    )
+    pytester.makeconftest(_INCREMENTAL_CONFTEST)
+    grouped, plain = compare(pytester, "-rx")
+    assert junit(pytester.path / "test_plain.xml") == {
+        "TestUserHandling::test_login": ("passed", ""),
+        "TestUserHandling::test_modification": ("failure", "assert 0"),
+        "TestUserHandling::test_deletion": ("xfailed", "previous test failed (test_modification)"),
+        # The xfail of test_deletion's setup is a failed call (excinfo) to the recipe too.
+        "TestUserHandling::test_more": ("xfailed", "previous test failed (test_deletion)"),
+    }
+    for result in (grouped, plain):
+        result.stdout.fnmatch_lines(["XFAIL *test_deletion - previous test failed*"])
