@@ -20,6 +20,7 @@ import functools
 import inspect
 import sys
 import textwrap
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
@@ -306,6 +307,7 @@ class CaseFixtures:
         "plan",
         "services",
         "show",
+        "slowest",
         "step",
         "step_name",
         "user_properties",
@@ -349,6 +351,9 @@ class CaseFixtures:
         # __anext__(), and the fixture's name; None between them.
         self.step: Any = None
         self.step_name = ""
+        # The sync fixture whose setup ran longest, (seconds, name), for a timeout's message:
+        # it holds the event loop, so the timeout cannot cut it off (see _runner._setup).
+        self.slowest: tuple[float, str] | None = None
         # --setup-show: the case's SETUP/TEARDOWN lines, written as they happen.
         self.show: Callable[[str], None] | None = services.show if services.setup_show else None
 
@@ -492,15 +497,25 @@ class CaseFixtures:
             value = await self._step(name, agen.__anext__())
             self.finalizers.append((agen, func, name))
             return value
+        started = time.monotonic()
         if recipe.kind == _GENERATOR:
             gen = func(**kwargs)
             value = next(gen)
             self.finalizers.append((gen, func, name))
+            self._ran(name, started)
             return value
         result = func(**kwargs)
         if inspect.isawaitable(result):
             result = await self._step(name, result)
+        else:
+            self._ran(name, started)
         return result
+
+    def _ran(self, name: str, started: float) -> None:
+        """Note how long sync fixture ``name``'s setup held the loop, if the longest yet."""
+        seconds = time.monotonic() - started
+        if self.slowest is None or seconds > self.slowest[0]:
+            self.slowest = (seconds, name)
 
     async def _step(self, name: str, step: Any) -> Any:
         """Await a step of fixture ``name``'s own code, known meanwhile as the case's step."""

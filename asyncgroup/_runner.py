@@ -82,6 +82,7 @@ from asyncgroup._timeouts import (
     Deadline,
     debugger_active,
     expired_error,
+    overdue_error,
     timeout_error,
     user_frames,
     waiting_at,
@@ -967,6 +968,7 @@ class ParentRun:
         error = (
             self._given_up(case, task, "setup")
             or self._swallowed(deadline, "fixture setup")
+            or overdue_error(deadline, "fixture setup", fixtures.slowest)
             or warn_unraisable(output)
         )
         setup.end(error, output)
@@ -1085,7 +1087,9 @@ class ParentRun:
             given_up = self._given_up(case, task, "teardown")
             teardown.end(given_up or self._error(exc, deadline, "fixture teardown"), output)
         else:
-            expired = expired_error(deadline, "fixture teardown")
+            expired = expired_error(deadline, "fixture teardown") or overdue_error(
+                deadline, "fixture teardown", None
+            )
             teardown.end(expired or warn_unraisable(output), output)
         finally:
             warn_unraisable(output)  # left after a failed teardown: warned, not lost

@@ -87,6 +87,17 @@ class Deadline:
             self._since = time.monotonic()
             self._handle = self.task.get_loop().call_later(self.seconds, self._expire)
 
+    def overdue(self) -> bool:
+        """Whether the time is up although the task was not cancelled: a step of its own held
+        the loop past it (a sync fixture of the case, say), so the cancellation had no chance
+        to come."""
+        if self.expired:
+            return False
+        spent = time.monotonic() - self._since
+        if self._watchdog is not None:
+            spent -= self._watchdog.held(self.task, self._since)
+        return spent >= self.seconds
+
     def restart(self) -> None:
         """A fresh timeout for the teardown, which cuts off every finalizer that hangs."""
         self._handle.cancel()
@@ -118,6 +129,23 @@ def expired_error(deadline: Deadline | None, where: str) -> BaseException | None
         hint = "; it caught the CancelledError of its timeout and went on"
         return timeout_error(deadline, where, deadline.waiting, hint)
     return None
+
+
+def overdue_error(
+    deadline: Deadline | None, where: str, slowest: tuple[float, str] | None
+) -> BaseException | None:
+    """A phase that ended after its time was up, without being cancelled: a sync fixture held
+    the loop past the timeout. ``slowest``: the sync fixture that ran longest, (seconds, name),
+    named when it took at least half the timeout."""
+    if deadline is None or not deadline.overdue():
+        return None
+    hint = ""
+    if slowest is not None and slowest[0] >= deadline.seconds / 2:
+        hint = (
+            f"; its sync fixture {slowest[1]!r} took {slowest[0]:.2f} s and ran on the event "
+            "loop's thread, where it cannot be cut off"
+        )
+    return timeout_error(deadline, where, None, hint)
 
 
 def timeout_error(

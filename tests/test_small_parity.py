@@ -239,6 +239,79 @@ def test_body_timeout_says_the_fixture_setup_took_part_of_it(pytester: pytest.Py
     )
 
 
+@pytest.mark.parametrize("kind", ["async def", "def"])
+def test_a_sync_fixture_past_the_timeout_is_the_cases_setup_error(
+    pytester: pytest.Pytester, kind: str
+) -> None:
+    # A sync fixture holds the loop, so the timeout cannot cut it off; the case passed (async)
+    # or blamed its body (def). Its parametrized test, under pytest-timeout: ERROR at setup.
+    pytester.makepyfile(
+        test_it=f"""
+        import time
+        import pytest
+        from asyncgroup import concurrent_cases
+
+        @pytest.fixture
+        def slow(n):
+            if n == 2:
+                time.sleep(2.5)
+            yield
+
+        @concurrent_cases("n", [1, 2, 3], timeout=1)
+        {kind} test_x(n, slow):
+            assert n != 2, "the body ran"
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:randomly", "-rA", "-W", "ignore::asyncgroup.AsyncgroupWarning", timeout=60
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_x[[]2[]]*",
+            "E   asyncgroup.CaseTimeoutError: Timeout (>1s) from asyncgroup: the case's fixture "
+            "setup did not finish within its timeout of 1 s; its sync fixture 'slow' took 2.5? s "
+            "and ran on the event loop's thread, where it cannot be cut off",
+            "*1 error, 2 subtests passed*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*the body ran*")
+    assert result.ret == 1
+
+
+def test_a_sync_finalizer_past_the_timeout_is_the_cases_teardown_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import time
+        import pytest
+        from asyncgroup import concurrent_cases
+
+        @pytest.fixture
+        def slow(n):
+            yield
+            if n == 2:
+                time.sleep(2.5)
+
+        @concurrent_cases("n", [1, 2, 3], timeout=1)
+        async def test_x(n, slow):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:randomly", "-rA", "-W", "ignore::asyncgroup.AsyncgroupWarning", timeout=60
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_x[[]2[]]*",
+            "E   asyncgroup.CaseTimeoutError: Timeout (>1s) from asyncgroup: the case's fixture "
+            "teardown did not finish within its timeout of 1 s",
+            "*1 error, 3 subtests passed*",
+        ]
+    )
+    assert result.ret == 1
+
+
 # --------------------------------------------------------------------------------------------
 # record_property under junit_family xunit2: pytest's warning, per case
 
