@@ -125,6 +125,9 @@ class FixturePlan:
         self.case_argnames = case_argnames
         self.params: dict[str, Any] = dict(getattr(getattr(item, "callspec", None), "params", {}))
         self.per_case: set[str] = set()
+        # The test's whole fixture closure (the cases' argnames and fixtures included), before
+        # the parent gives up the cases' own (request.fixturenames).
+        self.closure = list(item.fixturenames)
         self._recipes_for: pytest.FixtureRequest | None = None
         self._recipes: dict[tuple[str, int], _Recipe] = {}
         self.roots = [
@@ -228,6 +231,9 @@ class CaseRequest:
     ) -> None:
         self._fixtures = fixtures
         self.fixturename = fixturename
+        # Where its fixture's finalizers begin in the case's (set as the fixture is called):
+        # what it sets up by getfixturevalue goes below them, torn down after it, as pytest's.
+        self._first: int | None = None
         if has_param:
             self.param = fixtures.plan.params[fixturename]  # type: ignore[index]
 
@@ -237,7 +243,12 @@ class CaseRequest:
 
     @property
     def fixturenames(self) -> list[str]:
-        return list(self._fixtures.values)
+        """As pytest's: the test's whole fixture closure, and what was requested dynamically;
+        from a fixture set up before the rest too (an autouse one's "only for tests that use
+        fixture X")."""
+        fixtures = self._fixtures
+        test = fixtures.item or fixtures.parent_request.node  # with what plugins added since
+        return list(dict.fromkeys([*fixtures.plan.closure, *test.fixturenames, *fixtures.values]))
 
     @property
     def node(self) -> Any:
@@ -265,7 +276,18 @@ class CaseRequest:
     def getfixturevalue(self, argname: str) -> Any:
         """As pytest's: a function-scoped fixture is the case's own, torn down with the case."""
         __tracebackhide__ = True
-        return self._fixtures.get_now(argname)
+        finalizers = self._fixtures.finalizers
+        before = len(finalizers)
+        value = self._fixtures.get_now(argname)
+        first = self._first
+        if first is not None and first <= before < len(finalizers):
+            # Set up for this fixture now: torn down after it (and its finalizers), as pytest
+            # finalizes a fixture before one it requested dynamically.
+            made = finalizers[before:]
+            del finalizers[before:]
+            finalizers[first:first] = made
+            self._first = first + len(made)
+        return value
 
     def __getattr__(self, name: str) -> Any:
         if name == "param":  # set in __init__ when the fixture is parametrized
@@ -451,6 +473,7 @@ class CaseFixtures:
                 for arg in fixturedef.argnames
                 if (accepted is None or arg in accepted) and arg != name
             }
+            request._first = len(self.finalizers)
             if inspect.isgeneratorfunction(func):
                 gen = func(**kwargs)
                 value = next(gen)
@@ -487,6 +510,8 @@ class CaseFixtures:
                 kwargs[arg] = self.values[arg]
             else:
                 kwargs[arg] = await self.get(arg, index - 1 if arg == name else -1)
+        if request is not None:
+            request._first = len(self.finalizers)
         func = recipe.func
         if recipe.method and self.instance is not None:
             func = func.__func__.__get__(self.instance)  # type: ignore[attr-defined]

@@ -249,3 +249,107 @@ def test_an_async_fixture_no_plugin_runs(differential: Differential, kind: str) 
         "error" if pytest.version_tuple >= (9,) else ("passed", "failed")[kind == "coroutine"]
     )
     assert pair.parametrized_outcomes["test_it.py::test_x[1]"] == [expected]
+
+
+# --------------------------------------------------------------------------------------------
+# request.fixturenames from a fixture: the test's whole closure (findings-groups4 F3)
+
+FIXTURENAMES = """
+def names(request):  # pytest-asyncio's private loop runner: a def case's parent has one
+    return sorted(name for name in request.fixturenames if not name.startswith("_"))
+
+
+@pytest.fixture
+def db():
+    return "db"
+
+
+@pytest.fixture
+def first(request):
+    print("FIRST", names(request))
+
+
+@pytest.fixture(autouse=True)
+def only_for_db_tests(request):
+    print("AUTOUSE", names(request))
+    if "db" in request.fixturenames:
+        print("DB-TEST", request.node.name)
+
+
+@cases("x", [1, 2])
+async def test_db(x, first, db):
+    pass
+
+
+@cases("y", [1])
+def test_dynamic(y, request):
+    request.getfixturevalue("db")
+    print("BODY", names(request))
+"""
+
+
+def test_a_fixture_sees_the_tests_whole_fixture_closure(differential: Differential) -> None:
+    """An autouse fixture (set up first) sees every fixture of the case's closure in
+    ``request.fixturenames``, and the "only for tests that use db" pattern works; it saw only
+    the fixtures set up so far ([])."""
+    pair = differential.run(FIXTURENAMES, "-rA", "-p", "no:xdist")
+    closure = "'db', 'event_loop_policy', 'first', "
+    pair.assert_same(
+        f"AUTOUSE [[]{closure}'only_for_db_tests', 'request', 'x']",
+        f"FIRST [[]{closure}'only_for_db_tests', 'request', 'x']",
+        "DB-TEST test_db[[]1]",
+        "DB-TEST test_db[[]2]",
+        "AUTOUSE [[]'event_loop_policy', 'only_for_db_tests', 'request', 'y']",
+        "BODY [[]'db', 'event_loop_policy', 'only_for_db_tests', 'request', 'y']",
+    )
+    for result in (pair.concurrent, pair.parametrized):
+        assert not any("DB-TEST test_dynamic" in line for line in result.outlines)
+
+
+# --------------------------------------------------------------------------------------------
+# A fixture is torn down before the fixtures it requested dynamically (findings-groups4 F4)
+
+DYNAMIC_TEARDOWN = """
+ORDER = []
+
+
+@pytest.fixture
+def x():
+    yield
+    ORDER.append("x torn down")
+
+
+@pytest.fixture
+def y():
+    yield
+    ORDER.append("y torn down")
+
+
+@pytest.fixture
+def conn(request):
+    request.addfinalizer(lambda: ORDER.append("conn's finalizer"))
+    request.getfixturevalue("x")
+    request.getfixturevalue("y")
+    yield
+    ORDER.append("conn torn down")
+
+
+@cases("n", [1])
+async def test_x(n, conn, request):
+    request.getfixturevalue("x")
+
+
+def test_order():
+    print("ORDER", ORDER)
+"""
+
+
+def test_a_fixture_is_torn_down_before_what_it_requested_dynamically(
+    differential: Differential,
+) -> None:
+    """pytest finalizes a fixture (its finalizers too) before the fixtures it got from
+    ``request.getfixturevalue``, the last got first; a case tore those down first."""
+    pair = differential.run(DYNAMIC_TEARDOWN, "-s", "-p", "no:xdist")
+    pair.assert_same(
+        "*ORDER [[]'conn torn down', \"conn's finalizer\", 'y torn down', 'x torn down'[]]"
+    )

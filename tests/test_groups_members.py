@@ -480,3 +480,37 @@ def test_a_concurrent_cases_tests_marks_are_seen_once_in_a_group(
         tests = junit(pytester.path / f"{module}.xml")
         assert {name: tests[name] for name in cases} == dict.fromkeys(cases, ("passed", ""))
     assert grouped.ret == plain.ret == 0
+
+
+def test_a_fixture_of_a_groups_test_sees_its_whole_fixture_closure(
+    pytester: pytest.Pytester,
+) -> None:
+    """An autouse fixture's ``request.fixturenames`` is its test's whole closure, as without
+    the group: the "only for tests that use db" pattern works (it saw [], findings-groups4 F3)."""
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @pytest.fixture
+        def db():
+            return "db"
+
+        @pytest.fixture(autouse=True)
+        def only_for_db_tests(request):
+            uses_db = "uses_db" in request.node.name
+            assert ("db" in request.fixturenames) == uses_db, request.fixturenames
+            assert "only_for_db_tests" in request.fixturenames
+
+        @concurrent_group("g")
+        async def test_uses_db(db):
+            pass
+
+        @concurrent_group("g")
+        def test_no_db(request):
+            pass
+        """,
+    )
+    grouped, _ = compare(pytester)
+    assert grouped.ret == 0
