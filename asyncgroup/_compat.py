@@ -270,6 +270,28 @@ def remove_from_parent_closure(item: pytest.Function, names: set[str]) -> None:
     item.fixturenames = new_info.names_closure
 
 
+def hold_params(item: pytest.Function, sources: dict[str, pytest.Function]) -> None:
+    """``item`` (a group's parent) holds each parametrized fixture of ``sources`` with the
+    parameter that test holds, for its request to set the fixture up with.
+
+    pytest 8.0-9.2: ``FixtureRequest._get_active_fixturedef`` takes a parametrized fixture's
+    parameter, index and scope from ``item.callspec`` (a ``CallSpec2``: ``params``,
+    ``indices``, ``_arg2scope``); without one a fixture parametrized by ``pytest_generate_tests``
+    runs with no ``request.param``.
+    """
+    if not sources:
+        return
+    specs = {name: source.callspec for name, source in sources.items()}
+    item.callspec = dataclasses.replace(  # type: ignore[attr-defined]
+        next(iter(specs.values())),
+        params={name: spec.params[name] for name, spec in specs.items()},
+        indices={name: spec.indices[name] for name, spec in specs.items()},
+        _arg2scope={name: spec._arg2scope[name] for name, spec in specs.items()},
+        _idlist=(),
+        marks=[],
+    )
+
+
 def forget_progress(terminalreporter: Any, report: pytest.TestReport) -> None:
     """Keep a case report from counting as a collected test in ``[ 42%]`` progress.
 

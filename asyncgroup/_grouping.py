@@ -320,6 +320,15 @@ class _Group:
         return cases
 
 
+def _same_param(a: object, b: object) -> bool:
+    """Whether pytest's fixture cache would serve both parameters with one value (its cache
+    key compares them with ==)."""
+    try:
+        return a is b or bool(a == b)
+    except Exception:  # a parameter whose == raises: pytest compares it by identity
+        return False
+
+
 def _refusal(msg: str) -> BaseException:
     """A setup error with ``msg`` and no traceback, as ``pytest.fail(msg, pytrace=False)``."""
     try:
@@ -343,6 +352,8 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
         ),
     )
     shared: dict[str, None] = {}  # fixtures of wider scope the tests need, in order
+    # Parametrized ones among them: the tests that hold each, with their parameter.
+    held: dict[str, list[tuple[pytest.Function, Any]]] = {}
     per_case: set[str] = set()
     for item in items:
         table = getattr(item.obj, CASES_ATTRIBUTE, None)
@@ -358,18 +369,33 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
                 continue
             if fixturedefs[-1].scope == "function" or fixture in member.plan.per_case:
                 continue
-            if fixture in getattr(item, "callspec", _NO_CALLSPEC).params:
-                # pytest holds one parameter of it at a time, the tests of a group run at
-                # once: the test's setup error; the other tests of the group run.
-                msg = (
-                    f"In {item.name}: the {fixturedefs[-1].scope}-scoped fixture {fixture!r} "
-                    f"is parametrized: pytest sets it up with one parameter at a time, and the "
-                    f"tests of a @concurrent_group run at the same time; take "
-                    f"{item.originalname} out of the group, or make {fixture!r} function-scoped"
-                )
-                group.refused.setdefault(item.nodeid, msg)
+            params = getattr(item, "callspec", _NO_CALLSPEC).params
+            if fixture in params:  # set up with its test's parameter (see below)
+                held.setdefault(fixture, []).append((item, params[fixture]))
                 continue
             shared[fixture] = None
+    # pytest holds one parameter of a parametrized fixture of wider scope at a time, and the
+    # tests of a group run at once: those that agree on it (one value for all, as with the
+    # "one backend from the command line" recipe) share it, set up with that parameter;
+    # otherwise each is refused, as its setup error, and the other tests of the group run.
+    via: dict[str, pytest.Function] = {}
+    for fixture, holders in held.items():
+        values = [value for _, value in holders]
+        if all(_same_param(value, values[0]) for value in values):
+            shared[fixture] = None
+            via[fixture] = holders[0][0]
+            continue
+        scope = _compat.fixture_definitions(holders[0][0])[fixture][-1].scope
+        shown = ", ".join(dict.fromkeys(f"{item.name} {value!r}" for item, value in holders))
+        for item, _ in holders:
+            msg = (
+                f"In {item.name}: the {scope}-scoped fixture {fixture!r} is parametrized, and "
+                f"the tests of this group hold different parameters of it ({shown}): pytest "
+                "sets it up with one parameter at a time, and the tests of a @concurrent_group "
+                f"run at the same time; put the tests of each parameter in a group of their "
+                f"own, or take {item.originalname} out of the group"
+            )
+            group.refused.setdefault(item.nodeid, msg)
     function = _parent_function(group, items, isinstance(collector, pytest.Class))
     if isinstance(collector, pytest.Class):
         # As pytest does for a test method: bound to a fresh instance of the class.
@@ -380,6 +406,7 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
     )
     (parent,) = made
     # Set up after the parent's own setup, not as its arguments (see _fixtures.defer_wider).
+    _compat.hold_params(parent, via)  # the parametrized ones its tests agree on
     defer_wider(parent, list(shared), used_by_all=False)
     _compat.reparse_node_id(parent)
     parent.stash[_group_stash] = group

@@ -1115,12 +1115,75 @@ def test_a_parametrized_wider_fixture_errors_just_the_tests_using_it(
     result.stdout.fnmatch_lines(
         [
             "*_ ERROR at setup of test_a[[]1[]] _*",
-            "In test_a[[]1[]]: the module-scoped fixture 'mp' is parametrized: pytest sets it up "
-            "with one parameter at a time, and the tests of a @concurrent_group run at the same "
-            "time; take test_a out of the group, or make 'mp' function-scoped",
+            "In test_a[[]1[]]: the module-scoped fixture 'mp' is parametrized, and the tests of "
+            "this group hold different parameters of it (test_a[[]1[]] 1, test_a[[]2[]] 2): "
+            "pytest sets it up with one parameter at a time, and the tests of a "
+            "@concurrent_group run at the same time; put the tests of each parameter in a "
+            "group of their own, or take test_a out of the group",
         ]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_a_wider_fixture_its_tests_hold_with_one_parameter_is_shared_as_without_the_group(
+    pytester: pytest.Pytester,
+) -> None:
+    """A session fixture parametrized with one value (pytest_generate_tests, indirect), and a
+    class fixture two tests give the same value (indirect parametrize marks): there is nothing
+    to hold one at a time, so the group's tests share it, set up once with its parameter, as
+    the separate tests (each was refused, findings-groups4 F7)."""
+    pytester.makeconftest(
+        """
+        import pytest
+
+        def pytest_generate_tests(metafunc):
+            if "backend" in metafunc.fixturenames:
+                metafunc.parametrize("backend", ["postgres"], indirect=True, scope="session")
+        """
+    )
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        SET_UP = []
+
+        @pytest.fixture(scope="session")
+        def backend(request):
+            SET_UP.append(request.param)
+            return request.param
+
+        @pytest.fixture(scope="class")
+        def srv(request):
+            SET_UP.append(request.param)
+            return f"srv-{request.param}"
+
+        @concurrent_group("g")
+        async def test_a(backend):
+            assert backend == "postgres"
+
+        @concurrent_group("g")
+        def test_b(backend):
+            assert backend == "postgres"
+
+        @concurrent_group
+        class TestS:
+            @pytest.mark.parametrize("srv", ["x"], indirect=True)
+            async def test_c(self, srv):
+                assert srv == "srv-x"
+
+            @pytest.mark.parametrize("srv", ["x"], indirect=True)
+            def test_d(self, srv):
+                assert srv == "srv-x"
+
+        def test_set_up_once_each():
+            assert SET_UP == ["postgres", "x"]
+        """,
+    )
+    grouped, _ = compare(pytester, "-W", "error::DeprecationWarning")
+    assert grouped.ret == 0, grouped.stdout.str()
+    assert "warning" not in grouped.outlines[-1], grouped.stdout.str()
 
 
 def test_a_concurrent_cases_test_without_cases_is_skipped_as_without_the_group(
