@@ -156,6 +156,17 @@ def is_direct_param(fixturedef: Any) -> bool:
     return fixturedef.func is _direct_param_func
 
 
+# pytest 8.0-9.2: where pytest's fixture messages say a fixture is defined.
+from _pytest.compat import getlocation as _getlocation  # noqa: E402
+
+
+def fixture_location(func: Callable[..., Any], root: Path) -> str:
+    """Where a fixture is defined, as pytest's fixture messages give it: "path:line", relative
+    to ``root`` (pytest 8.0-9.2 ``_pytest.compat.getlocation``: on 8 the line after the
+    function's first line, on 9 that line)."""
+    return str(_getlocation(func, root))
+
+
 # pytest 8.0-9.2: binds a fixture function defined in a test class to the test's instance.
 from _pytest.fixtures import resolve_fixture_function as _resolve_fixture_function  # noqa: E402
 

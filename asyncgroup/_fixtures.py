@@ -21,8 +21,10 @@ import inspect
 import sys
 import textwrap
 import time
+import types
 import warnings
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
@@ -276,7 +278,12 @@ class CaseRequest:
     def getfixturevalue(self, argname: str) -> Any:
         """As pytest's: a function-scoped fixture is the case's own, torn down with the case."""
         __tracebackhide__ = True
-        finalizers = self._fixtures.finalizers
+        fixtures = self._fixtures
+        if argname not in fixtures.values and argname not in fixtures.plan.params:
+            fixturedef = _compat.visible_fixture(fixtures.parent_request.node, argname)
+            if fixturedef is not None and fixturedef.params is not None:
+                _no_parameter(fixtures, fixturedef, sys._getframe(1))
+        finalizers = fixtures.finalizers
         before = len(finalizers)
         value = self._fixtures.get_now(argname)
         first = self._first
@@ -644,6 +651,23 @@ class CaseFixtures:
             _raise_group(f"errors while tearing down {node}", errors)
         if errors:
             raise errors[0]
+
+
+def _no_parameter(fixtures: CaseFixtures, fixturedef: Any, frame: types.FrameType) -> NoReturn:
+    """pytest's failure for ``getfixturevalue`` of a parametrized fixture whose parameter the
+    test does not hold (``FixtureRequest._check_fixturedef_without_param``, 8.0-9.2), for the
+    case: its node id, the fixture's location, and the line that asked."""
+    __tracebackhide__ = True
+    root = fixtures.parent_request.config.rootpath
+    path = Path(frame.f_code.co_filename).absolute()
+    here = f"{path.relative_to(root) if path.is_relative_to(root) else path}:{frame.f_lineno}"
+    nodeid = fixtures.member.reporter.nodeid(fixtures.case.id)
+    msg = (
+        f"The requested fixture has no parameter defined for test:\n    {nodeid}\n\n"
+        f"Requested fixture '{fixturedef.argname}' defined in:\n"
+        f"{_compat.fixture_location(fixturedef.func, root)}\n\nRequested here:\n{here}"
+    )
+    pytest.fail(msg, pytrace=False)
 
 
 def _raise_group(msg: str, errors: list[BaseException]) -> NoReturn:

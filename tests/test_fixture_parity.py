@@ -353,3 +353,98 @@ def test_a_fixture_is_torn_down_before_what_it_requested_dynamically(
     pair.assert_same(
         "*ORDER [[]'conn torn down', \"conn's finalizer\", 'y torn down', 'x torn down'[]]"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# A def case's sync fixtures are set up on the event loop's thread (README, Known limits)
+
+THREAD_BOUND = """
+import sqlite3
+
+
+@pytest.fixture
+def db():
+    connection = sqlite3.connect(":memory:")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def any_thread_db():
+    connection = sqlite3.connect(":memory:", check_same_thread=False)
+    yield connection
+    connection.close()
+
+
+@cases("n", [1, 2])
+def test_bound(n, db):
+    assert db.execute("select ?", (n,)).fetchone() == (n,)
+
+
+@cases("n", [1, 2])
+def test_workaround(n, any_thread_db):
+    assert any_thread_db.execute("select ?", (n,)).fetchone() == (n,)
+"""
+
+
+def test_a_def_cases_thread_bound_fixture_is_the_known_limit_and_its_workaround_passes(
+    differential: Differential,
+) -> None:
+    """A plain def case's body runs in a worker thread, its sync fixtures on the event loop's:
+    a sqlite3 connection made in one fails in the body (the parametrized test passes), as the
+    README's Known limits say; its workaround, ``check_same_thread=False``, passes in both."""
+    pair = differential.run(THREAD_BOUND, "-p", "no:xdist", "--tb=line")
+    assert all(outcomes == ["passed"] for outcomes in pair.parametrized_outcomes.values()), (
+        pair._both()
+    )
+    assert len(pair.parametrized_outcomes) == 4, pair._both()
+    for n in (1, 2):
+        assert pair.concurrent_outcomes[f"test_it.py::test_workaround[{n}]"] == ["passed"]
+        assert pair.concurrent_outcomes[f"test_it.py::test_bound[{n}]"] == ["failed"]
+    pair.concurrent.stdout.fnmatch_lines(
+        ["*ProgrammingError: SQLite objects created in a thread can only be used in that same*"]
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# getfixturevalue of a parametrized fixture the test holds no parameter of (findings-cases4 H)
+
+NO_PARAMETER = """
+@pytest.fixture(params=["a", "b"])
+def pf(request):
+    print("pf ran")
+    return request.param
+
+
+@cases("x", [1])
+async def test_x(x, request):
+    try:
+        request.getfixturevalue("pf")
+    except Exception:
+        print("caught as an Exception")
+        raise
+"""
+
+
+def test_getfixturevalue_of_a_parametrized_fixture_fails_as_pytest_fails_it(
+    differential: Differential,
+) -> None:
+    """pytest's failure, naming the case, the fixture's place and the line that asked, without
+    running the fixture (it ran it, then raised a false AttributeError)."""
+    pair = differential.run(NO_PARAMETER, "-p", "no:xdist", "-rA")
+    pair.assert_same(
+        "The requested fixture has no parameter defined for test:",
+        "    test_it.py::test_x[[]1[]]",
+        "Requested fixture 'pf' defined in:",
+        "Requested here:",
+        "test_it.py:17",
+        "FAILED test_it.py::test_x[[]1[]] - Failed: The requested fixture has no parameter*",
+    )
+
+    def defined_in(result: pytest.RunResult) -> str:  # pytest 8 and 9 count lines differently
+        return result.outlines[result.outlines.index("Requested fixture 'pf' defined in:") + 1]
+
+    assert defined_in(pair.concurrent) == defined_in(pair.parametrized), pair._both()
+    for result in (pair.concurrent, pair.parametrized):
+        assert "pf ran" not in result.stdout.str()
+        assert "caught as an Exception" not in result.stdout.str()
