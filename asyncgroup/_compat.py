@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -154,6 +155,31 @@ from _pytest.python import get_direct_param_fixture_func as _direct_param_func  
 
 def is_direct_param(fixturedef: Any) -> bool:
     return fixturedef.func is _direct_param_func
+
+
+from _pytest._code import getfslineno as _getfslineno  # noqa: E402
+from _pytest.pathlib import bestrelpath as _bestrelpath  # noqa: E402
+
+
+def scope_mismatch(item: pytest.Function, fixturedef: Any, argname: str) -> str:
+    """pytest's ScopeMismatch message for the wider-scoped ``fixturedef`` that requests
+    ``argname``, a parametrize argname of the test (function-scoped): as pytest words it in
+    ``FixtureRequest._check_scope``, its lines as ``SubRequest._format_fixturedef_line`` makes
+    them, with ``getfslineno`` and ``bestrelpath`` (pytest 8.0-9.2)."""
+
+    def line(fixturedef: Any) -> str:  # as _format_fixturedef_line (of a SubRequest)
+        factory = fixturedef.func
+        path, lineno = _getfslineno(factory)
+        if isinstance(path, Path):
+            path = _bestrelpath(item.session.path, path)
+        return f"{path}:{lineno + 1}:  def {factory.__name__}{inspect.signature(factory)}"
+
+    return (
+        f"ScopeMismatch: You tried to access the function scoped fixture {argname} with a "
+        f"{fixturedef.scope} scoped request object. Requesting fixture stack:\n"
+        f"{line(fixturedef)}\nRequested fixture:\n"
+        f"{line(types.SimpleNamespace(func=_direct_param_func))}"
+    )
 
 
 # pytest 8.0-9.2: where pytest's fixture messages say a fixture is defined.

@@ -81,9 +81,10 @@ def _of_pytest_asyncio(fixturedefs: Any) -> bool:
     return bool(module.startswith("pytest_asyncio"))
 
 
-def set_up_wider(item: pytest.Item) -> None:
+def set_up_wider(item: pytest.Item, plan: FixturePlan | None = None) -> None:
     """After the parent's own setup: its deferred fixtures, one by one, as pytest sets them up
-    for a test (cached in their scope, failures too)."""
+    for a test (cached in their scope, failures too). ``plan``: the parent's, for a fixture
+    that requests a case's argname (pytest's ScopeMismatch)."""
     deferred = item.stash.get(_wider_key, None)
     if deferred is None:
         return
@@ -93,6 +94,9 @@ def set_up_wider(item: pytest.Item) -> None:
     failed: dict[str, BaseException] = {}
     for name in names:
         try:
+            mismatch = plan.scope_mismatch(item, name) if plan is not None else None
+            if mismatch is not None:  # as pytest fails the parametrized test's setup
+                pytest.fail(mismatch, pytrace=False)
             values[name] = _compat.fixture_value(item, name)
         except (Exception, pytest.skip.Exception, pytest.fail.Exception) as exc:
             failed[name] = exc
@@ -146,6 +150,15 @@ class FixturePlan:
         self.loop_hint = other_loop_hint(
             item, [n for n in own if n not in self.per_case], self.defs
         )
+
+    def scope_mismatch(self, item: pytest.Function, name: str) -> str | None:
+        """pytest's ScopeMismatch when the wider-scoped fixture ``name`` requests a case's
+        argname, as it requests the parametrized test's (the parent has no such fixture)."""
+        fixturedefs = self.defs.get(name)
+        if not fixturedefs:
+            return None
+        arg = next((a for a in fixturedefs[-1].argnames if a in self.case_argnames), None)
+        return _compat.scope_mismatch(item, fixturedefs[-1], arg) if arg is not None else None
 
     def recipe(self, name: str, index: int, fixturedef: Any, fixtures: CaseFixtures) -> _Recipe:
         """How to make fixture ``name`` (``index``: which override), the same for every case.

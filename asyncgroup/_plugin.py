@@ -344,7 +344,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
             yield
     if "runtest" in item.__dict__:  # set up this time (a rerun of the parent, say)
         del item.runtest
-    set_up_wider(item)
+    set_up_wider(item, item.stash.get(plan_key, None))
 
 
 _arguments_key = pytest.StashKey[_compat.Arguments]()

@@ -448,3 +448,41 @@ def test_getfixturevalue_of_a_parametrized_fixture_fails_as_pytest_fails_it(
     for result in (pair.concurrent, pair.parametrized):
         assert "pf ran" not in result.stdout.str()
         assert "caught as an Exception" not in result.stdout.str()
+
+
+# --------------------------------------------------------------------------------------------
+# A wider-scoped fixture that requests the case's argname (findings-cases4 G)
+
+WIDER_REQUESTS_THE_ARGNAME = """
+@pytest.fixture(scope="module")
+def modx(x):
+    return x * 10
+
+
+@cases("x", [1, 2])
+async def test_x(x, modx):
+    assert modx == x * 10
+"""
+
+
+def test_a_wider_fixture_requesting_the_cases_argname_is_pytests_scope_mismatch(
+    differential: Differential,
+) -> None:
+    """pytest's ScopeMismatch for each case, in its report and its -r line (it was "fixture
+    'x' not found", with no message on the -r line)."""
+    pair = differential.run(WIDER_REQUESTS_THE_ARGNAME, "-rE", "--tb=short")
+    pair.assert_same(
+        "ScopeMismatch: You tried to access the function scoped fixture x with a module scoped "
+        "request object. Requesting fixture stack:",
+        "test_it.py:*:  def modx(x)",
+        "Requested fixture:",
+        "*_pytest/python.py:*:  def get_direct_param_fixture_func(request*",
+        "ERROR test_it.py::test_x[[]1[]] - Failed: ScopeMismatch: You tried to access the *",
+        "ERROR test_it.py::test_x[[]2[]] - Failed: ScopeMismatch: You tried to access the *",
+    )
+    assert "not found" not in pair.concurrent.stdout.str()
+
+    def stack(result: pytest.RunResult) -> str:  # the fixture's line, as pytest 8 or 9 has it
+        return next(line for line in result.outlines if line.endswith(":  def modx(x)"))
+
+    assert stack(pair.concurrent) == stack(pair.parametrized), pair._both()
