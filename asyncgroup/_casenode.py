@@ -95,6 +95,7 @@ class CaseNode:
     ``location``: the parent's, with the case's name (``test_x[2]``).
     ``values``: the case's arguments and fixture values so far, by name (the case's part of
     ``funcargs`` and ``fixturenames``).
+    ``closure``: the test's whole fixture closure, its cases' own fixtures included.
     """
 
     def __init__(
@@ -109,9 +110,11 @@ class CaseNode:
         instance: Any,
         location: tuple[str, int | None, str],
         values: dict[str, Any],
+        closure: list[str],
     ) -> None:
         self._item = item
         self._values = values
+        self._closure = closure
         self.name = name
         self.nodeid = nodeid
         self.own_markers = own_markers
@@ -130,8 +133,10 @@ class CaseNode:
 
     @property
     def fixturenames(self) -> list[str]:
-        own = self._item.fixturenames
-        return [*own, *(name for name in self._values if name not in own)]
+        """As pytest's: the whole closure from the start of the case's setup (a
+        ``pytest_runtest_setup`` hook skipping tests that use fixture X reads it), and what
+        was requested dynamically."""
+        return list(dict.fromkeys([*self._closure, *self._item.fixturenames, *self._values]))
 
     def iter_markers(self, name: str | None = None) -> Iterator[pytest.Mark]:
         """The case's marks named ``name`` (all: None), closest first, as pytest's."""

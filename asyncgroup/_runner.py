@@ -148,6 +148,7 @@ class _Services:
             instance,
             (path, line, case_nodeid(domain, case.id, reporter.slot)),
             fixtures.values,
+            fixtures.plan.closure,
         )
 
 

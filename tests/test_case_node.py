@@ -953,3 +953,39 @@ def test_the_incremental_recipe_xfails_the_steps_after_a_failed_one_of_a_grouped
     }
     for result in (grouped, plain):
         result.stdout.fnmatch_lines(["XFAIL *test_deletion - previous test failed*"])
+
+
+def test_a_conftests_runtest_setup_sees_the_fixtures_each_case_uses(
+    differential: Differential,
+) -> None:
+    """pytest's "skip the tests that use fixture X" hook (``"db" in item.fixturenames`` in
+    ``pytest_runtest_setup``) skips each case using it, as its parametrized tests: the case's
+    ``request.node.fixturenames`` is the test's whole closure from the start of its setup (it
+    held only the fixtures set up so far, and the cases ran)."""
+    differential.write(
+        """
+        @pytest.fixture
+        def db():
+            raise AssertionError("db set up although its tests are skipped")
+
+        @cases("n", [1, 2])
+        async def test_uses_db(n, db):
+            pass
+
+        @cases("n", [1, 2])
+        async def test_no_db(n):
+            await asyncio.sleep(0.01)
+        """
+    )
+    for folder in ("concurrent", "parametrized"):
+        with (differential.pytester.path / folder / "conftest.py").open("a") as conftest:
+            conftest.write(
+                "\n\nimport pytest\n\n\ndef pytest_runtest_setup(item):\n"
+                "    if 'db' in item.fixturenames:\n"
+                "        pytest.skip('no database here')\n"
+            )
+    pair = differential.rerun("-rs")
+    pair.assert_same("SKIPPED [[]2[]] conftest.py:*: no database here")
+    pair.assert_same_counts()
+    assert pair.concurrent_outcomes["test_it.py::test_uses_db[1]"] == ["skipped"]
+    assert pair.concurrent_outcomes["test_it.py::test_no_db[2]"] == ["passed"]

@@ -358,3 +358,31 @@ def test_a_partial_member_gets_the_arguments_pytest_gives_it(pytester: pytest.Py
         ):
             result.stdout.fnmatch_lines([line])
     assert "not found" not in grouped.stdout.str()
+
+
+# --------------------------------------------------------------------------------------------
+# xfail(raises=...) that is not an exception type
+
+
+def test_an_xfail_raises_that_is_no_exception_type_fails_the_case_as_pytest(
+    differential: Differential,
+) -> None:
+    """``raises="ValueError"`` (a string) matches nothing: the case fails with its error, as its
+    parametrized test; the other cases are reported as usual (it failed the whole parent with an
+    internal AttributeError, its cases unreported)."""
+    pair = differential.run(
+        """
+        @cases("x", [1, pytest.param(2, marks=pytest.mark.xfail(raises="ValueError")), 3])
+        async def test_x(x):
+            await asyncio.sleep(0.01)
+            if x == 2:
+                raise ValueError(x)
+        """,
+        "-rA",
+    )
+    pair.assert_same("FAILED test_it.py::test_x[[]2[]] - ValueError: 2")
+    assert pair.concurrent_outcomes["test_it.py::test_x[1]"] == ["passed"]
+    assert pair.concurrent_outcomes["test_it.py::test_x[2]"] == ["failed"]
+    assert pair.concurrent_outcomes["test_it.py::test_x[3]"] == ["passed"]
+    pair.assert_same_counts()
+    pair.assert_same_short_summary()
