@@ -198,6 +198,11 @@ class ParentRun:
         # pytest.exit() in a case: the other cases are cancelled, then the parent raises it.
         self.exit_error: BaseException | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        # --sw: each case's place in the order its test would run, and the last place of a
+        # case that failed (see flush).
+        self.places: dict[int, int] = {}
+        self.task_places: dict[asyncio.Task[None], int] = {}
+        self.failed_place = -1
         # Resolved when no started case task is left (see _all_ended).
         self.all_ended: asyncio.Future[None] | None = None
         # Case tasks cancelled by the run (fail_fast, -x, Ctrl-C), as opposed to a case's own
@@ -350,6 +355,7 @@ class ParentRun:
                     # collected: let its tables sized for every case go.
                     if not self.tasks:
                         self.tasks, self.timeouts, self.case_reruns = set(), {}, {}
+                        self.places, self.task_places = {}, {}
         if self.report_error is not None:
             raise self.report_error
         if self.exit_error is not None:  # every case is torn down: now stop the session
@@ -422,6 +428,7 @@ class ParentRun:
         __tracebackhide__ = True
         limit = self.settings.max_concurrency
         slots = asyncio.Semaphore(limit) if limit else None
+        self.places = {id(case): place for place, case in enumerate(cases)}
         try:
             if slots is None:  # every case starts now
                 # The collector stays paused while the tasks are made and take their first
@@ -472,12 +479,14 @@ class ParentRun:
     def _start(self, loop: asyncio.AbstractEventLoop, case: Case) -> asyncio.Task[None]:
         task: asyncio.Task[None] = self.census.create_task(self._run_case(case))
         self.tasks.add(task)
+        self.task_places[task] = self.places.get(id(case), -1)
         # In the run's context: by default each callback gets a new copy of the current one.
         task.add_done_callback(self.case_done, context=self.context)
         return task
 
     def _case_done(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
+        self.task_places.pop(task, None)
         ended = self.all_ended
         if not self.tasks and ended is not None and not ended.done():
             ended.set_result(None)
@@ -513,10 +522,14 @@ class ParentRun:
             note = f"the case blocked the event loop for at least {seconds:.2f} s at {line}"
             self.notes.setdefault(task, []).append(note)
 
-    def _cancel_all(self, reason: str | None, sparing: asyncio.Task[Any] | None = None) -> None:
+    def _cancel_all(
+        self, reason: str | None, sparing: asyncio.Task[Any] | None = None, after: int | None = None
+    ) -> None:
+        """Cancel the started cases (but ``sparing``; with ``after``, only those whose tests
+        would run after the test at that place)."""
         self.stop_reason = self.stop_reason or reason or "the parent test was interrupted"
         for task in self.tasks:
-            if task is not sparing:
+            if task is not sparing and (after is None or self.task_places.get(task, -1) > after):
                 task.cancel()
                 self.cancelled_from_outside.add(task)
                 if task not in self.cutoffs:  # a stop is bounded: see STOP_GRACE
@@ -1204,6 +1217,7 @@ class ParentRun:
         failed = any(r.failed for r in reports)
         if failed:
             self.failed.append(member.label(case))
+            self.failed_place = max(self.failed_place, self.places.get(id(case), -1))
             if all(r.when != "call" for r in reports if r.failed):
                 self.errored.add(member.label(case))
             if self.table.fail_fast:
@@ -1275,7 +1289,13 @@ class ParentRun:
         # tests after it would not start, the cases still running are cancelled.
         stop = session.shouldfail or session.shouldstop
         if stop and self.stop_reason is None:
-            self._cancel_all(str(stop))
+            # But --sw stops the parametrized tests at a failed one, every test before it
+            # having run: the cases before the last that failed run on, and where --sw goes on
+            # from is found among them (see _select.Stepwise), not at a cancelled one, which
+            # --sw-skip would then pass over to the same stop again and again.
+            stepwise = self.config.pluginmanager.get_plugin("asyncgroup-stepwise")
+            by_stepwise = not session.shouldfail and stepwise is not None
+            self._cancel_all(str(stop), after=self.failed_place if by_stepwise else None)
 
     def _warn(self, case: Case, phases: list[Phase], notes: list[str]) -> None:
         """Issue a case's notes as warnings, from its own task.

@@ -748,13 +748,18 @@ async def test_after():
 """
 
 
-def test_stepwise_never_passes_over_a_cancelled_case(differential: Differential) -> None:
-    """The parametrized run stops at b (a passed) and goes on from b. Here c fails first and
-    cancels a and b: --sw must go on from a (not known to pass), not from c, which made the
-    next run pass over a failing b and end green."""
-    differential.run(STEPWISE_CANCELLED, "--sw")
+def test_stepwise_stops_at_the_first_failed_case_though_a_later_one_failed_first(
+    differential: Differential,
+) -> None:
+    """The parametrized run stops at b (a passed) and goes on from b. Here c fails first: a
+    and b, whose tests would run before c's, run on (they were cancelled, and --sw went on
+    from a), so a passes, b fails, and --sw goes on from b, as the parametrized run."""
+    first = differential.run(STEPWISE_CANCELLED, "--sw")
+    assert first.concurrent_outcomes["test_it.py::test_orders[a]"] == ["passed"], first._both()
+    assert first.concurrent_outcomes["test_it.py::test_orders[b]"] == ["failed"], first._both()
+    assert first.concurrent.ret == first.parametrized.ret, first._both()
     second = differential.rerun("--sw", env={"FIXED": "c"})
-    assert second.concurrent_outcomes["test_it.py::test_orders[a]"] == ["passed"], second._both()
+    assert "test_it.py::test_orders[a]" not in second.concurrent_outcomes, second._both()
     assert second.concurrent_outcomes["test_it.py::test_orders[b]"] == ["failed"], second._both()
     assert second.parametrized_outcomes == {"test_it.py::test_orders[b]": ["failed"]}
     assert second.concurrent.ret == second.parametrized.ret, second._both()
@@ -799,6 +804,42 @@ def test_stepwise_skip_goes_on_from_the_failure_that_stopped_the_run(
         "test_it.py::test_orders[c]": ["passed"],
         "test_it.py::test_after": ["passed"],
     }
+
+
+STEPWISE_SKIP_TWO = """
+@cases("order", ["a", "b", "c", "d"])
+async def test_orders(order):
+    await asyncio.sleep({"a": 0.3, "b": 0.2, "c": 0.01, "d": 1}[order])
+    assert order not in ("b", "c")
+
+
+@cases("n", [1, 2])
+async def test_then(n):
+    assert n != 2
+"""
+
+
+def test_stepwise_skip_stops_at_the_second_failed_case_and_goes_on_from_it(
+    differential: Differential,
+) -> None:
+    """--sw-skip passes over b and stops at c, a having passed. Here c fails first, then b:
+    a runs on (it was cancelled, and every run went on from a, to the same stop), d is
+    cancelled; next time both go on from c, pass over it and stop at test_then[2]
+    (findings-verify4 4)."""
+    first = differential.run(STEPWISE_SKIP_TWO, "--sw", "--sw-skip")
+    first.assert_same(cancelled=True)
+    assert first.concurrent_outcomes["test_it.py::test_orders[a]"] == ["passed"], first._both()
+    second = differential.rerun("--sw", "--sw-skip")
+    second.assert_same("*Interrupted: Test failed, continuing from this test next run.*")
+    assert second.parametrized_outcomes == {
+        "test_it.py::test_orders[c]": ["failed"],
+        "test_it.py::test_orders[d]": ["passed"],
+        "test_it.py::test_then[1]": ["passed"],
+        "test_it.py::test_then[2]": ["failed"],
+    }
+    third = differential.rerun("--sw")
+    third.assert_same()
+    assert third.parametrized_outcomes == {"test_it.py::test_then[2]": ["failed"]}
 
 
 # --------------------------------------------------------------------------------------------

@@ -559,19 +559,21 @@ async def test_last():
 """
 
 
-def test_stepwise_never_passes_over_a_test_the_stop_cancelled(
+def test_stepwise_goes_on_from_the_first_failed_test_though_a_later_one_failed_first(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without the group --sw stops at test_b (test_a passed) and goes on from it. In the
-    group test_c fails first and cancels test_a and test_b: --sw goes on from test_a, which is
-    not known to pass; it went on from test_c, and the next run ended green, test_b failing."""
+    group test_c fails first: test_a and test_b, which would run before it, run on, and --sw
+    goes on from test_b too (it went on from test_c, and the next run ended green, test_b
+    failing; then from test_a, cancelled)."""
     write_pair(pytester, STOPPED)
     rerun_apart(pytester, monkeypatch, "", "--sw")
     second = rerun_apart(pytester, monkeypatch, "c", "--sw")
     assert second["test_plain"][1] == {"test_b": ("failure", second["test_plain"][1]["test_b"][1])}
     grouped = second["test_grouped"][1]
     assert grouped["test_b"] == second["test_plain"][1]["test_b"]
-    assert grouped["test_a"][0] == grouped["test_c"][0] == "passed"
+    assert "test_a" not in grouped
+    assert grouped["test_c"][0] == "passed"
     assert "test_last" not in grouped
     third = rerun_apart(pytester, monkeypatch, "bc", "--sw")
     assert third["test_grouped"] == third["test_plain"]
