@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from asyncgroup import _compat
 from asyncgroup._capture import CaseOutput, current_output, run_in_case
 
 
@@ -38,12 +39,16 @@ def unraisable_per_case() -> Iterator[None]:
 
     kept: list[CaseOutput] = []  # the cases that got one
 
-    def keep(output: CaseOutput, category: type[Warning], summary: str, exc: Any) -> None:
+    def keep(
+        output: CaseOutput, category: type[Warning], summary: str, exc: Any, source: object
+    ) -> None:
         # The message as pytest words it, made now: the object may change later.
         details = "".join(
             traceback.format_exception(exc.exc_type, exc.exc_value, exc.exc_traceback)
         )
-        output.unraisable.append((category, f"{summary}\n\n{details}", summary, exc.exc_value))
+        ending = _compat.tracemalloc_ending(source)
+        message = f"{summary}\n\n{details}{ending}"
+        output.unraisable.append((category, message, summary + ending, exc.exc_value))
         kept.append(output)
 
     def hook(unraisable: Any) -> None:
@@ -53,7 +58,8 @@ def unraisable_per_case() -> Iterator[None]:
             return
         err_msg = unraisable.err_msg or "Exception ignored in"
         summary = f"{err_msg}: {unraisable.object!r}"
-        keep(output, pytest.PytestUnraisableExceptionWarning, summary, unraisable)
+        warning = pytest.PytestUnraisableExceptionWarning
+        keep(output, warning, summary, unraisable, unraisable.object)
 
     def excepthook(args: Any) -> None:
         output = started_by.get(args.thread) if args.thread is not None else None
@@ -63,7 +69,7 @@ def unraisable_per_case() -> Iterator[None]:
             return
         name = "<unknown>" if args.thread is None else args.thread.name
         summary = f"Exception in thread {name}"
-        keep(output, pytest.PytestUnhandledThreadExceptionWarning, summary, args)
+        keep(output, pytest.PytestUnhandledThreadExceptionWarning, summary, args, args.thread)
 
     def start(thread: threading.Thread) -> None:
         # A thread started by a thread of the case's is the case's too.

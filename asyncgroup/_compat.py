@@ -571,6 +571,22 @@ def uncaptured_streams(config: pytest.Config) -> dict[str, Any]:
     return found
 
 
+# pytest 8.4-9.2: the unraisable and thread exception warnings (_pytest.unraisableexception,
+# _pytest.threadexception) end with _pytest.tracemalloc.tracemalloc_message of the object; a
+# pytest 8 without that import in those modules writes no such ending.
+import _pytest.threadexception as _threadexception  # noqa: E402
+
+_tracemalloc_message: Callable[[object], str] | None = getattr(
+    _threadexception, "tracemalloc_message", None
+)
+
+
+def tracemalloc_ending(source: object) -> str:
+    """The ending pytest gives an unraisable or thread exception's warning about ``source`` (the
+    object, or the thread): tracemalloc's traceback of it, or the hint to enable tracemalloc."""
+    return "" if _tracemalloc_message is None else "\n" + _tracemalloc_message(source)
+
+
 def log_file_handler(logging_plugin: Any) -> logging.StreamHandler[Any] | None:
     """The logging plugin's handler of ``log_file`` records, whose stream ``set_log_path()``
     replaces (pytest 8.0-9.2: ``LoggingPlugin.log_file_handler``, a ``logging.FileHandler``
