@@ -290,7 +290,14 @@ def test_setup_plan_in_strict_mode_lists_the_loop_runner_of_each_async_test(
             )
             listed.append([line.replace(module, "MODULE") for line in result.outlines[start:end]])
         assert listed[0] == listed[1], option
-        runners = [line for line in listed[0] if "SETUP    F _function_scoped_runner" in line]
+        # pytest-asyncio's loop fixture: _function_scoped_runner (>= 1.1), _function_event_loop
+        # (1.0).
+        runners = [
+            line
+            for line in listed[0]
+            if "SETUP    F _function_scoped_runner" in line
+            or "SETUP    F _function_event_loop" in line
+        ]
         assert len(runners) == 2, listed[0]  # test_a's and test_c's
 
 
