@@ -25,9 +25,11 @@ For each run the script records the wall time (``time.perf_counter()`` around th
 process: interpreter start-up, imports, collection and reporting included; with Python's
 bytecode cache on, as a user's pytest runs, warmed once before any run is measured), the peak RSS
 (``ru_maxrss`` of the child, from ``os.wait4``) and the CPU seconds (user + system of the child
-and its children). On a busy machine the wall times grow with the load and the CPU seconds
-much less: each row carries the 1-minute load average when it was done. Each measurement is
-repeated ``--repeat`` times, bare and asyncgroup alternating, and the median is reported.
+and its children). A small launcher process forks and execs each child and measures it, so that
+its peak RSS is its own and not this script's (see LAUNCHER). On a busy machine the wall times
+grow with the load and the CPU seconds much less: each row carries the 1-minute load average
+when it was done. Each measurement is repeated ``--repeat`` times, bare and asyncgroup
+alternating, and the median is reported.
 ``us/case`` is ``(asyncgroup wall - bare wall) / N`` in microseconds: asyncgroup's cost per case.
 
 Every pytest child is checked: exit code 0 (1 for ``failing``) and a summary line with the
@@ -87,7 +89,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import venv
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -502,22 +503,65 @@ def warm_up(python: str) -> None:
         )
 
 
+# Each measured child is started by this small launcher, itself a child of the benchmark: it
+# forks and execs the command and writes the child's exit code, wall seconds and resource usage
+# (from os.wait4) to the file named by its first argument.
+#
+# Why: on Linux a process's ru_maxrss starts from the high-water RSS of the memory it was
+# spawned from. At exec the kernel folds the old address space's peak into the new program's
+# maxrss, and subprocess starts children with vfork/posix_spawn, which share the benchmark's own
+# address space until the exec. The benchmark's own peak grows as it reads the children's output
+# (the output of 100,000 verbose or failing cases is read whole: 46, then 79, then 106 MiB), and
+# every child started from it read at least that: 45.8 MiB for a bare 1,000-case script whose
+# own peak is 21 MiB. Started from the launcher, a child's floor is the launcher's own RSS, about
+# 5 MiB (/bin/true reads 5.2 MiB), below any Python program (python -c pass: 8.4 MiB), so the
+# figure is the child's own peak. The launcher forks rather than posix_spawn: a forked copy holds
+# only the launcher's written pages, a vfork shares its whole RSS (/bin/true reads 8.2 MiB).
+# Running with -I -S keeps the launcher small (no site-packages, no PYTHON* variables read); the
+# child gets the launcher's environment, which is CHILD_ENV.
+LAUNCHER = """\
+import os, sys, time
+result, cmd = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(result, "w") as f:
+    cpu = usage.ru_utime + usage.ru_stime
+    f.write(f"{os.waitstatus_to_exitcode(status)} {wall!r} {usage.ru_maxrss} {cpu!r}\\n")
+"""
+
+
 def run_child(cmd: list[str], cwd: Path, log: Path) -> tuple[int, float, float, float]:
-    """Run cmd and return (exit code, wall seconds, peak RSS in MiB, CPU seconds).
+    """Run cmd through LAUNCHER; return (exit code, wall seconds, peak RSS in MiB, CPU seconds).
 
-    CPU seconds (user + system, of the child and of its children, as xdist's workers) say
-    how much work a run took whatever else the machine was doing; wall seconds do not.
+    The figures are the child's own, measured by the launcher: wall seconds from its fork to
+    its reaping (the launcher's own start-up is not in them), peak RSS and CPU seconds from
+    ``os.wait4``. CPU seconds (user + system, of the child and of the children it waited for,
+    as xdist's workers) say how much work a run took whatever else the machine was doing; wall
+    seconds do not. The launcher's own CPU is not counted.
 
-    The output goes to a file rather than a pipe. A pipe would have to be drained while the
-    child runs, and we reap the child with os.wait4 ourselves to get its resource usage.
+    The output goes to a file rather than a pipe, so that nothing has to drain it while the
+    child runs.
     """
+    result = log.with_name("rusage.txt")
+    result.unlink(missing_ok=True)
     with open(log, "wb") as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=CHILD_ENV)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    proc.returncode = code = os.waitstatus_to_exitcode(status)  # mark as reaped
-    return code, wall, maxrss_mib(usage.ru_maxrss), usage.ru_utime + usage.ru_stime
+        subprocess.run(
+            [sys.executable, "-I", "-S", "-c", LAUNCHER, str(result), *cmd],
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=CHILD_ENV,
+            check=True,
+        )
+    code, wall, maxrss, cpu = result.read_text().split()
+    return int(code), float(wall), maxrss_mib(int(maxrss)), float(cpu)
 
 
 def maxrss_mib(maxrss: int) -> float:
