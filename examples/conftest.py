@@ -32,13 +32,20 @@ async def client(service):
 # ----------------------------------------------------------------------------
 # The comparison printed at the end of `python3 run.py demo`: what the cases
 # would take one after another (the sum of their own durations: setup, call and
-# teardown, as each case's report gives them) against the wall time of the run.
+# teardown, as each case's report gives them) against the time their parents
+# took running them together; in all, against the wall time of the whole run.
 
 _started = time.perf_counter()
 # test file -> case node id -> seconds; case reports carry asyncgroup's case id.
 _cases: defaultdict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-# test file -> seconds its tests (the parents, which run the cases) took.
+# test node id -> seconds its own reports took (a parent's: the time its cases took together).
 _tests: defaultdict[str, float] = defaultdict(float)
+# test file -> node ids of its parents, the tests that ran cases; a test in no group and
+# without cases is not one, and is left out of the comparison.
+_parents: defaultdict[str, set[str]] = defaultdict(set)
+# The test pytest is running: a case is reported while its parent runs (one test at a time;
+# the demo runs without xdist).
+_running = ""
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -46,12 +53,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _started = time.perf_counter()
 
 
+def pytest_runtest_logstart(nodeid: str) -> None:
+    global _running
+    _running = nodeid
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     path = report.nodeid.split("::")[0].rpartition("/")[2]
     if getattr(report, "asyncgroup_case_id", None) is not None:
         _cases[path][report.nodeid] += report.duration
+        _parents[path].add(_running)
     else:
-        _tests[path] += report.duration
+        _tests[report.nodeid] += report.duration
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -70,9 +83,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         durations = _cases[path].values()
         total_cases += len(durations)
         total += sum(durations)
+        together = sum(_tests[parent] for parent in _parents[path])
         writer.line(
             f"{path:<26} {len(durations):>3} cases: {sum(durations):5.1f} s one after another, "
-            f"{_tests[path]:4.1f} s concurrently"
+            f"{together:4.1f} s concurrently"
         )
     writer.line(
         f"{'all':<26} {total_cases:>3} cases: {total:5.1f} s one after another, "

@@ -128,6 +128,16 @@ def test_the_demo_ends_with_an_honest_comparison_that_the_readme_quotes(
     assert speedup is not None, lines[-1]
     assert float(speedup.group(1)) <= elapsed  # the wall time is this run's
     assert float(speedup.group(2)) > 3  # concurrent, not one after another (a wide margin)
+    # A file's line compares its cases with the parents that ran them, like with like: the two
+    # grouped tests of test_groups.py (1 s each) take about 1 s together; its test in no group
+    # is not counted (the line said "2.0 s vs 2.0 s" when it was).
+    groups = re.search(
+        r"^test_groups\.py +2 cases: +([\d.]+) s one after another, +([\d.]+) s concurrently$",
+        "\n".join(lines[banner:]),
+        re.MULTILINE,
+    )
+    assert groups is not None, lines[banner:]
+    assert float(groups[2]) < 0.75 * float(groups[1]), groups[0]
 
     # The README shows the same comparison: same files, same cases, the sums within 15 %.
     readme = (EXAMPLES.parent / "README.md").read_text()
