@@ -556,7 +556,7 @@ class _Step:
     def __enter__(self) -> None:
         output = self._fixtures.output
         self._before = output.readouterr()  # what the case wrote before the block is not its
-        self._records_before, output.records = output.records, []
+        self._records_before, output.records = output.records or [], None
         self._phase = Phase("call")
         self._phase.begin()
 
@@ -573,9 +573,9 @@ class _Step:
             )
             fixtures.failed_steps += report.failed
         out, err = self._before
-        output.out.insert(0, out)
-        output.err.insert(0, err)
-        output.records[:0] = self._records_before
+        output.buffer("out").insert(0, out)
+        output.buffer("err").insert(0, err)
+        output.buffer("records")[:0] = self._records_before
         return handled
 
 

@@ -31,6 +31,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+_first_write = threading.Lock()  # CaseOutput.buffer's
+
 
 class CaseOutput:
     """What one case wrote, for its report; ``readouterr`` takes what it wrote so far."""
@@ -57,20 +59,33 @@ class CaseOutput:
         # The case's capsys (or kin) while it captures: it takes the case's writes first.
         self.fixture: FixtureCapture | None = None
         self.log_file: Any = None  # set by set_log_path() in the case (_case_log_file)
-        self.out: list[str] = []
-        self.err: list[str] = []
-        self.records: list[logging.LogRecord] = []  # for the report of the phase running
+        # What the case wrote, logged, warned...: None until its first, as most cases have
+        # none of them; buffer() makes them.
+        self.out: list[str] | None = None
+        self.err: list[str] | None = None
+        self.records: list[logging.LogRecord] | None = None  # for the report of the phase running
         self.when = "setup"  # the phase running
         self.caplog: CaplogHandler | None = None  # once the case asks for caplog
         # (warning class, message, summary, exception) of each unraisable exception or
         # exception in a thread the case started (_case_unraisable)
-        self.unraisable: list[tuple[type[Warning], str, str, BaseException | None]] = []
-        self.warning_frames: list[
-            Any
-        ] = []  # the case's catch_warnings blocks (_case_catch_warnings)
-        self.warnings: list[
-            Any
-        ] = []  # what it warned, for pytest's summary (_case_warning_reports)
+        self.unraisable: list[tuple[type[Warning], str, str, BaseException | None]] | None = None
+        # its catch_warnings blocks (_case_catch_warnings)
+        self.warning_frames: list[Any] | None = None
+        # what it warned, for pytest's summary (_case_warning_reports)
+        self.warnings: list[Any] | None = None
+
+    def buffer(self, name: str) -> list[Any]:
+        """The list ``name`` (out, err, records, unraisable, warning_frames, warnings), made on
+        first use. Under a lock: the case's threads write too, and a list made twice would lose
+        what went into the other (once made, ``append`` needs no lock)."""
+        items: list[Any] | None = getattr(self, name)
+        if items is None:
+            with _first_write:
+                items = getattr(self, name)
+                if items is None:
+                    items = []
+                    setattr(self, name, items)
+        return items
 
     def begin(self, when: str) -> None:
         """Its phase ``when`` (setup, call, teardown) begins: caplog's records start anew, as
@@ -87,9 +102,10 @@ class CaseOutput:
             self.log_file = None
 
     def readouterr(self) -> tuple[str, str]:
-        out, err = "".join(self.out), "".join(self.err)
-        self.out.clear()
-        self.err.clear()
+        out, err = "".join(self.out or ()), "".join(self.err or ())
+        for written in (self.out, self.err):
+            if written is not None:
+                written.clear()  # in place: a thread of the case may be appending to it
         return out, err
 
 
@@ -170,7 +186,7 @@ class _CaseStream(io.TextIOBase):
         if not self._captured:
             self.fallback.write(text)
             return
-        getattr(output, self._stream).append(text)
+        output.buffer(self._stream).append(text)
         if self._tee is not None:
             self._tee.write(text)
 
@@ -204,7 +220,8 @@ class CaplogHandler(logging.Handler):
         self.stream = io.StringIO()
         self.phases: dict[str, list[logging.LogRecord]] = {}
         self.begin(output.when)
-        for record in output.records:  # what the phase logged before the case asked for caplog
+        # what the phase logged before the case asked for caplog
+        for record in output.records or ():
             self.handle(record)
 
     def begin(self, when: str) -> None:
@@ -240,7 +257,7 @@ class _CaseLogHandler(logging.Handler):
         if output is None:
             return
         if record.levelno >= self.report_level:
-            output.records.append(record)
+            output.buffer("records").append(record)
         caplog = output.caplog
         if caplog is not None and record.levelno >= caplog.level:
             caplog.handle(record)

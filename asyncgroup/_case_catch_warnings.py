@@ -128,7 +128,7 @@ _router = _Router()
 def _frames() -> list[_Frame] | None:
     """The running case's stack of catch_warnings frames; None outside cases."""
     output = current_output.get()
-    return output.warning_frames if output is not None else None
+    return output.buffer("warning_frames") if output is not None else None
 
 
 def _action(filters: list[Any], message: warnings.WarningMessage) -> str:

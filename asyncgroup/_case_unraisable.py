@@ -48,7 +48,7 @@ def unraisable_per_case() -> Iterator[None]:
         )
         ending = _compat.tracemalloc_ending(source)
         message = f"{summary}\n\n{details}{ending}"
-        output.unraisable.append((category, message, summary + ending, exc.exc_value))
+        output.buffer("unraisable").append((category, message, summary + ending, exc.exc_value))
         kept.append(output)
 
     def hook(unraisable: Any) -> None:

@@ -42,7 +42,7 @@ def filed_per_case(active: bool) -> Iterator[None]:
         if output is None:
             record(message)
         else:
-            output.warnings.append(message)
+            output.buffer("warnings").append(message)
 
     warnings._showwarnmsg_impl = file  # type: ignore[attr-defined]
     try:

@@ -139,7 +139,7 @@ class Phase:
             if output.out or output.err:
                 self.out, self.err = output.readouterr()
             if output.records:
-                self.records, output.records = output.records, []
+                self.records, output.records = output.records, None
 
 
 def with_traceback(error: _E) -> _E:
