@@ -334,6 +334,9 @@ class CaseFixtures:
     __slots__ = (
         "_node",
         "_overridden",
+        "_slowest_name",
+        "_slowest_seconds",
+        "_user_properties",
         "case",
         "case_name",
         "ended",
@@ -349,10 +352,8 @@ class CaseFixtures:
         "plan",
         "services",
         "show",
-        "slowest",
         "step",
         "step_name",
-        "user_properties",
         "values",
     )
 
@@ -379,7 +380,8 @@ class CaseFixtures:
         self.parent_values = parent_values
         self.case_name = case_name
         self.values: dict[str, Any] = dict(case_values)
-        self._overridden: dict[tuple[str, int], Any] = {}
+        # An overridden fixture's values, by (name, index), made when one is asked for.
+        self._overridden: dict[tuple[str, int], Any] | None = None
         # Callables, and a generator fixture's (generator, function, name) to finish: a tuple
         # is the smallest thing one running case can hold per fixture (see teardown).
         self.finalizers: list[Callable[[], object] | tuple[Any, Any, str]] = []
@@ -387,15 +389,15 @@ class CaseFixtures:
         self.services = services
         self.passed = False  # whether the case's call passed, set before its teardown
         self.failed_steps = 0  # subtests.test() blocks that failed
-        self.user_properties: list[tuple[str, object]] = []  # record_property
+        self._user_properties: list[tuple[str, object]] | None = None  # see user_properties
         # The fixture code running now, that a stop may have to give up on (see
         # _runner._give_up): an async fixture's coroutine or an async generator fixture's
         # __anext__(), and the fixture's name; None between them.
         self.step: Any = None
         self.step_name = ""
-        # The sync fixture whose setup ran longest, (seconds, name), for a timeout's message:
-        # it holds the event loop, so the timeout cannot cut it off (see _runner._setup).
-        self.slowest: tuple[float, str] | None = None
+        # The sync fixture whose setup ran longest (see slowest); no name: none ran yet.
+        self._slowest_seconds = 0.0
+        self._slowest_name = ""
         # --setup-show: the case's SETUP/TEARDOWN lines, written as they happen.
         self.show: Callable[[str], None] | None = services.show if services.setup_show else None
 
@@ -405,6 +407,20 @@ class CaseFixtures:
         if self._node is None:
             self._node = self.services.case_node(self.case, self.member, self)
         return self._node
+
+    @property
+    def user_properties(self) -> list[tuple[str, object]]:
+        """What ``record_property`` recorded for the case: its node's and reports' list, made
+        when first asked for (most cases record nothing, and ask only once they report)."""
+        if self._user_properties is None:
+            self._user_properties = []
+        return self._user_properties
+
+    @property
+    def slowest(self) -> tuple[float, str] | None:
+        """The sync fixture whose setup ran longest, (seconds, name), for a timeout's message:
+        it holds the event loop, so the timeout cannot cut it off (see _runner._setup)."""
+        return (self._slowest_seconds, self._slowest_name) if self._slowest_name else None
 
     @property
     def made_node(self) -> Any:
@@ -438,7 +454,7 @@ class CaseFixtures:
         __tracebackhide__ = True
         if index == -1 and name in self.values:
             return self.values[name]
-        if (name, index) in self._overridden:
+        if self._overridden is not None and (name, index) in self._overridden:
             return self._overridden[(name, index)]
         if name == "request":
             return CaseRequest(self)
@@ -461,6 +477,8 @@ class CaseFixtures:
         if index == -1:
             self.values[name] = value
         else:
+            if self._overridden is None:
+                self._overridden = {}
             self._overridden[(name, index)] = value
         return value
 
@@ -559,8 +577,8 @@ class CaseFixtures:
     def _ran(self, name: str, started: float) -> None:
         """Note how long sync fixture ``name``'s setup held the loop, if the longest yet."""
         seconds = time.monotonic() - started
-        if self.slowest is None or seconds > self.slowest[0]:
-            self.slowest = (seconds, name)
+        if not self._slowest_name or seconds > self._slowest_seconds:
+            self._slowest_seconds, self._slowest_name = seconds, name
 
     async def _step(self, name: str, step: Any) -> Any:
         """Await a step of fixture ``name``'s own code, known meanwhile as the case's step."""
