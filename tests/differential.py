@@ -162,6 +162,48 @@ def _in(lines: list[str], pattern: str) -> bool:
     return any(fnmatch.fnmatch(line, pattern) for line in lines)
 
 
+# Every fixture leaves a line in set-up.txt when it is set up: session, module, class, an
+# autouse one, and the event loop pytest-asyncio would run the test on (its policy fixture).
+# A test using ``database`` and ``suite`` sets up all of them; wants ``asyncio`` and ``pytest``.
+SET_UP_RECORDED = """
+import pathlib
+
+
+def record(name):
+    with pathlib.Path("set-up.txt").open("a") as file:
+        file.write(name + "\\n")
+
+
+@pytest.fixture(scope="session")
+def event_loop_policy():
+    record("event loop")
+    return asyncio.DefaultEventLoopPolicy()
+
+
+@pytest.fixture(scope="session")
+def server():
+    record("session")
+
+
+@pytest.fixture(scope="module")
+def database(server):
+    record("module")
+    yield
+    record("module teardown")
+
+
+@pytest.fixture(autouse=True)
+def each_test():
+    record("autouse")
+
+
+@pytest.fixture(scope="class")
+def suite():
+    record("class")
+
+"""
+
+
 def skipped_whole(arguments: str = "", class_arguments: str = "") -> list[object]:
     """Sources of a two-case test skipped (or xfailed without running) as a whole by a mark on
     it, its class or its module, each case then reported as its parametrized test; as

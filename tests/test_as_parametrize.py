@@ -686,19 +686,28 @@ def test_failed_first_and_last_failed_with_node_ids(differential: Differential) 
     differential.rerun("--lf", "test_it.py::test_orders[a]").assert_same()
 
 
-STEPWISE = """
+def stepwise_orders(delays: dict[str, float], passes: str) -> str:
+    """An inner file for the stepwise tests: test_orders has a case per key of ``delays``, which
+    sleeps that many seconds, then passes where ``passes`` (an expression of ``order``) holds
+    or the FIXED environment variable names the case; then test_after, which passes."""
+    return f"""
 import os
 
-@cases("order", ["a", "b", "c", "d", "e"])
+@cases("order", {list(delays)!r})
 async def test_orders(order):
-    await asyncio.sleep({"a": 0, "b": 0.1, "c": 0.2, "d": 0.3, "e": 2}[order])
-    assert order not in ("b", "d") or order in os.environ.get("FIXED", "")
+    await asyncio.sleep({delays!r}[order])
+    assert {passes} or order in os.environ.get("FIXED", "")
 
 
 @pytest.mark.asyncio
 async def test_after():
     pass
 """
+
+
+STEPWISE = stepwise_orders(
+    {"a": 0, "b": 0.1, "c": 0.2, "d": 0.3, "e": 2}, 'order not in ("b", "d")'
+)
 
 
 def test_stepwise_goes_on_from_the_failed_case(differential: Differential) -> None:
@@ -733,19 +742,7 @@ def test_stepwise_skip_passes_over_a_failed_case(differential: Differential) -> 
     assert pair.parametrized_outcomes["test_it.py::test_after"] == ["passed"]
 
 
-STEPWISE_CANCELLED = """
-import os
-
-@cases("order", ["a", "b", "c"])
-async def test_orders(order):
-    await asyncio.sleep({"a": 0.05, "b": 1, "c": 0}[order])
-    assert order == "a" or order in os.environ.get("FIXED", "")
-
-
-@pytest.mark.asyncio
-async def test_after():
-    pass
-"""
+STEPWISE_CANCELLED = stepwise_orders({"a": 0.05, "b": 1, "c": 0}, 'order == "a"')
 
 
 def test_stepwise_stops_at_the_first_failed_case_though_a_later_one_failed_first(
@@ -774,19 +771,7 @@ def test_stepwise_stops_at_the_first_failed_case_though_a_later_one_failed_first
     }
 
 
-STEPWISE_SKIP = """
-import os
-
-@cases("order", ["a", "b", "c"])
-async def test_orders(order):
-    await asyncio.sleep({"a": 0, "b": 0.2, "c": 1}[order])
-    assert order == "c" or order in os.environ.get("FIXED", "")
-
-
-@pytest.mark.asyncio
-async def test_after():
-    pass
-"""
+STEPWISE_SKIP = stepwise_orders({"a": 0, "b": 0.2, "c": 1}, 'order == "c"')
 
 
 def test_stepwise_skip_goes_on_from_the_failure_that_stopped_the_run(

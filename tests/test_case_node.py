@@ -599,18 +599,23 @@ def inject(request):
         request.node.instance.client = "client-for-" + request.node.name
 """
 
-
-def test_request_node_instance_is_the_cases_self(differential: Differential) -> None:
-    differential.write(
-        _INJECT
-        + """
-class TestA:
+# The cases of a class's test check that their request.node.instance is their self, the one
+# _INJECT gave its client.
+_CASES_OF_A_CLASS = """
     @cases("n", [1, 2])
     async def test_x(self, n, request):
         await asyncio.sleep(0.05)
         assert request.node.instance is self
         assert self.client == f"client-for-test_x[{n}]"
+"""
 
+
+def test_request_node_instance_is_the_cases_self(differential: Differential) -> None:
+    differential.write(
+        _INJECT
+        + "\nclass TestA:"
+        + _CASES_OF_A_CLASS
+        + """
     @cases("n", [1, 2])
     def test_def(self, n, request):
         assert request.node.instance is self
@@ -631,17 +636,12 @@ def test_request_node_instance_is_the_self_of_a_case_in_a_grouped_class(
 ) -> None:
     write_pair(
         pytester,
-        "import asyncio\nimport pytest\nfrom asyncgroup import concurrent_cases, concurrent_group\n"
+        "import asyncio\nimport pytest\n"
+        "from asyncgroup import concurrent_cases as cases, concurrent_group\n"
         + _INJECT
+        + "\n@concurrent_group\nclass TestA:"
+        + _CASES_OF_A_CLASS
         + """
-@concurrent_group
-class TestA:
-    @concurrent_cases("n", [1, 2])
-    async def test_x(self, n, request):
-        await asyncio.sleep(0.05)
-        assert request.node.instance is self
-        assert self.client == f"client-for-test_x[{n}]"
-
     async def test_y(self, request):
         assert request.node.instance is self
         assert self.client == "client-for-test_y"

@@ -141,7 +141,20 @@ def test_tee_sys_shows_a_cases_output_live(differential: Differential) -> None:
     pair.assert_same(*(f"*progress {s} {n}*" for s in ("out", "err") for n in (1, 2)))
 
 
-CAPTURE_FIXTURES = """
+def reads_its_output(test: str, fixture: str, word: str, encode: str) -> str:
+    """A test whose cases print ``word`` and their n, overlap, and read it back (``encode``d)
+    from the capture ``fixture``."""
+    return f"""
+@cases("n", [1, 2])
+async def {test}(n, {fixture}):
+    print(f"{word} {{n}}")
+    await asyncio.sleep(0.05)
+    assert {fixture}.readouterr().out == f"{word} {{n}}\\n"{encode}
+"""
+
+
+CAPTURE_FIXTURES = (
+    """
 import sys
 
 @cases("n", [1, 2])
@@ -156,36 +169,24 @@ def test_def(n, capsys):
     print(f"def {n}")
     assert capsys.readouterr().out == f"def {n}\\n"
 
-@cases("n", [1, 2])
-async def test_fd(n, capfd):
-    print(f"fd {n}")
-    await asyncio.sleep(0.05)
-    assert capfd.readouterr().out == f"fd {n}\\n"
-
-@cases("n", [1, 2])
-async def test_binary(n, capsysbinary):
-    print(f"binary {n}")
-    await asyncio.sleep(0.05)
-    assert capsysbinary.readouterr().out == f"binary {n}\\n".encode()
-
-@cases("n", [1, 2])
-async def test_fdbinary(n, capfdbinary):
-    print(f"fdbinary {n}")
-    await asyncio.sleep(0.05)
-    assert capfdbinary.readouterr().out == f"fdbinary {n}\\n".encode()
-
-@cases("n", [1, 2])
-async def test_tee(n, capteesys):
-    print(f"teed {n}")
-    await asyncio.sleep(0.05)
-    assert capteesys.readouterr().out == f"teed {n}\\n"
-
+"""
+    + "".join(
+        reads_its_output(*test)
+        for test in [
+            ("test_fd", "capfd", "fd", ""),
+            ("test_binary", "capsysbinary", "binary", ".encode()"),
+            ("test_fdbinary", "capfdbinary", "fdbinary", ".encode()"),
+            ("test_tee", "capteesys", "teed", ""),
+        ]
+    )
+    + """
 @cases("n", [1, 2])
 async def test_unread(n, capsys):
     print(f"unread {n}")
     await asyncio.sleep(0.05)
     assert n == 1
 """
+)
 
 
 @pytest.mark.parametrize("capture", ["-s", "--capture=fd"])

@@ -10,50 +10,10 @@ import re
 import textwrap
 
 import pytest
-from differential import Differential, skipped_whole
+from differential import SET_UP_RECORDED, Differential, skipped_whole
 
 # --------------------------------------------------------------------------------------------
 # A test whose cases are all skipped by its marks sets nothing up
-
-# Every fixture leaves a line in set-up.txt when it is set up: session, module, class, an
-# autouse one, and the event loop pytest-asyncio would run the test on (its policy fixture).
-SET_UP_RECORDED = """
-import pathlib
-
-
-def record(name):
-    with pathlib.Path("set-up.txt").open("a") as file:
-        file.write(name + "\\n")
-
-
-@pytest.fixture(scope="session")
-def event_loop_policy():
-    record("event loop")
-    return asyncio.DefaultEventLoopPolicy()
-
-
-@pytest.fixture(scope="session")
-def server():
-    record("session")
-
-
-@pytest.fixture(scope="module")
-def database(server):
-    record("module")
-    yield
-    record("module teardown")
-
-
-@pytest.fixture(autouse=True)
-def each_test():
-    record("autouse")
-
-
-@pytest.fixture(scope="class")
-def suite():
-    record("class")
-
-"""
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from differential import SET_UP_RECORDED
 
 from tests.conftest import summary
 
@@ -989,26 +990,39 @@ def test_a_failing_autouse_fixture_errors_each_test(pytester: pytest.Pytester, s
         )
 
 
+# Group "m" (test_m1, test_m2) whose module fixture, used by test_m1 only, raises in its teardown.
+MODULE_TEARDOWN_ERROR = """
+@pytest.fixture(scope="module")
+def mod_td():
+    yield
+    raise RuntimeError("module teardown boom")
+
+@concurrent_group("m")
+async def test_m1(mod_td):
+    pass
+
+@concurrent_group("m")
+async def test_m2():
+    pass
+"""
+
+
+def _write_module_teardown_error_pair(pytester: pytest.Pytester, before: str = "") -> None:
+    """write_pair of MODULE_TEARDOWN_ERROR, ``before`` (a source) ahead of it."""
+    imports = "import pytest\nfrom asyncgroup import concurrent_group\n"
+    write_pair(pytester, imports + textwrap.dedent(before) + MODULE_TEARDOWN_ERROR)
+
+
 def test_a_teardown_error_of_a_class_or_module_fixture_is_the_last_tests(
     pytester: pytest.Pytester,
 ) -> None:
     """pytest tears a class (module) fixture down after the scope's last test: an error there is
     that test's ERROR, not the group's parent's; the parent's other tests stay as they are."""
-    write_pair(
-        pytester,
-        """
-        import pytest
-        from asyncgroup import concurrent_group
-
+    class_group = """
         @pytest.fixture(scope="class")
         def cls_td():
             yield
             raise RuntimeError("class teardown boom")
-
-        @pytest.fixture(scope="module")
-        def mod_td():
-            yield
-            raise RuntimeError("module teardown boom")
 
         @concurrent_group
         class TestT:
@@ -1017,16 +1031,8 @@ def test_a_teardown_error_of_a_class_or_module_fixture_is_the_last_tests(
 
             async def test_b(self):
                 print("output of test_b")
-
-        @concurrent_group("m")
-        async def test_m1(mod_td):
-            pass
-
-        @concurrent_group("m")
-        async def test_m2():
-            pass
-        """,
-    )
+        """
+    _write_module_teardown_error_pair(pytester, before=class_group)
     grouped, plain = compare(pytester)
     outcomes = junit(pytester.path / "test_grouped.xml")
     assert outcomes["TestT::test_b"] == (
@@ -1057,26 +1063,7 @@ def test_a_teardown_error_moved_to_the_last_test_keeps_progress_within_100_perce
     """Under -n 2 the ERROR at teardown of the group's last test (its module fixture's) took
     a progress place of its own after the parent's: ``[200%]``. As for the separate tests,
     progress never passes 100%."""
-    write_pair(
-        pytester,
-        """
-        import pytest
-        from asyncgroup import concurrent_group
-
-        @pytest.fixture(scope="module")
-        def mod_td():
-            yield
-            raise RuntimeError("module teardown boom")
-
-        @concurrent_group("m")
-        async def test_m1(mod_td):
-            pass
-
-        @concurrent_group("m")
-        async def test_m2():
-            pass
-        """,
-    )
+    _write_module_teardown_error_pair(pytester)
     for module in ("test_grouped", "test_plain"):
         result = run(pytester, module, "-n", "2")
         progress = [int(found) for found in re.findall(r"\[ *(\d+)%\]", result.stdout.str())]
@@ -1216,48 +1203,39 @@ def test_a_concurrent_cases_test_without_cases_is_skipped_as_without_the_group(
 
 def test_a_group_whose_tests_are_all_skipped_sets_nothing_up(pytester: pytest.Pytester) -> None:
     """Each test skipped (or xfailed without running) by its marks: as for the separate tests,
-    no fixture is set up (module-scoped, autouse, the event loop's), nor torn down."""
+    no fixture is set up (session, module, class, autouse, the event loop's), nor torn down
+    (each would leave a line in set-up.txt, and --setup-show would list it)."""
     write_pair(
         pytester,
-        """
-        import pytest
-        from asyncgroup import concurrent_cases, concurrent_group
+        "import asyncio\nimport pytest\nfrom asyncgroup import concurrent_cases, concurrent_group\n"
+        + SET_UP_RECORDED
+        + """
+@concurrent_group("g")
+@pytest.mark.skip(reason="not today")
+async def test_a(database):
+    pass
 
-        @pytest.fixture(scope="module")
-        def shared():
-            print("SET UP shared")
-            yield
-            print("TORN DOWN shared")
+@concurrent_group("g")
+@pytest.mark.skipif("True", reason="never")
+def test_b(database, suite):
+    pass
 
-        @pytest.fixture(autouse=True)
-        def each():
-            print("SET UP each")
+@concurrent_group("g")
+@pytest.mark.xfail(run=False, reason="broken")
+async def test_c(database):
+    pass
 
-        @concurrent_group("g")
-        @pytest.mark.skip(reason="not today")
-        async def test_a(shared):
-            pass
-
-        @concurrent_group("g")
-        @pytest.mark.skipif("True", reason="never")
-        def test_b(shared):
-            pass
-
-        @concurrent_group("g")
-        @pytest.mark.xfail(run=False, reason="broken")
-        async def test_c(shared):
-            pass
-
-        @concurrent_group("g")
-        @concurrent_cases("n", [pytest.param(1, marks=pytest.mark.skip(reason="case"))])
-        async def test_d(shared, n):
-            pass
-        """,
+@concurrent_group("g")
+@concurrent_cases("n", [pytest.param(1, marks=pytest.mark.skip(reason="case"))])
+async def test_d(database, n):
+    pass
+""",
     )
-    grouped = run(pytester, "test_grouped", "-s", "--setup-show")
-    plain = run(pytester, "test_plain", "-s", "--setup-show")
-    for result in (grouped, plain):
-        assert not [line for line in result.outlines if "SET UP" in line or "shared" in line], (
+    recorded = pytester.path / "set-up.txt"
+    for module in ("test_grouped", "test_plain"):
+        result = run(pytester, module, "-s", "--setup-show")
+        assert not recorded.exists(), (module, recorded.read_text())
+        assert not [line for line in result.outlines if "SETUP" in line or "TEARDOWN" in line], (
             result.stdout.str()
         )
         assert result.ret == 0

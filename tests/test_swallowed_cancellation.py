@@ -298,13 +298,7 @@ def test_a_case_that_ignores_cancellation_is_given_up_and_the_session_goes_on(
 def test_a_case_that_ignores_ctrl_c_is_given_up_and_the_run_stops(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makepyfile(
-        test_inner=IGNORES_CANCELLATION.replace("{options}", "").replace(
-            'n == "fail"', 'n == "never"'
-        )
-    )
-    output, code = _interrupt(pytester, 2)
-    assert code == pytest.ExitCode.INTERRUPTED, output
+    output = _ctrl_c_two_that_ignore_it(pytester, IGNORES_CANCELLATION)
     assert "CancellationIgnoredError: case 'forever' ignored its cancellation (the run " in output
     assert "stopped: the parent test was interrupted)" in output, output
     lines = (pytester.path / "log.txt").read_text().splitlines()
@@ -312,6 +306,18 @@ def test_a_case_that_ignores_ctrl_c_is_given_up_and_the_run_stops(
     assert {"finally fail", "finally forever", "torn down fail", "torn down forever"} <= set(
         lines
     ), lines
+
+
+def _ctrl_c_two_that_ignore_it(pytester: pytest.Pytester, source: str) -> str:
+    """Run ``source`` (IGNORES_CANCELLATION or FIXTURE_IGNORES_CANCELLATION, no options) with its
+    "fail" case made a second one that ignores its cancellation; Ctrl-C once both started. Its
+    output, after asserting that the run was interrupted (exit code 2)."""
+    pytester.makepyfile(
+        test_inner=source.replace("{options}", "").replace('n == "fail"', 'n == "never"')
+    )
+    output, code = _interrupt(pytester, 2)
+    assert code == pytest.ExitCode.INTERRUPTED, output
+    return output
 
 
 def _interrupt(pytester: pytest.Pytester, started: int) -> tuple[str, int]:
@@ -439,13 +445,7 @@ def test_a_fixture_that_ignores_cancellation_is_given_up_and_the_session_goes_on
 def test_a_fixture_that_ignores_ctrl_c_is_given_up_and_the_run_stops(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makepyfile(
-        test_inner=FIXTURE_IGNORES_CANCELLATION.replace("{options}", "").replace(
-            'n == "fail"', 'n == "never"'
-        )
-    )
-    output, code = _interrupt(pytester, 2)
-    assert code == pytest.ExitCode.INTERRUPTED, output
+    output = _ctrl_c_two_that_ignore_it(pytester, FIXTURE_IGNORES_CANCELLATION)
     for n in ("setup", "teardown"):
         assert (
             f"CancellationIgnoredError: case '{n}': fixture 'forever' ignored its cancellation "
