@@ -198,8 +198,8 @@ class ParentRun:
         # pytest.exit() in a case: the other cases are cancelled, then the parent raises it.
         self.exit_error: BaseException | None = None
         self.tasks: set[asyncio.Task[None]] = set()
-        # --sw: each case's place in the order its test would run, and the last place of a
-        # case that failed (see flush).
+        # --sw: each case's place in the order its test would run (made only under --sw),
+        # and the last place of a case that failed (see flush).
         self.places: dict[int, int] = {}
         self.task_places: dict[asyncio.Task[None], int] = {}
         self.failed_place = -1
@@ -428,7 +428,8 @@ class ParentRun:
         __tracebackhide__ = True
         limit = self.settings.max_concurrency
         slots = asyncio.Semaphore(limit) if limit else None
-        self.places = {id(case): place for place, case in enumerate(cases)}
+        if self.config.pluginmanager.has_plugin("asyncgroup-stepwise"):
+            self.places = {id(case): place for place, case in enumerate(cases)}
         try:
             if slots is None:  # every case starts now
                 # The collector stays paused while the tasks are made and take their first
@@ -479,7 +480,8 @@ class ParentRun:
     def _start(self, loop: asyncio.AbstractEventLoop, case: Case) -> asyncio.Task[None]:
         task: asyncio.Task[None] = self.census.create_task(self._run_case(case))
         self.tasks.add(task)
-        self.task_places[task] = self.places.get(id(case), -1)
+        if self.places:  # --sw
+            self.task_places[task] = self.places.get(id(case), -1)
         # In the run's context: by default each callback gets a new copy of the current one.
         task.add_done_callback(self.case_done, context=self.context)
         return task
