@@ -48,7 +48,8 @@ class CaseMark:
 
     def __init__(self, task: asyncio.Task[Any]) -> None:
         self.task = task  # the case's own task, which is not its leftover
-        self.tasks: list[asyncio.Task[Any]] = []
+        # Python < 3.12: the tasks it started, a list made at the first (most cases start none).
+        self.tasks: list[asyncio.Task[Any]] | None = None
 
 
 case_mark: contextvars.ContextVar[CaseMark | None] = contextvars.ContextVar(
@@ -86,6 +87,8 @@ class TaskCensus:
                 task = asyncio.Task(coro, loop=loop, **kwargs)
             mark = case_mark.get()
             if mark is not None:
+                if mark.tasks is None:
+                    mark.tasks = []
                 mark.tasks.append(task)
             return task
 
@@ -100,7 +103,7 @@ class TaskCensus:
     async def running(self, mark: CaseMark) -> list[asyncio.Task[Any]]:
         """The tasks started under ``mark`` that have not finished, in no particular order."""
         if not _WITHOUT_FACTORY:
-            mark.tasks = [task for task in mark.tasks if not task.done()]
+            mark.tasks = [task for task in mark.tasks or () if not task.done()]
             return list(mark.tasks)
         future = self._waiting.get(mark)
         if future is None:
