@@ -762,9 +762,37 @@ class ParentRun:
                         if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
                             _not_run(phases, xfail)  # as pytest: xfail(run=False) at the call
                         else:
-                            await self._call(
-                                case, member, bound_args, kwargs, phases, deadline, output
+                            # The body is awaited right here, not in a coroutine of its own:
+                            # one frame of asyncgroup's above each sleeping case's body.
+                            call, mark, token, body = self._call_begins(
+                                task, phases, deadline, output
                             )
+                            try:
+                                # Its skip, xfail or failure is the call's.
+                                if self.runtest_call is not None:
+                                    self.runtest_call(item=self.fixtures[task].node)
+                                if member.is_async:
+                                    self.bodies[task] = member.func(*bound_args, **kwargs)
+                                    await self._stepped(case, member, "call", self.bodies[task])
+                                else:
+                                    steps = self._steps(case, member, "call", threaded=True)
+                                    await self._call_in_thread(
+                                        case, member, bound_args, kwargs, deadline, steps
+                                    )
+                            except BaseException as exc:
+                                self._call_ended(case, task, call, deadline, body, output, exc)
+                            else:
+                                self._call_ended(case, task, call, deadline, body, output)
+                            finally:
+                                self.bodies.pop(task, None)
+                                case_mark.reset(token)
+                                if task in self.cancelled_from_outside or (
+                                    deadline is not None and deadline.expired
+                                ):  # its libraries clean up first
+                                    await self._settle(task, mark, cut_off=True)
+                                else:  # its tasks run on while its fixtures are torn down
+                                    left = await left_running(self.census, mark, self.root)
+                                    self.unsettled[task] = (mark, left)
                         if xfail is None and fixtures is not None:  # marks added in the call
                             xfail = self._added_xfail(member, fixtures, run=True)
                     finally:
@@ -990,36 +1018,38 @@ class ParentRun:
         setup.end(error, output)
         return kwargs if error is None else None
 
-    async def _call(
+    def _call_begins(
         self,
-        case: Case,
-        member: Member,
-        bound_args: tuple[Any, ...],
-        kwargs: dict[str, Any],
+        task: asyncio.Task[Any],
         phases: list[Phase],
         deadline: Deadline | None,
         output: CaseOutput,
-    ) -> None:
-        __tracebackhide__ = True
+    ) -> tuple[Phase, CaseMark, contextvars.Token[CaseMark | None], str]:
+        """The case's call phase begins (its body is awaited by _run_one, then _call_ended):
+        the phase, the case's mark, the token to reset it with, and the body's name in a
+        timeout's message."""
         call = Phase("call")
         phases.append(call)
-        task = asyncio.current_task()
-        assert task is not None
         mark = CaseMark(task)
         token = case_mark.set(mark)  # tasks the body starts are the case's
         body = _body(phases, deadline)  # the body, in a timeout's message
         call.begin()
         output.begin("call")
-        try:
-            if self.runtest_call is not None:  # its skip, xfail or failure is the call's
-                self.runtest_call(item=self.fixtures[task].node)
-            if member.is_async:
-                coroutine = self.bodies[task] = member.func(*bound_args, **kwargs)
-                await self._stepped(case, member, "call", coroutine)
-            else:
-                steps = self._steps(case, member, "call", threaded=True)
-                await self._call_in_thread(case, member, bound_args, kwargs, deadline, steps)
-        except BaseException as exc:
+        return call, mark, token, body
+
+    def _call_ended(
+        self,
+        case: Case,
+        task: asyncio.Task[Any],
+        call: Phase,
+        deadline: Deadline | None,
+        body: str,
+        output: CaseOutput,
+        exc: BaseException | None = None,
+    ) -> None:
+        """The case's call phase ends, its body having raised ``exc`` (or returned, None)."""
+        __tracebackhide__ = True
+        if exc is not None:
             error = self._given_up(case, task) or self._error(exc, deadline, body)
             warn_unraisable(output)  # the body's own error is the one reported
             call.end(error, output)
@@ -1027,13 +1057,6 @@ class ParentRun:
             stopped = self._given_up(case, task) or self._swallowed(deadline, body)
             unraisable = warn_unraisable(output)
             call.end(stopped or unraisable, output)
-        finally:
-            self.bodies.pop(task, None)
-            case_mark.reset(token)
-            if task in self.cancelled_from_outside or (deadline is not None and deadline.expired):
-                await self._settle(task, mark, cut_off=True)  # its libraries clean up first
-            else:  # its tasks run on while its fixtures are torn down
-                self.unsettled[task] = (mark, await left_running(self.census, mark, self.root))
 
     async def _settle(
         self,
