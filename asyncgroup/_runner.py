@@ -478,7 +478,11 @@ class ParentRun:
         gc.freeze()
 
     def _start(self, loop: asyncio.AbstractEventLoop, case: Case) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = self.census.create_task(self._run_case(case))
+        # A case with no rerun plugin runs its one attempt as its task: no coroutine of an
+        # attempt loop is kept for each sleeping case.
+        task: asyncio.Task[Any] = self.census.create_task(
+            self._run_case(case) if self.with_reruns else self._run_one(case, Attempt(None, 0))
+        )
         self.tasks.add(task)
         if self.places:  # --sw
             self.task_places[task] = self.places.get(id(case), -1)
@@ -640,19 +644,10 @@ class ParentRun:
 
     async def _run_case(self, case: Case) -> None:
         __tracebackhide__ = True
-        member = self._member(case)
         reruns = self._reruns(case)
         attempt = 0
         while True:
-            try:
-                again = await self._run_one(case, Attempt(reruns, attempt))
-            finally:
-                output = current_output.get()  # the case's, set in this very task by _run_one
-                if output is not None and output.warnings:
-                    reporter = member.reporter
-                    assert reporter is not None
-                    reporter.file_warnings(case.id, output.warnings)
-                    output.warnings = []  # filed: a rerun cancelled before it starts has none
+            again = await self._run_one(case, Attempt(reruns, attempt))
             if again is None:
                 return
             attempt += 1
@@ -662,6 +657,15 @@ class ParentRun:
             except asyncio.CancelledError:
                 self._cancelled(case, Attempt(reruns, attempt))
                 raise
+
+    def _file_warnings(self, case: Case) -> None:
+        """File what the case warned in its attempt that ends, under its node id."""
+        output = current_output.get()  # the case's, set in this very task by _run_one
+        if output is not None and output.warnings:
+            reporter = self._member(case).reporter
+            assert reporter is not None
+            reporter.file_warnings(case.id, output.warnings)
+            output.warnings = []  # filed: a rerun cancelled before it starts has none
 
     def _reruns(self, case: Case) -> CaseReruns | None:
         """What the rerun plugin says about the case (asked once per case), or None."""
@@ -681,184 +685,196 @@ class ParentRun:
             self._report(case, [], None, f"cancelled: {self.stop_reason}", attempt=attempt)
 
     async def _run_one(self, case: Case, attempt: Attempt) -> float | None:
-        """Run one attempt of the case; the seconds to wait before it runs again, or None."""
+        """Run one attempt of the case; the seconds to wait before it runs again, or None.
+
+        Without a rerun plugin, this is the case's task itself (see _start): what the case
+        warned is filed under its node id when it ends."""
         __tracebackhide__ = True
-        member = self._member(case)
-        setup_error: BaseException | None
         try:
-            skip_reason, xfail = self.settings.case_marks(case, member.item)
-        except pytest.fail.Exception as error:
-            # A skipif/xfail condition that fails to evaluate: as pytest, that case's setup
-            # error ("Error evaluating 'xfail' condition"); the other cases run.
-            skip_reason, xfail, setup_error = None, None, error
-        else:
-            setup_error = getattr(case, "setup_error", None) or self.setup_error
-        if skip_reason is not None:
-            self._report(case, [], None, skip_reason, attempt=attempt)
-            return None
-        if setup_error is not None:  # a wider-scoped fixture failed (see _fixtures.defer_wider)
-            failed = Phase("setup")
-            failed.begin()
-            failed.end(setup_error)
-            self._report(case, [failed], xfail, attempt=attempt)
-            return None
-        if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
-            # As pytest: xfail(run=False) acts at setup ("XFAIL at setup of test_x[3]").
-            not_run = Phase("setup")
-            not_run.begin()
-            not_run.end(pytest.xfail.Exception(xfail.reason))
-            self._report(case, [not_run], None, attempt=attempt)
-            return None
-        output = CaseOutput(member.reporter.nodeid(case.id))
-        current_output.set(output)
-        if self.case_filters:
-            enter_case(self.case_filters.get(case.id))
-        task = asyncio.current_task()
-        assert task is not None
-        timeout = self.timeouts.get(id(case))
-        if timeout is not None and debugger_active():
-            timeout = None
-        body_only = timeout is not None and timeout.body_only
-        deadline = None
-        if timeout is not None and not body_only:
-            deadline = Deadline(
-                task,
-                timeout.seconds,
-                source=timeout.source,
-                watchdog=self.watchdog,
-                on_expire=self._timed_out,
-            )
-        per_case_fixtures = self.per_case_fixtures or member is not self.own
-        bound_args = self._bound_args(member)
-        fixtures = None
-        if per_case_fixtures:
-            fixtures = self.fixtures[task] = self._case_fixtures(case, output, member, bound_args)
-        phases: list[Phase] = []
-        cancelled: asyncio.CancelledError | None = None  # from outside: not a case failure
-        try:
+            member = self._member(case)
+            setup_error: BaseException | None
             try:
-                if fixtures is None:
-                    kwargs: dict[str, Any] | None = {**self.shared_arguments, **case.values}
-                else:
-                    kwargs = await self._setup(case, fixtures, member, phases, deadline, output)
-                    if member.case_is_item:  # as pytest fills a test's funcargs in its setup
-                        assert member.item is not None
-                        member.item.funcargs.update({**self.item.funcargs, **fixtures.values})
-                if kwargs is not None:
-                    if body_only:  # pytest-timeout's func_only: fixtures are not timed
-                        assert timeout is not None
-                        deadline = Deadline(
-                            task,
-                            timeout.seconds,
-                            source=timeout.source,
-                            watchdog=self.watchdog,
-                            on_expire=self._timed_out,
-                        )
-                    if xfail is None and fixtures is not None:  # marks added in setup
-                        xfail = self._added_xfail(member, fixtures)
-                    if fixtures is not None:
-                        self._made_reports(case, member, fixtures, phases, xfail)
-                    try:
-                        if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
-                            _not_run(phases, xfail)  # as pytest: xfail(run=False) at the call
-                        else:
-                            # The body is awaited right here, not in a coroutine of its own:
-                            # one frame of asyncgroup's above each sleeping case's body.
-                            call, mark, token, body = self._call_begins(
-                                task, phases, deadline, output
-                            )
-                            try:
-                                # Its skip, xfail or failure is the call's.
-                                if self.runtest_call is not None:
-                                    self.runtest_call(item=self.fixtures[task].node)
-                                if member.is_async:
-                                    self.bodies[task] = member.func(*bound_args, **kwargs)
-                                    await self._stepped(case, member, "call", self.bodies[task])
-                                else:
-                                    steps = self._steps(case, member, "call", threaded=True)
-                                    await self._call_in_thread(
-                                        case, member, bound_args, kwargs, deadline, steps
-                                    )
-                            except BaseException as exc:
-                                self._call_ended(case, task, call, deadline, body, output, exc)
-                            else:
-                                self._call_ended(case, task, call, deadline, body, output)
-                            finally:
-                                self.bodies.pop(task, None)
-                                case_mark.reset(token)
-                                if task in self.cancelled_from_outside or (
-                                    deadline is not None and deadline.expired
-                                ):  # its libraries clean up first
-                                    await self._settle(task, mark, cut_off=True)
-                                else:  # its tasks run on while its fixtures are torn down
-                                    left = await left_running(self.census, mark, self.root)
-                                    self.unsettled[task] = (mark, left)
-                        if xfail is None and fixtures is not None:  # marks added in the call
-                            xfail = self._added_xfail(member, fixtures, run=True)
-                    finally:
-                        if body_only and deadline is not None:
-                            deadline.stop()
-                            deadline = None
-                    if fixtures is not None and fixtures.failed_steps:
-                        _fail_for_steps(phases[-1], fixtures.failed_steps)
-            except asyncio.CancelledError as exc:
-                cancelled = exc
-                if phases and not phases[-1].ended:
-                    phases[-1].end(exc, output)
-                _uncancel(task)  # the teardown runs in a task not being cancelled, as in pytest
-        finally:  # KeyboardInterrupt included: a started case is always torn down
-            if fixtures is not None:
-                self._made_reports(case, member, fixtures, phases, xfail)
-                try:
-                    await self._teardown(case, member, fixtures, phases, deadline, output)
-                    self._made_reports(case, member, fixtures, phases, xfail)
-                except asyncio.CancelledError as exc:
-                    cancelled = cancelled or exc
-            self.fixtures.pop(task, None)
-            unsettled = self.unsettled.pop(task, None)
-            if unsettled is not None:  # as pytest-asyncio closing the test's loop after teardown
-                try:
-                    await self._settle(task, unsettled[0], left=unsettled[1])
-                except asyncio.CancelledError as exc:
-                    cancelled = cancelled or exc
-            if deadline is not None:
-                deadline.cancel()
-            cutoff = self.cutoffs.pop(task, None)
-            if cutoff is not None:
-                cutoff.cancel()
-            if self.watchdog is not None:
-                self.watchdog.claim(task)  # a stall in this very step is this case's
-            notes = self.notes.pop(task, None)
-            output.end()
-        exiting = [p for p in phases if isinstance(p.error, pytest.exit.Exception)]
-        if exiting:  # as pytest: the phase that stops the session has no report, nor the rest
-            phases = phases[: phases.index(exiting[0])]
-            if not any(phase.when == "call" for phase in phases):
+                skip_reason, xfail = self.settings.case_marks(case, member.item)
+            except pytest.fail.Exception as error:
+                # A skipif/xfail condition that fails to evaluate: as pytest, that case's setup
+                # error ("Error evaluating 'xfail' condition"); the other cases run.
+                skip_reason, xfail, setup_error = None, None, error
+            else:
+                setup_error = getattr(case, "setup_error", None) or self.setup_error
+            if skip_reason is not None:
+                self._report(case, [], None, skip_reason, attempt=attempt)
                 return None
-        again = None
-        if cancelled is None or _finished(phases):
-            # Cancelled only in its teardown, the case still has an outcome to report.
-            if notes:
-                self._warn(case, phases, notes)
-            properties = fixtures.user_properties if fixtures is not None else None
-            if cancelled is None and attempt.reruns is not None:
-                # Whether the case runs again is decided when its reports are built.
-                attempt.decided = asyncio.get_running_loop().create_future()
-            self._report(case, phases, xfail, notes=notes, properties=properties, attempt=attempt)
-            if attempt.decided is not None:
+            if setup_error is not None:  # a wider-scoped fixture failed (see _fixtures.defer_wider)
+                failed = Phase("setup")
+                failed.begin()
+                failed.end(setup_error)
+                self._report(case, [failed], xfail, attempt=attempt)
+                return None
+            if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
+                # As pytest: xfail(run=False) acts at setup ("XFAIL at setup of test_x[3]").
+                not_run = Phase("setup")
+                not_run.begin()
+                not_run.end(pytest.xfail.Exception(xfail.reason))
+                self._report(case, [not_run], None, attempt=attempt)
+                return None
+            output = CaseOutput(member.reporter.nodeid(case.id))
+            current_output.set(output)
+            if self.case_filters:
+                enter_case(self.case_filters.get(case.id))
+            task = asyncio.current_task()
+            assert task is not None
+            timeout = self.timeouts.get(id(case))
+            if timeout is not None and debugger_active():
+                timeout = None
+            body_only = timeout is not None and timeout.body_only
+            deadline = None
+            if timeout is not None and not body_only:
+                deadline = Deadline(
+                    task,
+                    timeout.seconds,
+                    source=timeout.source,
+                    watchdog=self.watchdog,
+                    on_expire=self._timed_out,
+                )
+            per_case_fixtures = self.per_case_fixtures or member is not self.own
+            bound_args = self._bound_args(member)
+            fixtures = None
+            if per_case_fixtures:
+                fixtures = self.fixtures[task] = self._case_fixtures(
+                    case, output, member, bound_args
+                )
+            phases: list[Phase] = []
+            cancelled: asyncio.CancelledError | None = None  # from outside: not a case failure
+            try:
                 try:
-                    again = await attempt.decided
-                except asyncio.CancelledError:
-                    # Stopped before the decision (the future is cancelled with the task, and
-                    # the attempt is the case's last), or after one to run again.
-                    if not attempt.decided.cancelled() and attempt.decided.result() is not None:
-                        self._cancelled(case, Attempt(attempt.reruns, attempt.index + 1))
-                    raise
-        elif self.stop_reason is not None:
-            self._report(case, [], None, f"cancelled: {self.stop_reason}", attempt=attempt)
-        if cancelled is not None:
-            raise cancelled
-        return again
+                    if fixtures is None:
+                        kwargs: dict[str, Any] | None = {**self.shared_arguments, **case.values}
+                    else:
+                        kwargs = await self._setup(case, fixtures, member, phases, deadline, output)
+                        if member.case_is_item:  # as pytest fills a test's funcargs in its setup
+                            assert member.item is not None
+                            member.item.funcargs.update({**self.item.funcargs, **fixtures.values})
+                    if kwargs is not None:
+                        if body_only:  # pytest-timeout's func_only: fixtures are not timed
+                            assert timeout is not None
+                            deadline = Deadline(
+                                task,
+                                timeout.seconds,
+                                source=timeout.source,
+                                watchdog=self.watchdog,
+                                on_expire=self._timed_out,
+                            )
+                        if xfail is None and fixtures is not None:  # marks added in setup
+                            xfail = self._added_xfail(member, fixtures)
+                        if fixtures is not None:
+                            self._made_reports(case, member, fixtures, phases, xfail)
+                        try:
+                            if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
+                                _not_run(phases, xfail)  # as pytest: xfail(run=False) at the call
+                            else:
+                                # The body is awaited right here, not in a coroutine of its own:
+                                # one frame of asyncgroup's above each sleeping case's body.
+                                call, mark, token, body = self._call_begins(
+                                    task, phases, deadline, output
+                                )
+                                try:
+                                    # Its skip, xfail or failure is the call's.
+                                    if self.runtest_call is not None:
+                                        self.runtest_call(item=self.fixtures[task].node)
+                                    if member.is_async:
+                                        self.bodies[task] = member.func(*bound_args, **kwargs)
+                                        await self._stepped(case, member, "call", self.bodies[task])
+                                    else:
+                                        steps = self._steps(case, member, "call", threaded=True)
+                                        await self._call_in_thread(
+                                            case, member, bound_args, kwargs, deadline, steps
+                                        )
+                                except BaseException as exc:
+                                    self._call_ended(case, task, call, deadline, body, output, exc)
+                                else:
+                                    self._call_ended(case, task, call, deadline, body, output)
+                                finally:
+                                    self.bodies.pop(task, None)
+                                    case_mark.reset(token)
+                                    if task in self.cancelled_from_outside or (
+                                        deadline is not None and deadline.expired
+                                    ):  # its libraries clean up first
+                                        await self._settle(task, mark, cut_off=True)
+                                    else:  # its tasks run on while its fixtures are torn down
+                                        left = await left_running(self.census, mark, self.root)
+                                        self.unsettled[task] = (mark, left)
+                            if xfail is None and fixtures is not None:  # marks added in the call
+                                xfail = self._added_xfail(member, fixtures, run=True)
+                        finally:
+                            if body_only and deadline is not None:
+                                deadline.stop()
+                                deadline = None
+                        if fixtures is not None and fixtures.failed_steps:
+                            _fail_for_steps(phases[-1], fixtures.failed_steps)
+                except asyncio.CancelledError as exc:
+                    cancelled = exc
+                    if phases and not phases[-1].ended:
+                        phases[-1].end(exc, output)
+                    _uncancel(task)  # the teardown runs in a task not being cancelled, as in pytest
+            finally:  # KeyboardInterrupt included: a started case is always torn down
+                if fixtures is not None:
+                    self._made_reports(case, member, fixtures, phases, xfail)
+                    try:
+                        await self._teardown(case, member, fixtures, phases, deadline, output)
+                        self._made_reports(case, member, fixtures, phases, xfail)
+                    except asyncio.CancelledError as exc:
+                        cancelled = cancelled or exc
+                self.fixtures.pop(task, None)
+                unsettled = self.unsettled.pop(task, None)
+                if (
+                    unsettled is not None
+                ):  # as pytest-asyncio closing the test's loop after teardown
+                    try:
+                        await self._settle(task, unsettled[0], left=unsettled[1])
+                    except asyncio.CancelledError as exc:
+                        cancelled = cancelled or exc
+                if deadline is not None:
+                    deadline.cancel()
+                cutoff = self.cutoffs.pop(task, None)
+                if cutoff is not None:
+                    cutoff.cancel()
+                if self.watchdog is not None:
+                    self.watchdog.claim(task)  # a stall in this very step is this case's
+                notes = self.notes.pop(task, None)
+                output.end()
+            exiting = [p for p in phases if isinstance(p.error, pytest.exit.Exception)]
+            if exiting:  # as pytest: the phase that stops the session has no report, nor the rest
+                phases = phases[: phases.index(exiting[0])]
+                if not any(phase.when == "call" for phase in phases):
+                    return None
+            again = None
+            if cancelled is None or _finished(phases):
+                # Cancelled only in its teardown, the case still has an outcome to report.
+                if notes:
+                    self._warn(case, phases, notes)
+                properties = fixtures.user_properties if fixtures is not None else None
+                if cancelled is None and attempt.reruns is not None:
+                    # Whether the case runs again is decided when its reports are built.
+                    attempt.decided = asyncio.get_running_loop().create_future()
+                self._report(
+                    case, phases, xfail, notes=notes, properties=properties, attempt=attempt
+                )
+                if attempt.decided is not None:
+                    try:
+                        again = await attempt.decided
+                    except asyncio.CancelledError:
+                        # Stopped before the decision (the future is cancelled with the task, and
+                        # the attempt is the case's last), or after one to run again.
+                        if not attempt.decided.cancelled() and attempt.decided.result() is not None:
+                            self._cancelled(case, Attempt(attempt.reruns, attempt.index + 1))
+                        raise
+            elif self.stop_reason is not None:
+                self._report(case, [], None, f"cancelled: {self.stop_reason}", attempt=attempt)
+            if cancelled is not None:
+                raise cancelled
+            return again
+        finally:
+            self._file_warnings(case)
 
     def _timed_out(self, deadline: Deadline) -> None:
         self._watch(deadline.task, f"by its timeout of {deadline.seconds:g} s")
