@@ -276,6 +276,9 @@ class ParentRun:
         # A plugin that reruns failed tests reruns failed cases (see _attempts).
         self.reruns_hook = self.config.hook.pytest_asyncgroup_case_reruns
         self.with_reruns = bool(self.reruns_hook.get_hookimpls())
+        # The attempt of every case without a rerun plugin: one for all, as nothing of it
+        # changes (see Attempt.decided).
+        self.once = Attempt(None, 0)
         self.case_reruns: dict[int, CaseReruns | None] = {}  # by id(case): see _reruns
         # Bound once: a bound method made per case task is 64 bytes more per running case.
         self.case_done = self._case_done
@@ -481,7 +484,7 @@ class ParentRun:
         # A case with no rerun plugin runs its one attempt as its task: no coroutine of an
         # attempt loop is kept for each sleeping case.
         task: asyncio.Task[Any] = self.census.create_task(
-            self._run_case(case) if self.with_reruns else self._run_one(case, Attempt(None, 0))
+            self._run_case(case) if self.with_reruns else self._run_one(case, self.once)
         )
         self.tasks.add(task)
         if self.places:  # --sw
@@ -783,6 +786,7 @@ class ParentRun:
                                         self.runtest_call(item=self.fixtures[task].node)
                                     if member.is_async:
                                         self.bodies[task] = member.func(*bound_args, **kwargs)
+                                        kwargs = None  # the body's own frame has them
                                         await self._stepped(case, member, "call", self.bodies[task])
                                     else:
                                         steps = self._steps(case, member, "call", threaded=True)
