@@ -114,13 +114,24 @@ def filter_action(
     the name a filter's module pattern is matched against)."""
     for action, message, kind, module_re, line in filters:
         if (
-            (message is None or message.match(text))
+            _matched(message, text)
             and issubclass(category, kind)
-            and (module_re is None or module_re.match(module))
+            and _matched(module_re, module)
             and (line == 0 or lineno == line)
         ):
             return str(action)
     return str(warnings.defaultaction)  # type: ignore[attr-defined]
+
+
+def _matched(pattern: Any, text: str) -> bool:
+    """Whether a filter's message or module ``pattern`` matches, as ``warn_explicit`` matches
+    it (CPython's ``check_matched``): None matches anything; a plain str, which Python's own
+    default filters hold (``'__main__'``), matches exactly; anything else is a compiled regex."""
+    if pattern is None:
+        return True
+    if isinstance(pattern, str):
+        return pattern == text
+    return bool(pattern.match(text))
 
 
 def _module_of(filename: str, lineno: int) -> str:

@@ -158,6 +158,30 @@ def test_filterwarnings_mark_on_one_case(differential: Differential) -> None:
     assert pair.parametrized_outcomes["test_it.py::test_x[strict]"] == ["failed"]
 
 
+def test_filterwarnings_mark_on_one_case_without_pytest_s_warnings_plugin(
+    differential: Differential,
+) -> None:
+    """With ``-p no:warnings`` (or ``PYTHONWARNINGS`` set) Python's own default filters stay,
+    and they hold the module name as a plain str ('__main__'), not a regex: matched as
+    Python matches them (it failed every warning case with an AttributeError)."""
+    source = """
+    import warnings
+
+    @cases("name", [
+        "plain",
+        pytest.param("strict", marks=pytest.mark.filterwarnings("error::UserWarning")),
+    ])
+    async def test_x(name):
+        warnings.warn("old api", DeprecationWarning)
+    """
+    pair = differential.run(source, "-p", "no:warnings")
+    pair.assert_same()
+    assert pair.parametrized_outcomes == {
+        "test_it.py::test_x[plain]": ["passed"],
+        "test_it.py::test_x[strict]": ["passed"],
+    }
+
+
 WARNING_AS_ERROR = """
 import warnings
 
