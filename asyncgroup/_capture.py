@@ -197,9 +197,47 @@ class _CaseStream(io.TextIOBase):
     def isatty(self) -> bool:
         return self.fallback.isatty()
 
+    def writable(self) -> bool:
+        return True
+
+    # io.TextIOBase has these as None: they are the stream's we stand in for, as pytest's
+    # capture has its own (a library encodes for sys.stdout.encoding, say).
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(self.fallback.encoding)
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self.fallback.errors
+
+    @property
+    def buffer(self) -> Any:
+        """The binary stream beneath: in a case, what it writes there is its output too."""
+        return _CaseBinaryStream(self)
+
     def __getattr__(self, name: str) -> Any:
-        # encoding, errors, buffer, fileno...: as the stream we stand in for.
+        # fileno, name, mode...: as the stream we stand in for.
         return getattr(self.fallback, name)
+
+
+class _CaseBinaryStream:
+    """``sys.stdout.buffer`` (or stderr's) of a case: its bytes go where its text goes,
+    decoded, as pytest's capture decodes what a test writes to the buffer beneath."""
+
+    def __init__(self, text: _CaseStream) -> None:
+        self._text = text
+
+    def write(self, data: bytes) -> int:
+        if running_output() is None:
+            return int(self._text.fallback.buffer.write(data))
+        self._text.write(bytes(data).decode(self._text.encoding, "replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._text.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._text.fallback.buffer, name)
 
 
 class CaplogHandler(logging.Handler):

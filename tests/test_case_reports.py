@@ -63,6 +63,39 @@ def test_executor_output_and_logs_are_the_calling_cases(differential: Differenti
             assert f"executor print {3 - n}" not in section, result.stdout.str()
 
 
+@pytest.mark.parametrize("capture", ["fd", "sys"])
+def test_a_cases_stdout_is_a_whole_text_stream_with_a_buffer(
+    differential: Differential, capture: str
+) -> None:
+    """sys.stdout/sys.stderr in a case have the encoding, errors and writable() of the stream
+    they stand in for, and what a case writes to their binary ``buffer`` is its output."""
+    pair = differential.run(
+        """
+        import sys
+
+        @cases("n", [1, 2])
+        async def test_x(n):
+            assert sys.stdout.writable() and sys.stderr.writable()
+            "é".encode(sys.stdout.encoding, sys.stdout.errors or "strict")
+            sys.stdout.buffer.write(f"binary out {n}\\n".encode())
+            sys.stderr.buffer.write(f"binary err {n}\\n".encode())
+            sys.stdout.buffer.flush()
+            await asyncio.sleep(0.2)  # the cases overlap
+            assert n == 1
+        """,
+        "-rA",
+        f"--capture={capture}",
+    )
+    pair.assert_same()
+    assert pair.parametrized_outcomes["test_it.py::test_x[2]"] == ["failed"]
+    for result in (pair.concurrent, pair.parametrized):
+        for n in (1, 2):
+            section = _section(result, f"test_x[{n}]")
+            assert f"binary out {n}" in section, result.stdout.str()
+            assert f"binary err {n}" in section, result.stdout.str()
+            assert f"binary out {3 - n}" not in section, result.stdout.str()
+
+
 def test_run_in_executor_with_a_process_pool_works_in_a_case(differential: Differential) -> None:
     """Only a thread pool's work runs in a copy of the case's context: a context cannot be
     pickled for a process."""
