@@ -29,7 +29,11 @@ from asyncgroup._capture import CaseOutput, current_output, run_in_case
 
 
 @contextmanager
-def unraisable_per_case() -> Iterator[None]:
+def unraisable_per_case(unraisable: bool = True, threads: bool = True) -> Iterator[None]:
+    """Files unraisable exceptions (``unraisable``) and exceptions in threads (``threads``) on
+    the case they happen in; each only while pytest's plugin for it is on (a run with
+    ``-p no:unraisableexception`` or ``-p no:threadexception`` warns of neither, for its
+    parametrized tests or its cases)."""
     previous_hook, previous_excepthook = sys.unraisablehook, threading.excepthook
     previous_start = threading.Thread.start
     # Threads started by a case (a thread does not inherit its starter's context).
@@ -79,7 +83,10 @@ def unraisable_per_case() -> Iterator[None]:
             run_in_case(thread, output)  # what it prints and logs is the case's too
         previous_start(thread)
 
-    sys.unraisablehook, threading.excepthook = hook, excepthook
+    if unraisable:
+        sys.unraisablehook = hook
+    if threads:
+        threading.excepthook = excepthook
     threading.Thread.start = start  # type: ignore[method-assign, assignment]
     try:
         yield

@@ -315,7 +315,10 @@ class ParentRun:
                 self.capture.active(),
                 executor_work_in_case_context(),
                 log_file_per_case(self.config),
-                unraisable_per_case(),
+                unraisable_per_case(
+                    self.config.pluginmanager.has_plugin("unraisableexception"),
+                    self.config.pluginmanager.has_plugin("threadexception"),
+                ),
                 per_case_warnings(),
                 sigint_cancels(parent, STOP_GRACE) as interrupt,
                 dispatching(bool(self.case_filters)),

@@ -469,3 +469,28 @@ def test_exception_in_a_thread_of_a_thread_a_case_started_fails_that_case(
     pair.assert_same_short_summary()
     pair.assert_same_counts()
     assert pair.parametrized_outcomes["test_it.py::test_x[innocent]"] == ["passed"]
+
+
+@pytest.mark.parametrize(
+    ("source", "plugin", "warning"),
+    [
+        pytest.param(
+            UNRAISABLE, "unraisableexception", "PytestUnraisableExceptionWarning", id="unraisable"
+        ),
+        pytest.param(
+            THREAD_EXCEPTION,
+            "threadexception",
+            "PytestUnhandledThreadExceptionWarning",
+            id="thread",
+        ),
+    ],
+)
+def test_turning_pytests_plugin_off_warns_no_case_either(
+    differential: Differential, source: str, plugin: str, warning: str
+) -> None:
+    """With pytest's plugin for them off (-p no:...), an unraisable exception or an exception
+    in a thread warns of nothing, for a case as for its parametrized test."""
+    pair = differential.run(source, "-p", f"no:{plugin}", "-W", f"error::pytest.{warning}")
+    pair.assert_same()
+    assert pair.parametrized_outcomes["test_it.py::test_x[2]"] == ["passed"]
+    assert pair.parametrized.ret == 0
