@@ -1108,9 +1108,17 @@ class ParentRun:
         try:
             await thread.run()
         except asyncio.CancelledError:
-            if deadline is None or not deadline.expired:
+            timed_out = deadline is not None and deadline.expired
+            stack = thread.stack() if timed_out else None  # where the timeout found it
+            # Stopped (its timeout, -x, fail_fast, Ctrl-C): its fixtures are torn down next, and
+            # a thread cannot be cut off, so it first gets a bounded while to finish; a further
+            # stop ends the wait.
+            with contextlib.suppress(asyncio.CancelledError):
+                await thread.ended(CLEANUP_GRACE)
+            if not timed_out:
                 raise
-            raise timeout_error(deadline, "body (in its thread)", thread.stack()) from None
+            assert deadline is not None
+            raise timeout_error(deadline, "body (in its thread)", stack) from None
 
     async def _teardown(
         self,

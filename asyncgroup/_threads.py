@@ -3,8 +3,10 @@
 Existing synchronous system tests that call ``time.sleep`` gain the same speed-up as async ones.
 Each body runs in a daemon thread with a copy of the case's context (so its output is still
 captured per case). A thread cannot be killed: when its case times out, the case is reported with
-the thread's stack at that moment, and the thread is abandoned; being a daemon thread (not one of
-concurrent.futures', which are joined at exit), it cannot keep pytest from exiting.
+the thread's stack at that moment. Stopped (its timeout, -x, fail_fast, Ctrl-C), the case waits a
+bounded while for the thread to finish before its fixtures are torn down (``ended``), then
+abandons it; being a daemon thread (not one of concurrent.futures', which are joined at exit), it
+cannot keep pytest from exiting.
 """
 
 from __future__ import annotations
@@ -41,13 +43,17 @@ class CaseThread:
         self._steps = steps  # entered in the thread around the body (see _steps)
         self._ident: int | None = None
         self._entry: types.FrameType | None = None
+        self._ended: asyncio.Future[None] | None = None  # resolved when the thread finishes
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[bool, Any]] = loop.create_future()
+        ended = self._ended = loop.create_future()
         context = contextvars.copy_context()
 
         def settle(outcome: tuple[bool, Any]) -> None:
+            if not ended.done():
+                ended.set_result(None)
             if not future.done():  # done: the case gave up on this thread (timeout, Ctrl-C)
                 future.set_result(outcome)
 
@@ -73,6 +79,13 @@ class CaseThread:
         ok, value = await future
         if not ok:
             raise value
+
+    async def ended(self, seconds: float) -> None:
+        """Wait until the thread has finished, ``seconds`` at most: a case stopped while its
+        body runs tears its fixtures down next, and the body should not run on them. A further
+        cancellation ends the wait (raised)."""
+        if self._ended is not None and not self._ended.done():
+            await asyncio.wait({self._ended}, timeout=seconds)
 
     def stack(self) -> types.TracebackType | None:
         """The thread's stack now, below its entry point, as a traceback pytest can show."""

@@ -446,3 +446,45 @@ def test_a_wider_fixture_requesting_the_cases_argname_is_pytests_scope_mismatch(
         return next(line for line in result.outlines if line.endswith(":  def modx(x)"))
 
     assert stack(pair.concurrent) == stack(pair.parametrized), pair._both()
+
+
+# A def case stopped while its body runs in its thread (-x here): the thread cannot be cut off,
+# so the case waits a bounded while for it before tearing its fixtures down.
+STOPPED_DEF_BODY = """
+import time
+
+
+@pytest.fixture
+def resource(x):
+    resource = {"open": True}
+    yield resource
+    resource["open"] = False
+    print("RESOURCE CLOSED", x)
+
+
+@cases("x", ["fails", "runs_on"])
+def test_def(x, resource):
+    if x == "fails":
+        time.sleep(0.05)
+        assert False, "the stop"
+    time.sleep(0.6)  # still running when -x stops the run, done well within the wait
+    print("BODY SAW RESOURCE OPEN", resource["open"])
+"""
+
+
+def test_a_stopped_def_cases_fixtures_are_not_torn_down_under_its_running_body(
+    differential: Differential,
+) -> None:
+    """-x stops the run while the other def case's body still runs in its thread: its fixture
+    is torn down only once the body has finished (it ran on a closed resource before). Its
+    parametrized test would not have started: the case is reported cancelled (skipped)."""
+    pair = differential.run(STOPPED_DEF_BODY, "-x", "-s", "-p", "no:xdist")
+    pair.assert_same(cancelled=True)
+    assert pair.concurrent_outcomes["test_it.py::test_def[runs_on]"] == ["skipped"], pair._both()
+    lines = pair.concurrent.outlines
+    body = [n for n, line in enumerate(lines) if "BODY SAW RESOURCE OPEN" in line]
+    closed = [n for n, line in enumerate(lines) if "RESOURCE CLOSED runs_on" in line]
+    assert body, pair._both()
+    assert closed, pair._both()
+    assert "BODY SAW RESOURCE OPEN True" in lines[body[0]], pair._both()
+    assert body[0] < closed[0], pair._both()
