@@ -735,13 +735,7 @@ class ParentRun:
             body_only = timeout is not None and timeout.body_only
             deadline = None
             if timeout is not None and not body_only:
-                deadline = Deadline(
-                    task,
-                    timeout.seconds,
-                    source=timeout.source,
-                    watchdog=self.watchdog,
-                    on_expire=self._timed_out,
-                )
+                deadline = self._deadline(task, timeout)
             per_case_fixtures = self.per_case_fixtures or member is not self.own
             bound_args = self._bound_args(member)
             fixtures = None
@@ -763,13 +757,7 @@ class ParentRun:
                     if kwargs is not None:
                         if body_only:  # pytest-timeout's func_only: fixtures are not timed
                             assert timeout is not None
-                            deadline = Deadline(
-                                task,
-                                timeout.seconds,
-                                source=timeout.source,
-                                watchdog=self.watchdog,
-                                on_expire=self._timed_out,
-                            )
+                            deadline = self._deadline(task, timeout)
                         if xfail is None and fixtures is not None:  # marks added in setup
                             xfail = self._added_xfail(member, fixtures)
                         if fixtures is not None:
@@ -833,9 +821,8 @@ class ParentRun:
                         cancelled = cancelled or exc
                 self.fixtures.pop(task, None)
                 unsettled = self.unsettled.pop(task, None)
-                if (
-                    unsettled is not None
-                ):  # as pytest-asyncio closing the test's loop after teardown
+                # As pytest-asyncio closing the test's loop after teardown.
+                if unsettled is not None:
                     try:
                         await self._settle(task, unsettled[0], left=unsettled[1])
                     except asyncio.CancelledError as exc:
@@ -882,6 +869,16 @@ class ParentRun:
             return again
         finally:
             self._file_warnings(case)
+
+    def _deadline(self, task: asyncio.Task[Any], timeout: CaseTimeout) -> Deadline:
+        """The case's deadline, from now: ``timeout.seconds`` for ``task``."""
+        return Deadline(
+            task,
+            timeout.seconds,
+            source=timeout.source,
+            watchdog=self.watchdog,
+            on_expire=self._timed_out,
+        )
 
     def _timed_out(self, deadline: Deadline) -> None:
         self._watch(deadline.task, f"by its timeout of {deadline.seconds:g} s")
