@@ -473,7 +473,6 @@ class CaseFixtures:
             )
             raise pytest.UsageError(msg)
         value = await self._create(name, index, fixturedef)
-        self._show_setup(name, fixturedef)
         if index == -1:
             self.values[name] = value
         else:
@@ -512,13 +511,17 @@ class CaseFixtures:
                 if (accepted is None or arg in accepted) and arg != name
             }
             request._first = len(self.finalizers)
-            if inspect.isgeneratorfunction(func):
-                gen = func(**kwargs)
-                value = next(gen)
-                self.finalizers.append((gen, func, name))
-            else:
-                value = func(**kwargs)
-        self._show_setup(name, fixturedef)
+            try:  # as in _create: its SETUP line once its own code has run, raised or not
+                if inspect.isgeneratorfunction(func):
+                    gen = func(**kwargs)
+                    value = next(gen)
+                    self.finalizers.append((gen, func, name))
+                else:
+                    value = func(**kwargs)
+            finally:
+                self._show_setup(name, fixturedef)
+        else:
+            self._show_setup(name, fixturedef)
         self.values[name] = value
         return value
 
@@ -536,11 +539,9 @@ class CaseFixtures:
     async def _create(self, name: str, index: int, fixturedef: Any) -> Any:
         __tracebackhide__ = True
         recipe = self.plan.recipe(name, index, fixturedef, self)
-        if recipe.builtin is not None:
-            return recipe.builtin(self, CaseRequest(self, name, has_param=recipe.has_param))
         kwargs = {}
         request = None
-        for arg in recipe.argnames:
+        for arg in recipe.argnames if recipe.builtin is None else ():
             if arg == "request":
                 request = request or CaseRequest(self, name, has_param=recipe.has_param)
                 kwargs[arg] = request
@@ -550,29 +551,37 @@ class CaseFixtures:
                 kwargs[arg] = await self.get(arg, index - 1 if arg == name else -1)
         if request is not None:
             request._first = len(self.finalizers)
-        func = recipe.func
-        if recipe.method and self.instance is not None:
-            func = func.__func__.__get__(self.instance)  # type: ignore[attr-defined]
-        if recipe.unhandled:
-            return self._unhandled_async(name, fixturedef, func, kwargs)
-        if recipe.kind == _ASYNC_GENERATOR:
-            agen = func(**kwargs)
-            value = await self._step(name, agen.__anext__())
-            self.finalizers.append((agen, func, name))
-            return value
-        started = time.monotonic()
-        if recipe.kind == _GENERATOR:
-            gen = func(**kwargs)
-            value = next(gen)
-            self.finalizers.append((gen, func, name))
-            self._ran(name, started)
-            return value
-        result = func(**kwargs)
-        if inspect.isawaitable(result):
-            result = await self._step(name, result)
-        else:
-            self._ran(name, started)
-        return result
+        # --setup-show: pytest writes a fixture's SETUP line (and so its TEARDOWN line) once its
+        # own code has run, raised or not, and none when a fixture it requests failed first
+        # (_pytest/setuponly.py, pytest_fixture_setup's wrapper).
+        try:
+            if recipe.builtin is not None:
+                return recipe.builtin(self, CaseRequest(self, name, has_param=recipe.has_param))
+            func = recipe.func
+            if recipe.method and self.instance is not None:
+                func = func.__func__.__get__(self.instance)  # type: ignore[attr-defined]
+            if recipe.unhandled:
+                return self._unhandled_async(name, fixturedef, func, kwargs)
+            if recipe.kind == _ASYNC_GENERATOR:
+                agen = func(**kwargs)
+                value = await self._step(name, agen.__anext__())
+                self.finalizers.append((agen, func, name))
+                return value
+            started = time.monotonic()
+            if recipe.kind == _GENERATOR:
+                gen = func(**kwargs)
+                value = next(gen)
+                self.finalizers.append((gen, func, name))
+                self._ran(name, started)
+                return value
+            result = func(**kwargs)
+            if inspect.isawaitable(result):
+                result = await self._step(name, result)
+            else:
+                self._ran(name, started)
+            return result
+        finally:
+            self._show_setup(name, fixturedef)
 
     def _ran(self, name: str, started: float) -> None:
         """Note how long sync fixture ``name``'s setup held the loop, if the longest yet."""

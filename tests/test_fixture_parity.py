@@ -488,3 +488,55 @@ def test_a_stopped_def_cases_fixtures_are_not_torn_down_under_its_running_body(
     assert closed, pair._both()
     assert "BODY SAW RESOURCE OPEN True" in lines[body[0]], pair._both()
     assert body[0] < closed[0], pair._both()
+
+
+# --------------------------------------------------------------------------------------------
+# --setup-show names the fixture whose setup raised (findings-mem5 F9)
+
+SETUP_RAISES = """
+@pytest.fixture
+def broken(x):
+    raise RuntimeError("broken")
+
+
+@pytest.fixture
+def uses_it(broken):
+    yield
+
+
+@pytest.fixture
+def asks_for_it(x, request):
+    request.getfixturevalue("broken")
+
+
+@cases("x", [1])
+async def test_requested(x, uses_it):
+    pass
+
+
+@cases("x", [2])
+async def test_dynamic(x, asks_for_it):
+    pass
+"""
+
+# A --setup-show line of one of those fixtures, without the case's id or an outcome's letter.
+_SHOWN = re.compile(
+    r" *(SETUP|TEARDOWN) +F ((?:x|broken|uses_it|asks_for_it)(?:\[\d\])?"
+    r"(?: \(fixtures used: [^)]*\))?)"
+)
+
+
+def test_setup_show_writes_the_lines_of_the_fixture_whose_setup_raised(
+    differential: Differential,
+) -> None:
+    """pytest writes a fixture's SETUP line (and later its TEARDOWN line) once its own code
+    ran, raised or not, and none for a fixture whose dependency failed first; a case wrote
+    nothing for the fixture that raised, the one a user reads --setup-show to find."""
+    pair = differential.run(SETUP_RAISES, "--setup-show", "-p", "no:xdist")
+    pair.assert_same()
+
+    def shown(result: pytest.RunResult) -> list[str]:
+        return [" ".join(m.groups()) for m in map(_SHOWN.match, result.outlines) if m]
+
+    assert "SETUP broken (fixtures used: x)" in shown(pair.parametrized), pair._both()
+    assert shown(pair.concurrent) == shown(pair.parametrized), pair._both()
