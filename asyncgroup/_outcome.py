@@ -289,6 +289,7 @@ class CaseReporter:
                 nodeid, case_id, keywords, "skipped", self._skip(skip_reason), now, 0.0, []
             )
             told: list[tuple[pytest.TestReport, Phase]] = [(skipped, Phase.empty("call", now))]
+            told.extend(self._teardown_error(nodeid, case_id, keywords, phases, xfail))
         else:
             told = self._run_reports(nodeid, case_id, keywords, phases, xfail)
         result = [report for report, _ in told]
@@ -383,6 +384,27 @@ class CaseReporter:
                 # teardown report, so the case's call report carries it instead.
                 call_report.sections.extend(self._sections(phase))
         return result
+
+    def _teardown_error(
+        self,
+        nodeid: str,
+        case_id: str,
+        keywords: dict[str, int],
+        phases: list[Phase],
+        xfail: Xfail | None,
+    ) -> list[tuple[pytest.TestReport, Phase]]:
+        """The fixture teardown that failed of a case skipped "cancelled: ..." (a stop cut its
+        setup or body off, then its fixtures were torn down): reported as pytest reports an
+        error at teardown of a test skipped in its call, with the output of all its phases.
+        A finalizer's error is never lost, whatever ended the test."""
+        teardown = phases[-1] if phases else None
+        if teardown is None or teardown.when != "teardown" or teardown.error is None:
+            return []
+        sections = [section for phase in phases for section in self._sections(phase)]
+        report = teardown.report or self._phase(
+            nodeid, case_id, keywords, teardown, sections, xfail
+        )
+        return [(report, teardown)]
 
     def _add_node_writes(self, told: list[tuple[pytest.TestReport, Phase]]) -> None:
         """What the test wrote on its item, as pytest's reports carry it: the sections of

@@ -862,8 +862,8 @@ class ParentRun:
                         if not attempt.decided.cancelled() and attempt.decided.result() is not None:
                             self._cancelled(case, Attempt(attempt.reruns, attempt.index + 1))
                         raise
-            elif self.stop_reason is not None:
-                self._report(case, [], None, f"cancelled: {self.stop_reason}", attempt=attempt)
+            elif self.stop_reason is not None:  # with its phases: a teardown error is reported
+                self._report(case, phases, xfail, f"cancelled: {self.stop_reason}", attempt=attempt)
             if cancelled is not None:
                 raise cancelled
             return again

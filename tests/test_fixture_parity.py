@@ -12,6 +12,8 @@ import textwrap
 import pytest
 from differential import SET_UP_RECORDED, Differential, skipped_whole
 
+from tests.conftest import summary
+
 # --------------------------------------------------------------------------------------------
 # A test whose cases are all skipped by its marks sets nothing up
 
@@ -540,3 +542,105 @@ def test_setup_show_writes_the_lines_of_the_fixture_whose_setup_raised(
 
     assert "SETUP broken (fixtures used: x)" in shown(pair.parametrized), pair._both()
     assert shown(pair.concurrent) == shown(pair.parametrized), pair._both()
+
+
+# A case that a stop cuts off, whose fixture's teardown then fails: its parametrized test (run
+# first, as "slow" comes first) is not cut off by -x, and reports that teardown's error.
+STOPPED_TEARDOWN_FAILS = """
+import logging
+import time
+
+import pytest_asyncio
+
+
+@{fixture}
+{asynchronous}def resource(x):
+    print("SETUP", x)
+    yield
+    print("TEARDOWN", x)
+    logging.getLogger("td").error("TDLOG %s", x)
+    if x == "slow":
+        raise RuntimeError("teardown of slow broke")
+
+
+@cases("x", ["slow", "fails"])
+{asynchronous}def test_x(x, resource):
+    {sleep}(0.6 if x == "slow" else 0.05)
+    assert x != "fails"
+"""
+
+# The error at teardown of the cut-off case, with its traceback and the teardown's own output
+# and log (the next case's block has "TEARDOWN fails", not "TEARDOWN slow").
+TEARDOWN_ERROR_SHOWN = [
+    "*ERROR at teardown of test_x[[]slow[]]*",
+    '>*raise RuntimeError("teardown of slow broke")',
+    "E*RuntimeError: teardown of slow broke",
+    "*Captured stdout teardown*",
+    "TEARDOWN slow",
+    "*Captured log teardown*",
+    "ERROR*TDLOG slow",
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [
+        ("async", ["-x"]),
+        ("def", ["--maxfail=1"]),
+        ("async", ["-x", "-n", "2"]),
+    ],
+    ids=["async-x", "def-maxfail", "async-x-xdist"],
+)
+def test_a_cut_off_cases_failing_fixture_teardown_is_an_error_at_teardown(
+    differential: Differential, kind: str, options: list[str]
+) -> None:
+    """-x (or --maxfail) cuts the slow case off when the other fails; its fixture is torn down
+    and raises. As its parametrized test, which runs to its end, the case reports an "ERROR at
+    teardown of test_x[slow]" with the finalizer's traceback and the teardown's output and log,
+    counted as an error (it was only skipped "cancelled: ...", the error lost); its call stays
+    skipped "cancelled: ..." (the parametrized test's passed: it was not cut off)."""
+    fixture, asynchronous, sleep = (
+        ("pytest_asyncio.fixture", "async ", "await asyncio.sleep")
+        if kind == "async"
+        else ("pytest.fixture", "", "time.sleep")
+    )
+    source = STOPPED_TEARDOWN_FAILS.format(fixture=fixture, asynchronous=asynchronous, sleep=sleep)
+    pair = differential.run(source, "-rfEs", *options)
+    slow = "test_it.py::test_x[slow]"
+    assert pair.concurrent_outcomes[slow] == ["skipped", "error"], pair._both()
+    assert pair.parametrized_outcomes[slow] == ["passed", "error"], pair._both()
+    assert pair.concurrent.ret == pair.parametrized.ret, pair._both()
+    for result in (pair.concurrent, pair.parametrized):
+        result.stdout.fnmatch_lines(TEARDOWN_ERROR_SHOWN)
+        result.stdout.fnmatch_lines(
+            ["ERROR test_it.py::test_x[[]slow[]] - RuntimeError: teardown of slow broke"]
+        )
+        assert summary(result).get("error") == 1, pair._both()
+    pair.concurrent.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_it.py:*: cancelled: stopping *"])
+
+
+@pytest.mark.parametrize(
+    ("stop", "outcomes"),
+    [
+        ("fail_fast=True", {"failed": 1, "skipped": 1, "error": 1}),
+        ("timeout=0.2", {"failed": 2, "error": 1}),  # the slow case timed out: failed
+    ],
+    ids=["fail_fast", "timeout"],
+)
+def test_a_failing_fixture_teardown_is_reported_however_the_case_was_stopped(
+    pytester: pytest.Pytester, stop: str, outcomes: dict[str, int]
+) -> None:
+    """fail_fast, or its timeout, stops the slow case; its fixture's teardown error is still
+    reported at teardown of the case, with the teardown's output and log."""
+    source = STOPPED_TEARDOWN_FAILS.format(
+        fixture="pytest_asyncio.fixture", asynchronous="async ", sleep="await asyncio.sleep"
+    )
+    header = "import asyncio\nimport pytest\nfrom asyncgroup import concurrent_cases as cases\n"
+    pytester.makepyfile(
+        test_it=header + source.replace('["slow", "fails"]', f'["slow", "fails"], {stop}')
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=60)
+    result.stdout.fnmatch_lines(TEARDOWN_ERROR_SHOWN)
+    counts = summary(result)
+    assert {k: v for k, v in counts.items() if k != "warnings"} == outcomes, result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
