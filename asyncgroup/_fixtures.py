@@ -419,7 +419,8 @@ class CaseFixtures:
     @property
     def slowest(self) -> tuple[float, str] | None:
         """The sync fixture whose setup ran longest, (seconds, name), for a timeout's message:
-        it holds the event loop, so the timeout cannot cut it off (see _runner._setup)."""
+        it holds the event loop, so the timeout cannot cut it off (see _runner._setup); once
+        the teardown has begun, the one whose teardown ran longest (see _runner._teardown)."""
         return (self._slowest_seconds, self._slowest_name) if self._slowest_name else None
 
     @property
@@ -584,7 +585,8 @@ class CaseFixtures:
             self._show_setup(name, fixturedef)
 
     def _ran(self, name: str, started: float) -> None:
-        """Note how long sync fixture ``name``'s setup held the loop, if the longest yet."""
+        """Note how long sync fixture ``name``'s setup (or teardown) held the loop, if the
+        longest yet."""
         seconds = time.monotonic() - started
         if not self._slowest_name or seconds > self._slowest_seconds:
             self._slowest_seconds, self._slowest_name = seconds, name
@@ -668,6 +670,7 @@ class CaseFixtures:
         __tracebackhide__ = True
         errors: list[BaseException] = []
         interrupt: BaseException | None = None
+        self._slowest_name = ""  # from now on: the sync fixture whose teardown ran longest
         while self.finalizers:
             try:
                 finalizer = self.finalizers.pop()
@@ -680,7 +683,9 @@ class CaseFixtures:
                 if inspect.isasyncgen(gen):
                     await _finish_async(func, self._step(name, gen.__anext__()))
                 else:
+                    started = time.monotonic()
                     _finish_sync(gen, func)
+                    self._ran(name, started)
             except (KeyboardInterrupt, pytest.exit.Exception) as exc:
                 interrupt = exc
             except BaseException as exc:

@@ -1155,7 +1155,7 @@ class ParentRun:
             teardown.end(given_up or self._error(exc, deadline, "fixture teardown"), output)
         else:
             expired = expired_error(deadline, "fixture teardown") or overdue_error(
-                deadline, "fixture teardown", None
+                deadline, "fixture teardown", fixtures.slowest
             )
             teardown.end(expired or warn_unraisable(output), output)
         finally:
