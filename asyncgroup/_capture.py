@@ -39,21 +39,24 @@ class CaseOutput:
 
     __slots__ = (
         "caplog",
+        "case_id",
         "ended",
         "err",
         "fixture",
         "log_file",
-        "nodeid",
         "out",
         "records",
+        "reporter",
         "unraisable",
         "warning_frames",
         "warnings",
         "when",
     )
 
-    def __init__(self, nodeid: str = "") -> None:
-        self.nodeid = nodeid  # the case's: what integrations key a running case's state by
+    def __init__(self, reporter: Any = None, case_id: str = "") -> None:
+        # The case's reporter and id, for its node id (see nodeid): not the node id itself, a
+        # string of its own for each of 100,000 sleeping cases.
+        self.reporter, self.case_id = reporter, case_id
         # Torn down: what its threads (or tasks) still write or log is the parent's again.
         self.ended = False
         # The case's capsys (or kin) while it captures: it takes the case's writes first.
@@ -73,6 +76,11 @@ class CaseOutput:
         self.warning_frames: list[Any] | None = None
         # what it warned, for pytest's summary (_case_warning_reports)
         self.warnings: list[Any] | None = None
+
+    @property
+    def nodeid(self) -> str:
+        """The case's node id: what integrations key a running case's state by ("" if none)."""
+        return self.reporter.nodeid(self.case_id) if self.reporter is not None else ""
 
     def buffer(self, name: str) -> list[Any]:
         """The list ``name`` (out, err, records, unraisable, warning_frames, warnings), made on

@@ -28,12 +28,19 @@ CASES_ATTRIBUTE = "_asyncgroup_cases"
 
 @dataclass(slots=True)  # 100,000 cases stay alive for the whole run
 class Case:
-    """One case: its values by argname, its marks, and (after collection) its id."""
+    """One case: its values (``args``, in the order of ``argnames``), its marks, and (after
+    collection) its id."""
 
     index: int
-    values: dict[str, Any]
+    argnames: tuple[str, ...]  # the test's, shared by its cases
+    args: tuple[Any, ...]  # a tuple, not a dict by argname: the smallest thing to keep per case
     marks: tuple[pytest.Mark, ...]
     id: str = ""
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """Its values by argname: a new dict at each call."""
+        return dict(zip(self.argnames, self.args, strict=True))
 
 
 @dataclass
@@ -173,7 +180,7 @@ def _build_cases(argnames: tuple[str, ...], argvalues: object) -> tuple[list[Cas
             )
             raise ValueError(msg)
         case_marks = tuple(m.mark if isinstance(m, pytest.MarkDecorator) else m for m in marks)
-        cases.append(Case(index, dict(zip(argnames, values, strict=True)), case_marks))
+        cases.append(Case(index, argnames, values, case_marks))
         parametersets.append(parameterset)
     return cases, parametersets
 

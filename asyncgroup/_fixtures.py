@@ -379,7 +379,7 @@ class CaseFixtures:
         self.parent_request = parent_request
         self.parent_values = parent_values
         self.case_name = case_name
-        self.values: dict[str, Any] = dict(case_values)
+        self.values = case_values  # its own: the fixtures' values are added to it
         # An overridden fixture's values, by (name, index), made when one is asked for.
         self._overridden: dict[tuple[str, int], Any] | None = None
         # Callables, and a generator fixture's (generator, function, name) to finish: a tuple

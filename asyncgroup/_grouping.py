@@ -303,20 +303,28 @@ class _Group:
                 error = _refusal(self.refused[item.nodeid])
             if error is not None:  # its marks still act: a skip mark skips, an xfail xfails
                 alone = dataclasses.replace(member, case_is_item=True)
-                cases.append(MemberCase(len(cases), {}, marks, item.name, alone, error))
+                cases.append(MemberCase(len(cases), (), (), marks, item.name, alone, error))
                 continue
             if table is None:
-                cases.append(MemberCase(len(cases), dict(direct), marks, item.name, member))
+                cases.append(
+                    MemberCase(
+                        len(cases), tuple(direct), tuple(direct.values()), marks, item.name, member
+                    )
+                )
                 continue
             if not table.cases:  # skipped under its own node id, as without the group
                 alone = dataclasses.replace(member, case_is_item=True)
                 skip = (table.empty_mark(item.config).mark,)
-                cases.append(MemberCase(len(cases), {}, skip, item.name, alone))
+                cases.append(MemberCase(len(cases), (), (), skip, item.name, alone))
                 continue
             for case in select(item, table.cases):
                 values = {**direct, **case.values}
                 own = (*marks, *case.marks)
-                cases.append(MemberCase(len(cases), values, own, case.id, member))
+                cases.append(
+                    MemberCase(
+                        len(cases), tuple(values), tuple(values.values()), own, case.id, member
+                    )
+                )
         return cases
 
 

@@ -723,7 +723,7 @@ class ParentRun:
                 not_run.end(pytest.xfail.Exception(xfail.reason))
                 self._report(case, [not_run], None, attempt=attempt)
                 return None
-            output = CaseOutput(member.reporter.nodeid(case.id))
+            output = CaseOutput(member.reporter, case.id)
             current_output.set(output)
             if self.case_filters:
                 enter_case(self.case_filters.get(case.id))
