@@ -8,6 +8,7 @@ names the cases, and takes per-case fixtures out of the parent's closure.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from collections.abc import Generator, Sequence
 from typing import Any
@@ -44,6 +45,7 @@ from asyncgroup._select import (
     Stepwise,
     count_deselected_parents,
     deselected_cases_key,
+    lists_cases_as_tests,
     only_last_failed,
     return_lent_marks,
 )
@@ -153,6 +155,12 @@ def pytest_pycollect_makeitem(
         refuse_unittest(obj)
     if table is not None:
         refuse_without_asyncio(collector.config, name, "@concurrent_cases", "cases")
+    if table is not None and table.error is None and lists_cases_as_tests(collector.config):
+        # The test pytest sees is the one the cases stand for: its own arguments (the cases'
+        # among them, which pytest_generate_tests parametrizes) and, async, its asyncio mark.
+        func.__signature__ = inspect.signature(table.func)  # type: ignore[attr-defined]
+        if not table.is_async:
+            return (yield)
     if table is not None and table.error is None:
         own_marks = [*getattr(obj, "pytestmark", []), *getattr(func, "pytestmark", [])]
         has_mark = any(m.name == "asyncio" for m in own_marks) or any(
@@ -200,6 +208,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         table.ids_made = True
         table.parametersets = []  # only needed for the ids
     _refuse_case_loop_scopes(metafunc, table)
+    if lists_cases_as_tests(metafunc.config):
+        # Each case is listed (and its fixtures set up) by pytest as its parametrized test.
+        metafunc.parametrize(
+            table.argnames,
+            [
+                pytest.param(
+                    *(case.values[name] for name in table.argnames), marks=case.marks, id=case.id
+                )
+                for case in table.cases
+            ],
+        )
+        return
     if table.shards is not None:
         count = table.shards
         metafunc.parametrize(
@@ -286,7 +306,7 @@ def _refuse_parametrize_of_case_arguments(metafunc: pytest.Metafunc, table: Case
 
 def pytest_itemcollected(item: pytest.Item) -> None:
     table = _table(getattr(item, "obj", None))
-    if table is None or not isinstance(item, pytest.Function):
+    if table is None or not isinstance(item, pytest.Function) or lists_cases_as_tests(item.config):
         return
     slot = _case_slot(item, table)
     if slot is not None:
@@ -366,7 +386,8 @@ def pytest_collection_modifyitems(
     lent to or hidden from them (see _select.Selection). (pytest registers only hooks named
     pytest_*: a separate trylast function for this was never called.)"""
     arguments = config.stash.get(_arguments_key, None) or _compat.Arguments()
-    Selection(config, arguments).apply(items, _table, _grouping.group_key)
+    tables = _table if not lists_cases_as_tests(config) else lambda obj: None
+    Selection(config, arguments).apply(items, tables, _grouping.group_key)
     only_last_failed(config, items)
     try:
         return (yield)

@@ -301,7 +301,16 @@ def return_lent_marks(config: pytest.Config, items: list[pytest.Item]) -> None:
             del item.stash[lent_marks_key]
 
 
+def lists_cases_as_tests(config: pytest.Config) -> bool:
+    """--setup-only and --setup-plan (which sets setuponly): no test body runs, so pytest
+    collects a ``@concurrent_cases`` test as its parametrized test, one item per case, and
+    lists each with its fixtures (sets them up) as for that test."""
+    return bool(config.getoption("setuponly", False))
+
+
 def _table(item: pytest.Item) -> CaseTable | None:
+    if lists_cases_as_tests(item.config):
+        return None  # its items are the parametrized test's
     table = item.stash.get(_table_key, None) or getattr(
         getattr(item, "obj", None), CASES_ATTRIBUTE, None
     )

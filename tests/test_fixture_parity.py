@@ -644,3 +644,77 @@ def test_a_failing_fixture_teardown_is_reported_however_the_case_was_stopped(
     counts = summary(result)
     assert {k: v for k, v in counts.items() if k != "warnings"} == outcomes, result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+# --------------------------------------------------------------------------------------------
+# --setup-plan and --setup-only list each case as its parametrized test (findings-mem5 F3)
+
+LISTED = """
+import pytest_asyncio
+
+
+@pytest.fixture(scope="module")
+def mod():
+    yield "m"
+
+
+@pytest.fixture
+def sync_fix(x):
+    yield x
+
+
+@pytest_asyncio.fixture
+async def afix(sync_fix):
+    yield sync_fix
+
+
+@cases("x", ["a", pytest.param("b", marks=pytest.mark.slow)])
+async def test_async(x, afix, mod):
+    assert False, "no test body runs"
+
+
+@cases("x", [1, 2], ids=["one", "two"])
+def test_def(x, sync_fix):
+    assert False, "no test body runs"
+
+
+class TestInClass:
+    @cases("x", ["c"])
+    async def test_method(self, x, afix):
+        assert False, "no test body runs"
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--setup-plan"],
+        ["--setup-only"],
+        ["--setup-plan", "-k", "b or two"],
+        ["--setup-only", "-m", "not slow"],
+        ["--setup-plan", "test_it.py::test_def[two]", "test_it.py::test_async[a]"],
+        ["--setup-plan", "-p", "xdist", "-n", "2"],
+    ],
+    ids=["plan", "only", "plan-k", "only-m", "plan-node-ids", "plan-xdist"],
+)
+def test_setup_plan_and_setup_only_list_each_case_as_its_parametrized_test(
+    differential: Differential, args: list[str]
+) -> None:
+    """pytest lists (and with --setup-only sets up) each parametrized test with its fixtures;
+    a case was listed as nothing: only its parent, with none of the cases' fixtures (nor the
+    module-scoped one) among its "fixtures used"."""
+    differential.ini_lines.append("markers = slow")
+    pair = differential.run(LISTED, *args)
+    pair.assert_same()
+
+    def listed(result: pytest.RunResult) -> list[str]:
+        return [
+            re.sub(r" in [\d.]+s .*", "", line.strip())  # the summary line's counts, no time
+            for line in result.outlines
+            if re.match(r" *(SETUP|TEARDOWN) |.*test_it\.py::|.*(selected|items|workers)", line)
+        ]
+
+    if "-n" not in args:  # pytest-xdist's workers list nothing: their count of items is compared
+        wanted = "SETUP    F sync_fix (fixtures used: x)"
+        assert any(wanted in line for line in listed(pair.parametrized)), pair._both()
+    assert listed(pair.concurrent) == listed(pair.parametrized), pair._both()
