@@ -212,12 +212,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # Each case is listed (and its fixtures set up) by pytest as its parametrized test.
         metafunc.parametrize(
             table.argnames,
-            [
-                pytest.param(
-                    *(case.values[name] for name in table.argnames), marks=case.marks, id=case.id
-                )
-                for case in table.cases
-            ],
+            [pytest.param(*case.args, marks=case.marks, id=case.id) for case in table.cases],
         )
         return
     if table.shards is not None:
