@@ -209,11 +209,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         table.parametersets = []  # only needed for the ids
     _refuse_case_loop_scopes(metafunc, table)
     if lists_cases_as_tests(metafunc.config):
-        # Each case is listed (and its fixtures set up) by pytest as its parametrized test.
-        metafunc.parametrize(
-            table.argnames,
-            [pytest.param(*case.args, marks=case.marks, id=case.id) for case in table.cases],
-        )
+        # Each case is listed (and its fixtures set up) by pytest as its parametrized test: a
+        # parametrize mark in the decorator's place among the test's own marks (after those
+        # under it, which the function had), which pytest's own hook applies in their order.
+        cases = [pytest.param(*case.args, marks=case.marks, id=case.id) for case in table.cases]
+        below = len(getattr(table.func, "pytestmark", []))
+        own = metafunc.definition.own_markers
+        own.insert(min(below, len(own)), pytest.mark.parametrize(table.argnames, cases).mark)
         return
     if table.shards is not None:
         count = table.shards

@@ -682,6 +682,13 @@ class TestInClass:
     @cases("x", ["c"])
     async def test_method(self, x, afix):
         assert False, "no test body runs"
+
+
+@pytest.mark.parametrize("z", [2])
+@cases("x", ["d"])
+@pytest.mark.parametrize("y", [1])
+async def test_marks(x, y, z):  # the cases' ids between those of the marks around them
+    assert False, "no test body runs"
 """
 
 
