@@ -45,6 +45,7 @@ from asyncgroup._capture import (
 from asyncgroup._case_catch_warnings import per_case_warnings
 from asyncgroup._case_filterwarnings import Filters, case_filters, dispatching, enter_case
 from asyncgroup._case_log_file import log_file_per_case
+from asyncgroup._case_mock import mock_patches_per_case
 from asyncgroup._case_unraisable import unraisable_per_case, warn_unraisable
 from asyncgroup._case_warning_reports import filed_per_case
 from asyncgroup._casenode import CaseCallSpec, CaseNode
@@ -320,6 +321,7 @@ class ParentRun:
                     self.config.pluginmanager.has_plugin("threadexception"),
                 ),
                 per_case_warnings(),
+                mock_patches_per_case(),
                 sigint_cancels(parent, STOP_GRACE) as interrupt,
                 dispatching(bool(self.case_filters)),
                 filed_per_case(self.config.pluginmanager.has_plugin("warnings")),

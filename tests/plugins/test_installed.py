@@ -22,6 +22,7 @@ PLUGINS = [
     "pytest-cov",
     "pytest-instafail",
     "pytest-repeat",
+    "pytest-mock",
 ]
 
 

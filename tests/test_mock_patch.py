@@ -1,0 +1,250 @@
+"""unittest.mock's patchers in cases (asyncgroup/_case_mock.py): a target that another running
+case holds patched is refused at the patch, with a clear error; patches of different targets,
+or one after another, work as in the parametrized test."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from differential import Differential, Pair
+
+# Module-level targets: an object's attribute, a module attribute (by its dotted name), a dict.
+PRELUDE = """
+import os
+import types
+from unittest import mock
+
+TARGET = types.SimpleNamespace(attr="original", other="original")
+TABLE = {"key": "original"}
+"""
+
+# The first case patches and holds its patch 0.2 s; the second patches 0.05 s in and holds it
+# 0.3 s. Without the refusal the first sees the second's patch, and the second, ending last,
+# puts back the first's patch, which stays: test_zz_everything_is_back fails.
+HOLDING = """
+@cases("n", ["first", "second"])
+async def test_x(n):
+    if n == "second":
+        await asyncio.sleep(0.05)
+    {patch}
+
+def test_zz_everything_is_back():
+    assert TARGET.attr == TARGET.other == "original"
+    assert TABLE == {{"key": "original"}}
+    assert not isinstance(os.getcwd, mock.Mock)
+    # asyncgroup's wrapping is in place only while a parent runs
+    assert mock._patch.__enter__.__module__ == "unittest.mock"
+"""
+
+HOLD = 'await asyncio.sleep(0.2 if n == "first" else 0.3)'
+
+WAYS = {
+    "with": (
+        f"""with mock.patch.object(TARGET, "attr", n):
+        {HOLD}
+        assert TARGET.attr == n""",
+        "'attr' of namespace(*)",
+    ),
+    "start-stop": (
+        f"""patcher = mock.patch("os.getcwd", return_value=n)
+    patcher.start()
+    try:
+        {HOLD}
+        assert os.getcwd() == n
+    finally:
+        patcher.stop()""",
+        "'getcwd' of os",
+    ),
+    "multiple": (
+        f"""with mock.patch.multiple(TARGET, other=n, attr=n):
+        {HOLD}
+        assert TARGET.attr == TARGET.other == n""",
+        "'other' of namespace(*)",
+    ),
+    "dict": (
+        f"""with mock.patch.dict(TABLE, key=n):
+        {HOLD}
+        assert TABLE["key"] == n""",
+        "dict {'key': *}",
+    ),
+    "dict-start-stop": (
+        f"""patcher = mock.patch.dict("test_it.TABLE", key=n)
+    patcher.start()
+    try:
+        {HOLD}
+        assert TABLE["key"] == n
+    finally:
+        patcher.stop()""",
+        "dict test_it.TABLE",
+    ),
+}
+
+REFUSAL = (
+    "E*Failed: asyncgroup: cases 'first' and 'second' both mock.patch {what} while they run "
+    "at the same time; a patch is process-wide, so each would see the other's, and the first "
+    "to end would undo it for both: pass the fake in as a fixture, use monkeypatch (cases may "
+    "patch a target alike), or max_concurrency=1"
+)
+
+
+def _source(body: str) -> str:
+    return PRELUDE + textwrap.dedent(body)
+
+
+def refused(pair: Pair, what: str) -> None:
+    """The second case alone fails, refused; its parametrized twin (one at a time) passes."""
+    assert pair.concurrent_outcomes == {
+        "test_it.py::test_x[first]": ["passed"],
+        "test_it.py::test_x[second]": ["failed"],
+        "test_it.py::test_zz_everything_is_back": ["passed"],
+        **{nodeid: ["failed"] for nodeid in pair.parents},
+    }, pair._both()
+    assert set(map(tuple, pair.parametrized_outcomes.values())) == {("passed",)}, pair._both()
+    pair.concurrent.stdout.fnmatch_lines([REFUSAL.format(what=what)])
+
+
+@pytest.mark.parametrize("way", sorted(WAYS))
+def test_overlapping_cases_patching_one_target_is_refused(
+    differential: Differential, way: str
+) -> None:
+    patch, what = WAYS[way]
+    pair = differential.run(_source(HOLDING.format(patch=patch)))
+    refused(pair, what)
+
+
+def test_patch_decorator_under_the_cases_is_refused_when_they_overlap(
+    differential: Differential,
+) -> None:
+    """The decorator's one patcher is entered by each case: the second is refused before it
+    touches the patcher the first is using."""
+    pair = differential.run(
+        _source(
+            """
+            @cases("n", ["first", "second"])
+            @mock.patch.object(TARGET, "attr", "decorated")
+            async def test_x(n):
+                if n == "second":
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.2 if n == "first" else 0.3)
+                assert TARGET.attr == "decorated"
+
+            def test_zz_everything_is_back():
+                assert TARGET.attr == "original"
+            """
+        )
+    )
+    refused(pair, "'attr' of namespace(*)")
+
+
+def test_plain_def_cases_in_threads_are_refused_too(differential: Differential) -> None:
+    pair = differential.run(
+        _source(
+            """
+            import time
+
+            @cases("n", ["first", "second"])
+            def test_x(n):
+                if n == "second":
+                    time.sleep(0.05)
+                with mock.patch.object(TARGET, "attr", n):
+                    time.sleep(0.2 if n == "first" else 0.3)
+                    assert TARGET.attr == n
+
+            def test_zz_everything_is_back():
+                assert TARGET.attr == "original"
+            """
+        )
+    )
+    refused(pair, "'attr' of namespace(*)")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(
+            """
+            @cases("n", ["first", "second"])
+            async def test_x(n):
+                if n == "second":  # patches after the first undid its patches
+                    await asyncio.sleep(0.3)
+                with mock.patch.object(TARGET, "attr", n), mock.patch.dict(TABLE, key=n):
+                    await asyncio.sleep(0.05)
+                    assert TARGET.attr == TABLE["key"] == n
+                patcher = mock.patch("os.getcwd", return_value=n)
+                patcher.start()
+                assert os.getcwd() == n
+                patcher.stop()
+            """,
+            id="one-after-another",
+        ),
+        pytest.param(
+            """
+            @cases("name", ["attr", "other"])
+            async def test_x(name):
+                with mock.patch.object(TARGET, name, "patched"):
+                    await asyncio.sleep(0.1)
+                    assert getattr(TARGET, name) == "patched"
+                    assert getattr(TARGET, {"attr": "other", "other": "attr"}[name]) in (
+                        "original", "patched"
+                    )
+            """,
+            id="different-targets",
+        ),
+        pytest.param(
+            """
+            @cases("name", ["attr", "other"])
+            async def test_x(name):
+                # A case may patch its target again inside its own patch.
+                with mock.patch.object(TARGET, name, "outer"):
+                    with mock.patch.object(TARGET, name, "inner"):
+                        assert getattr(TARGET, name) == "inner"
+                    await asyncio.sleep(0.1)
+                    assert getattr(TARGET, name) == "outer"
+                    assert name == "attr"
+            """,
+            id="nested-in-one-case",
+        ),
+        pytest.param(
+            """
+            # Outside any case (module level, as a session fixture's would be): not looked at.
+            _outer = mock.patch.object(TARGET, "other", "module level")
+            _outer.start()
+
+            @cases("n", [1, 2])
+            async def test_x(n):
+                if n == 1:  # over the module's patch
+                    with mock.patch.object(TARGET, "other", n):
+                        await asyncio.sleep(0.1)
+                        assert TARGET.other == n
+                else:
+                    await asyncio.sleep(0.3)
+                assert TARGET.other == "module level"
+
+            def test_zz_stop():
+                _outer.stop()
+            """,
+            id="outside-cases",
+        ),
+        pytest.param(
+            """
+            @cases("n", [1, 2])
+            async def test_x(n):
+                # A patch the first case never stops stays, as for its parametrized test: the
+                # second case, after the first ended, patches over it.
+                if n == 2:
+                    await asyncio.sleep(0.3)
+                patcher = mock.patch.object(TARGET, "attr", n)
+                patcher.start()
+                assert TARGET.attr == n
+            """,
+            id="left-in-place",
+        ),
+    ],
+)
+def test_patches_that_do_not_overlap_work_as_in_the_parametrized_test(
+    differential: Differential, source: str
+) -> None:
+    pair = differential.run(_source(source), "-rA")
+    pair.assert_same()
+    assert any(v == ["passed"] for v in pair.parametrized_outcomes.values())
