@@ -700,30 +700,8 @@ class ParentRun:
         __tracebackhide__ = True
         try:
             member = self._member(case)
-            setup_error: BaseException | None
-            try:
-                skip_reason, xfail = self.settings.case_marks(case, member.item)
-            except pytest.fail.Exception as error:
-                # A skipif/xfail condition that fails to evaluate: as pytest, that case's setup
-                # error ("Error evaluating 'xfail' condition"); the other cases run.
-                skip_reason, xfail, setup_error = None, None, error
-            else:
-                setup_error = getattr(case, "setup_error", None) or self.setup_error
-            if skip_reason is not None:
-                self._report(case, [], None, skip_reason, attempt=attempt)
-                return None
-            if setup_error is not None:  # a wider-scoped fixture failed (see _fixtures.defer_wider)
-                failed = Phase("setup")
-                failed.begin()
-                failed.end(setup_error)
-                self._report(case, [failed], xfail, attempt=attempt)
-                return None
-            if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
-                # As pytest: xfail(run=False) acts at setup ("XFAIL at setup of test_x[3]").
-                not_run = Phase("setup")
-                not_run.begin()
-                not_run.end(pytest.xfail.Exception(xfail.reason))
-                self._report(case, [not_run], None, attempt=attempt)
+            reported, xfail = self._reported_before_setup(case, member, attempt)
+            if reported:
                 return None
             output = CaseOutput(member.reporter, case.id)
             current_output.set(output)
@@ -738,10 +716,9 @@ class ParentRun:
             deadline = None
             if timeout is not None and not body_only:
                 deadline = self._deadline(task, timeout)
-            per_case_fixtures = self.per_case_fixtures or member is not self.own
             bound_args = self._bound_args(member)
             fixtures = None
-            if per_case_fixtures:
+            if self.per_case_fixtures or member is not self.own:
                 fixtures = self.fixtures[task] = self._case_fixtures(
                     case, output, member, bound_args
                 )
@@ -782,9 +759,8 @@ class ParentRun:
                                         kwargs = None  # the body's own frame has them
                                         await self._stepped(case, member, "call", self.bodies[task])
                                     else:
-                                        steps = self._steps(case, member, "call", threaded=True)
                                         await self._call_in_thread(
-                                            case, member, bound_args, kwargs, deadline, steps
+                                            case, member, bound_args, kwargs, deadline
                                         )
                                 except BaseException as exc:
                                     self._call_ended(case, task, call, deadline, body, output, exc)
@@ -822,55 +798,112 @@ class ParentRun:
                     except asyncio.CancelledError as exc:
                         cancelled = cancelled or exc
                 self.fixtures.pop(task, None)
-                unsettled = self.unsettled.pop(task, None)
-                # As pytest-asyncio closing the test's loop after teardown.
-                if unsettled is not None:
-                    try:
-                        await self._settle(task, unsettled[0], left=unsettled[1])
-                    except asyncio.CancelledError as exc:
-                        cancelled = cancelled or exc
-                if deadline is not None:
-                    deadline.cancel()
-                cutoff = self.cutoffs.pop(task, None)
-                if cutoff is not None:
-                    cutoff.cancel()
-                if self.watchdog is not None:
-                    self.watchdog.claim(task)  # a stall in this very step is this case's
+                cancelled = await self._wound_up(task, deadline, cancelled)
                 notes = self.notes.pop(task, None)
                 output.end()
-            exiting = [p for p in phases if isinstance(p.error, pytest.exit.Exception)]
-            if exiting:  # as pytest: the phase that stops the session has no report, nor the rest
-                phases = phases[: phases.index(exiting[0])]
-                if not any(phase.when == "call" for phase in phases):
-                    return None
-            again = None
-            if cancelled is None or _finished(phases):
-                # Cancelled only in its teardown, the case still has an outcome to report.
-                if notes:
-                    self._warn(case, phases, notes)
-                properties = fixtures.user_properties if fixtures is not None else None
-                if cancelled is None and attempt.reruns is not None:
-                    # Whether the case runs again is decided when its reports are built.
-                    attempt.decided = asyncio.get_running_loop().create_future()
-                self._report(
-                    case, phases, xfail, notes=notes, properties=properties, attempt=attempt
-                )
-                if attempt.decided is not None:
-                    try:
-                        again = await attempt.decided
-                    except asyncio.CancelledError:
-                        # Stopped before the decision (the future is cancelled with the task, and
-                        # the attempt is the case's last), or after one to run again.
-                        if not attempt.decided.cancelled() and attempt.decided.result() is not None:
-                            self._cancelled(case, Attempt(attempt.reruns, attempt.index + 1))
-                        raise
-            elif self.stop_reason is not None:  # with its phases: a teardown error is reported
-                self._report(case, phases, xfail, f"cancelled: {self.stop_reason}", attempt=attempt)
-            if cancelled is not None:
-                raise cancelled
-            return again
+            return await self._reported(case, attempt, phases, xfail, fixtures, cancelled, notes)
         finally:
             self._file_warnings(case)
+
+    def _reported_before_setup(
+        self, case: Case, member: Member, attempt: Attempt
+    ) -> tuple[bool, Xfail | None]:
+        """Whether the case is reported without a setup of its own, as pytest reports its test at
+        its setup: skipped by a mark, failed in its setup (a wider-scoped fixture failed, or a
+        skipif/xfail condition failed to evaluate), or xfail(run=False); and its xfail mark."""
+        setup_error: BaseException | None
+        try:
+            skip_reason, xfail = self.settings.case_marks(case, member.item)
+        except pytest.fail.Exception as error:
+            # A skipif/xfail condition that fails to evaluate: as pytest, that case's setup
+            # error ("Error evaluating 'xfail' condition"); the other cases run.
+            skip_reason, xfail, setup_error = None, None, error
+        else:
+            setup_error = getattr(case, "setup_error", None) or self.setup_error
+        if skip_reason is not None:
+            self._report(case, [], None, skip_reason, attempt=attempt)
+            return True, xfail
+        if setup_error is not None:  # a wider-scoped fixture failed (see _fixtures.defer_wider)
+            failed = Phase("setup")
+            failed.begin()
+            failed.end(setup_error)
+            self._report(case, [failed], xfail, attempt=attempt)
+            return True, xfail
+        if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
+            # As pytest: xfail(run=False) acts at setup ("XFAIL at setup of test_x[3]").
+            not_run = Phase("setup")
+            not_run.begin()
+            not_run.end(pytest.xfail.Exception(xfail.reason))
+            self._report(case, [not_run], None, attempt=attempt)
+            return True, xfail
+        return False, xfail
+
+    async def _wound_up(
+        self,
+        task: asyncio.Task[Any],
+        deadline: Deadline | None,
+        cancelled: asyncio.CancelledError | None,
+    ) -> asyncio.CancelledError | None:
+        """After the case's teardown: the tasks its body left running are settled (as
+        pytest-asyncio closing the test's loop after teardown) and its timers stopped. The
+        CancelledError to raise once it is reported: ``cancelled``, or one that came meanwhile."""
+        unsettled = self.unsettled.pop(task, None)
+        if unsettled is not None:
+            try:
+                await self._settle(task, unsettled[0], left=unsettled[1])
+            except asyncio.CancelledError as exc:
+                cancelled = cancelled or exc
+        if deadline is not None:
+            deadline.cancel()
+        cutoff = self.cutoffs.pop(task, None)
+        if cutoff is not None:
+            cutoff.cancel()
+        if self.watchdog is not None:
+            self.watchdog.claim(task)  # a stall in this very step is this case's
+        return cancelled
+
+    async def _reported(
+        self,
+        case: Case,
+        attempt: Attempt,
+        phases: list[Phase],
+        xfail: Xfail | None,
+        fixtures: CaseFixtures | None,
+        cancelled: asyncio.CancelledError | None,
+        notes: list[str] | None,
+    ) -> float | None:
+        """The ended attempt reported (see _report); the seconds to wait before the case runs
+        again, or None. ``cancelled``, if any, is raised once it is."""
+        __tracebackhide__ = True
+        exiting = [p for p in phases if isinstance(p.error, pytest.exit.Exception)]
+        if exiting:  # as pytest: the phase that stops the session has no report, nor the rest
+            phases = phases[: phases.index(exiting[0])]
+            if not any(phase.when == "call" for phase in phases):
+                return None
+        again = None
+        if cancelled is None or _finished(phases):
+            # Cancelled only in its teardown, the case still has an outcome to report.
+            if notes:
+                self._warn(case, phases, notes)
+            properties = fixtures.user_properties if fixtures is not None else None
+            if cancelled is None and attempt.reruns is not None:
+                # Whether the case runs again is decided when its reports are built.
+                attempt.decided = asyncio.get_running_loop().create_future()
+            self._report(case, phases, xfail, notes=notes, properties=properties, attempt=attempt)
+            if attempt.decided is not None:
+                try:
+                    again = await attempt.decided
+                except asyncio.CancelledError:
+                    # Stopped before the decision (the future is cancelled with the task, and
+                    # the attempt is the case's last), or after one to run again.
+                    if not attempt.decided.cancelled() and attempt.decided.result() is not None:
+                        self._cancelled(case, Attempt(attempt.reruns, attempt.index + 1))
+                    raise
+        elif self.stop_reason is not None:  # with its phases: a teardown error is reported
+            self._report(case, phases, xfail, f"cancelled: {self.stop_reason}", attempt=attempt)
+        if cancelled is not None:
+            raise cancelled
+        return again
 
     def _deadline(self, task: asyncio.Task[Any], timeout: CaseTimeout) -> Deadline:
         """The case's deadline, from now: ``timeout.seconds`` for ``task``."""
@@ -1099,10 +1132,10 @@ class ParentRun:
         bound_args: tuple[Any, ...],
         kwargs: dict[str, Any],
         deadline: Deadline | None,
-        steps: list[CaseSteps],
     ) -> None:
         """A blocking body: in a thread; on timeout, the thread's stack is the report's."""
         __tracebackhide__ = True
+        steps = self._steps(case, member, "call", threaded=True)
         thread = CaseThread(case.id, member.func, bound_args, kwargs, steps)
         try:
             await thread.run()
