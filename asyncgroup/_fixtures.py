@@ -338,20 +338,14 @@ class CaseFixtures:
         "_slowest_seconds",
         "_user_properties",
         "case",
-        "case_name",
         "ended",
         "failed_steps",
         "finalizers",
         "instance",
-        "item",
         "member",
         "output",
-        "parent_request",
-        "parent_values",
         "passed",
-        "plan",
         "services",
-        "show",
         "step",
         "step_name",
         "values",
@@ -359,26 +353,16 @@ class CaseFixtures:
 
     def __init__(
         self,
-        plan: FixturePlan,
-        parent_request: pytest.FixtureRequest,
-        parent_values: dict[str, Any],
-        case_name: str,
+        case: Any,
+        member: Any,
         case_values: dict[str, Any],
         output: CaseOutput,
         services: Any,
-        item: pytest.Function | None = None,
         instance: Any = None,
-        case: Any = None,
-        member: Any = None,
     ) -> None:
-        self.plan = plan
-        self.item = item  # the test a case of a group stands for
         self.instance = instance  # the case's own instance of the test's class, if any
         self.case, self.member = case, member  # what services.case_node makes the node of
         self._node: Any = None
-        self.parent_request = parent_request
-        self.parent_values = parent_values
-        self.case_name = case_name
         self.values = case_values  # its own: the fixtures' values are added to it
         # An overridden fixture's values, by (name, index), made when one is asked for.
         self._overridden: dict[tuple[str, int], Any] | None = None
@@ -386,7 +370,7 @@ class CaseFixtures:
         # is the smallest thing one running case can hold per fixture (see teardown).
         self.finalizers: list[Callable[[], object] | tuple[Any, Any, str]] = []
         self.output = output
-        self.services = services
+        self.services = services  # the run's: parent_request, parent_values, show...
         self.passed = False  # whether the case's call passed, set before its teardown
         self.failed_steps = 0  # subtests.test() blocks that failed
         self._user_properties: list[tuple[str, object]] | None = None  # see user_properties
@@ -398,8 +382,40 @@ class CaseFixtures:
         # The sync fixture whose setup ran longest (see slowest); no name: none ran yet.
         self._slowest_seconds = 0.0
         self._slowest_name = ""
-        # --setup-show: the case's SETUP/TEARDOWN lines, written as they happen.
-        self.show: Callable[[str], None] | None = services.show if services.setup_show else None
+
+    # What every case of the test shares, from its member and the run, rather than a field
+    # in each of 100,000 running cases.
+    @property
+    def plan(self) -> FixturePlan:
+        plan: FixturePlan = self.member.plan
+        return plan
+
+    @property
+    def item(self) -> pytest.Function | None:
+        """The test a case of a group stands for (None: the parent's case)."""
+        item: pytest.Function | None = self.member.item
+        return item
+
+    @property
+    def parent_request(self) -> pytest.FixtureRequest:
+        request: pytest.FixtureRequest = self.services.parent_request
+        return request
+
+    @property
+    def parent_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = self.services.parent_values
+        return values
+
+    @property
+    def show(self) -> Callable[[str], None] | None:
+        """--setup-show: writes the case's SETUP/TEARDOWN lines as they happen; else None."""
+        show: Callable[[str], None] = self.services.show
+        return show if self.services.setup_show else None
+
+    @property
+    def case_name(self) -> str:
+        """The case's id."""
+        return str(self.case.id)
 
     @property
     def node(self) -> Any:

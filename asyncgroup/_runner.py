@@ -112,6 +112,8 @@ class _Services:
         self.streams = run.capture.streams  # for capsys and kin
         self.setup_show = bool(run.config.getoption("setupshow", False))
         self.report_step = run.report_step
+        self.parent_request = run.request  # the parent's, for the cases' requests
+        self.parent_values = run.parent_values  # the parent's fixture values
         self._run = run
 
     def show(self, line: str) -> None:
@@ -747,9 +749,7 @@ class ParentRun:
                             else:
                                 # The body is awaited right here, not in a coroutine of its own:
                                 # one frame of asyncgroup's above each sleeping case's body.
-                                call, mark, token, body = self._call_begins(
-                                    task, phases, deadline, output
-                                )
+                                self._call_begins(task, phases, output)
                                 try:
                                     # Its skip, xfail or failure is the call's.
                                     if self.runtest_call is not None:
@@ -763,12 +763,16 @@ class ParentRun:
                                             case, member, bound_args, kwargs, deadline
                                         )
                                 except BaseException as exc:
-                                    self._call_ended(case, task, call, deadline, body, output, exc)
+                                    self._call_ended(case, task, phases, deadline, output, exc)
                                 else:
-                                    self._call_ended(case, task, call, deadline, body, output)
+                                    self._call_ended(case, task, phases, deadline, output)
                                 finally:
                                     self.bodies.pop(task, None)
-                                    case_mark.reset(token)
+                                    mark = case_mark.get()
+                                    assert mark is not None
+                                    # Set again rather than reset with a token that each
+                                    # sleeping case would keep: it was None (see _call_begins).
+                                    case_mark.set(None)
                                     if task in self.cancelled_from_outside or (
                                         deadline is not None and deadline.expired
                                     ):  # its libraries clean up first
@@ -962,17 +966,12 @@ class ParentRun:
         self, case: Case, output: CaseOutput, member: Member, bound_args: tuple[Any, ...]
     ) -> CaseFixtures:
         return CaseFixtures(
-            member.plan,
-            self.request,
-            self.parent_values,
-            case.id,
+            case,
+            member,
             case.values,
             output,
             self.services,
-            item=member.item,
             instance=bound_args[0] if bound_args is not member.bound_args else None,
-            case=case,
-            member=member,
         )
 
     def _made_reports(
@@ -1074,36 +1073,31 @@ class ParentRun:
         return kwargs if error is None else None
 
     def _call_begins(
-        self,
-        task: asyncio.Task[Any],
-        phases: list[Phase],
-        deadline: Deadline | None,
-        output: CaseOutput,
-    ) -> tuple[Phase, CaseMark, contextvars.Token[CaseMark | None], str]:
-        """The case's call phase begins (its body is awaited by _run_one, then _call_ended):
-        the phase, the case's mark, the token to reset it with, and the body's name in a
-        timeout's message."""
+        self, task: asyncio.Task[Any], phases: list[Phase], output: CaseOutput
+    ) -> None:
+        """The case's call phase begins (its body is awaited by _run_one, then _call_ended).
+        The tasks its body starts are the case's: its mark is set in its task's context,
+        where none was (a case's task is made in the run's context, see _start)."""
         call = Phase("call")
         phases.append(call)
-        mark = CaseMark(task)
-        token = case_mark.set(mark)  # tasks the body starts are the case's
-        body = _body(phases, deadline)  # the body, in a timeout's message
+        case_mark.set(CaseMark(task))
         call.begin()
         output.begin("call")
-        return call, mark, token, body
 
     def _call_ended(
         self,
         case: Case,
         task: asyncio.Task[Any],
-        call: Phase,
+        phases: list[Phase],
         deadline: Deadline | None,
-        body: str,
         output: CaseOutput,
         exc: BaseException | None = None,
     ) -> None:
-        """The case's call phase ends, its body having raised ``exc`` (or returned, None)."""
+        """The case's call phase (the last of ``phases``) ends, its body having raised ``exc``
+        (or returned, None)."""
         __tracebackhide__ = True
+        call = phases[-1]
+        body = _body(phases, deadline)  # the body, in a timeout's message
         if exc is not None:
             error = self._given_up(case, task) or self._error(exc, deadline, body)
             warn_unraisable(output)  # the body's own error is the one reported
