@@ -1,7 +1,8 @@
 """Every use of pytest's private internals, in one place.
 
 asyncgroup uses public pytest API everywhere else. Each use below says which versions it was
-checked on; tests/test_compat.py exercises each of them on the pytest 8 and pytest 9 legs of CI.
+checked on; the end-to-end tests of the features that use them run on the pytest 8 and pytest 9
+legs of CI (noxfile.py).
 """
 
 from __future__ import annotations
@@ -194,6 +195,16 @@ def fixture_location(func: Callable[..., Any], root: Path) -> str:
 
 
 # pytest 8.0-9.2: binds a fixture function defined in a test class to the test's instance.
+from _pytest.compat import num_mock_patch_args as _num_mock_patch_args  # noqa: E402
+
+
+def mock_patch_args(func: Callable[..., Any]) -> int:
+    """How many of ``func``'s leading parameters its ``@mock.patch`` decorators fill (each patch
+    without ``new=`` passes its mock in): not fixtures, as pytest's getfuncargnames leaves them
+    out (``_pytest.compat.num_mock_patch_args``, pytest 8.0-9.2; checked on 8.4.2 and 9.2.0)."""
+    return _num_mock_patch_args(func) if hasattr(func, "__wrapped__") else 0
+
+
 from _pytest.fixtures import resolve_fixture_function as _resolve_fixture_function  # noqa: E402
 
 

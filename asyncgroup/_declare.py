@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from asyncgroup import _compat
 from asyncgroup._gcpause import gc_paused
 
 # What pytest.param() returns (pytest 8.0-9.2: _pytest.mark.structures.ParameterSet, a NamedTuple
@@ -104,6 +105,8 @@ def _case_parameters(func: Callable[..., Any]) -> list[str]:
     ]
     if params and params[0].name in ("self", "cls"):
         params = params[1:]
+    # As pytest's getfuncargnames: the mocks that @mock.patch passes in are not fixtures.
+    params = params[_compat.mock_patch_args(func) :]
     return [p.name for p in params]
 
 

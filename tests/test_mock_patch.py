@@ -248,3 +248,32 @@ def test_patches_that_do_not_overlap_work_as_in_the_parametrized_test(
     pair = differential.run(_source(source), "-rA")
     pair.assert_same()
     assert any(v == ["passed"] for v in pair.parametrized_outcomes.values())
+
+
+@pytest.mark.parametrize("kind", ["async def", "def"])
+def test_a_patch_decorator_that_passes_its_mock_in_works_as_in_the_parametrized_test(
+    differential: Differential, kind: str
+) -> None:
+    """``@mock.patch`` without ``new=`` passes its mock in, before the test's own arguments:
+    not a fixture, as pytest's getfuncargnames has it (one case at a time: the patch is the
+    process's)."""
+    pair = differential.run(
+        _source(
+            f"""
+            @cases("n", ["a", "b"])
+            @mock.patch("os.getcwd")
+            @mock.patch.object(TARGET, "attr")
+            {kind} test_x(attr, getcwd, n, tmp_path):
+                getcwd.return_value = n
+                assert os.getcwd() == n
+                assert isinstance(TARGET.attr, mock.Mock) and tmp_path.is_dir()
+            """
+        ),
+        "-rA",
+        "--asyncgroup-max-concurrency=1",
+    )
+    pair.assert_same()
+    assert pair.parametrized_outcomes == {
+        "test_it.py::test_x[a]": ["passed"],
+        "test_it.py::test_x[b]": ["passed"],
+    }, pair._both()
