@@ -261,6 +261,14 @@ def looked_up_for(error: pytest.FixtureLookupError, item: pytest.Function) -> No
     error.request = item._request
 
 
+def requested_by(error: pytest.FixtureLookupError, fixturedef: Any) -> None:
+    """Add the fixture ``fixturedef`` that requested the missing one to ``error``'s stack, as
+    pytest's lookup from the SubRequest of a fixture it sets up has it (pytest 8.4.2 and 9.2.0:
+    ``FixtureLookupError.fixturestack``, outermost first, whose functions ``formatrepr`` shows
+    after the test's)."""
+    error.fixturestack.insert(0, fixturedef)
+
+
 def fixture_value(item: pytest.Function, name: str) -> Any:
     """Set up (or get) fixture ``name`` for ``item`` in its setup phase, as pytest does for
     each of the item's arguments.

@@ -134,6 +134,13 @@ class FixturePlan:
         # The test's whole fixture closure (the cases' argnames and fixtures included), before
         # the parent gives up the cases' own (request.fixturenames).
         self.closure = list(item.fixturenames)
+        # The names no fixture defines (a typo, say): each case's "fixture 'x' not found", as
+        # each parametrized test's, when it or a fixture it requests asks for one (see get).
+        self.unknown = {
+            name
+            for name in self.closure
+            if name != "request" and name not in case_argnames and not self.defs.get(name)
+        }
         self._recipes_for: pytest.FixtureRequest | None = None
         self._recipes: dict[tuple[str, int], _Recipe] = {}
         self.roots = [
@@ -565,7 +572,12 @@ class CaseFixtures:
             elif arg != name and arg in self.values:
                 kwargs[arg] = self.values[arg]
             else:
-                kwargs[arg] = await self.get(arg, index - 1 if arg == name else -1)
+                try:
+                    kwargs[arg] = await self.get(arg, index - 1 if arg == name else -1)
+                except pytest.FixtureLookupError as error:
+                    # As pytest's: the error shows this fixture among those that requested it.
+                    _compat.requested_by(error, fixturedef)
+                    raise
         if request is not None:
             request._first = len(self.finalizers)
         # --setup-show: pytest writes a fixture's SETUP line (and so its TEARDOWN line) once its

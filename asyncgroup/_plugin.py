@@ -314,8 +314,9 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     if empty is not None:
         item.add_marker(empty)
     # A fixture may request a case argument, as it may a parametrize argname: the parent has
-    # none, and a fixture of that name is shadowed by the case value.
-    _compat.remove_from_parent_closure(item, plan.per_case | set(table.argnames))
+    # none, and a fixture of that name is shadowed by the case value. A name no fixture
+    # defines is each case's setup error, not one error of the parent (see FixturePlan.unknown).
+    _compat.remove_from_parent_closure(item, plan.per_case | set(table.argnames) | plan.unknown)
     defer_wider(item, wider_fixtures(item, plan.per_case), used_by_all=True)
 
 

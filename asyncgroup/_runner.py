@@ -257,6 +257,7 @@ class ParentRun:
         hooked = (self.makereport, self.runtest_setup, self.runtest_teardown, self.runtest_call)
         self.per_case_fixtures = (
             bool(self.plan.per_case)
+            or bool(self.plan.unknown)  # each case's setup fails (see FixturePlan.unknown)
             or "request" in parameters
             or any(hook is not None for hook in hooked)
         )

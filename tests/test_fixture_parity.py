@@ -725,3 +725,64 @@ def test_setup_plan_and_setup_only_list_each_case_as_its_parametrized_test(
         wanted = "SETUP    F sync_fix (fixtures used: x)"
         assert any(wanted in line for line in listed(pair.parametrized)), pair._both()
     assert listed(pair.concurrent) == listed(pair.parametrized), pair._both()
+
+
+MISSING_FIXTURE = {
+    "test": """
+@cases("x", [1, 2])
+async def test_x(x, no_such_fixture):
+    pass
+""",
+    "fixture": """
+@pytest.fixture
+def f(tmp_path, no_such_fixture):
+    return 1
+
+@cases("x", [1, 2])
+async def test_x(x, f):
+    pass
+""",
+    "module-fixture": """
+@pytest.fixture(scope="module")
+def m(no_such_fixture):
+    return 1
+
+@cases("x", [1, 2])
+async def test_x(x, m):
+    pass
+""",
+    "class": """
+class TestC:
+    @cases("x", [1, 2])
+    async def test_x(self, x, no_such_fixture):
+        pass
+""",
+}
+
+
+@pytest.mark.parametrize("args", [[], ["-k", "2"]], ids=["all", "k"])
+@pytest.mark.parametrize("requested_by", list(MISSING_FIXTURE))
+def test_a_missing_fixture_is_each_cases_setup_error(
+    differential: Differential, requested_by: str, args: list[str]
+) -> None:
+    """A fixture no fixture defines (a typo), requested by the test or by a fixture it
+    requests: pytest's "fixture 'no_such_fixture' not found" at the setup of each case, as of
+    each parametrized test, with the same source lines, counted per case; it was one error of
+    the parent ("1 error" for two cases)."""
+    pair = differential.run(MISSING_FIXTURE[requested_by], "-rA", *args)
+    pair.assert_same(
+        "E       fixture 'no_such_fixture' not found",
+        ">       use 'pytest --fixtures [[]testpath[]]' for help on them.",
+    )
+    pair.assert_same_counts()
+    pair.assert_same_short_summary()
+
+    def sections(result: pytest.RunResult) -> list[str]:
+        """The setup errors' sections, each run's folder written as <dir>."""
+        errors = re.split(r"=+ (?:FAILURES|short test summary info) =+", result.stdout.str())[0]
+        folder = re.escape(str(differential.pytester.path)) + r"/\w+"
+        return [re.sub(folder, "<dir>", line) for line in errors.split(" ERRORS ")[1].splitlines()]
+
+    concurrent = sections(pair.concurrent)
+    assert concurrent == sections(pair.parametrized), pair._both()
+    assert sum("ERROR at setup of" in line for line in concurrent) == (1 if args else 2)

@@ -282,23 +282,32 @@ def test_an_argname_with_a_default_value_is_refused_as_parametrize_refuses_it(
 # A test of a group that asks for a fixture pytest would not give it
 
 
+@pytest.mark.parametrize("requested_by", ["test", "fixture"])
 def test_a_missing_fixture_of_a_group_test_shows_the_tests_own_source(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, requested_by: str
 ) -> None:
     """A typo in a fixture name: pytest's "fixture 'x' not found" shows the test's own lines
-    and location, as without the group (it showed asyncgroup's internal function)."""
+    and location, as without the group (it showed asyncgroup's internal function), then those
+    of the fixture that requested it, if one did (they were missing)."""
+    argument = "no_such_fixture" if requested_by == "test" else "f"
     write_pair(
         pytester,
-        """
+        f"""
         from asyncgroup import concurrent_group
 
         @concurrent_group("g")
-        async def test_a(no_such_fixture):
+        async def test_a({argument}):
             pass
 
         @concurrent_group("g")
         async def test_b():
             pass
+
+        import pytest
+
+        @pytest.fixture
+        def f(no_such_fixture):
+            return 1
         """,
     )
     # (Not compare(): pytest's message names the file, test_grouped.py or test_plain.py.)
@@ -309,13 +318,16 @@ def test_a_missing_fixture_of_a_group_test_shows_the_tests_own_source(
     ]
     assert outcomes[0] == {**outcomes[1], "concurrent_group[g]": "failure"}
     assert outcomes[1] == {"test_a": "error", "test_b": "passed"}
+    assert grouped.ret == plain.ret
+    fixture = ["file */test_*.py, line *", "  @pytest.fixture", "  def f(no_such_fixture):"]
     for result in (grouped, plain):
         result.stdout.fnmatch_lines(
             [
                 "*ERROR at setup of test_a*",
                 "file */test_*.py, line 3",
-                "  async def test_a(no_such_fixture):",
+                f"  async def test_a({argument}):",
                 "      pass",
+                *(fixture if requested_by == "fixture" else []),
                 "E  *fixture 'no_such_fixture' not found",
             ]
         )
