@@ -153,7 +153,12 @@ def short_repr(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _build_cases(argnames: tuple[str, ...], argvalues: object) -> tuple[list[Case], list[Any]]:
+def _build_cases(
+    argnames: tuple[str, ...], argvalues: object, whole: bool
+) -> tuple[list[Case], list[Any]]:
+    """The cases, and a ParameterSet of each (for pytest's ids). ``whole``: each value is the
+    one argname's value, as parametrize takes them for argnames given as a string of one name
+    ("x"); otherwise each is a tuple of as many values as argnames (``["x"]`` included)."""
     if isinstance(argvalues, (str, bytes)) or not isinstance(argvalues, Iterable):
         msg = f"the case values must be a list or another iterable, got {short_repr(argvalues)}"
         raise ValueError(msg)
@@ -163,7 +168,7 @@ def _build_cases(argnames: tuple[str, ...], argvalues: object) -> tuple[list[Cas
             values, marks = tuple(value.values), tuple(value.marks)
             parameterset = value
         else:
-            if len(argnames) == 1:
+            if whole:
                 values = (value,)
             elif isinstance(value, (tuple, list)):
                 values = tuple(value)
@@ -172,6 +177,12 @@ def _build_cases(argnames: tuple[str, ...], argvalues: object) -> tuple[list[Cas
                     f"case {index}: {short_repr(value)} is not a tuple of "
                     f"{len(argnames)} values for argnames {', '.join(argnames)}"
                 )
+                if len(argnames) == 1:  # as parametrize: a list of one argname takes tuples
+                    msg += (
+                        f" (argnames given as a list: use a one-element tuple like "
+                        f"({short_repr(value)},), or argnames {argnames[0]!r} to give each "
+                        "value whole)"
+                    )
                 raise ValueError(msg)
             marks = ()
             # What pytest.param(*values) makes, without its checks: 100,000 cases add up.
@@ -276,7 +287,9 @@ def make_table(
             msg = "'request' is a reserved name and cannot be used in @concurrent_cases"
             raise ValueError(msg)
         with gc_paused():
-            table.cases, table.parametersets = _build_cases(table.argnames, argvalues)
+            # As parametrize: only one argname given as a string takes each value whole.
+            whole = len(table.argnames) == 1 and (table.short_form or isinstance(args[0], str))
+            table.cases, table.parametersets = _build_cases(table.argnames, argvalues, whole)
         table.ids = _check_ids(options["ids"], len(table.cases))
         table.timeout = check_timeout(options["timeout"], "@concurrent_cases(timeout=...)")
         table.max_concurrency = check_max_concurrency(

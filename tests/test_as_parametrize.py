@@ -1077,3 +1077,47 @@ def test_case_report_keywords_are_its_parametrized_tests(differential: Different
     assert found[0] == found[1]
     assert found[0][1][0] == "test_it.py::test_kw[two]"
     assert {"test_kw[two]", "two", "slow", "parametrize"} <= set(found[0][1][1])
+
+
+@pytest.mark.parametrize("argnames", ['["x"]', '("x",)', '"x"'])
+def test_one_argname_in_a_list_takes_tuples_as_parametrize_does(
+    differential: Differential, argnames: str
+) -> None:
+    """parametrize takes each value whole only for one argname given as a string ("x"); given
+    as a list or tuple (["x"]), each value is a tuple of one value, unpacked."""
+    pair = differential.run(
+        f"""
+        W = [(1,), ((2, 3),), pytest.param((4,), id="four")]
+
+        @cases({argnames}, W)
+        async def test_x(x):
+            print(f"GOT {{x!r}}")
+        """,
+        "-rA",
+    )
+    pair.assert_same()
+    for run in (pair.concurrent, pair.parametrized):
+        got = sorted(line for line in run.stdout.lines if line.startswith("GOT "))
+        whole = argnames == '"x"'
+        expected = ["GOT ((2, 3),)", "GOT (1,)"] if whole else ["GOT (2, 3)", "GOT 1"]
+        assert got == sorted([*expected, "GOT (4,)"]), pair._both()
+
+
+def test_a_bare_value_for_one_argname_in_a_list_is_refused_as_by_parametrize(
+    differential: Differential,
+) -> None:
+    pair = differential.run(
+        """
+        @cases(["x"], [7])
+        async def test_x(x):
+            pass
+        """
+    )
+    pair.assert_same()
+    assert pair.concurrent.ret == pytest.ExitCode.INTERRUPTED, pair._both()
+    pair.concurrent.stdout.fnmatch_lines(
+        [
+            "*In test_x: case 0: 7 is not a tuple of 1 values for argnames x (argnames given as a "
+            "list: use a one-element tuple like (7,), or argnames 'x' to give each value whole)*"
+        ]
+    )
