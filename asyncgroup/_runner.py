@@ -429,6 +429,8 @@ class ParentRun:
 
     def _case_filters(self, cases: list[Case]) -> dict[str, Filters]:
         """The warnings filters of the cases with filterwarnings marks of their own."""
+        if not self.config.pluginmanager.has_plugin("warnings"):
+            return {}  # as pytest: without its warnings plugin (-p no:warnings), no mark acts
         if not any(mark.name == "filterwarnings" for case in cases for mark in case.marks):
             return {}
         _, outer = parent_marks(self.item)

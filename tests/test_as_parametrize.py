@@ -158,12 +158,22 @@ def test_filterwarnings_mark_on_one_case(differential: Differential) -> None:
     assert pair.parametrized_outcomes["test_it.py::test_x[strict]"] == ["failed"]
 
 
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["-p", "no:warnings"], None),
+        ([], {"PYTHONWARNINGS": "ignore::ImportWarning"}),
+    ],
+    ids=["no-warnings-plugin", "PYTHONWARNINGS"],
+)
 def test_filterwarnings_mark_on_one_case_without_pytest_s_warnings_plugin(
-    differential: Differential,
+    differential: Differential, args: list[str], env: dict[str, str] | None
 ) -> None:
-    """With ``-p no:warnings`` (or ``PYTHONWARNINGS`` set) Python's own default filters stay,
-    and they hold the module name as a plain str ('__main__'), not a regex: matched as
-    Python matches them (it failed every warning case with an AttributeError)."""
+    """With ``-p no:warnings`` no filterwarnings mark acts (pytest's warnings plugin applies
+    them): nor does a case's. With ``PYTHONWARNINGS`` set (to anything), pytest adds no filter
+    of its own for DeprecationWarning, so Python's default ones are reached, which hold the
+    module name as a plain str ('__main__'), not a regex: matched as Python matches them (it
+    failed every warning case with an AttributeError)."""
     source = """
     import warnings
 
@@ -173,12 +183,13 @@ def test_filterwarnings_mark_on_one_case_without_pytest_s_warnings_plugin(
     ])
     async def test_x(name):
         warnings.warn("old api", DeprecationWarning)
+        warnings.warn("new api", UserWarning)
     """
-    pair = differential.run(source, "-p", "no:warnings")
+    pair = differential.run(source, *args, env=env)
     pair.assert_same()
     assert pair.parametrized_outcomes == {
         "test_it.py::test_x[plain]": ["passed"],
-        "test_it.py::test_x[strict]": ["passed"],
+        "test_it.py::test_x[strict]": ["passed" if env is None else "failed"],
     }
 
 
