@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from asyncgroup._capture import CaplogHandler, CaseOutput, FixtureCapture, current_output
+from asyncgroup._case_mock import mixed, mock_holder
 from asyncgroup._outcome import Phase
 
 if TYPE_CHECKING:
@@ -245,6 +246,7 @@ class _Held:
         self.value = value
         self.holders: dict[int, str] = {}
         self.existed = existed  # for a deletion: whether there was something to delete
+        self.doing = ""  # its first patch, as an error names it
 
 
 # The value of a patch whose result depends on what it changes (a prepend to sys.path or to an
@@ -313,6 +315,7 @@ class Claims:
         held = self._held.get(key)
         if held is None:
             held = self._held[key] = _Held(value, present())
+            held.doing = doing
             held.holders[holder] = case_name
             return held.patch
         if not self._others(held, case_name, doing, value):
@@ -346,6 +349,17 @@ class Claims:
             )
             pytest.fail(msg)
         return bool(others)
+
+    def holder(
+        self, match: Callable[[tuple[object, ...]], bool], case_name: str
+    ) -> tuple[str, str] | None:
+        """Another running case holding a target whose key ``match`` accepts (for mock
+        patches, see _case_mock): (its name, what it did); None if none."""
+        for key, held in list(self._held.items()):  # a plain def case's thread may add one
+            others = sorted({name for name in held.holders.values() if name != case_name})
+            if others and match(key):
+                return others[0], held.doing
+        return None
 
     def existed(self, key: tuple[object, ...]) -> bool:
         """Whether the target was there before the running cases patched it."""
@@ -387,6 +401,9 @@ class CaseMonkeyPatch:
     ) -> None:
         __tracebackhide__ = True
         doing = f"monkeypatch {what}"
+        mock = mock_holder(key, self._case_name)
+        if mock is not None:  # the same target, patched by another running case with mock
+            pytest.fail(mixed(mock[0], mock[1], self._case_name, doing))
         outer_keys = self._outer._all_keys() if self._outer is not None else []
         if key in outer_keys:
             if self._claims.check(key, self._case_name, doing, value):

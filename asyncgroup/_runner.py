@@ -324,7 +324,7 @@ class ParentRun:
                     self.config.pluginmanager.has_plugin("threadexception"),
                 ),
                 per_case_warnings(),
-                mock_patches_per_case(),
+                mock_patches_per_case(self.services.claims),
                 sigint_cancels(parent, STOP_GRACE) as interrupt,
                 dispatching(bool(self.case_filters)),
                 filed_per_case(self.config.pluginmanager.has_plugin("warnings")),

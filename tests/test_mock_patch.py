@@ -92,8 +92,8 @@ def _source(body: str) -> str:
     return PRELUDE + textwrap.dedent(body)
 
 
-def refused(pair: Pair, what: str) -> None:
-    """The second case alone fails, refused; its parametrized twin (one at a time) passes."""
+def second_refused(pair: Pair) -> None:
+    """The second case alone fails; its parametrized twin (one at a time) passes."""
     assert pair.concurrent_outcomes == {
         "test_it.py::test_x[first]": ["passed"],
         "test_it.py::test_x[second]": ["failed"],
@@ -101,6 +101,11 @@ def refused(pair: Pair, what: str) -> None:
         **{nodeid: ["failed"] for nodeid in pair.parents},
     }, pair._both()
     assert set(map(tuple, pair.parametrized_outcomes.values())) == {("passed",)}, pair._both()
+
+
+def refused(pair: Pair, what: str) -> None:
+    """The second case alone fails, refused; its parametrized twin (one at a time) passes."""
+    second_refused(pair)
     pair.concurrent.stdout.fnmatch_lines([REFUSAL.format(what=what)])
 
 
@@ -277,3 +282,82 @@ def test_a_patch_decorator_that_passes_its_mock_in_works_as_in_the_parametrized_
         "test_it.py::test_x[a]": ["passed"],
         "test_it.py::test_x[b]": ["passed"],
     }, pair._both()
+
+
+# One case patches with unittest.mock, the other with monkeypatch, the same target: without
+# the refusal both pass, and one of them puts the other's fake back for every later test.
+MIXED_WAYS = {
+    "object-setattr": (
+        'with mock.patch.object(TARGET, "attr", n):',
+        'monkeypatch.setattr(TARGET, "attr", n)',
+        "assert TARGET.attr == n",
+        ("mock.patch 'attr' of namespace(*)", "monkeypatch 'attr' of namespace(*)"),
+    ),
+    "dotted-name": (
+        'with mock.patch("os.getcwd", return_value=n):',
+        'monkeypatch.setattr("os.getcwd", lambda: n)',
+        "assert os.getcwd() == n",
+        ("mock.patch 'getcwd' of os", "monkeypatch 'os.getcwd'"),
+    ),
+    "dict-setitem": (
+        "with mock.patch.dict(TABLE, key=n):",
+        'monkeypatch.setitem(TABLE, "key", n)',
+        'assert TABLE["key"] == n',
+        ("mock.patch dict {'key': *}", "monkeypatch item 'key'"),
+    ),
+    "environ-setenv": (
+        "with mock.patch.dict(os.environ, ASYNCGROUP_MIXED=n):",
+        'monkeypatch.setenv("ASYNCGROUP_MIXED", n)',
+        'assert os.environ["ASYNCGROUP_MIXED"] == n',
+        ("mock.patch dict os.environ", "monkeypatch environment variable 'ASYNCGROUP_MIXED'"),
+    ),
+}
+
+MIXED = """
+@cases("n", ["first", "second"])
+async def test_x(n, monkeypatch):
+    if n == "second":
+        await asyncio.sleep(0.05)
+    if n == {mock_case!r}:
+        {mock}
+            {hold}
+            {check}
+    else:
+        {monkeypatch}
+        {hold}
+        {check}
+
+def test_zz_everything_is_back():
+    assert TARGET.attr == "original"
+    assert TABLE == {{"key": "original"}}
+    assert os.getcwd is ORIGINAL_GETCWD
+    assert "ASYNCGROUP_MIXED" not in os.environ
+"""
+
+
+@pytest.mark.parametrize("mock_case", ["first", "second"])
+@pytest.mark.parametrize("way", sorted(MIXED_WAYS))
+def test_a_mock_patch_and_a_monkeypatch_of_one_target_in_overlapping_cases_are_refused(
+    differential: Differential, way: str, mock_case: str
+) -> None:
+    """Either way round: the second to patch is refused, and the target is back afterwards."""
+    mock_patch, monkeypatch, check, (mock_what, monkeypatch_what) = MIXED_WAYS[way]
+    source = PRELUDE + "ORIGINAL_GETCWD = os.getcwd\n"
+    source += MIXED.format(
+        mock_case=mock_case, mock=mock_patch, monkeypatch=monkeypatch, hold=HOLD, check=check
+    )
+    pair = differential.run(source)
+    second_refused(pair)
+    first, second = (
+        (mock_what, monkeypatch_what) if mock_case == "first" else (monkeypatch_what, mock_what)
+    )
+    pair.concurrent.stdout.fnmatch_lines(
+        [
+            "E*Failed: asyncgroup: cases 'first' and 'second' patch one target while they run "
+            f"at the same time, 'first' with {first}, 'second' with {second}; a patch is "
+            "process-wide, so each would see the other's, and the first to end would undo it "
+            "for both, or put its fake back for every later test: patch it the same way in "
+            "both (monkeypatch lets cases patch a target alike), pass the fake in as a "
+            "fixture, or max_concurrency=1"
+        ]
+    )
