@@ -43,7 +43,9 @@ from asyncgroup._select import (
     LastFailed,
     Selection,
     Stepwise,
+    case_position_key,
     count_deselected_parents,
+    definition_nodeid,
     deselected_cases_key,
     lists_cases_as_tests,
     only_last_failed,
@@ -158,9 +160,14 @@ def pytest_pycollect_makeitem(
     if table is not None and table.error is None and lists_cases_as_tests(collector.config):
         # The test pytest sees is the one the cases stand for: its own arguments (the cases'
         # among them, which pytest_generate_tests parametrizes) and, async, its asyncio mark.
-        func.__signature__ = inspect.signature(table.func)  # type: ignore[attr-defined]
+        # Sharded, it is parametrized over the shard too, as in a run, so its ids have the shard.
+        signature = inspect.signature(table.func)
+        if table.shards is not None:
+            shard = inspect.Parameter(SHARD_ARGUMENT, inspect.Parameter.KEYWORD_ONLY)
+            signature = signature.replace(parameters=[*signature.parameters.values(), shard])
+        func.__signature__ = signature  # type: ignore[attr-defined]
         if not table.is_async:
-            return (yield)
+            return _in_own_shard(table, (yield))
     if table is not None and table.error is None:
         own_marks = [*getattr(obj, "pytestmark", []), *getattr(func, "pytestmark", [])]
         has_mark = any(m.name == "asyncio" for m in own_marks) or any(
@@ -168,7 +175,26 @@ def pytest_pycollect_makeitem(
         )
         if not has_mark:
             pytest.mark.asyncio(func)
+    if table is not None and table.error is None and lists_cases_as_tests(collector.config):
+        return _in_own_shard(table, (yield))
     return (yield)
+
+
+def _in_own_shard(table: CaseTable, items: Any) -> Any:
+    """Of a sharded test's items listed as its parametrized test (every shard with every case),
+    those a run has: each case in its own shard (every K-th case), in the run's order."""
+    if table.shards is None or not isinstance(items, list) or not items:
+        return items
+    first = items[0]
+    position = first.config.stash.get(case_position_key, {}).get(definition_nodeid(first))
+    if position is None:
+        return items
+    shards = [{case.id for case in table.cases[k :: table.shards]} for k in range(table.shards)]
+    return [
+        item
+        for item in items
+        if _compat.callspec_ids(item)[position] in shards[item.callspec.params[SHARD_ARGUMENT]]
+    ]
 
 
 # Per run: for each @concurrent_cases test definition (by node id), the parametrize calls
@@ -215,9 +241,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         cases = [pytest.param(*case.args, marks=case.marks, id=case.id) for case in table.cases]
         below = len(getattr(table.func, "pytestmark", []))
         own = metafunc.definition.own_markers
-        own.insert(min(below, len(own)), pytest.mark.parametrize(table.argnames, cases).mark)
-        return
+        at = min(below, len(own))
+        own.insert(at, pytest.mark.parametrize(table.argnames, cases).mark)
+        if table.shards is not None:
+            # pytest applies the marks in this order, after the shard's parametrize below.
+            position = 1 + sum(m.name == "parametrize" for m in own[:at])
+            positions = metafunc.config.stash.setdefault(case_position_key, {})
+            positions[metafunc.definition.nodeid] = position
     if table.shards is not None:
+        # Listed as its parametrized test too: the run's ids start with the shard.
         count = table.shards
         metafunc.parametrize(
             SHARD_ARGUMENT, range(count), ids=[f"shard{i + 1}of{count}" for i in range(count)]

@@ -42,6 +42,9 @@ lent_marks_key = pytest.StashKey[list[pytest.Mark]]()
 deselected_cases_key = pytest.StashKey[list[str]]()
 # On a parent Selection deselected: its left-out cases are counted already.
 _counted_key = pytest.StashKey[bool]()
+# Under --setup-plan/--setup-only, on the config: for each sharded test definition (node id),
+# where its cases' id is among the ids of each listed test (the shard's is first).
+case_position_key = pytest.StashKey[dict[str, int]]()
 # On the config: the node id of each test of a @concurrent_group -> its parent's (see _grouping).
 group_parents_key = pytest.StashKey[dict[str, str]]()
 
@@ -125,6 +128,7 @@ class Selection:
                 if table is not None and item.name not in wanted:
                     cases = [c for c in cases if case_nodeid(item.name, c.id, slot) in wanted]
                 names = {item.name, *(case_nodeid(item.name, c.id, slot) for c in cases)}
+                names.update(_listed_parent_name(item))
                 hits = [a for a in naming if a.name in names]
                 if not hits:
                     continue  # pytest would not have collected it
@@ -299,6 +303,23 @@ def return_lent_marks(config: pytest.Config, items: list[pytest.Item]) -> None:
         if lent:  # they were appended: drop the last len(lent), whatever equals them before
             del item.own_markers[-len(lent) :]
             del item.stash[lent_marks_key]
+
+
+def definition_nodeid(item: pytest.Item) -> str:
+    """The node id of the item's test function, without its parametrization's ids."""
+    name = getattr(item, "originalname", item.name)
+    return item.nodeid[: len(item.nodeid) - len(item.name)] + name
+
+
+def _listed_parent_name(item: pytest.Item) -> list[str]:
+    """A sharded case listed as its parametrized test (--setup-plan) is also named by its
+    parent's name in a run: test_x[shard1of2] for test_x[shard1of2-0]."""
+    position = item.config.stash.get(case_position_key, {}).get(definition_nodeid(item))
+    ids = _compat.callspec_ids(item)
+    if position is None or position >= len(ids):
+        return []
+    rest = [part for i, part in enumerate(ids) if i != position]
+    return [f"{getattr(item, 'originalname', item.name)}[{'-'.join(rest)}]"]
 
 
 def lists_cases_as_tests(config: pytest.Config) -> bool:

@@ -727,6 +727,66 @@ def test_setup_plan_and_setup_only_list_each_case_as_its_parametrized_test(
     assert listed(pair.concurrent) == listed(pair.parametrized), pair._both()
 
 
+SHARDED = """
+import pytest
+from asyncgroup import concurrent_cases
+
+
+@pytest.fixture
+def fix():
+    return 1
+
+
+@concurrent_cases("n", range(4), shards=2)
+async def test_s(n, fix):
+    pass
+
+
+@pytest.mark.parametrize("z", ["a", "b"])
+@concurrent_cases("n", range(3), shards=2)
+@pytest.mark.parametrize("y", ["p"])
+def test_marks(n, y, z):
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["-k", "shard1of2"],
+        ["test_it.py::test_s[shard1of2-2]", "test_it.py::test_marks[shard2of2-p-1-b]"],
+        ["test_it.py::test_s[shard2of2]"],
+    ],
+    ids=["all", "k", "case-node-ids", "parent-node-id"],
+)
+@pytest.mark.parametrize("option", ["--setup-plan", "--setup-only"])
+def test_setup_plan_lists_a_sharded_tests_cases_under_the_ids_a_run_gives_them(
+    pytester: pytest.Pytester, option: str, args: list[str]
+) -> None:
+    """There is no parametrize twin of shards: a run names a sharded case with its shard
+    (test_s[shard1of2-2]); --setup-plan/--setup-only list the same cases under the same node
+    ids, selected by the same -k and node ids. They were listed as test_s[2] (every id of a
+    run "not found", -k shard1of2 selected nothing)."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function")
+    pytester.makepyfile(test_it=SHARDED)
+    run = pytester.runpytest_subprocess("-p", "no:randomly", "-v", *args, timeout=60)
+    ran = {
+        line.split()[0]
+        for line in run.outlines
+        if re.match(r"test_it\.py::\S+ .*SUBPASS", line)  # pytest 8: "[0] SUBPASS"
+    }
+    listed = pytester.runpytest_subprocess("-p", "no:randomly", option, *args, timeout=60)
+    shown = {
+        line.split()[0]
+        for line in listed.outlines
+        if re.match(r" *test_it\.py::\S+ \(fixtures used", line)
+    }
+    assert ran, run.outlines
+    assert shown == ran, (run.outlines, listed.outlines)
+    assert listed.ret == pytest.ExitCode.OK, listed.outlines
+
+
 MISSING_FIXTURE = {
     "test": """
 @cases("x", [1, 2])
