@@ -12,11 +12,19 @@ the other cases go on.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Protocol
 
 import pytest
 
 from asyncgroup._outcome import Phase
+
+# The attempt the case's task runs, as the plugin's ``item.execution_count`` (1: the first):
+# set in that task only for a case the plugin can rerun, so that a case without one keeps
+# nothing more (the node of a case, or a group's test, carries it: _Services.case_node).
+execution_count: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "asyncgroup_execution_count", default=None
+)
 
 
 class CaseReruns(Protocol):

@@ -96,7 +96,11 @@ class CaseNode:
     ``values``: the case's arguments and fixture values so far, by name (the case's part of
     ``funcargs`` and ``fixturenames``).
     ``closure``: the test's whole fixture closure, its cases' own fixtures included.
+    ``execution_count``: with pytest-rerunfailures rerunning the case, its attempt (1: the
+    first), as the plugin sets it on a test's item; absent otherwise.
     """
+
+    execution_count: int  # only where the plugin reruns the case, as on its item
 
     def __init__(
         self,

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 import pytest
 
 from asyncgroup import _casereports, _compat
-from asyncgroup._attempts import Attempt, CaseReruns
+from asyncgroup._attempts import Attempt, CaseReruns, execution_count
 from asyncgroup._builtins import Claims, LoggerLevels
 from asyncgroup._capture import (
     CaseCapture,
@@ -124,7 +124,10 @@ class _Services:
     def case_node(self, case: Case, member: Member, fixtures: CaseFixtures) -> Any:
         """The case's ``request.node`` (made when a case first asks for it): a test of a group
         is its own item; a case, the parametrized test it stands for (see _casenode)."""
+        count = execution_count.get()  # None: no rerun plugin reruns the case
         if member.case_is_item:
+            if count is not None:
+                member.item.execution_count = count  # type: ignore[union-attr]
             return member.item
         item = member.item or self._run.item
         reporter: CaseReporter = member.reporter
@@ -140,7 +143,7 @@ class _Services:
         indices = {**getattr(parent_spec, "indices", {}), **dict.fromkeys(case.values, case.index)}
         instance = fixtures.instance if fixtures.instance is not None else item.instance
         path, line, domain = item.location
-        return CaseNode(
+        node = CaseNode(
             item,
             name,
             reporter.nodeid(case.id),
@@ -153,6 +156,9 @@ class _Services:
             fixtures.values,
             fixtures.plan.closure,
         )
+        if count is not None:  # as the plugin sets it on the parametrized test's item
+            node.execution_count = count
+        return node
 
 
 class ParentRun:
@@ -660,6 +666,8 @@ class ParentRun:
         reruns = self._reruns(case)
         attempt = 0
         while True:
+            if reruns is not None:  # in the case's own task: its fixtures see it
+                execution_count.set(attempt + 1)
             again = await self._run_one(case, Attempt(reruns, attempt))
             if again is None:
                 return

@@ -88,6 +88,54 @@ def test_a_case_that_passes_on_its_rerun_passes(differential: Differential) -> N
     assert "R" in pair.concurrent.stdout.str().splitlines()[-3]  # the progress line has the R
 
 
+@pytest.mark.parametrize("kind", ["cases", "group"])
+def test_request_node_execution_count_is_the_attempt(differential: Differential, kind: str) -> None:
+    """The plugin's ``item.execution_count`` (1, 2, ...), read by a fixture on each attempt."""
+    test = (
+        """
+        @cases("name", ["a", "flaky"])
+        async def test_x(name, attempt):
+        """
+        if kind == "cases"
+        else """
+        from asyncgroup import concurrent_group
+
+        concurrent = cases.__module__.startswith("asyncgroup")
+        group = concurrent_group("g") if concurrent else pytest.mark.asyncio
+
+        @group
+        async def test_a(attempt):
+            run(f"a@{attempt}")
+
+        @group
+        async def test_flaky(attempt):
+            name = "flaky"
+        """
+    )
+    pair = differential.run(
+        _RUNS
+        + """
+        @pytest.fixture
+        def attempt(request):
+            return request.node.execution_count
+        """
+        + test
+        + """
+            n = run(name)
+            run(f"{name}@{attempt}")
+            await asyncio.sleep(0.1)
+            assert not (name == "flaky" and n == 1)
+        """,
+        "--reruns",
+        "2",
+    )
+    pair.assert_same("*1 rerun*")
+    assert pair.concurrent.ret == 0
+    concurrent, parametrized = _runs(pair, differential)
+    a = ["a", "a@1"] if kind == "cases" else ["a@1"]
+    assert concurrent == parametrized == sorted([*a, "flaky", "flaky", "flaky@1", "flaky@2"])
+
+
 def test_a_flaky_mark_on_a_case_reruns_that_case(differential: Differential) -> None:
     pair = differential.run(
         _RUNS
