@@ -400,9 +400,13 @@ class CaseReporter:
         """The fixture teardown that failed of a case skipped "cancelled: ..." (a stop cut its
         setup or body off, then its fixtures were torn down): reported as pytest reports an
         error at teardown of a test skipped in its call, with the output of all its phases.
-        A finalizer's error is never lost, whatever ended the test."""
+        A finalizer's error is never lost, whatever ended the test. With every phase reported
+        (--junitxml), a teardown that passed too: JUnit XML takes a test's properties
+        (record_property) from its teardown's report."""
         teardown = phases[-1] if phases else None
-        if teardown is None or teardown.when != "teardown" or teardown.error is None:
+        if teardown is None or teardown.when != "teardown":
+            return []
+        if teardown.error is None and not self.with_passing_phases:
             return []
         sections = [section for phase in phases for section in self._sections(phase)]
         report = teardown.report or self._phase(

@@ -896,11 +896,11 @@ class ParentRun:
             if not any(phase.when == "call" for phase in phases):
                 return None
         again = None
+        properties = fixtures.user_properties if fixtures is not None else None
         if cancelled is None or _finished(phases):
             # Cancelled only in its teardown, the case still has an outcome to report.
             if notes:
                 self._warn(case, phases, notes)
-            properties = fixtures.user_properties if fixtures is not None else None
             if cancelled is None and attempt.reruns is not None:
                 # Whether the case runs again is decided when its reports are built.
                 attempt.decided = asyncio.get_running_loop().create_future()
@@ -915,7 +915,8 @@ class ParentRun:
                         self._cancelled(case, Attempt(attempt.reruns, attempt.index + 1))
                     raise
         elif self.stop_reason is not None:  # with its phases: a teardown error is reported
-            self._report(case, phases, xfail, f"cancelled: {self.stop_reason}", attempt=attempt)
+            cut_off = f"cancelled: {self.stop_reason}"  # and what it recorded, as its test's
+            self._report(case, phases, xfail, cut_off, properties=properties, attempt=attempt)
         if cancelled is not None:
             raise cancelled
         return again

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+from xml.etree import ElementTree
 
 import pytest
 from differential import SET_UP_RECORDED, Differential, skipped_whole
@@ -644,6 +645,42 @@ def test_a_failing_fixture_teardown_is_reported_however_the_case_was_stopped(
     counts = summary(result)
     assert {k: v for k, v in counts.items() if k != "warnings"} == outcomes, result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_a_cut_off_case_keeps_what_it_recorded(pytester: pytest.Pytester) -> None:
+    """A case fail_fast cut off keeps what record_property recorded in its setup, its body and
+    its fixture's teardown, in its reports and its JUnit XML <testcase>, as its parametrized
+    test's (which ran to its end) has them (it lost them all)."""
+    pytester.makepyfile(
+        test_it="""
+        import asyncio
+        import pytest
+        import pytest_asyncio
+        from asyncgroup import concurrent_cases
+
+        @pytest_asyncio.fixture
+        async def fx(record_property, x):
+            record_property("setup", x)
+            yield
+            record_property("teardown", x)
+
+        @concurrent_cases("x", ["slow", "bad"], fail_fast=True)
+        async def test_c(x, fx, record_property):
+            record_property("body", x)
+            await asyncio.sleep(0.05 if x == "bad" else 5)
+            assert x != "bad"
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:randomly", "--junitxml=out.xml", "-o", "junit_family=xunit1", timeout=60
+    )
+    assert summary(result) == {"failed": 1, "skipped": 1}, result.stdout.str()
+    xml = ElementTree.parse(pytester.path / "out.xml")
+    for case in ("slow", "bad"):
+        testcase = xml.find(f".//testcase[@name='test_c[{case}]']")
+        assert testcase is not None, result.stdout.str()
+        recorded = [(p.get("name"), p.get("value")) for p in testcase.iter("property")]
+        assert recorded == [("setup", case), ("body", case), ("teardown", case)], case
 
 
 # --------------------------------------------------------------------------------------------
