@@ -344,4 +344,9 @@ def make_parent(func: Callable[..., Any], table: CaseTable) -> Callable[..., Any
     with contextlib.suppress(ValueError):
         parent.__signature__ = parent_signature(func, table)  # type: ignore[attr-defined]
     setattr(parent, CASES_ATTRIBUTE, table)
+    if isinstance(getattr(func, "patchings", None), list):
+        # functools.wraps shared the list of func's @mock.patch decorators: a @mock.patch above
+        # would append itself to it, applied to each case unseen. A copy keeps it apart, to be
+        # refused at collection (_refuse.refuse_patch_above).
+        parent.patchings = list(func.patchings)  # type: ignore[attr-defined]
     return parent

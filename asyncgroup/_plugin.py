@@ -32,7 +32,7 @@ from asyncgroup._outcome import (
     case_status,
 )
 from asyncgroup._progress import remember_terminal
-from asyncgroup._refuse import refuse_unittest, refuse_without_asyncio
+from asyncgroup._refuse import refuse_patch_above, refuse_unittest, refuse_without_asyncio
 from asyncgroup._runner import (
     held_teardown_key,
     last_case_key,
@@ -157,6 +157,7 @@ def pytest_pycollect_makeitem(
         refuse_unittest(obj)
     if table is not None:
         refuse_without_asyncio(collector.config, name, "@concurrent_cases", "cases")
+        refuse_patch_above(name, func, table)
     if table is not None and table.error is None and lists_cases_as_tests(collector.config):
         # The test pytest sees is the one the cases stand for: its own arguments (the cases'
         # among them, which pytest_generate_tests parametrizes) and, async, its asyncio mark.

@@ -25,6 +25,24 @@ def refuse_without_asyncio(config: pytest.Config, name: str, decorator: str, wha
     pytest.fail(msg, pytrace=False)
 
 
+def refuse_patch_above(name: str, func: object, table: CaseTable) -> None:
+    """A ``@mock.patch`` stacked above ``@concurrent_cases`` wraps the parent, not each case: no
+    case would get its mock (each parametrized test gets its own). Refuse it, naming the
+    remedy. Under the decorator its patchings are the cases' own function's, which is what
+    works: the parent has a copy of the list (see make_parent), to which a ``@mock.patch``
+    above appends itself."""
+    __tracebackhide__ = True
+    if len(getattr(func, "patchings", ())) <= len(getattr(table.func, "patchings", ())):
+        return
+    msg = (
+        f"In {name}: @mock.patch is above @concurrent_cases, where it does not reach the "
+        "cases (none would get its patch or its mock); put @mock.patch under "
+        "@concurrent_cases, so that each case gets its own patch and mock, as each "
+        "parametrized test does"
+    )
+    pytest.fail(msg, pytrace=False)
+
+
 def refuse_unittest(cls: type) -> None:
     """pytest runs a unittest.TestCase through unittest (its setUp, skips, no fixtures), never
     through a parent: refuse the decorators on such a class or its methods."""

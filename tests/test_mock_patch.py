@@ -9,6 +9,8 @@ import textwrap
 import pytest
 from differential import Differential, Pair
 
+from tests.conftest import summary
+
 # Module-level targets: an object's attribute, a module attribute (by its dotted name), a dict.
 PRELUDE = """
 import os
@@ -282,6 +284,49 @@ def test_a_patch_decorator_that_passes_its_mock_in_works_as_in_the_parametrized_
         "test_it.py::test_x[a]": ["passed"],
         "test_it.py::test_x[b]": ["passed"],
     }, pair._both()
+
+
+ABOVE = {
+    "above": ('@mock.patch("os.getcwd")', ""),
+    "above-and-below": ('@mock.patch("os.getcwd")', '@mock.patch.object(TARGET, "attr")'),
+    "object-above": ('@mock.patch.object(TARGET, "attr")', ""),
+}
+
+
+@pytest.mark.parametrize("where", list(ABOVE))
+def test_a_patch_decorator_above_the_cases_is_refused_at_collection(
+    pytester: pytest.Pytester, where: str
+) -> None:
+    """``@mock.patch`` above ``@concurrent_cases`` reaches no case: the test failed with
+    "fixture 'n' not found" and ran none. It is a collection error naming the test, what is
+    wrong and the remedy, as asyncgroup's other misuse is; under the decorator it works
+    (test_a_patch_decorator_that_passes_its_mock_in_works_as_in_the_parametrized_test)."""
+    above, below = ABOVE[where]
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function")
+    source = f"""
+        from asyncgroup import concurrent_cases
+
+        {above}
+        @concurrent_cases("n", ["a", "b"])
+        {below}
+        async def test_x(*args, n):
+            pass
+
+        def test_other():
+            pass
+        """
+    pytester.makepyfile(test_it=PRELUDE + textwrap.dedent(source))
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=60)
+    result.stdout.fnmatch_lines(["*ERROR collecting test_it.py*"])
+    messages = [line for line in result.outlines if line.startswith("In test_x: ")]
+    assert messages == [
+        "In test_x: @mock.patch is above @concurrent_cases, where it does not reach the cases "
+        "(none would get its patch or its mock); put @mock.patch under @concurrent_cases, so "
+        "that each case gets its own patch and mock, as each parametrized test does"
+    ], result.outlines
+    assert "Traceback" not in result.stdout.str()
+    assert summary(result) == {"error": 1}, result.outlines
+    assert result.ret == pytest.ExitCode.INTERRUPTED
 
 
 # One case patches with unittest.mock, the other with monkeypatch, the same target: without
