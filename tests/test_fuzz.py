@@ -280,11 +280,17 @@ def parse_names(args: tuple[Any, ...]) -> tuple[str, ...] | None:
     return tuple(names)
 
 
-def case_values(entry: Any, names: tuple[str, ...]) -> tuple[Any, ...] | None:
+def whole(args: tuple[Any, ...], names: tuple[str, ...]) -> bool:
+    """Whether each entry is the one argname's value: as parametrize, only for the values alone
+    or one argname given as a string; ``["a"]`` takes tuples of one value."""
+    return len(names) == 1 and (len(args) == 1 or isinstance(args[0], str))
+
+
+def case_values(entry: Any, names: tuple[str, ...], whole: bool) -> tuple[Any, ...] | None:
     """The values of one case, or None when the entry does not fit the argnames."""
     if isinstance(entry, ParameterSet):
         found = tuple(entry.values)
-    elif len(names) == 1:
+    elif whole:
         found = (entry,)
     elif isinstance(entry, (tuple, list)):
         found = tuple(entry)
@@ -304,7 +310,7 @@ def model_problem(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
     if isinstance(container, (str, bytes)) or not isinstance(container, Iterable):
         return "argvalues"
     cases = list(container)
-    if any(case_values(case, names) is None for case in cases):
+    if any(case_values(case, names, whole(args, names)) is None for case in cases):
         return "a case"
     ids = kwargs.get("ids")
     if ids is not None and not callable(ids):
@@ -393,7 +399,7 @@ def test_any_call_returns_a_parent_flagged_exactly_when_invalid(
     cases = list(build(args[-1]))
     assert len(table.cases) == len(cases)
     for case, entry in zip(table.cases, cases, strict=True):
-        expected_values = case_values(entry, names)
+        expected_values = case_values(entry, names, whole(args, names))
         assert expected_values is not None
         assert list(case.values) == list(names)
         assert all(case.values[n] is v for n, v in zip(names, expected_values, strict=True))
