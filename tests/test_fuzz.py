@@ -668,15 +668,18 @@ def bad_id_sources(count: int) -> list[Snippet]:
 
 
 @st.composite
-def case_source(draw: st.DrawFn, width: int, index: int, fits: bool) -> Snippet:
+def case_source(draw: st.DrawFn, width: int, index: int, fits: bool, whole: bool = True) -> Snippet:
     """One case's source for ``width`` argnames: a value, a tuple or a pytest.param that fits
-    them, or (``fits`` False) one that does not."""
+    them, or (``fits`` False) one that does not. ``whole``: one argname that takes each value
+    whole (given as a string, or the one-argument form); given in a list or tuple, it takes
+    tuples of one value, as parametrize does."""
     wrong = f"case {index}: "
+    one_whole = width == 1 and whole
     if fits:
-        kinds = ["value", "tuple", "param"] if width == 1 else ["tuple", "param"]
+        kinds = ["value", "tuple", "param"] if one_whole else ["tuple", "param"]
         size = width
     else:
-        kinds = ["param"] if width == 1 else ["value", "tuple", "param"]
+        kinds = ["param"] if one_whole else ["value", "tuple", "param"]
         size = draw(st.sampled_from([width - 1, width + 1]).filter(lambda n: n >= 0))
     kind = draw(st.sampled_from(kinds))
     chosen = draw(st.lists(st.sampled_from(VALUES), min_size=max(size, 1), max_size=max(size, 1)))
@@ -720,9 +723,11 @@ def declarations(draw: st.DrawFn) -> Declaration:
     else:
         names_source, names = draw(st.sampled_from(GOOD_ARGNAMES_SOURCES))
         width = len(names)
+    # As parametrize: one argname takes each value whole unless given in a list or tuple.
+    whole = names_source is None or names_source.lstrip().startswith('"')
     count = draw(st.integers(1 if "a case" in broken else 0, 3))
     wrong_case = draw(st.integers(0, count - 1)) if "a case" in broken else None
-    cases = [draw(case_source(width, i, fits=i != wrong_case)) for i in range(count)]
+    cases = [draw(case_source(width, i, fits=i != wrong_case, whole=whole)) for i in range(count)]
     bad += [case.bad for case in cases if case.bad is not None]
     body = ", ".join(case.source for case in cases)
     if "argvalues" in broken:
@@ -800,6 +805,9 @@ def _junit_failures(path: Path) -> list[tuple[str, str]]:
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+# One argname in a list or tuple takes tuples of one value, as parametrize (a bare one is bad).
+@example(declaration=Declaration('("a",), [1]', ["case 0: "], 1, False))
+@example(declaration=Declaration('["a"], [(1,), pytest.param(2)]', [], 2, False))
 @given(declaration=declarations())
 def test_any_declaration_runs_or_is_a_clear_collection_error(
     pytester: pytest.Pytester, declaration: Declaration
