@@ -293,7 +293,7 @@ class CaseReporter:
                 nodeid, case_id, keywords, "skipped", self._skip(skip_reason), now, 0.0, []
             )
             told: list[tuple[pytest.TestReport, Phase]] = [(skipped, Phase.empty("call", now))]
-            told.extend(self._teardown_error(nodeid, case_id, keywords, phases, xfail))
+            told.extend(self._cut_off_teardown(nodeid, case_id, keywords, phases, xfail))
         else:
             told = self._run_reports(nodeid, case_id, keywords, phases, xfail)
         result = [report for report, _ in told]
@@ -389,7 +389,7 @@ class CaseReporter:
                 call_report.sections.extend(self._sections(phase))
         return result
 
-    def _teardown_error(
+    def _cut_off_teardown(
         self,
         nodeid: str,
         case_id: str,

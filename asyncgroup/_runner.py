@@ -140,7 +140,10 @@ class _Services:
         keywords.update((mark.name, mark) for mark in own)
         parent_spec = getattr(item, "callspec", None)
         params = {**getattr(parent_spec, "params", {}), **case.values}
-        indices = {**getattr(parent_spec, "indices", {}), **dict.fromkeys(case.values, case.index)}
+        indices = {
+            **getattr(parent_spec, "indices", {}),
+            **dict.fromkeys(case.argnames, case.index),  # case.values's keys, no dict made
+        }
         instance = fixtures.instance if fixtures.instance is not None else item.instance
         path, line, domain = item.location
         node = CaseNode(
