@@ -839,6 +839,28 @@ def stepwise_skips_next_failure(config: pytest.Config) -> bool:
     return getattr(plugin, "skip", None) is True
 
 
+def stepwise_count_passed_over(config: pytest.Config, cases: int) -> None:
+    """Count ``cases`` more in the stepwise plugin's "skipping N already passed items" line:
+    it counts the items it left out, and a parent's cases that passed are left out later, by
+    asyncgroup, as the parametrized tests it counts.
+
+    pytest 8.4-9.2: the plugin keeps the lines of its collection report in ``report_status``, a
+    list of str, written after collection (``pytest_report_collectionfinish``).
+    """
+    plugin = config.pluginmanager.get_plugin("stepwiseplugin")
+    status = getattr(plugin, "report_status", None)
+    if not isinstance(status, list):
+        return
+    for index, line in enumerate(status):
+        found = (
+            re.match(r"skipping (\d+) already passed items", line)
+            if isinstance(line, str)
+            else None
+        )
+        if found is not None:
+            status[index] = f"skipping {int(found[1]) + cases}{line[found.end(1) :]}"
+
+
 def set_stepwise_last_failed(cache: pytest.Cache, nodeid: str) -> None:
     """Make ``--sw`` go on from ``nodeid`` next time (the record read above)."""
     value = cache.get("cache/stepwise", None)

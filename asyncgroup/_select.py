@@ -603,7 +603,9 @@ class Stepwise:
             later = set(ids[ids.index(record["case"]) :])
             selected = _selected_cases(parent, table)
             parent.stash[selected_key] = later & {c.id for c in selected}
-            _leave_out(parent, [c for c in selected if c.id not in later])
+            passed = [c for c in selected if c.id not in later]
+            _leave_out(parent, passed)
+            _compat.stepwise_count_passed_over(self.config, len(passed))
 
     @pytest.hookimpl(trylast=True)  # after pytest's stepwise plugin wrote its record
     def pytest_sessionfinish(self) -> None:

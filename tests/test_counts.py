@@ -202,6 +202,13 @@ async def test_z(n):
         for result in (pair.concurrent, pair.parametrized)
     ]
     assert counts[0] == counts[1] == ["1"], pair._both()
+    skipping = [
+        [line for line in result.outlines if line.startswith("stepwise: skipping")]
+        for result in (pair.concurrent, pair.parametrized)
+    ]
+    assert [lines[0].split(" (")[0] for lines in skipping if lines] == [
+        "stepwise: skipping 1 already passed items"
+    ] * 2, pair._both()
 
 
 KNOWN_FAILURES = (
