@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from asyncgroup._capture import CaplogHandler, CaseOutput, FixtureCapture, current_output
-from asyncgroup._case_mock import mixed, mock_holder
+from asyncgroup._case_mock import mixed, mock_holder, patch_lock
 from asyncgroup._outcome import Phase
 
 if TYPE_CHECKING:
@@ -355,7 +355,7 @@ class Claims:
     ) -> tuple[str, str] | None:
         """Another running case holding a target whose key ``match`` accepts (for mock
         patches, see _case_mock): (its name, what it did); None if none."""
-        for key, held in list(self._held.items()):  # a plain def case's thread may add one
+        for key, held in self._held.items():  # under patch_lock (_case_mock._Holds.take)
             others = sorted({name for name in held.holders.values() if name != case_name})
             if others and match(key):
                 return others[0], held.doing
@@ -367,11 +367,12 @@ class Claims:
         return held is None or held.existed
 
     def release(self, key: tuple[object, ...], holder: int) -> None:
-        held = self._held.get(key)
-        if held is None or held.holders.pop(holder, None) is None or held.holders:
-            return
-        del self._held[key]
-        held.patch.undo()
+        with patch_lock:  # as it is taken (CaseMonkeyPatch._patch): undone before it is free
+            held = self._held.get(key)
+            if held is None or held.holders.pop(holder, None) is None or held.holders:
+                return
+            del self._held[key]
+            held.patch.undo()
 
 
 class CaseMonkeyPatch:
@@ -401,31 +402,33 @@ class CaseMonkeyPatch:
     ) -> None:
         __tracebackhide__ = True
         doing = f"monkeypatch {what}"
-        mock = mock_holder(key, self._case_name)
-        if mock is not None:  # the same target, patched by another running case with mock
-            pytest.fail(mixed(mock[0], mock[1], self._case_name, doing))
-        outer_keys = self._outer._all_keys() if self._outer is not None else []
-        if key in outer_keys:
-            if self._claims.check(key, self._case_name, doing, value):
-                do(self._own)
-            return
-        first = key not in self._mine
-        patch = self._claims.take(key, id(self), self._case_name, doing, value, present)
-        if first:
-            self._mine.append(key)
-        if patch is None:
-            if self._claims.existed(key):
+        # Checked, taken and patched in one step: plain def cases patch from threads.
+        with patch_lock:
+            mock = mock_holder(key, self._case_name)
+            if mock is not None:  # the same target, patched by another running case with mock
+                pytest.fail(mixed(mock[0], mock[1], self._case_name, doing))
+            outer_keys = self._outer._all_keys() if self._outer is not None else []
+            if key in outer_keys:
+                if self._claims.check(key, self._case_name, doing, value):
+                    do(self._own)
                 return
-            # Deleting what was never there: pytest's error with raising=True (a patch that
-            # changes nothing otherwise).
-            patch = pytest.MonkeyPatch()
-        try:
-            do(patch)
-        except BaseException:  # raising=True on a missing target, say: nothing was patched
+            first = key not in self._mine
+            patch = self._claims.take(key, id(self), self._case_name, doing, value, present)
             if first:
-                self._mine.remove(key)
-                self._claims.release(key, id(self))
-            raise
+                self._mine.append(key)
+            if patch is None:
+                if self._claims.existed(key):
+                    return
+                # Deleting what was never there: pytest's error with raising=True (a patch
+                # that changes nothing otherwise).
+                patch = pytest.MonkeyPatch()
+            try:
+                do(patch)
+            except BaseException:  # raising=True on a missing target, say: nothing was patched
+                if first:
+                    self._mine.remove(key)
+                    self._claims.release(key, id(self))
+                raise
 
     def _all_keys(self) -> list[tuple[object, ...]]:
         return self._mine + (self._outer._all_keys() if self._outer is not None else [])

@@ -111,10 +111,18 @@ def _covers(key: tuple[object, ...], monkeypatch_key: tuple[object, ...]) -> boo
     )
 
 
+# One lock for both refusals (mock's, here, and monkeypatch's, _builtins.Claims): a patch's
+# check of what other running cases hold and its own registration are one step under it, or
+# two plain def cases (threads) patching one target at the same instant, one with mock and one
+# with monkeypatch, could both get through. Held for the check, not while a case runs.
+# Reentrant: monkeypatch checks mock's holders with it held, and lets go of a target under it.
+patch_lock = threading.RLock()
+
+
 def mock_holder(monkeypatch_key: tuple[object, ...], case_name: str) -> tuple[str, str] | None:
     """Another running case holding a mock patch of what monkeypatch keys as
     ``monkeypatch_key``: (its name, "mock.patch <target>"); None if none."""
-    with _holds.lock:
+    with patch_lock:
         for key, (holder, _count, what) in _holds.held.items():
             name = str(holder.case_id)
             if not holder.ended and name != case_name and _covers(key, monkeypatch_key):
@@ -127,12 +135,11 @@ class _Holds:
     the target as the error names it)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()  # plain def cases patch from threads
         self.held: dict[tuple[object, ...], tuple[CaseOutput, int, str]] = {}
 
     def take(self, key: tuple[object, ...], what: str, output: CaseOutput) -> None:
         __tracebackhide__ = True
-        with self.lock:
+        with patch_lock:  # plain def cases patch from threads
             name = str(output.case_id)
             # The same target, patched by another running case with monkeypatch?
             other = _claims.holder(lambda mp_key: _covers(key, mp_key), name) if _claims else None
@@ -152,7 +159,7 @@ class _Holds:
             self.held[key] = (holder, count + 1, what)
 
     def release(self, key: tuple[object, ...], output: CaseOutput) -> None:
-        with self.lock:
+        with patch_lock:
             holder, count, what = self.held.get(key, (None, 0, ""))
             if holder is not output:
                 return

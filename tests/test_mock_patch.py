@@ -406,3 +406,75 @@ def test_a_mock_patch_and_a_monkeypatch_of_one_target_in_overlapping_cases_are_r
             "fixture, or max_concurrency=1"
         ]
     )
+
+
+# Two plain def cases (threads) patching one target at the same instant. The first, deleting the
+# item, asks whether it is there (Table.__contains__) between its check of what other cases
+# hold and its own registration, and waits there for the second to patch (at most 1 s: with the
+# fix, the second waits for the first's registration); the second starts patching once the
+# first is there (waiting at most 10 s, for a loaded machine). Without one lock over check and
+# registration both got through: the second saw the first's deletion (KeyError), and the target
+# stayed {"key": "second"} for every later test.
+RACE = """
+import threading
+import time
+from contextlib import nullcontext
+
+inside = threading.Event()  # the deleting case is between its check and its registration
+patched = threading.Event()  # the other case has patched
+
+
+class Table(dict):
+    def __contains__(self, key):
+        if not inside.is_set():
+            inside.set()
+            patched.wait(1)
+        return super().__contains__(key)
+
+
+RACED = Table(key="original")
+
+
+@cases("n", ["first", "second"])
+def test_x(n, monkeypatch):
+    if n == "first":
+        monkeypatch.delitem(RACED, "key")
+        time.sleep(0.3)
+        assert "key" not in RACED
+    else:
+        inside.wait(10)
+        {patch}
+            patched.set()
+            time.sleep(0.3)
+            assert RACED["key"] == n
+
+
+def test_zz_everything_is_back():
+    assert RACED == {{"key": "original"}}
+"""
+
+RACES = {
+    "mock": (
+        "with mock.patch.dict(RACED, key=n):",
+        "E*Failed: asyncgroup: cases 'first' and 'second' patch one target while they run at "
+        "the same time, 'first' with monkeypatch item 'key', 'second' with mock.patch dict *",
+    ),
+    "monkeypatch": (
+        'with nullcontext(monkeypatch.setitem(RACED, "key", n)):',
+        "E*Failed: asyncgroup: cases 'first' and 'second' both monkeypatch item 'key' while "
+        "they run at the same time, to different values*",
+    ),
+}
+
+
+@pytest.mark.parametrize("other", sorted(RACES))
+def test_plain_def_cases_patching_one_target_at_the_same_instant_are_refused(
+    differential: Differential, other: str
+) -> None:
+    """The check of the targets other cases hold and the registration of this case's are one
+    step, for mock and monkeypatch alike: the second case is refused, as if it had patched a
+    moment later, and the target is back afterwards."""
+    patch, refusal = RACES[other]
+    pair = differential.run(PRELUDE + RACE.format(patch=patch))
+    second_refused(pair)
+    pair.concurrent.stdout.fnmatch_lines([refusal])
