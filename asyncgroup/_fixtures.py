@@ -668,7 +668,11 @@ class CaseFixtures:
         set up first and torn down last."""
         show = self.show
         assert show is not None
-        for name in self.plan.case_argnames:
+        # A group's test has no case argnames: its values are its own parametrize arguments.
+        names = self.plan.case_argnames or [
+            name for name in self.plan.params if name in self.values
+        ]
+        for name in names:
             if name in self.values:
                 value = _compat.setup_show_param(self.values[name])
                 line = f"F {name}[{value}] (case {self.case_name})"

@@ -269,6 +269,8 @@ class ParentRun:
             or bool(self.plan.unknown)  # each case's setup fails (see FixturePlan.unknown)
             or "request" in parameters
             or any(hook is not None for hook in hooked)
+            # --setup-show writes each case's values (SETUP F n[1]), as its parametrized test's
+            or bool(self.config.getoption("setupshow", False))
         )
         self.shared_arguments: dict[str, Any] = {}
         # A fixture of wider scope that failed to set up: every case's setup error.

@@ -887,3 +887,49 @@ def test_a_missing_fixture_is_each_cases_setup_error(
     concurrent = sections(pair.concurrent)
     assert concurrent == sections(pair.parametrized), pair._both()
     assert sum("ERROR at setup of" in line for line in concurrent) == (1 if args else 2)
+
+
+# A case's own values under --setup-show when it needs no fixture (findings-t6 F3): its
+# parametrized test's are "SETUP F n[1]" ... "TEARDOWN F n[1]".
+NO_FIXTURE = """
+@cases("n", [1, 2])
+async def test_async(n):
+    pass
+
+
+@cases("n", [3])
+def test_def(n):
+    pass
+
+
+from asyncgroup import concurrent_group
+
+group = concurrent_group("g") if cases.__module__.startswith("asyncgroup") else pytest.mark.asyncio
+
+
+@group
+@pytest.mark.parametrize("n", [4, 5])
+async def test_group_async(n):
+    pass
+
+
+@group
+@pytest.mark.parametrize("n", [6])
+def test_group_def(n):
+    pass
+"""
+
+_PARAM_SHOWN = re.compile(r" *(SETUP|TEARDOWN) +F (n\[\d\])")
+
+
+def test_setup_show_writes_the_values_of_cases_that_need_no_fixture(
+    differential: Differential,
+) -> None:
+    pair = differential.run(NO_FIXTURE, "--setup-show", "-p", "no:xdist")
+    pair.assert_same()
+
+    def shown(result: pytest.RunResult) -> list[str]:
+        return [" ".join(m.groups()) for m in map(_PARAM_SHOWN.match, result.outlines) if m]
+
+    assert {"SETUP n[3]", "SETUP n[6]"} <= set(shown(pair.parametrized)), pair._both()
+    assert shown(pair.concurrent) == shown(pair.parametrized), pair._both()
