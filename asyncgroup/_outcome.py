@@ -287,15 +287,17 @@ class CaseReporter:
     ) -> list[pytest.TestReport]:
         nodeid = self.nodeid(case_id)
         keywords = self._case_keywords(case_id, marks)
-        if skip_reason is not None:
+        told: list[tuple[pytest.TestReport, Phase]]
+        if skip_reason is not None and not any(phase.when == "call" for phase in phases):
+            # Never started, or cut off in its setup: a skip of no length.
             now = time.time()
             skipped = self._subtest(
                 nodeid, case_id, keywords, "skipped", self._skip(skip_reason), now, 0.0, []
             )
-            told: list[tuple[pytest.TestReport, Phase]] = [(skipped, Phase.empty("call", now))]
+            told = [(skipped, Phase.empty("call", now))]
             told.extend(self._cut_off_teardown(nodeid, case_id, keywords, phases, xfail))
         else:
-            told = self._run_reports(nodeid, case_id, keywords, phases, xfail)
+            told = self._run_reports(nodeid, case_id, keywords, phases, xfail, skip_reason)
         result = [report for report, _ in told]
         if notes:
             # In the case's own report: a section for the terminal, properties for JUnit XML.
@@ -356,8 +358,11 @@ class CaseReporter:
         keywords: dict[str, int],
         phases: list[Phase],
         xfail: Xfail | None,
+        cut_off: str | None = None,
     ) -> list[tuple[pytest.TestReport, Phase]]:
-        """The reports of a case's phases, each with the phase it tells."""
+        """The reports of a case's phases, each with the phase it tells. A case ``cut_off``
+        in its body by a stop (the skip reason "cancelled: ..."): as pytest reports a test
+        skipped in its call, its call is skipped, from the body's start to the cut-off."""
         result: list[tuple[pytest.TestReport, Phase]] = []
         if self.with_passing_phases and phases[0].when == "call":
             # A case without per-case fixtures has no setup or teardown of its own; JUnit XML
@@ -372,7 +377,22 @@ class CaseReporter:
         for phase in phases:
             if phase.out or phase.err or phase.records:
                 sections = sections + self._sections(phase)
-            if phase.when == "call":
+            if phase.when == "call" and cut_off is not None:
+                # Told without its CancelledError, which is not the case's (see _cut_off_call).
+                phase = _cut_off_call(phase)
+                report = self._subtest(
+                    nodeid,
+                    case_id,
+                    keywords,
+                    "skipped",
+                    self._skip(cut_off),
+                    phase.start,
+                    phase.duration,
+                    sections,
+                )
+                call_report = report
+                result.append((report, phase))
+            elif phase.when == "call":
                 report = phase.report or self._call(
                     nodeid, case_id, keywords, phase, sections, xfail
                 )
@@ -397,9 +417,10 @@ class CaseReporter:
         phases: list[Phase],
         xfail: Xfail | None,
     ) -> list[tuple[pytest.TestReport, Phase]]:
-        """The fixture teardown that failed of a case skipped "cancelled: ..." (a stop cut its
-        setup or body off, then its fixtures were torn down): reported as pytest reports an
-        error at teardown of a test skipped in its call, with the output of all its phases.
+        """The fixture teardown that failed of a case skipped "cancelled: ..." before its body
+        (a stop cut its setup off, then its fixtures were torn down; one cut off in its body
+        is reported by _run_reports): reported as pytest reports an error at teardown of a
+        test skipped in its call, with the output of all its phases.
         A finalizer's error is never lost, whatever ended the test. With every phase reported
         (--junitxml), a teardown that passed too: JUnit XML takes a test's properties
         (record_property) from its teardown's report."""
@@ -656,6 +677,16 @@ class CaseReporter:
         if wasxfail is not None:
             report.wasxfail = wasxfail
         return report
+
+
+def _cut_off_call(call: Phase) -> Phase:
+    """The call phase of a case a stop cut off, as its skipped report tells it: its times and
+    output, without the CancelledError of the stop (nor the report the project's hooks made
+    of it: the case's report is the skip)."""
+    told = Phase.empty("call", call.start)
+    told.duration = call.duration
+    told.out, told.err, told.records = call.out, call.err, call.records
+    return told
 
 
 def case_status(

@@ -683,6 +683,104 @@ def test_a_cut_off_case_keeps_what_it_recorded(pytester: pytest.Pytester) -> Non
         assert recorded == [("setup", case), ("body", case), ("teardown", case)], case
 
 
+# A case a stop cuts off 0.3 s into its body (its fixture takes 0.2 s to set up, 0.1 s to tear
+# down), and its twin: the parametrized test skipped 0.3 s into its call (first, before -x stops).
+CUT_OFF_TIMED = """
+import asyncio
+import json
+import pytest
+import pytest_asyncio
+from asyncgroup import concurrent_cases
+
+
+@pytest_asyncio.fixture
+async def fx(x):
+    await asyncio.sleep(0.2)
+    yield
+    await asyncio.sleep(0.1)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("x", ["slow"])
+async def test_p(x, fx):
+    await asyncio.sleep(0.3)
+    pytest.skip("cancelled: as the case")
+
+
+@concurrent_cases("x", ["slow", "bad"]{stop})
+async def test_c(x, fx):
+    await asyncio.sleep(0.3 if x == "bad" else 30)
+    assert x != "bad"
+"""
+
+# Each report as a report consumer (--report-log, a conftest) sees it, in the order logged.
+LOGGED_REPORTS = """
+import json
+
+def pytest_runtest_logreport(report):
+    with open("reports.jsonl", "a") as file:
+        fields = ("nodeid", "when", "outcome", "start", "stop", "duration")
+        file.write(json.dumps({name: getattr(report, name) for name in fields}) + "\\n")
+"""
+
+
+@pytest.mark.parametrize(
+    ("stop", "options"),
+    [
+        (", fail_fast=True", ["--durations=0", "-vv"]),
+        ("", ["-x", "--junitxml=out.xml"]),
+        ("", ["--maxfail=1"]),
+    ],
+    ids=["fail_fast-durations", "x-junitxml", "maxfail-plain"],
+)
+def test_a_cut_off_case_reports_its_setup_and_call_times(
+    pytester: pytest.Pytester, stop: str, options: list[str]
+) -> None:
+    """A case cut off in its body reports, as its twin skipped 0.3 s into its call: its setup
+    (passed, 0.2 s) where every phase is reported, its call skipped "cancelled: ..." from the
+    body's start to the cut-off, then its teardown, in that order and with their own times, in
+    --durations and the JUnit time too (it had no setup report, and a call of 0 s stamped
+    after its teardown); the skip still counts once."""
+    pytester.makeconftest(LOGGED_REPORTS)
+    pytester.makepyfile(test_it=CUT_OFF_TIMED.format(stop=stop))
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-rs", *options, timeout=60)
+    output = result.stdout.str()
+    assert summary(result) == {"failed": 1, "skipped": 2}, output
+    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_it.py:*: cancelled: *"])
+    lines = (pytester.path / "reports.jsonl").read_text().splitlines()
+    reports = [json.loads(line) for line in lines]
+    every_phase = options != ["--maxfail=1"]  # without them, a passing setup is not reported
+    for nodeid in ("test_it.py::test_c[slow]", "test_it.py::test_p[slow]"):
+        told = {r["when"]: r for r in reports if r["nodeid"] == nodeid}
+        order = [r["when"] for r in reports if r["nodeid"] == nodeid]
+        if not every_phase and nodeid.startswith("test_it.py::test_c"):
+            assert order == ["call"], (nodeid, reports)
+        else:
+            assert order == ["setup", "call", "teardown"], (nodeid, reports)
+            setup, teardown = told["setup"], told["teardown"]
+            assert setup["outcome"] == teardown["outcome"] == "passed", (nodeid, reports)
+            assert 0.15 < setup["duration"] < 1.5, (nodeid, reports)
+            assert setup["start"] <= setup["stop"] <= told["call"]["start"], (nodeid, reports)
+            assert told["call"]["stop"] <= teardown["start"] <= teardown["stop"], (nodeid, reports)
+            assert 0.05 < teardown["duration"] < 1.5, (nodeid, reports)
+        call = told["call"]
+        assert call["outcome"] == "skipped", (nodeid, reports)
+        # 0.3 s: the case runs until its sibling failed, the twin until its skip.
+        assert 0.25 < call["duration"] < 5, (nodeid, reports)
+        assert call["start"] + call["duration"] == pytest.approx(call["stop"]), (nodeid, reports)
+    if "--durations=0" in options:
+        for when in ("setup", "call", "teardown"):
+            result.stdout.re_match_lines([rf"0\.[1-9]\ds +{when} +test_it\.py::test_c\[slow\]"])
+    if "--junitxml=out.xml" in options:
+        xml = ElementTree.parse(pytester.path / "out.xml")
+        times = {
+            name: float(xml.find(f".//testcase[@name='{name}']").get("time"))  # type: ignore[union-attr]
+            for name in ("test_c[slow]", "test_p[slow]")
+        }
+        assert times["test_c[slow]"] > 0.5, times  # 0.2 + 0.3 + 0.1, as the twin's
+        assert times["test_p[slow]"] > 0.5, times
+
+
 # --------------------------------------------------------------------------------------------
 # --setup-plan and --setup-only list each case as its parametrized test (findings-mem5 F3)
 
