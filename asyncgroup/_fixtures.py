@@ -39,6 +39,8 @@ from asyncgroup._loopscope import (
     test_loop_scope,
 )
 from asyncgroup._outcome import case_nodeid, slot_of
+from asyncgroup._paths import shown_path
+from asyncgroup._timeouts import SlowestStep
 
 if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10: pytest's own dependency
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
@@ -293,7 +295,8 @@ class CaseRequest:
         self._fixtures.node.add_marker(marker)
 
     def addfinalizer(self, finalizer: Callable[[], object]) -> None:
-        self._fixtures.finalizers.append(finalizer)
+        # With the fixture that adds it ("": the case's test), for a timeout's message.
+        self._fixtures.finalizers.append((None, finalizer, self.fixturename or ""))
 
     def getfixturevalue(self, argname: str) -> Any:
         """As pytest's: a function-scoped fixture is the case's own, torn down with the case."""
@@ -341,7 +344,7 @@ class CaseFixtures:
     __slots__ = (
         "_node",
         "_overridden",
-        "_slowest_name",
+        "_slowest",
         "_slowest_seconds",
         "_user_properties",
         "case",
@@ -373,7 +376,8 @@ class CaseFixtures:
         self.values = case_values  # its own: the fixtures' values are added to it
         # An overridden fixture's values, by (name, index), made when one is asked for.
         self._overridden: dict[tuple[str, int], Any] | None = None
-        # Callables, and a generator fixture's (generator, function, name) to finish: a tuple
+        # Callables, a generator fixture's (generator, function, name) to finish, and
+        # request.addfinalizer's (None, finalizer, name of the fixture that added it): a tuple
         # is the smallest thing one running case can hold per fixture (see teardown).
         self.finalizers: list[Callable[[], object] | tuple[Any, Any, str]] = []
         self.output = output
@@ -386,9 +390,10 @@ class CaseFixtures:
         # __anext__(), and the fixture's name; None between them.
         self.step: Any = None
         self.step_name = ""
-        # The sync fixture whose setup ran longest (see slowest); no name: none ran yet.
+        # The sync fixture whose setup ran longest (see slowest): its FixtureDef, or in the
+        # teardown its finalizers' entry; None: none ran yet.
         self._slowest_seconds = 0.0
-        self._slowest_name = ""
+        self._slowest: Any = None
 
     # What every case of the test shares, from its member and the run, rather than a field
     # in each of 100,000 running cases.
@@ -439,12 +444,25 @@ class CaseFixtures:
             self._user_properties = []
         return self._user_properties
 
-    @property
-    def slowest(self) -> tuple[float, str] | None:
-        """The sync fixture whose setup ran longest, (seconds, name), for a timeout's message:
-        it holds the event loop, so the timeout cannot cut it off (see _runner._setup); once
-        the teardown has begun, the one whose teardown ran longest (see _runner._teardown)."""
-        return (self._slowest_seconds, self._slowest_name) if self._slowest_name else None
+    def slowest(self) -> SlowestStep | None:
+        """The sync fixture whose setup ran longest, for a timeout's message: it holds the
+        event loop, so the timeout cannot cut it off (see _runner._setup); once the teardown
+        has begun, the sync fixture teardown or finalizer that ran longest (_runner._teardown).
+        """
+        ran = self._slowest
+        if ran is None:
+            return None
+        if not isinstance(ran, tuple):  # a fixture's setup: its FixtureDef
+            name, func, what = ran.argname, ran.func, f"sync fixture {ran.argname!r}"
+        elif ran[0] is not None:  # a generator fixture's teardown
+            name, func, what = ran[2], ran[1], f"sync fixture {ran[2]!r}"
+        else:  # a finalizer request.addfinalizer added
+            func = ran[1]
+            name = getattr(func, "__name__", None) or repr(func)
+            by = f"fixture {ran[2]!r}" if ran[2] else "the test"
+            what = f"finalizer {name!r} (added by {by})"
+        root = str(self.parent_request.config.rootpath)
+        return SlowestStep(self._slowest_seconds, what, name, defined_at(func, root))
 
     @property
     def made_node(self) -> Any:
@@ -601,23 +619,23 @@ class CaseFixtures:
                 gen = func(**kwargs)
                 value = next(gen)
                 self.finalizers.append((gen, func, name))
-                self._ran(name, started)
+                self._ran(fixturedef, started)
                 return value
             result = func(**kwargs)
             if inspect.isawaitable(result):
                 result = await self._step(name, result)
             else:
-                self._ran(name, started)
+                self._ran(fixturedef, started)
             return result
         finally:
             self._show_setup(name, fixturedef)
 
-    def _ran(self, name: str, started: float) -> None:
-        """Note how long sync fixture ``name``'s setup (or teardown) held the loop, if the
-        longest yet."""
+    def _ran(self, what: Any, started: float) -> None:
+        """Note how long a sync fixture's setup (``what``: its FixtureDef) or teardown (its
+        finalizers' entry) held the loop, if the longest yet."""
         seconds = time.monotonic() - started
-        if not self._slowest_name or seconds > self._slowest_seconds:
-            self._slowest_seconds, self._slowest_name = seconds, name
+        if self._slowest is None or seconds > self._slowest_seconds:
+            self._slowest_seconds, self._slowest = seconds, what
 
     async def _step(self, name: str, step: Any) -> Any:
         """Await a step of fixture ``name``'s own code, known meanwhile as the case's step."""
@@ -702,7 +720,7 @@ class CaseFixtures:
         __tracebackhide__ = True
         errors: list[BaseException] = []
         interrupt: BaseException | None = None
-        self._slowest_name = ""  # from now on: the sync fixture whose teardown ran longest
+        self._slowest = None  # from now on: the sync teardown or finalizer that ran longest
         while self.finalizers:
             try:
                 finalizer = self.finalizers.pop()
@@ -714,10 +732,16 @@ class CaseFixtures:
                 gen, func, name = finalizer
                 if inspect.isasyncgen(gen):
                     await _finish_async(func, self._step(name, gen.__anext__()))
-                else:
-                    started = time.monotonic()
+                    continue
+                started = time.monotonic()
+                if gen is not None:
                     _finish_sync(gen, func)
-                    self._ran(name, started)
+                else:  # request.addfinalizer's
+                    result = func()
+                    if inspect.isawaitable(result):
+                        await result
+                        continue
+                self._ran(finalizer, started)
             except (KeyboardInterrupt, pytest.exit.Exception) as exc:
                 interrupt = exc
             except BaseException as exc:
@@ -728,6 +752,19 @@ class CaseFixtures:
             _raise_group(f"errors while tearing down {node}", errors)
         if errors:
             raise errors[0]
+
+
+def defined_at(func: Any, root: str) -> str:
+    """Where ``func`` is defined, "path:line" from ``root`` (the line of its ``def``, or of its
+    first decorator, as pytest 9 gives a fixture's location; pytest 8 gives the line after);
+    "" for a callable with no code of its own."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    func = inspect.unwrap(getattr(func, "__func__", func))
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return ""
+    return f"{shown_path(code.co_filename, root)}:{code.co_firstlineno}"
 
 
 def _no_parameter(fixtures: CaseFixtures, fixturedef: Any, frame: types.FrameType) -> NoReturn:

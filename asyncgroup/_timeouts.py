@@ -10,7 +10,7 @@ import sys
 import time
 import types
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from asyncgroup._outcome import CaseTimeoutError
 
@@ -98,6 +98,13 @@ class Deadline:
             spent -= self._watchdog.held(self.task, self._since)
         return spent >= self.seconds
 
+    def blocked_at(self) -> str | None:
+        """Where the task held the loop longest since the timeout (re)started, as far as the
+        watchdog saw: "path:line: source", or None."""
+        if self._watchdog is None:
+            return None
+        return self._watchdog.blocked_at(self.task, self._since)
+
     def restart(self) -> None:
         """A fresh timeout for the teardown, which cuts off every finalizer that hangs."""
         self._handle.cancel()
@@ -131,20 +138,40 @@ def expired_error(deadline: Deadline | None, where: str) -> BaseException | None
     return None
 
 
+class SlowestStep(NamedTuple):
+    """A case's sync fixture step (setup, teardown, finalizer) that held the loop longest:
+    ``what`` it is ("sync fixture 'db'", "finalizer 'close' (added by fixture 'db')"), the
+    function's ``name``, ``seconds`` it took, and where the function is defined
+    ("path:line", or "" when it has no code of its own)."""
+
+    seconds: float
+    what: str
+    name: str
+    defined_at: str
+
+
 def overdue_error(
-    deadline: Deadline | None, where: str, slowest: tuple[float, str] | None
+    deadline: Deadline | None, where: str, slowest: Callable[[], SlowestStep | None]
 ) -> BaseException | None:
-    """A phase that ended after its time was up, without being cancelled: a sync fixture held
-    the loop past the timeout. ``slowest``: the sync fixture that ran longest, (seconds, name),
-    named when it took at least half the timeout."""
+    """A phase that ended after its time was up, without being cancelled: a sync fixture (or
+    finalizer) held the loop past the timeout. ``slowest``: the sync step that ran longest
+    (asked only then), named when it took at least half the timeout, with where it is defined
+    and, if the watchdog saw it block the loop, the line it saw: a sync call cannot be
+    interrupted, so no traceback shows where it spent the time."""
     if deadline is None or not deadline.overdue():
         return None
     hint = ""
-    if slowest is not None and slowest[0] >= deadline.seconds / 2:
+    step = slowest()
+    if step is not None and step.seconds >= deadline.seconds / 2:
         hint = (
-            f"; its sync fixture {slowest[1]!r} took {slowest[0]:.2f} s and ran on the event "
-            "loop's thread, where it cannot be cut off"
+            f"; its {step.what} took {step.seconds:.2f} s and ran on the event loop's thread, "
+            "where it cannot be cut off"
         )
+        if step.defined_at:
+            hint += f"\n  {step.name!r} is defined at {step.defined_at}"
+        blocked_at = deadline.blocked_at()
+        if blocked_at is not None:
+            hint += f"\n  the watchdog saw it block the event loop at {blocked_at}"
     return timeout_error(deadline, where, None, hint)
 
 

@@ -59,9 +59,10 @@ class LoopWatchdog:
         # loop iteration (case a blocks, then case b): each is its own case's.
         self._stalls: list[list[Any]] = []
         self._lock = threading.Lock()  # the watchdog thread adds stalls, the loop takes them
-        # The stalls reported, (task, since, until), for held(): a timeout does not count the
-        # time another case held the loop. Each is one step longer than the threshold: few.
-        self._held: list[tuple[asyncio.Task[Any], float, float]] = []
+        # The stalls reported, (task, since, until, line), for held(): a timeout does not count
+        # the time another case held the loop; and for blocked_at(). Each is one step longer
+        # than the threshold: few.
+        self._held: list[tuple[asyncio.Task[Any], float, float, str]] = []
         self._stop = threading.Event()
         self._loop_thread = threading.get_ident()
         self._handle: asyncio.TimerHandle | None = None
@@ -90,7 +91,7 @@ class LoopWatchdog:
         now = time.monotonic()
         for blocked_task, line, since, until in taken:
             # A stall still open has ended by now: the loop runs this very code.
-            self._held.append((blocked_task, since, until or now))
+            self._held.append((blocked_task, since, until or now, line))
             self._on_blocked(blocked_task, (until or now) - since, line)
 
     def held(self, task: asyncio.Task[Any], since: float) -> float:
@@ -98,17 +99,25 @@ class LoopWatchdog:
         of tasks other than ``task`` held the loop for longer than the threshold (as far as
         the watchdog saw them: each from its first sample to its last)."""
         now = time.monotonic()
-        with self._lock:
-            # A stall still open has ended by now, as in claim.
-            spans: list[tuple[Any, float, float]] = [
-                (stall[0], stall[2], stall[3] or now) for stall in self._stalls
-            ]
-        spans += self._held
         return sum(
             max(0.0, min(until, now) - max(start, since))
-            for blocker, start, until in spans
+            for blocker, start, until, _ in self._spans(now)
             if blocker is not task
         )
+
+    def blocked_at(self, task: asyncio.Task[Any], since: float) -> str | None:
+        """On the loop: the line at which ``task`` held the loop longest since ``since``
+        (``time.monotonic()``), as far as the watchdog saw (a step longer than the threshold),
+        "path:line: source"; None if it saw none."""
+        spans = [s for s in self._spans(time.monotonic()) if s[0] is task and s[1] >= since]
+        return max(spans, key=lambda span: span[2] - span[1])[3] if spans else None
+
+    def _spans(self, now: float) -> list[tuple[asyncio.Task[Any], float, float, str]]:
+        """The stalls seen, reported or not: (task, since, until, line)."""
+        with self._lock:
+            # A stall still open has ended by now, as in claim.
+            spans = [(stall[0], stall[2], stall[3] or now, stall[1]) for stall in self._stalls]
+        return spans + self._held
 
     @contextlib.contextmanager
     def own_work(self, what: str) -> Iterator[None]:

@@ -283,6 +283,40 @@ class Differential:
         return self.rerun(*args, env=env)
 
 
+def section(result: pytest.RunResult, title: str) -> str:
+    """The text of one ``____ title ____`` section of pytest's report (failures, errors, or -rA
+    passes): "ERROR at setup of test_x[1]", say."""
+    text = result.stdout.str()
+    match = re.search(rf"\n_+ {re.escape(title)} _+\n(.*?)(?=\n[_=]{{3,}} )", text, re.DOTALL)
+    assert match, text
+    return match.group(1)
+
+
+def names_where(
+    result: pytest.RunResult,
+    title: str,
+    name: str,
+    path: Path,
+    defined: str,
+    blocks: str = "time.sleep",
+) -> int:
+    """Check the ERROR section ``title`` ("setup of test_x[2]") of a case whose sync fixture
+    step ran past its timeout: it gives where ``name`` (the fixture or finalizer) is defined,
+    the line of ``path`` that has ``defined`` (its first line: a fixture's decorator's, as
+    pytest 9 gives a fixture's location), and where the watchdog saw it block: the first line
+    from there that has ``blocks``, as the parametrized test's traceback under pytest-timeout
+    shows that line. Returns the blocking line's number."""
+    lines = path.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines, 1) if defined in line)
+    first = at - 1 if lines[at - 2].lstrip().startswith("@") else at
+    sleeps = next(i for i, line in enumerate(lines, 1) if i >= at and blocks in line)
+    error = section(result, f"ERROR at {title}")
+    assert f"  {name} is defined at test_it.py:{first}\n" in error, error
+    watchdog = f"  the watchdog saw it block the event loop at test_it.py:{sleeps}: "
+    assert watchdog + lines[sleeps - 1].strip() in error, error
+    return sleeps
+
+
 @pytest.fixture
 def differential(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Differential:
     return Differential(pytester, monkeypatch)

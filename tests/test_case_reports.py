@@ -4,18 +4,8 @@ what a user sees."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from differential import Differential
-
-
-def _section(result: pytest.RunResult, title: str) -> str:
-    """The text of one ``____ title ____`` section of pytest's report (failures or -rA passes)."""
-    text = result.stdout.str()
-    match = re.search(rf"\n_+ {re.escape(title)} _+\n(.*?)(?=\n[_=]{{3,}} )", text, re.DOTALL)
-    assert match, text
-    return match.group(1)
+from differential import Differential, section
 
 
 def test_request_is_a_fixture_request(differential: Differential) -> None:
@@ -56,11 +46,11 @@ def test_executor_output_and_logs_are_the_calling_cases(differential: Differenti
     pair.assert_same()
     for result in (pair.concurrent, pair.parametrized):
         for n in (1, 2):
-            section = _section(result, f"test_x[{n}]")
+            text_of_case = section(result, f"test_x[{n}]")
             for how in ("run_in_executor", "to_thread"):
-                assert f"executor print {n} {how}" in section, result.stdout.str()
-                assert f"executor log {n} {how}" in section, result.stdout.str()
-            assert f"executor print {3 - n}" not in section, result.stdout.str()
+                assert f"executor print {n} {how}" in text_of_case, result.stdout.str()
+                assert f"executor log {n} {how}" in text_of_case, result.stdout.str()
+            assert f"executor print {3 - n}" not in text_of_case, result.stdout.str()
 
 
 @pytest.mark.parametrize("capture", ["fd", "sys"])
@@ -90,10 +80,10 @@ def test_a_cases_stdout_is_a_whole_text_stream_with_a_buffer(
     assert pair.parametrized_outcomes["test_it.py::test_x[2]"] == ["failed"]
     for result in (pair.concurrent, pair.parametrized):
         for n in (1, 2):
-            section = _section(result, f"test_x[{n}]")
-            assert f"binary out {n}" in section, result.stdout.str()
-            assert f"binary err {n}" in section, result.stdout.str()
-            assert f"binary out {3 - n}" not in section, result.stdout.str()
+            text_of_case = section(result, f"test_x[{n}]")
+            assert f"binary out {n}" in text_of_case, result.stdout.str()
+            assert f"binary err {n}" in text_of_case, result.stdout.str()
+            assert f"binary out {3 - n}" not in text_of_case, result.stdout.str()
 
 
 def test_run_in_executor_with_a_process_pool_works_in_a_case(differential: Differential) -> None:
@@ -240,9 +230,9 @@ def test_capture_fixtures_capture_a_case_under_dash_s_too(
         if capture == "-s":  # no report sections
             assert "Captured stdout" not in text, text
         else:  # in each case's own report
-            assert "teed 1" in _section(result, "test_tee[1]"), text
-            assert "teed 2" not in _section(result, "test_tee[1]"), text
-            assert "unread 2" in _section(result, "test_unread[2]"), text
+            assert "teed 1" in section(result, "test_tee[1]"), text
+            assert "teed 2" not in section(result, "test_tee[1]"), text
+            assert "unread 2" in section(result, "test_unread[2]"), text
 
 
 THREAD_OUTPUT = """
@@ -308,11 +298,11 @@ def test_output_and_logs_of_threads_a_case_started_are_the_cases(
     for result in (pair.concurrent, pair.parametrized):
         for test in ("test_x", "test_d"):
             for n in (1, 2):
-                section = _section(result, f"{test}[{n}]")
+                text_of_case = section(result, f"{test}[{n}]")
                 for how in ("thread", "nested", "pool"):
-                    assert f"thread print {n} {how}" in section, result.stdout.str()
-                    assert f"thread log {n} {how}" in section, result.stdout.str()
-                assert f"thread print {3 - n}" not in section, result.stdout.str()
+                    assert f"thread print {n} {how}" in text_of_case, result.stdout.str()
+                    assert f"thread log {n} {how}" in text_of_case, result.stdout.str()
+                assert f"thread print {3 - n}" not in text_of_case, result.stdout.str()
 
 
 PER_TEST_LOG_FILE = """

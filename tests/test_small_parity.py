@@ -5,9 +5,10 @@ test runs the same source as @concurrent_cases and as @pytest.mark.parametrize
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from differential import Differential, _counts
+from differential import Differential, _counts, names_where, section
 
 from tests.conftest import summary
 
@@ -244,9 +245,12 @@ def test_a_sync_fixture_past_the_timeout_is_the_cases_setup_error(
     pytester: pytest.Pytester, kind: str
 ) -> None:
     # A sync fixture holds the loop, so the timeout cannot cut it off; the case passed (async)
-    # or blamed its body (def). Its parametrized test, under pytest-timeout: ERROR at setup.
-    pytester.makepyfile(
-        test_it=f"""
+    # or blamed its body (def). Its parametrized test, under pytest-timeout: ERROR at setup,
+    # with the fixture's line in its traceback (no traceback can show it here: the error names
+    # where the fixture is defined, and the line where the watchdog saw it block).
+    path, result = _run_blocking(
+        pytester,
+        f"""
         import time
         import pytest
         from asyncgroup import concurrent_cases
@@ -260,10 +264,7 @@ def test_a_sync_fixture_past_the_timeout_is_the_cases_setup_error(
         @concurrent_cases("n", [1, 2, 3], timeout=1)
         {kind} test_x(n, slow):
             assert n != 2, "the body ran"
-        """
-    )
-    result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "-rA", "-W", "ignore::asyncgroup.AsyncgroupWarning", timeout=60
+        """,
     )
     result.stdout.fnmatch_lines(
         [
@@ -274,43 +275,107 @@ def test_a_sync_fixture_past_the_timeout_is_the_cases_setup_error(
             "*1 error, 2 subtests passed*",
         ]
     )
+    names_where(result, "setup of test_x[2]", "'slow'", path, "def slow(n):")
     result.stdout.no_fnmatch_line("*the body ran*")
     assert result.ret == 1
 
 
+SLOW_FINALIZERS = """
+import time
+import pytest
+from asyncgroup import concurrent_cases
+
+@pytest.fixture
+def slow(n):
+    yield
+    if n == "yield":
+        time.sleep(2.5)
+
+@pytest.fixture
+def closes(request, n):
+    def close():
+        if n == "fixture":
+            time.sleep(2.5)
+    request.addfinalizer(close)
+
+@concurrent_cases("n", ["yield", "fixture", "test", "quick"], timeout=1)
+{kind} test_x(n, slow, closes, request):
+    def cleanup():
+        time.sleep(2.5)
+    if n == "test":
+        request.addfinalizer(cleanup)
+"""
+
+
+@pytest.mark.parametrize("kind", ["async def", "def"])
 def test_a_sync_finalizer_past_the_timeout_is_the_cases_teardown_error(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, kind: str
 ) -> None:
-    pytester.makepyfile(
-        test_it="""
-        import time
-        import pytest
-        from asyncgroup import concurrent_cases
-
-        @pytest.fixture
-        def slow(n):
-            yield
-            if n == 2:
-                time.sleep(2.5)
-
-        @concurrent_cases("n", [1, 2, 3], timeout=1)
-        async def test_x(n, slow):
-            pass
-        """
-    )
-    result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "-rA", "-W", "ignore::asyncgroup.AsyncgroupWarning", timeout=60
-    )
+    # Named with where it is defined and where it blocked: a generator fixture's code after its
+    # yield, a request.addfinalizer finalizer with the fixture (or the test) that added it.
+    path, result = _run_blocking(pytester, SLOW_FINALIZERS.format(kind=kind))
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_x[[]2[]]*",
+            "*ERROR at teardown of test_x[[]yield[]]*",
             "E   asyncgroup.CaseTimeoutError: Timeout (>1s) from asyncgroup: the case's fixture "
             "teardown did not finish within its timeout of 1 s; its sync fixture 'slow' took "
             "2.5? s and ran on the event loop's thread, where it cannot be cut off",
-            "*1 error, 3 subtests passed*",
         ]
     )
+    assert summary(result) == {"errors": 3, "subtests passed": 4}, result.stdout.str()
+    names_where(result, "teardown of test_x[yield]", "'slow'", path, "def slow(n):")
+    finalizers = {"fixture": ("close", "fixture 'closes'"), "test": ("cleanup", "the test")}
+    for case, (name, by) in finalizers.items():
+        names_where(result, f"teardown of test_x[{case}]", f"'{name}'", path, f"def {name}(")
+        error = section(result, f"ERROR at teardown of test_x[{case}]")
+        assert f"its finalizer '{name}' (added by {by}) took 2.5" in error, error
     assert result.ret == 1
+
+
+def test_a_sync_step_past_a_group_tests_timeout_is_named_where_it_is(
+    pytester: pytest.Pytester,
+) -> None:
+    # As for a case: a @concurrent_group test's slow sync fixture, and its fixture's finalizer
+    # (a lambda, named as Python names it).
+    path, result = _run_blocking(
+        pytester,
+        """
+        import time
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @pytest.fixture
+        def slow():
+            time.sleep(2.5)
+
+        @pytest.fixture
+        def closes(request):
+            request.addfinalizer(lambda: time.sleep(2.5))
+
+        @concurrent_group("g", timeout=1)
+        async def test_a(slow):
+            pass
+
+        @concurrent_group("g")
+        def test_b(closes):
+            pass
+        """,
+    )
+    assert summary(result).get("errors") == 2, result.stdout.str()
+    names_where(result, "setup of test_a", "'slow'", path, "def slow():")
+    names_where(result, "teardown of test_b", "'<lambda>'", path, "lambda:")
+    error = section(result, "ERROR at teardown of test_b")
+    assert "its finalizer '<lambda>' (added by fixture 'closes') took 2.5" in error, error
+
+
+def _run_blocking(pytester: pytest.Pytester, source: str) -> tuple[Path, pytest.RunResult]:
+    """test_it.py written from ``source`` and run with -rA, the blocked-loop warnings (which
+    its sync fixtures get) ignored."""
+    path = pytester.makepyfile(test_it=source)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:randomly", "-rA", "-W", "ignore::asyncgroup.AsyncgroupWarning", timeout=60
+    )
+    return path, result
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from differential import Differential, Pair
+from differential import Differential, Pair, names_where, section
 
 # In both versions: the first defines @group as asyncgroup's @concurrent_group, the second as
 # the asyncio mark the same tests need without it.
@@ -220,3 +220,58 @@ def test_the_time_another_case_blocks_the_loop_does_not_count_against_a_cases_ti
     pair = _run_with_a_blocked_loop(differential, 3, "await asyncio.sleep(0.1)")
     assert pair.parametrized_outcomes["test_it.py::test_x[quick]"] == ["passed"]
     pair.concurrent.stdout.fnmatch_lines(["E*CaseTimeoutError: Timeout (>1s) from asyncgroup*"])
+
+
+def test_a_sync_fixture_step_past_the_timeout_is_named_where_the_twin_shows_it(
+    differential: Differential,
+) -> None:
+    # A sync fixture's setup or teardown, or a finalizer, holds the event loop: no timeout can
+    # cut it off, and once it returns no traceback shows where it was. pytest-timeout's signal
+    # interrupts the parametrized test's fixture at that line; the case's error names the
+    # fixture (or finalizer, and who added it), where it is defined, and the same line.
+    differential.ini_lines.append("timeout_method = signal")
+    pair = differential.run(
+        """
+        import time
+
+        @pytest.fixture
+        def opens(n):
+            if n == "setup":
+                time.sleep(2)  # setup
+            yield
+            if n == "teardown":
+                time.sleep(2)  # teardown
+
+        @pytest.fixture
+        def closes(request, n):
+            def close():
+                if n == "fixture":
+                    time.sleep(2)
+            request.addfinalizer(close)
+
+        @cases("n", ["setup", "teardown", "fixture", "test"])
+        async def test_x(n, opens, closes, request):
+            def cleanup():
+                time.sleep(2)
+            if n == "test":
+                request.addfinalizer(cleanup)
+        """,
+        "--timeout",
+        "1",
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "ignore::asyncgroup.AsyncgroupWarning",
+    )
+    pair.assert_same()
+    path = differential.pytester.path / "concurrent" / "test_it.py"
+    steps = {
+        "setup of test_x[setup]": ("'opens'", "def opens(", "# setup"),
+        "teardown of test_x[teardown]": ("'opens'", "def opens(", "# teardown"),
+        "teardown of test_x[fixture]": ("'close'", "def close(", "time.sleep"),
+        "teardown of test_x[test]": ("'cleanup'", "def cleanup(", "time.sleep"),
+    }
+    for title, (name, defined, blocks) in steps.items():
+        sleeps = names_where(pair.concurrent, title, name, path, defined, blocks)
+        twin = section(pair.parametrized, f"ERROR at {title}")
+        assert f"test_it.py:{sleeps}: " in twin, twin
