@@ -81,9 +81,11 @@ from asyncgroup._threads import CaseThread
 from asyncgroup._timeouts import (
     CaseTimeout,
     Deadline,
+    SlowestStep,
     debugger_active,
     expired_error,
     overdue_error,
+    slow_step_hint,
     timeout_error,
     user_frames,
     waiting_at,
@@ -939,17 +941,27 @@ class ParentRun:
     def _timed_out(self, deadline: Deadline) -> None:
         self._watch(deadline.task, f"by its timeout of {deadline.seconds:g} s")
 
-    def _error(self, exc: BaseException, deadline: Deadline | None, where: str) -> BaseException:
+    def _error(
+        self,
+        exc: BaseException,
+        deadline: Deadline | None,
+        where: str,
+        slowest: Callable[[], SlowestStep | None] | None = None,
+    ) -> BaseException:
         """What a phase's exception means for the case.
 
-        A cancellation caused by the case's deadline is its timeout; one from outside (Ctrl-C,
+        A cancellation caused by the case's deadline is its timeout (``slowest``: its fixtures'
+        sync step that ran longest, named if it took half the time); one from outside (Ctrl-C,
         fail_fast, -x) is re-raised; a case's own CancelledError is its failure.
         KeyboardInterrupt stops the session; any other BaseException (SystemExit included)
         fails only this case.
         """
         if isinstance(exc, asyncio.CancelledError):
             if deadline is not None and deadline.expired:
-                error = timeout_error(deadline, where, exc.__traceback__, self.plan.loop_hint)
+                hint = self.plan.loop_hint
+                if slowest is not None:  # a sync fixture step ate the time the cut-off came for
+                    hint += slow_step_hint(deadline, slowest)
+                error = timeout_error(deadline, where, exc.__traceback__, hint)
                 error.__cause__ = exc.__cause__  # what was cut off, eventually()'s last failure
                 return error
             if asyncio.current_task() in self.cancelled_from_outside:
@@ -1078,7 +1090,9 @@ class ParentRun:
             kwargs = await self._stepped(case, member, "setup", fixtures.setup(member.parameters))
         except BaseException as exc:
             given_up = self._given_up(case, task, "setup")
-            setup.end(given_up or self._error(exc, deadline, "fixture setup"), output)
+            setup.end(
+                given_up or self._error(exc, deadline, "fixture setup", fixtures.slowest), output
+            )
             return None
         error = (
             self._given_up(case, task, "setup")
@@ -1195,10 +1209,16 @@ class ParentRun:
             if given_up is None and (deadline is None or not deadline.expired):
                 teardown.end(None, output)  # torn down; the cancellation is not the case's error
                 raise
-            teardown.end(given_up or self._error(exc, deadline, "fixture teardown"), output)
+            teardown.end(
+                given_up or self._error(exc, deadline, "fixture teardown", fixtures.slowest),
+                output,
+            )
         except BaseException as exc:
             given_up = self._given_up(case, task, "teardown")
-            teardown.end(given_up or self._error(exc, deadline, "fixture teardown"), output)
+            teardown.end(
+                given_up or self._error(exc, deadline, "fixture teardown", fixtures.slowest),
+                output,
+            )
         else:
             expired = expired_error(deadline, "fixture teardown") or overdue_error(
                 deadline, "fixture teardown", fixtures.slowest

@@ -160,19 +160,25 @@ def overdue_error(
     interrupted, so no traceback shows where it spent the time."""
     if deadline is None or not deadline.overdue():
         return None
-    hint = ""
+    return timeout_error(deadline, where, None, slow_step_hint(deadline, slowest))
+
+
+def slow_step_hint(deadline: Deadline, slowest: Callable[[], SlowestStep | None]) -> str:
+    """For a timeout's message: the sync step that held the loop longest in the phase, if it
+    took at least half the timeout (``slowest`` is asked only when the time is up)."""
     step = slowest()
-    if step is not None and step.seconds >= deadline.seconds / 2:
-        hint = (
-            f"; its {step.what} took {step.seconds:.2f} s and ran on the event loop's thread, "
-            "where it cannot be cut off"
-        )
-        if step.defined_at:
-            hint += f"\n  {step.name!r} is defined at {step.defined_at}"
-        blocked_at = deadline.blocked_at()
-        if blocked_at is not None:
-            hint += f"\n  the watchdog saw it block the event loop at {blocked_at}"
-    return timeout_error(deadline, where, None, hint)
+    if step is None or step.seconds < deadline.seconds / 2:
+        return ""
+    hint = (
+        f"; its {step.what} took {step.seconds:.2f} s and ran on the event loop's thread, "
+        "where it cannot be cut off"
+    )
+    if step.defined_at:
+        hint += f"\n  {step.name!r} is defined at {step.defined_at}"
+    blocked_at = deadline.blocked_at()
+    if blocked_at is not None:
+        hint += f"\n  the watchdog saw it block the event loop at {blocked_at}"
+    return hint
 
 
 def timeout_error(

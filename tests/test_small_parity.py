@@ -280,6 +280,41 @@ def test_a_sync_fixture_past_the_timeout_is_the_cases_setup_error(
     assert result.ret == 1
 
 
+def test_a_sync_fixture_that_ate_the_time_is_named_when_a_later_fixture_is_cut_off(
+    pytester: pytest.Pytester,
+) -> None:
+    # The timeout cuts the case off in the async fixture after the sync one, at a line that
+    # waited 0.1 s: the error names the sync fixture that held the loop for 2.5 s of the 1 s.
+    path, result = _run_blocking(
+        pytester,
+        """
+        import asyncio
+        import time
+        import pytest
+        import pytest_asyncio
+        from asyncgroup import concurrent_cases
+
+        @pytest.fixture
+        def login(n):
+            if n == 2:
+                time.sleep(2.5)
+
+        @pytest_asyncio.fixture
+        async def connection(login):
+            await asyncio.sleep(0.1)
+
+        @concurrent_cases("n", [1, 2], timeout=1)
+        async def test_x(n, connection):
+            pass
+        """,
+    )
+    assert summary(result) == {"error": 1, "subtests passed": 1}, result.stdout.str()
+    names_where(result, "setup of test_x[2]", "'login'", path, "def login(n):")
+    error = section(result, "ERROR at setup of test_x[2]")
+    assert ">       await asyncio.sleep(0.1)" in error, error
+    assert "; its sync fixture 'login' took 2.5" in error, error
+
+
 SLOW_FINALIZERS = """
 import time
 import pytest
