@@ -554,12 +554,7 @@ class CaseFixtures:
             }
             request._first = len(self.finalizers)
             try:  # as in _create: its SETUP line once its own code has run, raised or not
-                if inspect.isgeneratorfunction(func):
-                    gen = func(**kwargs)
-                    value = next(gen)
-                    self.finalizers.append((gen, func, name))
-                else:
-                    value = func(**kwargs)
+                value, _ = self._run_sync(name, func, kwargs, inspect.isgeneratorfunction(func))
             finally:
                 self._show_setup(name, fixturedef)
         else:
@@ -614,26 +609,44 @@ class CaseFixtures:
                 value = await self._step(name, agen.__anext__())
                 self.finalizers.append((agen, func, name))
                 return value
-            started = time.monotonic()
-            if recipe.kind == _GENERATOR:
-                gen = func(**kwargs)
-                value = next(gen)
-                self.finalizers.append((gen, func, name))
-                self._ran(fixturedef, started)
-                return value
-            result = func(**kwargs)
-            if inspect.isawaitable(result):
-                result = await self._step(name, result)
-            else:
-                self._ran(fixturedef, started)
-            return result
+            value, seconds = self._run_sync(name, func, kwargs, recipe.kind == _GENERATOR)
+            if recipe.kind != _GENERATOR and inspect.isawaitable(value):
+                return await self._step(name, value)
+            self._ran(fixturedef, seconds)
+            return value
         finally:
             self._show_setup(name, fixturedef)
 
-    def _ran(self, what: Any, started: float) -> None:
-        """Note how long a sync fixture's setup (``what``: its FixtureDef) or teardown (its
-        finalizers' entry) held the loop, if the longest yet."""
-        seconds = time.monotonic() - started
+    def _run_sync(
+        self, name: str, func: Callable[..., Any], kwargs: dict[str, Any], generator: bool
+    ) -> tuple[Any, float]:
+        """Run fixture ``name``'s sync code up to its value (a generator fixture's up to its
+        yield, its teardown noted); the value, and the seconds it held the loop (see _held)."""
+        __tracebackhide__ = True
+        started = time.monotonic()
+        try:
+            if generator:
+                gen = func(**kwargs)
+                value = next(gen)
+                self.finalizers.append((gen, func, name))
+            else:
+                value = func(**kwargs)
+        finally:
+            seconds = self._held(started)
+        return value, seconds
+
+    def _held(self, started: float) -> float:
+        """The seconds since ``started`` that the case's sync fixture code held the loop, noted
+        (when the run has timeouts) so that the other cases' timeouts do not count them."""
+        now = time.monotonic()
+        holds = self.services.holds
+        if holds is not None:
+            holds.add(asyncio.current_task(), started, now)
+        return now - started
+
+    def _ran(self, what: Any, seconds: float) -> None:
+        """Note that a sync fixture's setup (``what``: its FixtureDef) or teardown (its
+        finalizers' entry) held the loop ``seconds``, if the longest yet."""
         if self._slowest is None or seconds > self._slowest_seconds:
             self._slowest_seconds, self._slowest = seconds, what
 
@@ -724,8 +737,12 @@ class CaseFixtures:
         while self.finalizers:
             try:
                 finalizer = self.finalizers.pop()
-                if not isinstance(finalizer, tuple):
-                    result = finalizer()
+                if not isinstance(finalizer, tuple):  # a built-in fixture's, --setup-show's
+                    started = time.monotonic()
+                    try:
+                        result = finalizer()
+                    finally:
+                        self._held(started)
                     if inspect.isawaitable(result):
                         await result
                     continue
@@ -734,14 +751,18 @@ class CaseFixtures:
                     await _finish_async(func, self._step(name, gen.__anext__()))
                     continue
                 started = time.monotonic()
-                if gen is not None:
-                    _finish_sync(gen, func)
-                else:  # request.addfinalizer's
-                    result = func()
-                    if inspect.isawaitable(result):
-                        await result
-                        continue
-                self._ran(finalizer, started)
+                try:
+                    if gen is not None:
+                        _finish_sync(gen, func)
+                        result = None
+                    else:  # request.addfinalizer's
+                        result = func()
+                finally:
+                    seconds = self._held(started)
+                if inspect.isawaitable(result):
+                    await result
+                    continue
+                self._ran(finalizer, seconds)
             except (KeyboardInterrupt, pytest.exit.Exception) as exc:
                 interrupt = exc
             except BaseException as exc:

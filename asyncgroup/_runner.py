@@ -81,6 +81,7 @@ from asyncgroup._threads import CaseThread
 from asyncgroup._timeouts import (
     CaseTimeout,
     Deadline,
+    LoopHolds,
     SlowestStep,
     debugger_active,
     expired_error,
@@ -114,6 +115,7 @@ class _Services:
         self.streams = run.capture.streams  # for capsys and kin
         self.setup_show = bool(run.config.getoption("setupshow", False))
         self.report_step = run.report_step
+        self.holds = run.holds  # the case's sync fixture code notes its time there, if any
         self.parent_request = run.request  # the parent's, for the cases' requests
         self.parent_values = run.parent_values  # the parent's fixture values
         self._run = run
@@ -226,6 +228,9 @@ class ParentRun:
         # running are cancelled once the case's fixtures are torn down (see _leaks).
         self.unsettled: dict[asyncio.Task[Any], tuple[CaseMark, dict[Any, str]]] = {}
         self.watchdog: LoopWatchdog | None = None
+        # When a case's own code held the loop, for the other cases' timeouts (none: no case
+        # has a timeout, and nothing is noted).
+        self.holds: LoopHolds | None = None
         # Once the run stops: what cancels a case again when its cleanup or a finalizer hangs.
         self.cutoffs: dict[asyncio.Task[None], Deadline] = {}
         # The async body each case task is running, and the per-case fixtures of each, whose
@@ -315,6 +320,9 @@ class ParentRun:
                 loop, self.settings.blocked_loop_threshold, self._blocked, self.root
             )
             self.watchdog = watchdog
+        if self.timeouts:
+            longest = max(timeout.seconds for timeout in self.timeouts.values())
+            self.holds = LoopHolds(longest, watchdog)
         with _compat.hide_case_records_from_parent(self.config, in_case) as formatter:
             self.reporter = self.own.reporter = CaseReporter(
                 self.item,
@@ -379,6 +387,7 @@ class ParentRun:
                     # collected: let its tables sized for every case go.
                     if not self.tasks:
                         self.tasks, self.timeouts, self.case_reruns = set(), {}, {}
+                        self.holds = self.services.holds = None
                         self.places, self.task_places = {}, {}
         if self.report_error is not None:
             raise self.report_error
@@ -934,7 +943,7 @@ class ParentRun:
             task,
             timeout.seconds,
             source=timeout.source,
-            watchdog=self.watchdog,
+            holds=self.holds,
             on_expire=self._timed_out,
         )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import array
 import asyncio
+import bisect
 import dataclasses
 import gc
 import inspect
@@ -42,6 +44,78 @@ class CaseTimeout:
     source: str = ""
 
 
+class LoopHolds:
+    """The times a case's own code held the event loop, so that no other case could run: the
+    sync fixture code asyncgroup runs for it on the loop's thread (setup, teardown,
+    finalizers), each call timed as asyncgroup makes it, and the blocks the watchdog saw (a
+    ``time.sleep`` in an async body, say). A Deadline does not count them against the other
+    cases' timeouts. Made only for a run with timeouts."""
+
+    def __init__(self, longest: float, watchdog: LoopWatchdog | None) -> None:
+        """``longest``: the longest timeout of the run's cases, in seconds (see _prune).
+        ``watchdog``: the run's, if any, whose blocks count too."""
+        self._longest = longest
+        self.watchdog = watchdog  # the run's, if any (see Deadline.blocked_at)
+        # One span a sync fixture call: when it ended, when it began, and the id of its task,
+        # in the order they ended (so by end), in arrays: 24 bytes a span. An id rather than
+        # the task, which would keep an ended case's task alive: a task made later with the
+        # same id began after the span, which does not count for it.
+        self._until = array.array("d")
+        self._since = array.array("d")
+        self._holder = array.array("Q")
+        self._prune_at = _PRUNE_AT
+
+    def add(self, task: asyncio.Task[Any] | None, since: float, until: float) -> None:
+        """``task``'s own code held the loop from ``since`` to ``until`` (time.monotonic())."""
+        self._until.append(until)
+        self._since.append(since)
+        self._holder.append(id(task))
+        if len(self._until) >= self._prune_at:
+            self._prune(until)
+
+    def held(self, task: asyncio.Task[Any], since: float) -> float:
+        """The seconds since ``since`` during which other tasks than ``task`` held the loop. A
+        block the watchdog saw in a sync fixture's code is in that fixture's span too: each
+        moment counts once."""
+        now = time.monotonic()
+        key = id(task)
+        first = bisect.bisect_right(self._until, since)  # the spans that ended after since
+        spans = [
+            (start, until)
+            for start, until, holder in zip(
+                self._since[first:], self._until[first:], self._holder[first:], strict=True
+            )
+            if holder != key
+        ]
+        if self.watchdog is not None:
+            spans += [
+                (start, until)
+                for blocker, start, until in self.watchdog.stalls(since)
+                if blocker is not task
+            ]
+        total, reached = 0.0, since
+        for start, until in sorted(spans):
+            start, until = max(start, reached), min(until, now)
+            if until > start:
+                total += until - start
+                reached = until
+        return total
+
+    def _prune(self, now: float) -> None:
+        """Forget the spans no running Deadline can ask for. A deadline that has not expired
+        began at most its seconds, plus the time the loop was held meanwhile, ago (the
+        longest timeout once more: leeway for a loop late to call it back)."""
+        held = sum(until - since for until, since in zip(self._until, self._since, strict=True))
+        if self.watchdog is not None:
+            held += sum(until - since for _, since, until in self.watchdog.stalls(0.0))
+        old = bisect.bisect_left(self._until, now - 2 * self._longest - held)
+        del self._until[:old], self._since[:old], self._holder[:old]
+        self._prune_at = max(_PRUNE_AT, 2 * len(self._until))
+
+
+_PRUNE_AT = 1024  # spans kept before LoopHolds first forgets the old ones
+
+
 class Deadline:
     """Cancels a case's task when its time is up, and remembers that it did."""
 
@@ -51,13 +125,13 @@ class Deadline:
         seconds: float,
         repeat: bool = False,
         source: str = "",
-        watchdog: LoopWatchdog | None = None,
+        holds: LoopHolds | None = None,
         on_expire: Callable[[Deadline], None] | None = None,
     ) -> None:
         """Cancel ``task`` in ``seconds``; with ``repeat``, again every ``seconds`` after that.
-        ``source``: see CaseTimeout. ``watchdog``: the time it saw other tasks hold the loop
-        is not counted (the case could not run then). ``on_expire``: called each time the
-        task is cancelled."""
+        ``source``: see CaseTimeout. ``holds``: the time other tasks held the loop is not
+        counted (the case could not run then). ``on_expire``: called each time the task is
+        cancelled."""
         self.task = task
         self.seconds = seconds
         self.source = source
@@ -66,15 +140,15 @@ class Deadline:
         # the CancelledError and goes on leaves no other trace of it.
         self.waiting: types.TracebackType | None = None
         self._repeat = repeat
-        self._watchdog = watchdog
+        self._holds = holds
         self._on_expire = on_expire
         self._since = time.monotonic()
         self._handle = task.get_loop().call_later(seconds, self._expire)
 
     def _expire(self) -> None:
-        if self._watchdog is not None:
+        if self._holds is not None:
             # Asked only when the time is up: nothing to do while the loop runs freely.
-            spent = time.monotonic() - self._since - self._watchdog.held(self.task, self._since)
+            spent = time.monotonic() - self._since - self._holds.held(self.task, self._since)
             if spent < self.seconds:
                 self._handle = self.task.get_loop().call_later(self.seconds - spent, self._expire)
                 return
@@ -94,16 +168,17 @@ class Deadline:
         if self.expired:
             return False
         spent = time.monotonic() - self._since
-        if self._watchdog is not None:
-            spent -= self._watchdog.held(self.task, self._since)
+        if spent >= self.seconds and self._holds is not None:  # asked at the end of every phase
+            spent -= self._holds.held(self.task, self._since)
         return spent >= self.seconds
 
     def blocked_at(self) -> str | None:
         """Where the task held the loop longest since the timeout (re)started, as far as the
         watchdog saw: "path:line: source", or None."""
-        if self._watchdog is None:
+        watchdog = self._holds.watchdog if self._holds is not None else None
+        if watchdog is None:
             return None
-        return self._watchdog.blocked_at(self.task, self._since)
+        return watchdog.blocked_at(self.task, self._since)
 
     def restart(self) -> None:
         """A fresh timeout for the teardown, which cuts off every finalizer that hangs."""

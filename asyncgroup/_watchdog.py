@@ -59,8 +59,8 @@ class LoopWatchdog:
         # loop iteration (case a blocks, then case b): each is its own case's.
         self._stalls: list[list[Any]] = []
         self._lock = threading.Lock()  # the watchdog thread adds stalls, the loop takes them
-        # The stalls reported, (task, since, until, line), for held(): a timeout does not count
-        # the time another case held the loop; and for blocked_at(). Each is one step longer
+        # The stalls reported, (task, since, until, line), for stalls(): a timeout does not
+        # count the time another case held the loop; and for blocked_at(). Each is one step longer
         # than the threshold: few.
         self._held: list[tuple[asyncio.Task[Any], float, float, str]] = []
         self._stop = threading.Event()
@@ -94,16 +94,12 @@ class LoopWatchdog:
             self._held.append((blocked_task, since, until or now, line))
             self._on_blocked(blocked_task, (until or now) - since, line)
 
-    def held(self, task: asyncio.Task[Any], since: float) -> float:
-        """On the loop: the seconds since ``since`` (``time.monotonic()``) during which steps
-        of tasks other than ``task`` held the loop for longer than the threshold (as far as
-        the watchdog saw them: each from its first sample to its last)."""
-        now = time.monotonic()
-        return sum(
-            max(0.0, min(until, now) - max(start, since))
-            for blocker, start, until, _ in self._spans(now)
-            if blocker is not task
-        )
+    def stalls(self, since: float) -> list[tuple[asyncio.Task[Any], float, float]]:
+        """On the loop: the steps that held the loop for longer than the threshold and ended
+        after ``since`` (``time.monotonic()``), as (task, since, until): as far as the watchdog
+        saw them, each from its first sample to its last (see LoopHolds)."""
+        spans = self._spans(time.monotonic())
+        return [(task, start, until) for task, start, until, _ in spans if until > since]
 
     def blocked_at(self, task: asyncio.Task[Any], since: float) -> str | None:
         """On the loop: the line at which ``task`` held the loop longest since ``since``

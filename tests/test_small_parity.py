@@ -413,6 +413,41 @@ def _run_blocking(pytester: pytest.Pytester, source: str) -> tuple[Path, pytest.
     return path, result
 
 
+@pytest.mark.parametrize("threshold", ["0.5", "0", "2"])
+@pytest.mark.parametrize("kind", ["async def", "def"])
+def test_the_other_cases_sync_fixtures_do_not_count_against_a_cases_timeout(
+    differential: Differential, kind: str, threshold: str
+) -> None:
+    # Eight cases whose sync fixture holds the loop 0.15 s each, one case after another (a
+    # blocking login, below every watchdog threshold here, or with the watchdog off): the
+    # last setup ends 1.2 s after the first began. Each case takes 0.2 s of its own, within
+    # its 0.6 s, and passes as its parametrized test does (findings-t6 F7; 5 of 8 timed out
+    # at their own 0.05 s wait).
+    differential.ini_lines += [
+        "asyncgroup_timeout = 0.6",
+        f"asyncgroup_blocked_loop_threshold = {threshold}",
+    ]
+    wait = "await asyncio.sleep(0.05)" if kind == "async def" else "time.sleep(0.05)"
+    pair = differential.run(
+        f"""
+        import time
+
+        @pytest.fixture
+        def login(n):
+            time.sleep(0.15)
+
+        @cases("n", range(8))
+        {kind} test_x(n, login):
+            {wait}
+        """,
+        "-p",
+        "no:cacheprovider",
+    )
+    pair.assert_same()
+    assert pair.concurrent.ret == 0, pair._both()
+    assert len(pair.parametrized_outcomes) == 8, pair._both()
+
+
 # --------------------------------------------------------------------------------------------
 # record_property under junit_family xunit2: pytest's warning, per case
 

@@ -275,3 +275,55 @@ def test_a_sync_fixture_step_past_the_timeout_is_named_where_the_twin_shows_it(
         sleeps = names_where(pair.concurrent, title, name, path, defined, blocks)
         twin = section(pair.parametrized, f"ERROR at {title}")
         assert f"test_it.py:{sleeps}: " in twin, twin
+
+
+@pytest.mark.parametrize("threshold", ["0", "2"])
+@pytest.mark.parametrize("kind", ["async def", "def"])
+def test_the_time_another_cases_sync_fixture_holds_the_loop_does_not_count_whatever_the_watchdog(
+    differential: Differential, kind: str, threshold: str
+) -> None:
+    # While a and b wait 0.1 s, three cases' sync fixture code holds the loop 0.6 s each (in
+    # setup, after its yield, in a request.addfinalizer finalizer): with the watchdog off, or
+    # its threshold above the blocks, a and b still pass, as their parametrized tests do, and
+    # each blocking case errors for its own fixture (findings-t6 F5).
+    differential.ini_lines += [
+        "timeout = 0.3",
+        "timeout_method = signal",
+        f"asyncgroup_blocked_loop_threshold = {threshold}",
+    ]
+    wait = "await asyncio.sleep(0.1)" if kind == "async def" else "time.sleep(0.1)"
+    pair = differential.run(
+        f"""
+        import time
+
+        @pytest.fixture
+        def held(request, name):
+            if name == "setup":
+                time.sleep(0.6)
+            if name == "finalizer":
+                request.addfinalizer(lambda: time.sleep(0.6))
+            yield
+            if name == "teardown":
+                time.sleep(0.6)
+
+        @cases("name", ["a", "b", "setup", "teardown", "finalizer"])
+        {kind} test_x(name, held):
+            if name in ("a", "b"):
+                {wait}
+        """,
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "ignore::asyncgroup.AsyncgroupWarning",
+    )
+    pair.assert_same()
+    assert pair.parametrized_outcomes["test_it.py::test_x[a]"] == ["passed"], pair._both()
+    assert pair.parametrized_outcomes["test_it.py::test_x[setup]"] == ["error"], pair._both()
+    pair.concurrent.stdout.fnmatch_lines(
+        [
+            "E   asyncgroup.CaseTimeoutError: Timeout (>0.3s) from asyncgroup: the case's fixture "
+            "setup did not finish within its timeout of 0.3 s (set by pytest-timeout's ini option "
+            "timeout); its sync fixture 'held' took 0.6? s and ran on the event loop's thread, "
+            "where it cannot be cut off",
+        ]
+    )
