@@ -199,7 +199,9 @@ class _CaseStream(io.TextIOBase):
             self._tee.write(text)
 
     def flush(self) -> None:
-        if not self._captured or running_output() is None:
+        # Not when the stream beneath is closed: IOBase's finalizer flushes this stand-in when
+        # it is collected, which after Ctrl-C is after pytest closed its capture.
+        if (not self._captured or running_output() is None) and not self.fallback.closed:
             self.fallback.flush()
 
     def isatty(self) -> bool:

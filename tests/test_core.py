@@ -1015,8 +1015,12 @@ def _default_sigint() -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
-def test_ctrl_c_cancels_cases_runs_their_teardowns_and_exits_2(pytester: pytest.Pytester) -> None:
-    """SIGINT: every started case is cancelled, its fixture teardown runs, pytest exits 2 soon."""
+@pytest.mark.parametrize("dev", [[], ["-X", "dev"]], ids=["plain", "dev-mode"])
+def test_ctrl_c_cancels_cases_runs_their_teardowns_and_exits_2(
+    pytester: pytest.Pytester, dev: list[str]
+) -> None:
+    """SIGINT: every started case is cancelled, its fixture teardown runs, pytest exits 2 soon.
+    Under Python's dev mode, nothing of asyncgroup's is reported at exit ("Exception ignored")."""
     pytester.makepyfile(test_mod=SIGINT_FILE)
     events = pytester.path / "events.txt"
 
@@ -1025,7 +1029,7 @@ def test_ctrl_c_cancels_cases_runs_their_teardowns_and_exits_2(pytester: pytest.
         return sorted(line.split()[1] for line in text.splitlines() if line.startswith(prefix))
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "test_mod.py"],
+        [sys.executable, *dev, "-m", "pytest", "-v", "-p", "no:cacheprovider", "test_mod.py"],
         cwd=pytester.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -1054,6 +1058,7 @@ def test_ctrl_c_cancels_cases_runs_their_teardowns_and_exits_2(pytester: pytest.
     assert lines("teardown") == lines("setup"), output
     assert "later ran" not in events.read_text()
     assert "Task was destroyed but it is pending" not in output
+    assert "Exception ignored" not in output, output
 
 
 # --------------------------------------------------------------------------------------------
