@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -63,6 +63,26 @@ def sigint_cancels(parent: asyncio.Task[Any], grace: float) -> Iterator[Interrup
             watches.append(thread)
             thread.start()
 
+    handling = False
+
+    def once(handler: Callable[[int, Any], None]) -> Callable[[int, Any], None]:
+        """``handler``, ignoring a SIGINT that arrives while it handles one: the same Ctrl-C
+        delivered twice (coreutils ``timeout`` and CI runners signal the process and then its
+        group), which the slow first call (it starts a thread) would take for a second Ctrl-C
+        that stops at once, skipping the cases' teardown."""
+
+        def handle(signum: int, frame: Any) -> None:
+            nonlocal handling
+            if handling:
+                return
+            handling = True
+            try:
+                handler(signum, frame)
+            finally:
+                handling = False
+
+        return handle
+
     def on_sigint(signum: int, frame: Any) -> None:
         if interrupt.received or interrupt.stopped:
             interrupt.received, interrupt.stopped = False, True
@@ -76,7 +96,7 @@ def sigint_cancels(parent: asyncio.Task[Any], grace: float) -> Iterator[Interrup
         watch()
         previous(signum, frame)
 
-    signal.signal(signal.SIGINT, on_sigint if own else chained)
+    signal.signal(signal.SIGINT, once(on_sigint if own else chained))
     try:
         yield interrupt
     finally:
