@@ -12,9 +12,10 @@ reaches the show hook, and the hook decides as the warnings module would, with t
 the case that warned (its innermost frame's), or the process's ones outside frames: "error"
 raises the warning where it was issued, "ignore" drops it, anything else records it in the
 innermost recording frame of the case, or passes it on to where it went before (pytest's record
-of the parent, for its warnings summary). Not emulated: "default", "module" and "once" show a
-repeated warning again, and a filter's module pattern is matched against the module name
-derived from the warning's file.
+of the parent, for its warnings summary, through ``_case_filterwarnings``' dispatcher, which
+shows it once per case). Not emulated: "default", "module" and "once" record a warning
+repeated within a frame again, and a filter's module pattern is matched against the module
+name derived from the warning's file.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from asyncgroup._capture import current_output
+from asyncgroup._case_filterwarnings import ALWAYS as _ALWAYS
 from asyncgroup._case_filterwarnings import filter_action
 
-_ALWAYS = ("always", None, Warning, None, 0)
 _original_enter = warnings.catch_warnings.__enter__
 _original_exit = warnings.catch_warnings.__exit__
 _original_add_filter: Any = warnings._add_filter  # type: ignore[attr-defined]

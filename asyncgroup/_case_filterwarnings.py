@@ -1,11 +1,15 @@
-"""A case's own ``filterwarnings`` marks, for that case only.
+"""A case's own ``filterwarnings`` marks, for that case only, and its own "once per location".
 
 pytest applies an item's ``filterwarnings`` marks around its run, so the parent's (function,
 class, module) hold for all its cases. A case's own marks (``pytest.param(...,
 marks=pytest.mark.filterwarnings(...))``) must hold for that case alone while others run at the
-same time, and the warnings filters are process-wide. So while such a parent runs, one "always"
-filter in front hands every warning to a dispatcher, which applies the filters of the case whose
-task (or thread) issued it, as the warnings module would have, or outside cases the parent's.
+same time, and the warnings filters are process-wide. And pytest's ``catch_warnings`` around
+each test resets the registries of the "default", "module" and "once" actions, so a warning a
+parametrized test repeats is shown once *per test*; the parent's one ``catch_warnings`` would
+show it for its first case only. So while a parent runs, one "always" filter in front hands
+every warning to a dispatcher, which applies the filters of the case whose task (or thread)
+issued it, as the warnings module would have, or outside cases the parent's, and shows a
+warning again only to a case that has not shown it yet.
 """
 
 from __future__ import annotations
@@ -20,11 +24,16 @@ from typing import Any
 import pytest
 
 from asyncgroup import _compat
+from asyncgroup._capture import current_output
+
+# The filter in front that hands every warning to a show hook, which applies the filters
+# behind it (_case_catch_warnings' frames copy the filters without it).
+ALWAYS = ("always", None, Warning, None, 0)
 
 
 class Filters:
     """A warnings filter list, and what its "default", "module" and "once" actions have shown
-    (as the registries of a fresh ``catch_warnings``, one per test in pytest)."""
+    outside cases (as the registries of a fresh ``catch_warnings``, one per test in pytest)."""
 
     __slots__ = ("filters", "shown")
 
@@ -66,45 +75,78 @@ def enter_case(filters: Filters | None) -> None:
 
 @contextmanager
 def dispatching(active: bool) -> Iterator[None]:
-    """While a parent runs cases that have filters of their own, apply them per case."""
+    """While a parent runs, apply the filters of the case that warns, and its "once"."""
     if not active:
         yield
         return
     parent = Filters(list(warnings.filters))
     with warnings.catch_warnings():
-        show = warnings.showwarning
+        # The show hook that gets the whole WarningMessage: a ResourceWarning's source (for
+        # pytest's "Object allocated at" under tracemalloc) is lost on showwarning's.
+        showwarning = warnings.showwarning
+        show = warnings._showwarnmsg_impl  # type: ignore[attr-defined]
 
-        def dispatch(
-            message: Warning | str,
-            category: type[Warning],
-            filename: str,
-            lineno: int,
-            file: Any = None,
-            line: str | None = None,
-        ) -> None:
+        def dispatch(message: warnings.WarningMessage) -> None:
             __tracebackhide__ = True
             filters = _current.get() or parent
-            text = str(message)
+            text = str(message.message)
+            category, filename, lineno = message.category, message.filename, message.lineno
             module = _module_of(filename, lineno)
             action = filter_action(filters.filters, text, category, module, lineno)
             if action == "error":
-                raise message if isinstance(message, Warning) else category(message)
+                warning = message.message
+                raise warning if isinstance(warning, Warning) else category(warning)
             if action == "ignore":
                 return
-            if action in ("default", "module", "once"):
-                key = {
-                    "default": (text, category, module, lineno),
-                    "module": (text, category, module),
-                    "once": (text, category),
-                }[action]
-                if key in filters.shown:
-                    return
-                filters.shown.add(key)
-            show(message, category, filename, lineno, file, line)
+            if action in ("default", "module", "once") and _repeated(
+                filters, action, text, category, module, filename, lineno
+            ):
+                return
+            if showwarning is not warnings._showwarning_orig:  # type: ignore[attr-defined]
+                showwarning(message.message, category, filename, lineno, message.file, message.line)
+            else:
+                show(message)
 
-        warnings.simplefilter("always")
-        warnings.showwarning = dispatch
+        warnings.filters.insert(0, ALWAYS)  # type: ignore[attr-defined]
+        warnings._filters_mutated()  # type: ignore[attr-defined]
+        warnings.showwarning = warnings._showwarning_orig  # type: ignore[attr-defined]
+        warnings._showwarnmsg_impl = dispatch  # type: ignore[attr-defined]
         yield
+
+
+def _repeated(
+    filters: Filters,
+    action: str,
+    text: str,
+    category: type[Warning],
+    module: str,
+    filename: str,
+    lineno: int,
+) -> bool:
+    """Whether a warning with the "default", "module" or "once" action was shown before in
+    this test: in the case that issues it, what it warned so far in its attempt (pytest files
+    each attempt as a test of its own); outside cases, what ``filters`` showed.
+
+    A case's warnings are read back from its output (few, as the repeats are dropped), so a
+    case that warns nothing keeps nothing more."""
+    output = current_output.get()
+    if output is None:
+        key = {
+            "default": (text, category, module, lineno),
+            "module": (text, category, module),
+            "once": (text, category),
+        }[action]
+        if key in filters.shown:
+            return True
+        filters.shown.add(key)
+        return False
+    return any(
+        shown.category is category
+        and str(shown.message) == text
+        and (action == "once" or shown.filename == filename)
+        and (action != "default" or shown.lineno == lineno)
+        for shown in output.warnings or ()
+    )
 
 
 def filter_action(

@@ -347,8 +347,9 @@ class ParentRun:
                 per_case_warnings(),
                 mock_patches_per_case(self.services.claims),
                 sigint_cancels(parent, STOP_GRACE) as interrupt,
-                dispatching(bool(self.case_filters)),
+                # filed_per_case first: the dispatcher shows a case's warnings to its filing
                 filed_per_case(self.config.pluginmanager.has_plugin("warnings")),
+                dispatching(self.config.pluginmanager.has_plugin("warnings")),
                 _compat.source_trees_cached(),
             ):
                 if watchdog is not None:

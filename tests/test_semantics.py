@@ -7,12 +7,13 @@ right value.
 
 from __future__ import annotations
 
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from differential import Differential
+from differential import Differential, _counts
 
 from tests.conftest import PYTEST_MAJOR, summary
 
@@ -463,6 +464,72 @@ def test_warnings_are_recorded_per_case(differential: Differential, option: list
     assert outcomes["test_it.py::test_threads[second]"] == ["passed"]
     assert outcomes["test_it.py::test_filters[plain]"] == ["failed" if option else "passed"]
     assert outcomes["test_it.py::test_filters[ignores]"] == ["passed"]
+
+
+REPEATS = """
+    import warnings
+
+    def legacy_api():
+        warnings.warn("legacy_api is deprecated", UserWarning)  # the "default" action
+
+    @pytest.fixture
+    def warny():
+        warnings.warn("from fixture", UserWarning)
+
+    @pytest.mark.filterwarnings("module::FutureWarning", "once::RuntimeWarning")
+    @cases("n", [1, 2, pytest.param(3, marks=pytest.mark.filterwarnings("ignore:from fixture"))])
+    async def test_w(n, warny):
+        await asyncio.sleep(0.01 * n)
+        legacy_api()
+        legacy_api()  # a repeat at the same line: shown once per test
+        warnings.warn("module-wide", FutureWarning)
+        warnings.warn("module-wide", FutureWarning)  # "module": once per module, per test
+        warnings.warn("process-wide", RuntimeWarning)
+        warnings.warn("process-wide", RuntimeWarning)  # "once": once per test
+        await asyncio.sleep(0.05)
+        legacy_api()
+"""
+
+
+def warnings_summary(result: pytest.RunResult) -> list[tuple[str, list[str]]]:
+    """Each warning of pytest's warnings summary (its lines, without the project folder) with
+    the node ids listed above it, sorted."""
+    text = result.stdout.str()
+    start = text.index("warnings summary ===")
+    lines = text[start:].splitlines()[1:]
+    found, nodeids, message = [], [], []
+    for line in lines:
+        if line.startswith(("-- Docs", "=")) or not line.strip():
+            if message:
+                found.append(("\n".join(message), sorted(nodeids)))
+                nodeids, message = [], []
+            if not line.strip():
+                continue
+            break
+        if line.startswith(" "):
+            message.append(re.sub(r"/(concurrent|parametrized)/", "/", line.strip()))
+        else:
+            nodeids.append(line)
+    return sorted(found)
+
+
+@pytest.mark.parametrize("option", [[], ["-n", "2"]], ids=["", "xdist"])
+def test_a_warning_repeated_by_each_case_is_filed_for_each(
+    differential: Differential, option: list[str]
+) -> None:
+    """The "default", "module" and "once" actions show a warning once per test (pytest's
+    catch_warnings per test resets the registries): each case's first is filed for it, its
+    repeats are not, as for the parametrized tests (findings-t7 F2)."""
+    pair = differential.run(REPEATS, *option)
+    pair.assert_same()
+    pair.assert_same_counts()
+    assert _counts(pair.parametrized)["warning"] == 11
+    summary_ = warnings_summary(pair.concurrent)
+    assert summary_ == warnings_summary(pair.parametrized), pair._both()
+    listed = {message.splitlines()[0].split(": ", 1)[1]: nodeids for message, nodeids in summary_}
+    every = [f"test_it.py::test_w[{n}]" for n in (1, 2, 3)]
+    assert listed["UserWarning: legacy_api is deprecated"] == every
+    assert listed["UserWarning: from fixture"] == every[:2]
 
 
 def test_record_property_goes_to_the_cases_testcase(differential: Differential) -> None:
