@@ -10,18 +10,22 @@ mark. When the body ends, the case's tasks still running are found by that mark:
 - on Python 3.10 and 3.11, whose tasks do not expose their context, by a task factory that
   chains to the one already installed, and is removed only if nobody replaced it meanwhile.
 
-A case whose body ended on its own (returned, failed, skipped) is treated as its parametrized
-test under pytest-asyncio, which cancels the test's tasks when it closes the test's loop, right
-after the test's fixtures are torn down: the case's tasks still running go on while its fixtures
-are torn down (a library's own cleanup task, such as asyncpg's cancel request after a timeout the
-case handled, finishes there: asyncpg's ``close()`` waits for it), and those still running after
-that are its leftovers, named in a warning on the case's report and cancelled at once, so they
-never run on beside the other cases; those that failed during the teardown (using what it
-closed) are named in the warning too, with their error.
+On the function loop scope, a case whose body ended on its own (returned, failed, skipped) is
+treated as its parametrized test under pytest-asyncio, which cancels the test's tasks when it
+closes the test's loop, right after the test's fixtures are torn down: the case's tasks still
+running go on while its fixtures are torn down (a library's own cleanup task, such as asyncpg's
+cancel request after a timeout the case handled, finishes there: asyncpg's ``close()`` waits for
+it), and those still running after that are its leftovers, named in a warning on the case's
+report and cancelled at once, so they never run on beside the other cases; those that failed
+during the teardown (using what it closed) are named in the warning too, with their error.
 
 A case cancelled from outside (its timeout, fail_fast, -x, Ctrl-C) first gives its tasks a grace
 to finish on their own, since its libraries clean up in tasks of their own; tasks still running
 after that are its leftovers, warned about and cancelled before its fixtures are torn down.
+
+On a loop of wider scope (module, class, package, session) none of this happens: pytest-asyncio
+keeps that loop after a test, and the tasks the test left running run on, unwarned, until the
+scope ends; so do a case's. Its tasks are not marked, and nothing waits for them.
 """
 
 from __future__ import annotations
@@ -60,14 +64,16 @@ case_mark: contextvars.ContextVar[CaseMark | None] = contextvars.ContextVar(
 class TaskCensus:
     """Finds the tasks a case started, while one parent runs on ``loop``."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, noting: bool = True) -> None:
+        """``noting``: False when no case's tasks are looked for (their loop is of a wider scope
+        than function, see ParentRun.tasks_run_on): no task factory then, on any Python."""
         self._loop = loop
         self._factory: Callable[..., Any] | None = None
         self._previous = loop.get_task_factory()
         # Marks waiting for the next look at the loop's tasks (one look serves every case that
         # ends in the same loop iteration).
         self._waiting: dict[CaseMark, asyncio.Future[list[asyncio.Task[Any]]]] = {}
-        if not _WITHOUT_FACTORY:
+        if noting and not _WITHOUT_FACTORY:
             self._install_factory()
 
     def create_task(self, coro: Any) -> Any:

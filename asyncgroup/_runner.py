@@ -61,6 +61,7 @@ from asyncgroup._leaks import (
     left_running,
     settle,
 )
+from asyncgroup._loopscope import test_loop_scope
 from asyncgroup._member import Member
 from asyncgroup._outcome import (
     CASES_FAILED_ATTRIBUTE,
@@ -306,6 +307,10 @@ class ParentRun:
         self.case_done = self._case_done
         self.last_case = self.item.stash.get(last_case_key, None)
         self.root = str(self.config.rootpath)  # paths in a case's warnings are relative to it
+        # On a loop of wider scope than function (module, session, ...) pytest-asyncio does not
+        # close the loop after a test: the tasks a test leaves running run on, unwarned, until
+        # that scope ends. So do a case's: its tasks are not marked, looked for or cancelled.
+        self.tasks_run_on = test_loop_scope(self.item) != "function"
 
     async def run(self, cases: list[Case]) -> None:
         __tracebackhide__ = True
@@ -335,7 +340,7 @@ class ParentRun:
             assert parent is not None
             self.case_filters = self._case_filters(cases)
             self.context = contextvars.copy_context()
-            self.census = TaskCensus(loop)
+            self.census = TaskCensus(loop, noting=not self.tasks_run_on)
             with (
                 self.capture.active(),
                 executor_work_in_case_context(),
@@ -797,11 +802,13 @@ class ParentRun:
                                 finally:
                                     self.bodies.pop(task, None)
                                     mark = case_mark.get()
-                                    assert mark is not None
+                                    assert (mark is None) is self.tasks_run_on
                                     # Set again rather than reset with a token that each
                                     # sleeping case would keep: it was None (see _call_begins).
                                     case_mark.set(None)
-                                    if task in self.cancelled_from_outside or (
+                                    if mark is None:  # a wider loop scope: its tasks run on
+                                        pass
+                                    elif task in self.cancelled_from_outside or (
                                         deadline is not None and deadline.expired
                                     ):  # its libraries clean up first
                                         await self._settle(task, mark, cut_off=True)
@@ -1121,7 +1128,8 @@ class ParentRun:
         where none was (a case's task is made in the run's context, see _start)."""
         call = Phase("call")
         phases.append(call)
-        case_mark.set(CaseMark(task))
+        if not self.tasks_run_on:
+            case_mark.set(CaseMark(task))
         call.begin()
         output.begin("call")
 

@@ -1156,3 +1156,101 @@ def test_cases_on_uvloop(pytester: pytest.Pytester) -> None:
     assert all(line.endswith("uvloop=True") for line in log if line.startswith("setup"))
     assert {line.split()[1] for line in log if line.startswith("teardown")} == setups
     assert elapsed < 60  # not the timed-out case's 600 s
+
+
+RUN_ON = """
+HEARTBEATS = []
+
+
+async def heartbeat(name):
+    while True:
+        HEARTBEATS.append(name)
+        await asyncio.sleep(0.02)
+
+
+@cases("n", [1, 2])
+{mark}
+async def test_bg(n):
+    asyncio.get_running_loop().create_task(heartbeat(f"hb{{n}}"))
+    await asyncio.sleep(0.1)
+
+
+{mark}
+async def test_later():
+    before = len(HEARTBEATS)
+    await asyncio.sleep(0.2)
+    assert len(HEARTBEATS) > before, "the tasks test_bg left running are gone"
+"""
+
+# pytest-asyncio's how-to "Run all tests in the session in the same event loop".
+SESSION_LOOP_HOOK = """
+
+from pytest_asyncio import is_async_test
+
+
+def pytest_collection_modifyitems(items):
+    session_scope_marker = pytest.mark.asyncio(loop_scope="session")
+    for item in items:
+        if is_async_test(item):
+            item.add_marker(session_scope_marker, append=False)
+"""
+
+
+@pytest.mark.parametrize("given_by", ["session mark", "module mark", "ini", "conftest hook"])
+def test_tasks_a_case_left_running_on_a_wider_loop_run_on_as_its_twins(
+    differential: Differential, given_by: str
+) -> None:
+    """Differential: on a loop of wider scope than function, pytest-asyncio leaves the tasks a
+    test left running on that loop, and says nothing: under -W error the cases pass, unwarned,
+    and a later test on the loop sees their tasks still running, as with the parametrized test."""
+    scope = "module" if given_by == "module mark" else "session"
+    loop_scope = f'(loop_scope="{scope}")' if "mark" in given_by else ""
+    mark = f"@pytest.mark.asyncio{loop_scope}"
+    if given_by == "ini":
+        differential.ini_lines.append("asyncio_default_test_loop_scope = session")
+    differential.write(RUN_ON.format(mark=mark))
+    if given_by == "conftest hook":
+        for folder in ("concurrent", "parametrized"):
+            conftest = differential.pytester.path / folder / "conftest.py"
+            conftest.write_text("import pytest\n" + conftest.read_text() + SESSION_LOOP_HOOK)
+    pair = differential.rerun("-W", "error", "-rA")
+    pair.assert_same()
+    assert pair.parametrized_outcomes == {
+        "test_it.py::test_bg[1]": ["passed"],
+        "test_it.py::test_bg[2]": ["passed"],
+        "test_it.py::test_later": ["passed"],
+    }, pair.parametrized.stdout.str()
+    assert "AsyncgroupWarning" not in pair.concurrent.stdout.str(), pair.concurrent.stdout.str()
+    pair.assert_same_counts()
+
+
+def test_x_stops_a_run_bounded_while_cases_tasks_run_on_a_wider_loop(
+    differential: Differential,
+) -> None:
+    """Differential: -x on the session loop. The tasks the cases left running (one by the case
+    that failed, one by the case -x cut off) run on, and nothing waits for them: the run stops
+    at once, and pytest-asyncio cancels them when it closes the loop, as the parametrized
+    test's."""
+    pair = differential.run(
+        """
+        async def heartbeat():
+            while True:
+                await asyncio.sleep(0.02)
+
+        @cases("n", ["fails", "cut_off"])
+        @pytest.mark.asyncio(loop_scope="session")
+        async def test_x(n):
+            asyncio.get_running_loop().create_task(heartbeat())
+            await asyncio.sleep(0.1)
+            assert n != "fails"
+            await asyncio.sleep(30)
+        """,
+        "-x",
+        "-W",
+        "error",
+    )
+    pair.assert_same(cancelled=True)
+    assert pair.concurrent_outcomes["test_it.py::test_x[cut_off]"] == ["skipped"]
+    out = pair.concurrent.stdout.str()
+    assert "task running" not in out, out  # no warning, in the failed case's report either
+    assert pair.concurrent.duration < 10, pair.concurrent.duration  # not the 30 s sleep

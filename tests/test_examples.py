@@ -80,6 +80,7 @@ def test_warnings_showcase_warns_about_the_blocking_and_the_leaking_case(
         ["*AsyncgroupWarning: case 'fire-and-forget': the case left 1 task running*poll_forever*"]
     )
     assert "case 'polite'" not in result.stdout.str()
+    assert "case 'patient'" not in result.stdout.str()
 
 
 # --------------------------------------------------------------------------------------------
