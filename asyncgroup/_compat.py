@@ -162,9 +162,12 @@ from _pytest._code import getfslineno as _getfslineno  # noqa: E402
 from _pytest.pathlib import bestrelpath as _bestrelpath  # noqa: E402
 
 
-def scope_mismatch(item: pytest.Function, fixturedef: Any, argname: str) -> str:
+def scope_mismatch(
+    item: pytest.Function, fixturedef: Any, argname: str, requested: Any = None
+) -> str:
     """pytest's ScopeMismatch message for the wider-scoped ``fixturedef`` that requests
-    ``argname``, a parametrize argname of the test (function-scoped): as pytest words it in
+    ``argname``, a parametrize argname of the test (function-scoped), or the function-scoped
+    fixture ``requested`` (its FixtureDef) of that name: as pytest words it in
     ``FixtureRequest._check_scope``, its lines as ``SubRequest._format_fixturedef_line`` makes
     them, with ``getfslineno`` and ``bestrelpath`` (pytest 8.0-9.2)."""
 
@@ -179,7 +182,7 @@ def scope_mismatch(item: pytest.Function, fixturedef: Any, argname: str) -> str:
         f"ScopeMismatch: You tried to access the function scoped fixture {argname} with a "
         f"{fixturedef.scope} scoped request object. Requesting fixture stack:\n"
         f"{line(fixturedef)}\nRequested fixture:\n"
-        f"{line(types.SimpleNamespace(func=_direct_param_func))}"
+        f"{line(requested or types.SimpleNamespace(func=_direct_param_func))}"
     )
 
 

@@ -6,7 +6,9 @@ pytest never sets them up for the parent, and are set up here, once per case, in
 task: plain, generator, ``async def`` and async generator fixtures alike. Fixtures of wider
 scope are the parent's: pytest sets each up once and owns it, but one by one after the parent's
 own setup (``defer_wider``), so that one that fails is the setup error of each case that uses
-it, as of each parametrized test, not one error of the parent.
+it, as of each parametrized test, not one error of the parent. For a test outside any class,
+class-scoped fixtures are per case too: pytest sets one up for each such test, as if it were
+function-scoped (see FixturePlan.is_per_case).
 
 pytest's fixture machinery cannot do this itself: ``request.getfixturevalue`` runs async
 fixtures through pytest-asyncio's ``Runner.run()``, which fails inside the running loop, and
@@ -74,12 +76,13 @@ def defer_wider(item: pytest.Function, names: list[str], used_by_all: bool) -> N
     item.stash[_wider_key] = (names, used_by_all)
     defs = _compat.fixture_definitions(item)
     _compat.remove_from_parent_closure(
-        item, {name for name in names if not _of_pytest_asyncio(defs.get(name))}
+        item,
+        {name for name in names if not (defs.get(name) and _of_pytest_asyncio(defs[name][-1]))},
     )
 
 
-def _of_pytest_asyncio(fixturedefs: Any) -> bool:
-    module = getattr(fixturedefs[-1].func, "__module__", "") if fixturedefs else ""
+def _of_pytest_asyncio(fixturedef: Any) -> bool:
+    module = getattr(fixturedef.func, "__module__", "")
     return bool(module.startswith("pytest_asyncio"))
 
 
@@ -133,6 +136,9 @@ class FixturePlan:
         self.case_argnames = case_argnames
         self.params: dict[str, Any] = dict(getattr(getattr(item, "callspec", None), "params", {}))
         self.per_case: set[str] = set()
+        # A test outside any class: pytest sets a class-scoped fixture up for each test, its
+        # own item standing in for the class (FixtureRequest._getscopeitem, 8.0-9.2).
+        self.classless = item.getparent(pytest.Class) is None
         # The test's whole fixture closure (the cases' argnames and fixtures included), before
         # the parent gives up the cases' own (request.fixturenames).
         self.closure = list(item.fixturenames)
@@ -152,8 +158,9 @@ class FixturePlan:
         ]
         for name in self.roots:
             self._visit(name, -1)
-        # Per-case fixtures that would hang on an async fixture of another loop: their errors.
-        self.loop_traps = loop_traps(item, self.per_case, self.defs)
+        # Per-case fixtures each case fails to set up, with the error: those that would hang on
+        # an async fixture of another loop, and pytest's ScopeMismatch (see _mismatches).
+        self.loop_traps = {**loop_traps(item, self.per_case, self.defs), **self._mismatches(item)}
         # The same, for a fixture the test requests itself: a hint if a case times out.
         own = [name for name in inspect.signature(item.function).parameters if name in self.roots]
         self.loop_hint = other_loop_hint(
@@ -185,12 +192,20 @@ class FixturePlan:
             self._recipes[(name, index)] = recipe
         return recipe
 
+    def is_per_case(self, fixturedef: Any) -> bool:
+        """Whether pytest would set ``fixturedef`` up for each of the cases' parametrized tests:
+        a function-scoped fixture; a class-scoped one too for a test outside any class (but not
+        pytest-asyncio's class-scoped loop, the parent's loop for all its cases)."""
+        if fixturedef.scope == "function":
+            return True
+        return fixturedef.scope == "class" and self.classless and not _of_pytest_asyncio(fixturedef)
+
     def _visit(self, name: str, index: int) -> None:
         defs = self.defs.get(name)
         if not defs or name in self.case_argnames or len(defs) < -index:
             return  # unknown names: pytest reports them for the parent as usual
         fixturedef = defs[index]
-        if fixturedef.scope != "function" or _compat.is_direct_param(fixturedef):
+        if not self.is_per_case(fixturedef) or _compat.is_direct_param(fixturedef):
             return  # the parent's: pytest sets it up once, for all cases
         if index == -1:
             if name in self.per_case:
@@ -198,6 +213,32 @@ class FixturePlan:
             self.per_case.add(name)
         for arg in fixturedef.argnames:
             self._visit(arg, index - 1 if arg == name else -1)
+
+    def _mismatches(self, item: pytest.Function) -> dict[str, str]:
+        """pytest's ScopeMismatch, by name, for each class-scoped per-case fixture that
+        requests a function-scoped one (or a case's argname), as for the parametrized test;
+        also for an async one pytest-asyncio runs on the function-scoped loop (it requests
+        that loop's runner fixture)."""
+        errors: dict[str, str] = {}
+        for name in sorted(self.per_case):
+            fixturedef = self.defs[name][-1]
+            if fixturedef.scope != "class":
+                continue
+            for arg in fixturedef.argnames:
+                defs = self.defs.get(arg)
+                if arg in self.case_argnames:
+                    errors[name] = _compat.scope_mismatch(item, fixturedef, arg)
+                    break
+                if arg not in ("request", name) and defs and defs[-1].scope == "function":
+                    errors[name] = _compat.scope_mismatch(item, fixturedef, arg, defs[-1])
+                    break
+            else:
+                if fixture_loop_scope(fixturedef, item.config) == "function":
+                    runner = "_function_scoped_runner"  # pytest-asyncio 1.x's, of that loop
+                    requested = _compat.visible_fixture(item, runner)
+                    if requested is not None:
+                        errors[name] = _compat.scope_mismatch(item, fixturedef, runner, requested)
+        return errors
 
 
 _PLAIN, _GENERATOR, _ASYNC_GENERATOR = range(3)
@@ -263,7 +304,10 @@ class CaseRequest:
 
     @property
     def scope(self) -> str:
-        return "function"
+        """As pytest's: the scope of the fixture this request is for ("class" for a
+        class-scoped one set up per case, see FixturePlan.is_per_case), else "function"."""
+        defs = self._fixtures.plan.defs.get(self.fixturename) if self.fixturename else None
+        return "class" if defs and defs[-1].scope == "class" else "function"
 
     @property
     def fixturenames(self) -> list[str]:
@@ -505,9 +549,9 @@ class CaseFixtures:
         if index == -1 and name in self.plan.loop_traps:
             # As pytest reports a fixture it cannot set up (its ScopeMismatch, say): an error
             # of the test's setup, shown as its message alone.
-            pytest.fail(self.plan.loop_traps[name], pytrace=False)
+            _setup_error(self.plan.loop_traps[name])
         fixturedef = self.plan.defs[name][index]
-        if fixturedef.scope != "function":
+        if not self.plan.is_per_case(fixturedef):
             msg = (
                 f"asyncgroup: function-scoped fixture {name!r} overrides a "
                 f"{fixturedef.scope}-scoped fixture of the same name and requests it; "
@@ -535,7 +579,7 @@ class CaseFixtures:
         if name == "request":
             return CaseRequest(self)
         fixturedef = _compat.visible_fixture(self.parent_request.node, name)
-        if fixturedef is None or fixturedef.scope != "function":
+        if fixturedef is None or not self.plan.is_per_case(fixturedef):
             return self.parent_value(name)  # pytest's: set up once, or its FixtureLookupError
         request = CaseRequest(self, name)
         value, func, accepted = self._builtin_or_function(name, fixturedef, request)
@@ -716,9 +760,13 @@ class CaseFixtures:
         if show is not None:
             deps = sorted(arg for arg in fixturedef.argnames if arg != "request")
             used = f" (fixtures used: {', '.join(deps)})" if deps else ""
-            show(f"        SETUP    F {name}{used} (case {self.case_name})")
+            # pytest's scope letter and indent, two spaces a scope (_pytest/setuponly.py): a
+            # class-scoped fixture set up per case is shown as pytest shows it, "C".
+            indent, letter = ("      ", "C") if fixturedef.scope == "class" else ("        ", "F")
+            shown = f"{letter} {name}"
+            show(f"{indent}SETUP    {shown}{used} (case {self.case_name})")
             self.finalizers.append(
-                lambda: show(f"        TEARDOWN F {name} (case {self.case_name})")
+                lambda: show(f"{indent}TEARDOWN {shown} (case {self.case_name})")
             )
 
     async def teardown(self, node: str) -> None:
@@ -802,6 +850,13 @@ def _no_parameter(fixtures: CaseFixtures, fixturedef: Any, frame: types.FrameTyp
         f"Requested fixture '{fixturedef.argname}' defined in:\n"
         f"{_compat.fixture_location(fixturedef.func, root)}\n\nRequested here:\n{here}"
     )
+    pytest.fail(msg, pytrace=False)
+
+
+def _setup_error(msg: str) -> NoReturn:
+    """Fail the case's setup with ``msg`` alone. No __tracebackhide__: pytest shows a
+    pytrace=False failure as its message alone only when a frame is left to show (else it adds
+    "All traceback entries are hidden")."""
     pytest.fail(msg, pytrace=False)
 
 

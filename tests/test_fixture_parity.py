@@ -1031,3 +1031,181 @@ def test_setup_show_writes_the_values_of_cases_that_need_no_fixture(
 
     assert {"SETUP n[3]", "SETUP n[6]"} <= set(shown(pair.parametrized)), pair._both()
     assert shown(pair.concurrent) == shown(pair.parametrized), pair._both()
+
+
+# A class-scoped fixture used by a test outside any class (findings-t7 F1): pytest sets it up
+# for each test (its item stands in for the class), so each case gets its own, as each
+# parametrized test; what it requests of wider scope stays shared. In a class, one for all.
+CLASS_SCOPED = """
+import pathlib
+
+import pytest_asyncio
+
+from asyncgroup import concurrent_group
+
+group = concurrent_group("g") if cases.__module__.startswith("asyncgroup") else pytest.mark.asyncio
+
+
+def record(line):
+    with pathlib.Path("events.txt").open("a") as file:
+        file.write(line + "\\n")
+
+
+@pytest.fixture(scope="module")
+def shared():
+    record("shared setup")
+    return []
+
+
+@pytest.fixture(scope="class")
+def bucket(shared, request):
+    record(f"bucket setup {request.node.name} {request.scope}")
+    shared.append(request.node.name)
+    yield []
+    record(f"bucket teardown {request.node.name}")
+
+
+@pytest_asyncio.fixture(scope="class", loop_scope="class")
+async def abucket(request):
+    record(f"abucket setup {request.node.name}")
+    yield []
+    await asyncio.sleep(0)
+    record(f"abucket teardown {request.node.name}")
+
+
+@cases("n", [1, 2, 3])
+async def test_x(n, bucket, abucket, shared):
+    bucket.append(n)
+    abucket.append(n)
+    await asyncio.sleep(0.1)
+    assert (bucket, abucket) == ([n], [n])
+
+
+@cases("n", [1, 2])
+def test_def(n, bucket):
+    bucket.append(n)
+    assert bucket == [n]
+
+
+@group
+async def test_a(bucket):
+    bucket.append("a")
+    await asyncio.sleep(0.1)
+    assert bucket == ["a"]
+
+
+@group
+async def test_b(bucket):
+    bucket.append("b")
+    await asyncio.sleep(0.1)
+    assert bucket == ["b"]
+
+
+class TestK:
+    @cases("n", [1, 2])
+    async def test_k(self, n, bucket):
+        bucket.append(n)
+        await asyncio.sleep(0.1)
+        assert n in bucket
+"""
+
+# An autouse one from conftest.py ("fresh test data" for each test), recording what it serves.
+CLASS_SCOPED_AUTOUSE = """
+
+import pathlib
+
+
+@pytest.fixture(autouse=True, scope="class")
+def fresh_data(request):
+    with pathlib.Path("events.txt").open("a") as file:
+        file.write(f"fresh_data setup {request.node.name}\\n")
+    yield
+    with pathlib.Path("events.txt").open("a") as file:
+        file.write(f"fresh_data teardown {request.node.name}\\n")
+"""
+
+_CLASS_SHOWN = re.compile(r"^      (SETUP|TEARDOWN) +C (bucket|abucket|fresh_data)\b")
+
+
+def test_a_class_scoped_fixture_of_a_test_outside_any_class_is_each_cases_own(
+    differential: Differential,
+) -> None:
+    """Sync, async and autouse (from conftest.py) class-scoped fixtures, in @concurrent_cases
+    (async and def) and in a @concurrent_group: set up and torn down for each case, as for each
+    parametrized test, with pytest's scope letter under --setup-show; the module-scoped one
+    they request is set up once; in a class, one for the class, as pytest's."""
+    differential.write(CLASS_SCOPED)
+    for folder in ("concurrent", "parametrized"):
+        conftest = differential.pytester.path / folder / "conftest.py"
+        conftest.write_text(conftest.read_text() + "import pytest\n" + CLASS_SCOPED_AUTOUSE)
+    pair = differential.rerun("--setup-show", "-p", "no:xdist")
+    pair.assert_same()
+    assert pair.parametrized.ret == 0, pair._both()
+    assert len(pair.parametrized_outcomes) == 9, pair.parametrized_outcomes
+
+    def events(folder: str) -> list[str]:
+        path = differential.pytester.path / folder / "events.txt"
+        return sorted(path.read_text().splitlines())
+
+    assert events("concurrent") == events("parametrized"), pair._both()
+    assert events("concurrent").count("shared setup") == 1
+    assert "bucket setup test_x[2] class" in events("concurrent")
+    assert "fresh_data setup test_a" in events("concurrent")
+
+    def shown(result: pytest.RunResult) -> list[str]:
+        return sorted(" ".join(m.groups()) for m in map(_CLASS_SHOWN.match, result.outlines) if m)
+
+    assert shown(pair.concurrent) == shown(pair.parametrized), pair._both()
+
+
+# pytest's ScopeMismatch for a class-scoped fixture that requests a function-scoped one, or an
+# async one on pytest-asyncio's function-scoped loop (the ini's default here).
+CLASS_SCOPE_MISMATCH = """
+import pytest_asyncio
+
+
+@pytest.fixture
+def per_test():
+    return 1
+
+
+@pytest.fixture(scope="class")
+def needs_function(per_test):
+    return per_test
+
+
+@pytest_asyncio.fixture(scope="class")
+async def on_function_loop():
+    return 1
+
+
+@cases("n", [1, 2])
+async def test_y(n, needs_function):
+    pass
+
+
+@cases("n", [1, 2])
+async def test_z(n, on_function_loop):
+    pass
+"""
+
+
+def test_a_class_scoped_fixture_of_a_test_outside_any_class_has_pytests_scope_mismatch(
+    differential: Differential,
+) -> None:
+    pair = differential.run(CLASS_SCOPE_MISMATCH, "-rE", "--tb=short")
+    pair.concurrent_outcomes.pop("test_it.py::test_z[2]")  # see below
+    pair.parametrized_outcomes.pop("test_it.py::test_z[2]")
+    pair.assert_same(
+        "ScopeMismatch: You tried to access the function scoped fixture per_test with a class "
+        "scoped request object. Requesting fixture stack:",
+        "test_it.py:*:  def needs_function(per_test)",
+        "test_it.py:*:  def per_test()",
+        "ScopeMismatch: You tried to access the function scoped fixture _function_scoped_runner "
+        "with a class scoped request object. Requesting fixture stack:",
+        "ERROR test_it.py::test_y[[]1[]] - Failed: ScopeMismatch: You tried to access the *",
+        # (pytest-asyncio 1.5's own setup of the twin's next test then fails an assertion.)
+        "ERROR test_it.py::test_z[[]1[]] - Failed: ScopeMismatch: You tried to access the *",
+    )
+    assert len(pair.parametrized_outcomes) == 3, pair.parametrized_outcomes
+    assert "hidden" not in pair.concurrent.stdout.str(), pair._both()
