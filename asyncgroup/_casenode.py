@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from asyncgroup import _compat
+
 _T = TypeVar("_T")
 _D = TypeVar("_D")
 _ABSENT: Any = object()
@@ -160,15 +162,7 @@ class CaseNode:
     def add_marker(self, marker: str | pytest.MarkDecorator, append: bool = True) -> None:
         """As ``Node.add_marker``, for this case alone: ``marker`` is a name or a
         ``pytest.mark.*`` decorator (ValueError otherwise); ``append`` False puts it first."""
-        decorator = getattr(pytest.mark, marker) if isinstance(marker, str) else marker
-        if not isinstance(decorator, pytest.MarkDecorator):
-            msg = "is not a string or pytest.mark.* Marker"
-            raise ValueError(msg)
-        self.keywords[decorator.name] = decorator
-        if append:
-            self.own_markers.append(decorator.mark)
-        else:
-            self.own_markers.insert(0, decorator.mark)
+        _compat.add_marker(self, marker, append)
         self.added_markers = True
 
     def listnames(self) -> list[str]:

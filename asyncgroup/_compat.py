@@ -733,6 +733,14 @@ def skip_marks_left_to_cases(item: pytest.Item) -> Iterator[None]:
         leave_xfail_to_cases(item)
 
 
+# pytest 8.0-9.2: Node.add_marker reads and writes only the node's ``keywords`` and
+# ``own_markers`` (pytest 8 keeps the MarkDecorator in keywords, 9 its Mark).
+def add_marker(node: Any, marker: str | pytest.MarkDecorator, append: bool) -> None:
+    """pytest's own add_marker on a case's node: its checks, and its warning for an unknown
+    mark's name at its own line, as for a test."""
+    pytest.Item.add_marker(node, marker, append)
+
+
 # pytest 8.0-9.2: parses a "action:message:category:module:lineno" filter as the
 # filterwarnings mark and -W do.
 from _pytest.config import parse_warning_filter as _parse_warning_filter  # noqa: E402

@@ -532,6 +532,29 @@ def test_a_warning_repeated_by_each_case_is_filed_for_each(
     assert listed["UserWarning: from fixture"] == every[:2]
 
 
+def test_an_unknown_mark_added_in_a_case_warns_as_for_its_test(differential: Differential) -> None:
+    """``request.node.add_marker("name")`` of an unregistered mark: pytest's warning, filed for
+    each case, at the line pytest's own add_marker gives it (findings-t7 F2)."""
+    source = """
+        @pytest.fixture
+        def tagged(request):
+            request.node.add_marker("unknown_tag")
+
+        @cases("n", [1, 2])
+        async def test_x(n, tagged):
+            await asyncio.sleep(0.01)
+    """
+    pair = differential.run(source)
+    pair.assert_same()
+    pair.assert_same_counts()
+    summary_ = warnings_summary(pair.concurrent)
+    assert summary_ == warnings_summary(pair.parametrized), pair._both()
+    assert [nodeids for _, nodeids in summary_] == [
+        ["test_it.py::test_x[1]", "test_it.py::test_x[2]"]
+    ]
+    assert "PytestUnknownMarkWarning: Unknown pytest.mark.unknown_tag" in summary_[0][0]
+
+
 def test_record_property_goes_to_the_cases_testcase(differential: Differential) -> None:
     source = """
         @cases("kind", ["a", "b"])
