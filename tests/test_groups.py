@@ -1802,3 +1802,39 @@ def test_the_example_runs_its_two_grouped_tests_at_once(pytester: pytest.Pyteste
     seconds = [float(m.group(1)) for line in result.outlines if (m := pattern.match(line))]
     assert seconds, result.stdout.str()
     assert seconds[0] < 1.8, f"two 1 s tests took {seconds[0]:.2f} s: not concurrent"
+
+
+def test_a_warning_both_tests_raise_at_one_line_is_filed_for_each(
+    pytester: pytest.Pytester,
+) -> None:
+    """A UserWarning (the "default" action) from a helper both tests call is filed under each
+    test, once each, as without the group; it was filed for the first only (findings-t7 F2)."""
+    write_pair(
+        pytester,
+        """
+        import asyncio
+        import warnings
+        from asyncgroup import concurrent_group
+
+        def legacy_api():
+            warnings.warn("legacy_api is deprecated", UserWarning)
+
+        @concurrent_group("g")
+        async def test_a():
+            legacy_api()
+            await asyncio.sleep(0.05)
+            legacy_api()
+
+        @concurrent_group("g")
+        async def test_b():
+            await asyncio.sleep(0.02)
+            legacy_api()
+        """,
+    )
+    grouped, plain = compare(pytester)
+    for result, module in ((grouped, "test_grouped"), (plain, "test_plain")):
+        text = result.stdout.str()
+        listed = text[text.index("warnings summary") : text.index("legacy_api is deprecated")]
+        nodeids = sorted(line for line in listed.splitlines() if line.startswith(module))
+        assert nodeids == [f"{module}.py::test_a", f"{module}.py::test_b"], text
+        assert summary(result)["warnings"] == 2, text
