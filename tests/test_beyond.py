@@ -12,6 +12,7 @@ import json
 import re
 import time
 import xml.etree.ElementTree as ET
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -1183,6 +1184,8 @@ async def test_later():
 """
 
 # pytest-asyncio's how-to "Run all tests in the session in the same event loop".
+_PYTEST_ASYNCIO = tuple(int(part) for part in re.findall(r"\d+", version("pytest-asyncio"))[:2])
+
 SESSION_LOOP_HOOK = """
 
 from pytest_asyncio import is_async_test
@@ -1203,6 +1206,9 @@ def test_tasks_a_case_left_running_on_a_wider_loop_run_on_as_its_twins(
     """Differential: on a loop of wider scope than function, pytest-asyncio leaves the tasks a
     test left running on that loop, and says nothing: under -W error the cases pass, unwarned,
     and a later test on the loop sees their tasks still running, as with the parametrized test."""
+    if given_by == "conftest hook" and _PYTEST_ASYNCIO < (1, 1):
+        # Seen with 1.0.0: the parametrized test's tasks are gone too (each test on its loop).
+        pytest.skip("pytest-asyncio 1.0 does not honour a loop scope a collection hook sets")
     scope = "module" if given_by == "module mark" else "session"
     loop_scope = f'(loop_scope="{scope}")' if "mark" in given_by else ""
     mark = f"@pytest.mark.asyncio{loop_scope}"
