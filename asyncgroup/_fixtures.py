@@ -158,14 +158,26 @@ class FixturePlan:
         ]
         for name in self.roots:
             self._visit(name, -1)
-        # Per-case fixtures each case fails to set up, with the error: those that would hang on
-        # an async fixture of another loop, and pytest's ScopeMismatch (see _mismatches).
-        self.loop_traps = {**loop_traps(item, self.per_case, self.defs), **self._mismatches(item)}
-        # The same, for a fixture the test requests itself: a hint if a case times out.
+        # pytest's ScopeMismatch of per-case fixtures (see _mismatches), worked out now. The
+        # test's loop scope is read when the parent runs (see loop_traps), not now: a
+        # conftest's pytest_collection_modifyitems may still set it (pytest-asyncio's recipe
+        # for one session loop), and pytest-asyncio reads it at the test's setup.
+        self._mismatched = self._mismatches(item)
+        self._item = item
+
+    @functools.cached_property
+    def loop_traps(self) -> dict[str, str]:
+        """Per-case fixtures each case fails to set up, with the error, by fixture name: those
+        that would hang on an async fixture of another loop, and pytest's ScopeMismatch. Read
+        first when a case sets its fixtures up."""
+        return {**loop_traps(self._item, self.per_case, self.defs), **self._mismatched}
+
+    @functools.cached_property
+    def loop_hint(self) -> str:
+        """For a fixture the test requests itself on another loop: a hint if a case times out."""
+        item = self._item
         own = [name for name in inspect.signature(item.function).parameters if name in self.roots]
-        self.loop_hint = other_loop_hint(
-            item, [n for n in own if n not in self.per_case], self.defs
-        )
+        return other_loop_hint(item, [n for n in own if n not in self.per_case], self.defs)
 
     def scope_mismatch(self, item: pytest.Function, name: str) -> str | None:
         """pytest's ScopeMismatch when the wider-scoped fixture ``name`` requests a case's

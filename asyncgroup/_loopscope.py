@@ -26,7 +26,12 @@ _MATCH_FIXTURE_SCOPE = "fixture-scope"  # pytest-asyncio's ini value: loop scope
 
 
 def test_loop_scope(item: pytest.Item) -> str:
-    """The loop scope pytest-asyncio runs the test on (as its ``_loop_scope`` property says)."""
+    """The loop scope pytest-asyncio runs the test on (as its ``_loop_scope`` property says).
+
+    Final only after collection: a conftest's ``pytest_collection_modifyitems`` may add the
+    closest ``asyncio`` mark or change its ``loop_scope``, and pytest-asyncio reads it at the
+    test's setup (checked: 1.0 in ``pytest_runtest_setup``, 1.3 and 1.5 in the item's ``setup``).
+    """
     mark = item.get_closest_marker("asyncio")
     scope = mark.kwargs.get("loop_scope") or mark.kwargs.get("scope") if mark else None
     return str(scope or _ini(item.config, "asyncio_default_test_loop_scope") or "function")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from differential import Differential
 
 from tests.conftest import subtest_line, summary
 
@@ -357,11 +358,9 @@ def test_the_readme_watchdog_example_is_what_pytest_prints(pytester: pytest.Pyte
 # --------------------------------------------------------------------------------------------
 # The pytest-asyncio loop trap: a per-case fixture on an async fixture of another loop
 
-MODULE_LOOP_SERVER = """
-import asyncio
-import pytest
+# An echo server started on the loop of its own scope (format with scope=), and a client.
+ECHO_SERVER = """
 import pytest_asyncio
-from asyncgroup import concurrent_cases
 
 
 async def echo(reader, writer):
@@ -371,17 +370,12 @@ async def echo(reader, writer):
     writer.close()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="{scope}", loop_scope="{scope}")
 async def server():
     srv = await asyncio.start_server(echo, "127.0.0.1", 0)
     yield srv.sockets[0].getsockname()[1]
     srv.close()
     await srv.wait_closed()
-"""
-
-LOOP_TRAP = (
-    MODULE_LOOP_SERVER
-    + """
 
 
 @pytest_asyncio.fixture
@@ -389,7 +383,17 @@ async def client(server):
     reader, writer = await asyncio.open_connection("127.0.0.1", server)
     yield reader, writer
     writer.close()
+"""
 
+MODULE_LOOP_SERVER = """
+import asyncio
+import pytest
+from asyncgroup import concurrent_cases
+""" + ECHO_SERVER.format(scope="module")
+
+LOOP_TRAP = (
+    MODULE_LOOP_SERVER
+    + """
 
 {mark}
 @concurrent_cases(range(3), timeout=600)
@@ -497,6 +501,127 @@ def test_the_same_cases_on_the_fixtures_loop_pass(
     pytester.makepyfile(test_trap=LOOP_TRAP.format(mark=mark))
     result = run(pytester)
     assert summary(result) == {"subtests passed": 3}
+
+
+# pytest-asyncio's how-to "run all tests in the session in the same event loop" sets the loop
+# scope from a conftest hook, after collection; its two common forms (the second is userver's).
+LOOP_SCOPE_RECIPES = {
+    "add_marker": """
+
+from pytest_asyncio import is_async_test
+
+
+def pytest_collection_modifyitems(items):
+    marker = pytest.mark.asyncio(loop_scope="{scope}")
+    for item in items:
+        if is_async_test(item):
+            item.add_marker(marker, append=False)
+""",
+    "setdefault": """
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        mark = item.get_closest_marker("asyncio")
+        if mark:
+            mark.kwargs.setdefault("loop_scope", "{scope}")
+""",
+}
+
+SESSION_SERVER = (
+    ECHO_SERVER.format(scope="session")
+    + """
+
+async def ask(client):
+    reader, writer = client
+    writer.write(b"hi\\n")
+    return await reader.readline()
+"""
+)
+
+
+def _with_recipe(differential: Differential, recipe: str, scope: str) -> None:
+    """Each folder's conftest gets the recipe's hook."""
+    hook = LOOP_SCOPE_RECIPES[recipe].replace("{scope}", scope)
+    for folder in ("concurrent", "parametrized"):
+        conftest = differential.pytester.path / folder / "conftest.py"
+        conftest.write_text("import pytest\n" + conftest.read_text() + hook)
+
+
+@pytest.mark.parametrize(
+    ("recipe", "mode"),
+    [("add_marker", "strict"), ("setdefault", "strict"), ("add_marker", "auto")],
+)
+def test_a_loop_scope_set_by_a_conftest_hook_is_the_parents_as_it_is_the_twins(
+    differential: Differential, recipe: str, mode: str
+) -> None:
+    """With the hook, the parent runs on the session loop (so do its cases' fixtures): the
+    cases' client fixture on the session's server is no trap, as for the parametrized twin.
+    The check read the loop scope when the test was collected, before the hook set it, and
+    failed every case ("on the test's function-scoped event loop")."""
+    differential.ini_lines += ["asyncio_default_fixture_loop_scope = session"]
+    differential.ini_lines = [line for line in differential.ini_lines if "= function" not in line]
+    differential.ini_lines.append(f"asyncio_mode = {mode}")
+    differential.write(
+        SESSION_SERVER
+        + """
+
+@cases("n", range(3))
+async def test_echo(n, client):
+    assert await ask(client) == b"hi\\n"
+"""
+    )
+    _with_recipe(differential, recipe, "session")
+    pair = differential.rerun("-q")
+    pair.assert_same()
+    assert summary(pair.concurrent) == {"subtests passed": 3}
+    assert summary(pair.parametrized) == {"passed": 3}
+
+
+def test_a_loop_scope_set_by_a_conftest_hook_that_is_not_the_fixtures_is_still_refused(
+    pytester: pytest.Pytester,
+) -> None:
+    """The hook sets the module loop; the server runs on the session's: the per-case client
+    is refused, naming the loop the test runs on, and a case waiting on the server it requests
+    itself gets the hint naming that loop."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = session\n")
+    pytester.makeconftest(
+        "import asyncio\nimport pytest\n"
+        + SESSION_SERVER
+        + LOOP_SCOPE_RECIPES["add_marker"].replace("{scope}", "module")
+    )
+    pytester.makepyfile(
+        test_mismatch="""
+        import asyncio
+        from asyncgroup import concurrent_cases
+        from conftest import ask
+
+        @concurrent_cases("n", range(2), timeout=600)
+        async def test_via_client(n, client):
+            assert await ask(client) == b"hi\\n"
+
+        @concurrent_cases("n", range(2), timeout=1)
+        async def test_direct(n, server):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server)
+            writer.write(b"hi\\n")
+            await reader.readline()
+        """
+    )
+    result = run(pytester)
+    result.stdout.fnmatch_lines(
+        [
+            "*asyncgroup: fixture 'client', set up for each case on the test's module-scoped "
+            "event loop, uses the session-scoped async fixture 'server', which runs on the "
+            "session-scoped event loop.*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E   *CaseTimeoutError: Timeout (>1s) from asyncgroup: *. The test uses 'server', an "
+            "async fixture on the session-scoped event loop, which does not run while the "
+            "cases do (they run on the module-scoped one)*",
+        ]
+    )
+    assert summary(result) == {"failed": 2, "errors": 2}
 
 
 # --------------------------------------------------------------------------------------------
