@@ -494,10 +494,11 @@ class CaseFixtures:
 
     @property
     def user_properties(self) -> list[tuple[str, object]]:
-        """What ``record_property`` recorded for the case: its node's and reports' list, made
+        """What ``record_property`` recorded for the case, after what was recorded for its
+        test before it ran (see CaseReporter.collected): its node's and reports' list, made
         when first asked for (most cases record nothing, and ask only once they report)."""
         if self._user_properties is None:
-            self._user_properties = []
+            self._user_properties = list(self.member.reporter.collected)
         return self._user_properties
 
     def slowest(self) -> SlowestStep | None:

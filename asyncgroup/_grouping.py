@@ -296,8 +296,10 @@ class _Group:
         cases: list[MemberCase] = []
         for item, member, direct, table in self.members:
             # A case's marks are its test's own (with its parameter set's), then its
-            # pytest.param marks; the runner adds those of the class and module.
-            marks = tuple(parent_marks(item)[0])
+            # pytest.param marks, then those a hook added to the test; the runner adds those of
+            # the class and module.
+            before, after, _ = parent_marks(item)
+            marks = (*before, *after)
             error = next((failed[name] for name in item.fixturenames if name in failed), None)
             if item.nodeid in self.refused:
                 error = _refusal(self.refused[item.nodeid])
@@ -319,7 +321,7 @@ class _Group:
                 continue
             for case in select(item, table.cases):
                 values = {**direct, **case.values}
-                own = (*marks, *case.marks)
+                own = (*before, *case.marks, *after)
                 cases.append(
                     MemberCase(
                         len(cases), tuple(values), tuple(values.values()), own, case.id, member

@@ -223,6 +223,10 @@ class CaseReporter:
         self.item = item
         self.running = running or item
         self.case_is_item = case_is_item
+        # What hooks recorded on the test by the start of its run (a conftest's
+        # item.user_properties.append at collection), as each parametrized test has it; a
+        # test of a group reports its item's own (see _add_node_writes).
+        self.collected = () if case_is_item else tuple(item.user_properties)
         self.slot = slot_of(item)
         self.keywords = self._keywords(item, case_is_item)
         self.location = item.location
@@ -307,7 +311,9 @@ class CaseReporter:
                 report.user_properties.extend(("asyncgroup warning", note) for note in notes)
         # A report the project's makereport hooks made has the node's properties as its phase
         # ended, as pytest's (see _runner._made_reports).
-        if properties:  # record_property in the case
+        if properties is None:  # a case never set up: what was recorded for its test
+            properties = list(self.collected)
+        if properties:  # the test's, and record_property in the case
             for report, phase in told:
                 if phase.report is None:
                     report.user_properties.extend(properties)

@@ -47,6 +47,7 @@ from asyncgroup._select import (
     count_deselected_parents,
     definition_nodeid,
     deselected_cases_key,
+    keep_made_marks,
     lists_cases_as_tests,
     only_last_failed,
     return_lent_marks,
@@ -144,7 +145,8 @@ def _table(obj: object) -> CaseTable | None:
 def pytest_pycollect_makeitem(
     collector: pytest.Module | pytest.Class, name: str, obj: object
 ) -> Generator[None, Any, Any]:
-    """Mark parents for pytest-asyncio unless the user's own asyncio mark applies.
+    """Mark parents for pytest-asyncio unless the user's own asyncio mark applies; note the
+    marks each parent was made with (see _select.parent_marks).
 
     Misuse pytest would only meet at run time, with a message about something else, is a
     collection error here: a parent in a unittest class, or no pytest-asyncio to run it.
@@ -178,7 +180,11 @@ def pytest_pycollect_makeitem(
             pytest.mark.asyncio(func)
     if table is not None and table.error is None and lists_cases_as_tests(collector.config):
         return _in_own_shard(table, (yield))
-    return (yield)
+    if table is None:
+        return (yield)
+    items = yield
+    keep_made_marks(items)  # as made: a case's own marks go before those a hook adds later
+    return items
 
 
 def _in_own_shard(table: CaseTable, items: Any) -> Any:

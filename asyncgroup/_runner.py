@@ -139,7 +139,11 @@ class _Services:
         name = case_nodeid(item.name, case.id, reporter.slot)
         test_id = name[name.index("[") + 1 : -1]
         # A group's case carries its test's own marks already (see _grouping), as for marks_of.
-        own = list(case.marks) if member.item else [*parent_marks(item)[0], *case.marks]
+        if member.item:
+            own = list(case.marks)
+        else:  # a hook's marks after the case's, as on its parametrized test (see parent_marks)
+            before, added, _ = parent_marks(item)
+            own = [*before, *case.marks, *added]
         keywords: dict[str, Any] = {name: True, **dict.fromkeys(reporter.keywords, True)}
         keywords[test_id] = True
         keywords.update((mark.name, mark) for mark in own)
@@ -461,8 +465,9 @@ class ParentRun:
             return {}  # as pytest: without its warnings plugin (-p no:warnings), no mark acts
         if not any(mark.name == "filterwarnings" for case in cases for mark in case.marks):
             return {}
-        _, outer = parent_marks(self.item)
-        found = {case.id: case_filters(case.marks, outer) for case in cases}
+        _, after, outer = parent_marks(self.item)
+        after += outer  # those a hook added apply after the case's own, as pytest orders them
+        found = {case.id: case_filters(case.marks, after) for case in cases}
         return {case_id: filters for case_id, filters in found.items() if filters is not None}
 
     async def _launch(self, loop: asyncio.AbstractEventLoop, cases: list[Case]) -> None:

@@ -47,22 +47,51 @@ _counted_key = pytest.StashKey[bool]()
 case_position_key = pytest.StashKey[dict[str, int]]()
 # On the config: the node id of each test of a @concurrent_group -> its parent's (see _grouping).
 group_parents_key = pytest.StashKey[dict[str, str]]()
+# On a parent: its own marks as pytest made its item (see keep_made_marks).
+_made_marks_key = pytest.StashKey[tuple[pytest.Mark, ...]]()
 
 
-def parent_marks(item: pytest.Item) -> tuple[list[pytest.Mark], list[pytest.Mark]]:
-    """The parent's marks as pytest orders them for a parametrized test: the function's own,
-    then (after where a case's ``pytest.param`` marks go) those of its class and module."""
+def keep_made_marks(items: object) -> None:
+    """Note the marks each parent item (``items``: what pytest_pycollect_makeitem made) had
+    when pytest made it, before a hook could add any (see parent_marks)."""
+    for item in items if isinstance(items, list) else [items]:
+        if isinstance(item, pytest.Function):
+            item.stash[_made_marks_key] = tuple(item.own_markers)
+
+
+def parent_marks(
+    item: pytest.Item,
+) -> tuple[list[pytest.Mark], list[pytest.Mark], list[pytest.Mark]]:
+    """The parent's marks, closest first, around where pytest puts a case's ``pytest.param``
+    marks on its parametrized test: (before, after, outer).
+
+    ``before``: those the item was made with (the function's, an outer parametrize's
+    ``pytest.param`` marks), after any a hook put first (``add_marker(..., append=False)``);
+    ``after``: those a hook appended since (``add_marker``, a suite-wide ``timeout(30)``);
+    ``outer``: its class's and module's. A case's own marks go between ``before`` and
+    ``after``: pytest appends a hook's mark to each parametrized test's own, after the case's.
+    """
     own: list[pytest.Mark] = []
     outer: list[pytest.Mark] = []
     for node, mark in item.iter_markers_with_node():
         (own if node is item else outer).append(mark)
-    return own, outer
+    made = item.stash.get(_made_marks_key, None)
+    if made is None or len(own) == len(made):
+        return own, [], outer  # no mark added: the usual case
+    # add_marker only inserts at the start or appends: the made marks are a run in ``own``.
+    size = len(made)
+    for start in range(len(own) - size + 1):
+        if all(a is b for a, b in zip(own[start : start + size], made, strict=True)):
+            return own[: start + size], own[start + size :], outer
+    return own, [], outer  # a hook took marks away: no telling which it added
 
 
 def case_marks(
-    own: list[pytest.Mark], case: Case, outer: list[pytest.Mark]
+    marks: tuple[list[pytest.Mark], list[pytest.Mark], list[pytest.Mark]], case: Case
 ) -> Sequence[pytest.Mark]:
-    return [*own, *case.marks, *outer] if case.marks else [*own, *outer]
+    """A case's marks, closest first, as its parametrized test's (``marks``: parent_marks)."""
+    before, after, outer = marks
+    return [*before, *case.marks, *after, *outer]
 
 
 def _in_chain(item: pytest.Item) -> tuple[str, ...]:
@@ -239,13 +268,13 @@ class Selection:
     def _by_expressions(
         self, item: pytest.Item, cases: list[Case]
     ) -> tuple[list[Case], set[str], list[pytest.Mark]]:
-        own, outer = parent_marks(item)
+        around = parent_marks(item)
         parent_keywords = _compat.keyword_matcher(item)
         selected: list[Case] = []
         first_names: set[str] | None = None
         first_marks: list[pytest.Mark] = []
         for case in cases:
-            marks = case_marks(own, case, outer)
+            marks = case_marks(around, case)
             if self.markexpr is not None:
                 matched_marks: list[pytest.Mark] = []
                 by_marks = _compat.mark_matcher(marks)

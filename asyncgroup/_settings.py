@@ -126,7 +126,7 @@ class RunSettings:
     # ... including the empty setup of a case without per-case fixtures (see _outcome)
     empty_setups: bool
     blocked_loop_threshold: float | None
-    _marks: tuple[list[pytest.Mark], list[pytest.Mark]] | None = None
+    _marks: tuple[list[pytest.Mark], list[pytest.Mark], list[pytest.Mark]] | None = None
     _parent_result: tuple[str | None, Xfail | None] | None = None
 
     @classmethod
@@ -194,12 +194,10 @@ class RunSettings:
         """The case's marks, closest first, as pytest orders them for the parametrized test
         (``item``: the test of a group the case stands for, as for ``case_marks``)."""
         if item is not None:
-            _, outer = parent_marks(item)
-            return [*case.marks, *outer]
+            return [*case.marks, *parent_marks(item)[2]]
         if self._marks is None:
             self._marks = parent_marks(self.item)
-        own, outer = self._marks
-        return case_marks(own, case, outer)
+        return case_marks(self._marks, case)
 
     def _evaluate(self, case: Case) -> tuple[str | None, Xfail | None]:
         reason, xfailed = _compat.evaluate_skip_and_xfail(self.item, self.marks_of(case))

@@ -250,6 +250,12 @@ class Differential:
             (path / "conftest.py").write_text(_RECORDER)
             (path / name).write_text(header + body)
 
+    def add_to_conftest(self, text: str) -> None:
+        """Append ``text`` (hooks, fixtures) to both folders' conftest.py, after write."""
+        for folder in ("concurrent", "parametrized"):
+            with (self.pytester.path / folder / "conftest.py").open("a") as conftest:
+                conftest.write(text)
+
     def rerun(self, *args: str, env: dict[str, str] | None = None) -> Pair:
         """Run pytest again in both folders (the cache of the runs before stays)."""
         results, outcomes = [], []

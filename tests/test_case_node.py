@@ -543,6 +543,99 @@ def _properties(path: Path) -> dict[str, list[tuple[str, str]]]:
 
 
 # --------------------------------------------------------------------------------------------
+# What a conftest hook adds to the test at collection: its marks come after a case's own, as
+# pytest appends them to each parametrized test after its parameter set's; its user_properties
+# are each case's
+
+_ADDS_TO_EVERY_TEST = {
+    "modifyitems": """
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.env("suite"))
+        item.add_marker(pytest.mark.xfail(reason="suite-wide"))
+        item.user_properties.append(("added", "at collection"))
+""",
+    "itemcollected": """
+def pytest_itemcollected(item):
+    item.add_marker(pytest.mark.env("suite"))
+    item.add_marker(pytest.mark.xfail(reason="suite-wide"))
+    item.user_properties.append(("added", "at collection"))
+""",
+}
+
+
+@pytest.mark.parametrize("hook", sorted(_ADDS_TO_EVERY_TEST))
+def test_a_mark_a_collection_hook_adds_comes_after_a_cases_own(
+    differential: Differential, hook: str
+) -> None:
+    """A case's own ``pytest.param`` marks are closest: its env mark is the one a fixture reads,
+    its strict xfail is the one that decides (XPASS(strict), where the hook's would xpass);
+    what the hook recorded is in each case's request.node.user_properties and JUnit XML, and
+    what a case records stays its own."""
+    differential.ini_lines.append("markers = env: the environment a test runs in")
+    differential.write(
+        """
+        @pytest.fixture
+        def env(request):
+            found = [mark.args[0] for mark in request.node.iter_markers("env")]
+            return ",".join(found) + " " + str(request.node.user_properties)
+
+        @cases("n", [
+            1,
+            pytest.param(2, marks=[pytest.mark.env("own"), pytest.mark.xfail(strict=True)]),
+        ])
+        async def test_x(n, env, record_property):
+            record_property("env", env)
+            await asyncio.sleep(0.1)
+        """
+    )
+    differential.add_to_conftest("import pytest\n" + _ADDS_TO_EVERY_TEST[hook])
+    pair = differential.rerun("-rA", "--junitxml=out.xml")
+    pair.assert_same("*XPASS(strict)*")
+    assert pair.parametrized_outcomes == {
+        "test_it.py::test_x[1]": ["xpassed"],
+        "test_it.py::test_x[2]": ["failed"],
+    }
+    concurrent, parametrized = (
+        _properties(differential.pytester.path / folder / "out.xml")
+        for folder in ("concurrent", "parametrized")
+    )
+    assert {name: concurrent[name] for name in parametrized} == parametrized
+    added = ("added", "at collection")
+    assert parametrized == {
+        "test_x[1]": [added, ("env", f"suite {[added]}")],
+        "test_x[2]": [added, ("env", f"own,suite {[added]}")],
+    }
+
+
+def test_a_filterwarnings_mark_a_collection_hook_adds_applies_after_a_cases_own(
+    differential: Differential,
+) -> None:
+    """pytest applies a hook's filterwarnings("error") after a case's own "ignore", so the
+    error wins on the parametrized test, the case's too: both fail."""
+    differential.write(
+        """
+        import warnings
+
+        @cases("n", [1, pytest.param(2, marks=pytest.mark.filterwarnings("ignore::UserWarning"))])
+        async def test_x(n):
+            warnings.warn("from the test", UserWarning)
+        """
+    )
+    differential.add_to_conftest(
+        "import pytest\n\ndef pytest_collection_modifyitems(items):\n"
+        "    for item in items:\n"
+        '        item.add_marker(pytest.mark.filterwarnings("error::UserWarning"))\n'
+    )
+    pair = differential.rerun()
+    pair.assert_same()
+    assert pair.parametrized_outcomes == {
+        "test_it.py::test_x[1]": ["failed"],
+        "test_it.py::test_x[2]": ["failed"],
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # Each case's request.node.stash is its own; what was stored on the test before it ran is seen
 
 

@@ -154,6 +154,31 @@ def test_a_flaky_mark_on_a_case_reruns_that_case(differential: Differential) -> 
     assert concurrent == parametrized == ["a", "fail", "flaky", "flaky", "flaky"]
 
 
+def test_a_cases_own_flaky_mark_wins_over_one_a_conftest_adds(
+    differential: Differential,
+) -> None:
+    """flaky(reruns=1) a collection hook adds to every test comes after a case's own
+    flaky(reruns=2), as pytest appends it after a parametrized test's: the case gets its 2."""
+    differential.write(
+        _RUNS
+        + """
+        @cases("name", ["a", pytest.param("flaky", marks=pytest.mark.flaky(reruns=2))])
+        async def test_x(name):
+            n = run(name)
+            await asyncio.sleep(0.1)
+            assert not (name == "flaky" and n < 3)
+        """
+    )
+    differential.add_to_conftest(
+        "import pytest\n\ndef pytest_collection_modifyitems(items):\n"
+        "    for item in items:\n        item.add_marker(pytest.mark.flaky(reruns=1))\n"
+    )
+    pair = differential.rerun("-v")
+    pair.assert_same("*2 rerun*")
+    concurrent, parametrized = _runs(pair, differential)
+    assert concurrent == parametrized == ["a", "flaky", "flaky", "flaky"]
+
+
 def test_a_flaky_mark_on_the_test_with_a_condition(differential: Differential) -> None:
     pair = differential.run(
         _RUNS

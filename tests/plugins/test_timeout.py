@@ -97,6 +97,35 @@ def test_a_hung_or_marked_case_times_out_at_its_own_line(
         assert "test_it.py::test_after" not in pair.parametrized_outcomes
 
 
+@pytest.mark.parametrize("guarded", [False, True], ids=["always", "unless-marked"])
+def test_a_cases_own_timeout_mark_wins_over_one_a_conftest_adds(
+    differential: Differential, guarded: bool
+) -> None:
+    """A suite-wide timeout(30) a collection hook adds to every test comes after a case's own
+    timeout(0.5), as pytest appends it after a parametrized test's: the case times out. (The
+    guarded hook adds it to a test without one: the parent has none, the parametrized test
+    whose case has one keeps it alone.)"""
+    differential.write(
+        """
+        @cases("n", [1, pytest.param(2, marks=pytest.mark.timeout(0.5))])
+        async def test_x(n):
+            await asyncio.sleep(3 if n == 2 else 0.1)
+        """
+    )
+    condition = 'if item.get_closest_marker("timeout") is None:' if guarded else "if True:"
+    differential.add_to_conftest(
+        "import pytest\n\ndef pytest_collection_modifyitems(items):\n"
+        f"    for item in items:\n        {condition}\n"
+        "            item.add_marker(pytest.mark.timeout(30))\n"
+    )
+    pair = differential.rerun("--tb=line")
+    pair.assert_same("*Timeout (>0.5s)*")
+    assert pair.parametrized_outcomes == {
+        "test_it.py::test_x[1]": ["passed"],
+        "test_it.py::test_x[2]": ["failed"],
+    }
+
+
 def test_asyncgroups_own_timeout_wins(differential: Differential) -> None:
     pair = differential.run(
         """
