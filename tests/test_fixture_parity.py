@@ -1030,7 +1030,11 @@ def test_setup_show_writes_the_values_of_cases_that_need_no_fixture(
         return [" ".join(m.groups()) for m in map(_PARAM_SHOWN.match, result.outlines) if m]
 
     assert {"SETUP n[3]", "SETUP n[6]"} <= set(shown(pair.parametrized)), pair._both()
-    assert shown(pair.concurrent) == shown(pair.parametrized), pair._both()
+    # The cases run at the same time: their lines interleave, each case's in its order.
+    assert sorted(shown(pair.concurrent)) == sorted(shown(pair.parametrized)), pair._both()
+    for value in range(1, 7):
+        own = [line for line in shown(pair.concurrent) if line.endswith(f"n[{value}]")]
+        assert own == [f"SETUP n[{value}]", f"TEARDOWN n[{value}]"], pair._both()
 
 
 # A class-scoped fixture used by a test outside any class (findings-t7 F1): pytest sets it up
