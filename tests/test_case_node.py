@@ -608,6 +608,39 @@ def test_a_mark_a_collection_hook_adds_comes_after_a_cases_own(
     }
 
 
+def test_a_mark_a_collection_hook_adds_comes_after_a_cases_own_in_a_group(
+    pytester: pytest.Pytester,
+) -> None:
+    """The same for the cases of a @concurrent_cases test in a group: the case's strict xfail
+    decides (XPASS(strict)), not the hook's; a plain grouped test has the hook's."""
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_cases, concurrent_group
+
+        @concurrent_group("g")
+        @concurrent_cases("n", [1, pytest.param(2, marks=pytest.mark.xfail(strict=True))])
+        async def test_x(n):
+            pass
+
+        @concurrent_group("g")
+        async def test_plain():
+            pass
+        """,
+    )
+    pytester.makeconftest(
+        "import pytest\n\ndef pytest_collection_modifyitems(items):\n    for item in items:\n"
+        '        item.add_marker(pytest.mark.xfail(reason="suite-wide"))\n'
+    )
+    # As the parametrized test and plain test without the group: test_x[1] and test_plain xpass
+    # by the hook's mark, test_x[2] fails strict by its own.
+    grouped = run(pytester, "test_grouped", "-rfxX")
+    grouped.stdout.fnmatch_lines(["*_ test_x?2? _*", "?XPASS(strict)? "])
+    grouped.stdout.fnmatch_lines(["XPASS *::test_x?1? - suite-wide"])
+    grouped.stdout.fnmatch_lines(["XPASS *::test_plain - suite-wide"])
+
+
 def test_a_filterwarnings_mark_a_collection_hook_adds_applies_after_a_cases_own(
     differential: Differential,
 ) -> None:
