@@ -158,6 +158,14 @@ class FixturePlan:
         ]
         for name in self.roots:
             self._visit(name, -1)
+        # Class-scoped fixtures set up per case (a test outside any class): first, in the order
+        # of the test's closure, as pytest sets up a fixture of wider scope before the
+        # function-scoped ones whatever the order of the test's arguments.
+        self.first = [
+            name
+            for name in self.closure
+            if name in self.per_case and self.defs[name][-1].scope == "class"
+        ]
         # pytest's ScopeMismatch of per-case fixtures (see _mismatches), worked out now. The
         # test's loop scope is read when the parent runs (see loop_traps), not now: a
         # conftest's pytest_collection_modifyitems may still set it (pytest-asyncio's recipe
@@ -542,7 +550,10 @@ class CaseFixtures:
         """Set up the case's fixtures; return the arguments for the test function."""
         __tracebackhide__ = True
         values = self.values  # what the case has already: no coroutine to get it
-        if self.show is not None:
+        for name in self.plan.first:
+            if name not in values:
+                await self.get(name)
+        if self.show is not None:  # the values next, as pytest's pseudo-fixtures of them
             self._show_params()
         for name in self.plan.roots:
             if name not in values:

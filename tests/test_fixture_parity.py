@@ -1213,3 +1213,47 @@ def test_a_class_scoped_fixture_of_a_test_outside_any_class_has_pytests_scope_mi
     )
     assert len(pair.parametrized_outcomes) == 3, pair.parametrized_outcomes
     assert "hidden" not in pair.concurrent.stdout.str(), pair._both()
+
+
+# A class-scoped fixture set up per case (a test outside any class) is set up before the
+# function-scoped ones and torn down after them, whatever the order of the test's arguments
+# (findings-t8 F2), as pytest orders fixtures by scope.
+CLASS_FIRST = """
+LOG = []
+
+
+@pytest.fixture
+def fn():
+    LOG.append("fn up")
+    yield
+    LOG.append("fn down")
+
+
+@pytest.fixture(scope="class")
+def cres():
+    LOG.append("cls up")
+    yield
+    LOG.append("cls down")
+
+
+@cases("n", [0])
+async def test_o(n, fn, cres):
+    LOG.append("body")
+
+
+def test_check():
+    assert LOG == ["cls up", "fn up", "body", "fn down", "cls down"], LOG
+"""
+
+_SCOPED = re.compile(r" *(SETUP|TEARDOWN) +([CF] (?:fn|cres|n\[0\]))")
+
+
+def test_a_class_scoped_fixture_set_up_per_case_comes_first(differential: Differential) -> None:
+    pair = differential.run(CLASS_FIRST, "--setup-show", "-p", "no:xdist")
+    pair.assert_same()
+    assert pair.parametrized_outcomes["test_it.py::test_check"] == ["passed"], pair._both()
+
+    def shown(result: pytest.RunResult) -> list[str]:
+        return [" ".join(m.groups()) for m in map(_SCOPED.match, result.outlines) if m]
+
+    assert shown(pair.concurrent) == shown(pair.parametrized), pair._both()
