@@ -1209,9 +1209,13 @@ class ParentRun:
         deadline: Deadline | None,
         output: CaseOutput,
     ) -> None:
-        """Tear the case's fixtures down, with a timeout of its own as long as the case's."""
+        """Tear the case's fixtures down, with a timeout of its own as long as the case's; under
+        pytest-timeout's, with what is left of it, as its timer spans its test's setup, call
+        and teardown (once it ran out, the teardown gets the time again, to stay bounded)."""
         __tracebackhide__ = True
-        if deadline is not None:
+        if deadline is not None and deadline.source and not deadline.used_up():
+            deadline.go_on()
+        elif deadline is not None:
             deadline.restart()
         # As pytest's tmp_path retention reads it: the call's outcome; no call counts as passed.
         call = next((phase for phase in phases if phase.when == "call"), None)

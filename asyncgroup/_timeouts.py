@@ -180,6 +180,15 @@ class Deadline:
             return None
         return watchdog.blocked_at(self.task, self._since)
 
+    def used_up(self) -> bool:
+        """Whether the time is up: the task was cancelled for it, or is overdue."""
+        return self.expired or self.overdue()
+
+    def go_on(self) -> None:
+        """The teardown goes on with what is left of the time; once it is up, each finalizer
+        that hangs is cut off in turn (as after restart)."""
+        self._repeat = True
+
     def restart(self) -> None:
         """A fresh timeout for the teardown, which cuts off every finalizer that hangs."""
         self._handle.cancel()

@@ -356,3 +356,50 @@ def test_the_time_another_cases_sync_fixture_holds_the_loop_does_not_count_whate
             "where it cannot be cut off",
         ]
     )
+
+
+def test_the_timeout_spans_setup_call_and_teardown_as_the_twins_timer(
+    differential: Differential,
+) -> None:
+    """pytest-timeout's timer spans its test's setup, call and teardown (timeout_func_only
+    false): a body of 0.5 s and a teardown of 0.7 s are past a timeout of 1 s, an ERROR at
+    teardown, with a sync generator fixture, a finalizer or an async fixture (findings-t8 F3);
+    a case whose teardown is quick passes."""
+    pair = differential.run(
+        """
+        import time
+
+        import pytest_asyncio
+
+        @pytest.fixture
+        def sync_teardown(name):
+            yield
+            if name == "sync":
+                time.sleep(0.7)
+
+        @pytest.fixture
+        def finalizer(name, request):
+            if name == "finalizer":
+                request.addfinalizer(lambda: time.sleep(0.7))
+
+        @pytest_asyncio.fixture
+        async def async_teardown(name):
+            yield
+            if name == "async":
+                await asyncio.sleep(0.7)
+
+        @cases("name", ["sync", "finalizer", "async", "quick"])
+        async def test_x(name, sync_teardown, finalizer, async_teardown):
+            await asyncio.sleep(0.5)
+        """,
+        "--timeout",
+        "1",
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "ignore::asyncgroup.AsyncgroupWarning",
+    )
+    pair.assert_same()
+    for name in ("sync", "finalizer", "async"):
+        assert pair.parametrized_outcomes[f"test_it.py::test_x[{name}]"] == ["passed", "error"]
+    assert pair.parametrized_outcomes["test_it.py::test_x[quick]"] == ["passed"]
