@@ -254,10 +254,14 @@ class FixturePlan:
                     break
             else:
                 if fixture_loop_scope(fixturedef, item.config) == "function":
-                    runner = "_function_scoped_runner"  # pytest-asyncio 1.x's, of that loop
-                    requested = _compat.visible_fixture(item, runner)
-                    if requested is not None:
-                        errors[name] = _compat.scope_mismatch(item, fixturedef, runner, requested)
+                    # That loop's fixture: pytest-asyncio 1.3-1.5's runner, 1.0's event loop.
+                    for runner in ("_function_scoped_runner", "_function_event_loop"):
+                        requested = _compat.visible_fixture(item, runner)
+                        if requested is not None:
+                            errors[name] = _compat.scope_mismatch(
+                                item, fixturedef, runner, requested
+                            )
+                            break
         return errors
 
 

@@ -1205,7 +1205,9 @@ def test_a_class_scoped_fixture_of_a_test_outside_any_class_has_pytests_scope_mi
         "scoped request object. Requesting fixture stack:",
         "test_it.py:*:  def needs_function(per_test)",
         "test_it.py:*:  def per_test()",
-        "ScopeMismatch: You tried to access the function scoped fixture _function_scoped_runner "
+        # pytest-asyncio's fixture of the function-scoped loop: 1.3-1.5 _function_scoped_runner,
+        # 1.0 _function_event_loop.
+        "ScopeMismatch: You tried to access the function scoped fixture _function_* "
         "with a class scoped request object. Requesting fixture stack:",
         "ERROR test_it.py::test_y[[]1[]] - Failed: ScopeMismatch: You tried to access the *",
         # (pytest-asyncio 1.5's own setup of the twin's next test then fails an assertion.)
