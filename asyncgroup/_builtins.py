@@ -76,7 +76,8 @@ class LoggerLevels:
 
     Overlapping cases may set a logger to the same level; it is put back when the last of them
     ends. A different level for a logger that another running case has set is refused: one of
-    the two would lose records.
+    the two would lose records. A case that set no level does not get the records a lower
+    level let through for another (see hides).
     """
 
     def __init__(self) -> None:
@@ -103,6 +104,27 @@ class LoggerLevels:
         holders[case_name] = level
         self._held[name] = (before, holders)
         logger.setLevel(level)
+
+    def hides(self, record: logging.LogRecord, case_name: str) -> bool:
+        """Whether ``record``, which case ``case_name`` logged, got past a logger's level only
+        because another running case set that level lower: at the levels that case alone
+        would have (the loggers' own, and those it set itself), it would not have been
+        logged, nor would its parametrized test have logged it, so its report and caplog do
+        not get it."""
+        if not self._held:  # no case set a level: the run's usual path
+            return False
+        logger: Any = (
+            logging.root
+            if record.name == "root"
+            else logging.Logger.manager.loggerDict.get(record.name)
+        )
+        while isinstance(logger, logging.Logger):  # as Logger.getEffectiveLevel walks
+            held = self._held.get("" if logger is logging.root else logger.name)
+            level = logger.level if held is None else held[1].get(case_name, held[0])
+            if level:
+                return record.levelno < level
+            logger = logger.parent
+        return False
 
     def release(self, name: str, case_name: str) -> None:
         before, holders = self._held.get(name, (0, {}))

@@ -296,14 +296,19 @@ class _CaseLogHandler(logging.Handler):
     """On the root logger while a parent runs: each case's records go to its report (at
     ``log_level``) and to its caplog (at the caplog's level, which caplog.set_level lowers)."""
 
-    def __init__(self, report_level: int) -> None:
+    def __init__(
+        self, report_level: int, hidden: Callable[[logging.LogRecord, str], bool] | None
+    ) -> None:
         super().__init__()
         self.report_level = report_level
+        self.hidden = hidden
 
     def emit(self, record: logging.LogRecord) -> None:
         output = running_output()
         if output is None:
             return
+        if self.hidden is not None and self.hidden(record, str(output.case_id)):
+            return  # logged only as another running case lowered a logger's level
         if record.levelno >= self.report_level:
             output.buffer("records").append(record)
         caplog = output.caplog
@@ -315,13 +320,19 @@ class CaseCapture:
     """Installs the routing for the duration of one parent test."""
 
     def __init__(
-        self, capture_streams: bool, log_level: int | None, tee: dict[str, TextIO] | None = None
+        self,
+        capture_streams: bool,
+        log_level: int | None,
+        tee: dict[str, TextIO] | None = None,
+        hidden: Callable[[logging.LogRecord, str], bool] | None = None,
     ) -> None:
         """``capture_streams``: False under ``-s``, where a case's writes reach the terminal
         unless it captures them with capsys (or kin), as pytest does for a test. ``tee``: by
         ``sys`` name, the streams a case's output is also written to as it is written
-        (pytest's ``--capture=tee-sys`` shows a test's output live, and keeps it)."""
-        self._handler = _CaseLogHandler(log_level or 0)
+        (pytest's ``--capture=tee-sys`` shows a test's output live, and keeps it).
+        ``hidden(record, case id)``: whether a case's record is kept from its report and
+        caplog (see LoggerLevels.hides)."""
+        self._handler = _CaseLogHandler(log_level or 0, hidden)
         self.streams = {
             name: _CaseStream(
                 getattr(sys, name), name.replace("std", ""), capture_streams, (tee or {}).get(name)

@@ -111,7 +111,7 @@ class _Services:
         self.log_formatter = log_formatter
         self.log_level = run.settings.log_level or 0  # caplog's level until set_level
         self.claims = Claims()  # what running cases changed process-wide
-        self.levels = LoggerLevels()  # logger levels running cases set with caplog
+        self.levels = run.levels
         self.suspend_capture = run.capture_suspended
         self.streams = run.capture.streams  # for capsys and kin
         self.setup_show = bool(run.config.getoption("setupshow", False))
@@ -252,10 +252,12 @@ class ParentRun:
         self.context = contextvars.copy_context()  # the parent's, for report building
         self.resume_gc: Callable[[], None] = lambda: None
         tee = self.config.getoption("capture", "fd") == "tee-sys"
+        self.levels = LoggerLevels()  # logger levels running cases set with caplog
         self.capture = CaseCapture(
             settings.capture_streams,
             settings.log_level,
             _compat.uncaptured_streams(self.config) if tee else None,
+            self.levels.hides,
         )
         # Each case's timeout, by id(case): see _plan_timeouts.
         self.timeouts: dict[int, CaseTimeout] = {}

@@ -666,6 +666,51 @@ def test_caplog_levels_are_shared_while_equal(differential: Differential) -> Non
     assert {o for outcomes in pair.concurrent_outcomes.values() for o in outcomes} == {"passed"}
 
 
+# One case lowers a level with caplog; the others, which set none, log meanwhile (findings-mem5
+# F6): each case's report and caplog have what its parametrized test would have logged.
+CAPLOG_LOWERED_BY_ANOTHER = """
+    import logging
+
+    log = logging.getLogger("app.db")
+
+    def log_all(name, caplog):
+        log.debug("debug from %s", name)
+        log.info("info from %s", name)
+        log.warning("warning from %s", name)
+        print("MESSAGES", name, caplog.messages)
+
+    @cases("name", ["lowers", "root", "quiet"])
+    async def test_levels(name, caplog):
+        if name == "lowers":  # the "app" logger at DEBUG for all of its time
+            caplog.set_level(logging.DEBUG, logger="app")
+            await asyncio.sleep(0.4)
+            log_all(name, caplog)
+        elif name == "root":  # the root logger at INFO meanwhile
+            with caplog.at_level(logging.INFO):
+                await asyncio.sleep(0.4)
+                log_all(name, caplog)
+        else:  # while both hold theirs
+            await asyncio.sleep(0.2)
+            log_all(name, caplog)
+"""
+
+
+def test_a_level_another_case_lowered_does_not_reach_a_cases_records(
+    differential: Differential,
+) -> None:
+    pair = differential.run(CAPLOG_LOWERED_BY_ANOTHER, "-rA", "-p", "no:xdist")
+    messages = [
+        "MESSAGES lowers ['debug from lowers', 'info from lowers', 'warning from lowers']",
+        "MESSAGES root ['info from root', 'warning from root']",
+        "MESSAGES quiet ['warning from quiet']",
+    ]
+    pair.assert_same(*(line.replace("[", "[[]") for line in messages))  # fnmatch's [
+    for result in (pair.concurrent, pair.parametrized):  # nor in its report's captured log
+        assert not any(
+            "debug from quiet" in line or "info from quiet" in line for line in result.outlines
+        ), pair._both()
+
+
 # The "no ERROR logged" fixture (get_records in its teardown), and the rest of pytest's
 # LogCaptureFixture API, per case while the cases overlap (findings-cases4 N).
 CAPLOG_API = """
