@@ -72,12 +72,12 @@ class CaseCapsys:
 
 
 class LoggerLevels:
-    """Logger levels that running cases set with caplog: process-wide, as loggers are.
+    """Logger levels that running cases set with caplog, each case's own.
 
-    Overlapping cases may set a logger to the same level; it is put back when the last of them
-    ends. A different level for a logger that another running case has set is refused: one of
-    the two would lose records. A case that set no level does not get the records a lower
-    level let through for another (see hides).
+    A logger's level is process-wide. While cases hold levels, each logger they set is at the
+    lowest level any running case sees it at (its own, or one it inherits), so that no case
+    loses a record; each case then gets only the records its own levels let through (see
+    hides), as its parametrized test would. Put back when the last case that set it ends.
     """
 
     def __init__(self) -> None:
@@ -89,28 +89,26 @@ class LoggerLevels:
         return held[1].get(case_name) if held is not None else None
 
     def set(self, name: str, level: int, case_name: str) -> None:
-        __tracebackhide__ = True
         logger = logging.getLogger(name)
         before, holders = self._held.get(name, (logger.level, {}))
-        other = next((c for c, lv in holders.items() if c != case_name and lv != level), None)
-        if other is not None:
-            msg = (
-                f"asyncgroup: case {case_name!r} sets logger {name or 'root'!r} to level "
-                f"{logging.getLevelName(level)} while case {other!r} runs with it at "
-                f"{logging.getLevelName(holders[other])}; logger levels are process-wide, so "
-                "one would lose the other's records: use the same level, or max_concurrency=1"
-            )
-            pytest.fail(msg)
         holders[case_name] = level
         self._held[name] = (before, holders)
-        logger.setLevel(level)
+        self._apply()
+
+    def release(self, name: str, case_name: str) -> None:
+        before, holders = self._held.get(name, (0, {}))
+        if holders.pop(case_name, None) is None:
+            return
+        if not holders:
+            del self._held[name]
+            logging.getLogger(name).setLevel(before)
+        self._apply()
 
     def hides(self, record: logging.LogRecord, case_name: str) -> bool:
-        """Whether ``record``, which case ``case_name`` logged, got past a logger's level only
-        because another running case set that level lower: at the levels that case alone
-        would have (the loggers' own, and those it set itself), it would not have been
-        logged, nor would its parametrized test have logged it, so its report and caplog do
-        not get it."""
+        """Whether ``record``, which case ``case_name`` logged, is below the level that case
+        sees its logger at (the loggers' own levels, and those it set itself): it got past
+        only because the logger is lower for another case, and its parametrized test would
+        not have logged it, so its report and caplog do not get it."""
         if not self._held:  # no case set a level: the run's usual path
             return False
         logger: Any = (
@@ -118,19 +116,31 @@ class LoggerLevels:
             if record.name == "root"
             else logging.Logger.manager.loggerDict.get(record.name)
         )
-        while isinstance(logger, logging.Logger):  # as Logger.getEffectiveLevel walks
-            held = self._held.get("" if logger is logging.root else logger.name)
-            level = logger.level if held is None else held[1].get(case_name, held[0])
-            if level:
-                return record.levelno < level
-            logger = logger.parent
-        return False
+        return isinstance(logger, logging.Logger) and record.levelno < self._seen(logger, case_name)
 
-    def release(self, name: str, case_name: str) -> None:
-        before, holders = self._held.get(name, (0, {}))
-        if holders.pop(case_name, None) is not None and not holders:
-            del self._held[name]
-            logging.getLogger(name).setLevel(before)
+    def _seen(self, logger: logging.Logger | None, case_name: str | None) -> int:
+        """The level case ``case_name`` (None: one that set none) sees ``logger`` at, walking
+        up from it as Logger.getEffectiveLevel does."""
+        while logger is not None:
+            held = self._held.get("" if logger is logging.root else logger.name)
+            if held is None:
+                level = logger.level
+            else:
+                before, holders = held
+                level = before if case_name is None else holders.get(case_name, before)
+            if level:
+                return level
+            logger = logger.parent
+        return 0
+
+    def _apply(self) -> None:
+        """Each logger a case holds at the lowest level a running case sees it at; at its own
+        level (which it may inherit) if that is the lowest."""
+        cases = {None, *(case for _, holders in self._held.values() for case in holders)}
+        for name, (before, _) in self._held.items():
+            logger = logging.getLogger(name)
+            lowest = min(self._seen(logger, case) for case in cases)
+            logger.setLevel(lowest if lowest < self._seen(logger, None) else before)
 
 
 def _level_number(level: int | str) -> int:
