@@ -67,6 +67,17 @@ def case_filters(
         return Filters(list(warnings.filters))
 
 
+def check_case_filters(cases: Sequence[Any]) -> None:
+    """Parse the cases' own filterwarnings marks: a malformed one raises pytest's UsageError,
+    which stops the session (exit code 4), as pytest's warnings plugin stops it on the mark
+    of a parametrized test before that test runs."""
+    for case in cases:
+        for mark in case.marks:
+            if mark.name == "filterwarnings":
+                for arg in mark.args:
+                    _compat.parse_warning_filter(arg)
+
+
 def enter_case(filters: Filters | None) -> None:
     """In a case's task: its warnings go through ``filters`` (None: the parent's)."""
     if filters is not None:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from asyncgroup import _casereports, _compat, _grouping, _hooks, _integrations
+from asyncgroup._case_filterwarnings import check_case_filters
 from asyncgroup._declare import CASES_ATTRIBUTE, SHARD_ARGUMENT, CaseTable
 from asyncgroup._fixtures import FixturePlan, defer_wider, set_up_wider, wider_fixtures
 from asyncgroup._gcpause import gc_paused
@@ -51,6 +52,7 @@ from asyncgroup._select import (
     lists_cases_as_tests,
     only_last_failed,
     return_lent_marks,
+    select,
 )
 from asyncgroup._settings import (
     blocked_loop_threshold,
@@ -370,6 +372,19 @@ def _empty_mark(item: pytest.Function, table: CaseTable) -> pytest.MarkDecorator
     if shard is not None and not table.cases[shard :: table.shards]:
         return pytest.mark.skip(reason=f"shard {shard + 1} of {table.shards} has no cases")
     return None
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """A case's malformed filterwarnings mark stops the session before its parent runs, with
+    pytest's usage error, as pytest's warnings plugin stops it before the parametrized test
+    runs (its parent failed for it, exit code 1, where pytest exits with 4)."""
+    table = _table(getattr(item, "obj", None))
+    if table is not None and item.config.pluginmanager.has_plugin("warnings"):
+        marked = [c for c in table.cases if any(m.name == "filterwarnings" for m in c.marks)]
+        if marked:
+            check_case_filters(select(item, marked))
+    return (yield)
 
 
 @pytest.hookimpl(wrapper=True)

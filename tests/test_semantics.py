@@ -555,6 +555,34 @@ def test_an_unknown_mark_added_in_a_case_warns_as_for_its_test(differential: Dif
     assert "PytestUnknownMarkWarning: Unknown pytest.mark.unknown_tag" in summary_[0][0]
 
 
+def test_a_cases_malformed_filterwarnings_mark_is_pytests_usage_error(
+    differential: Differential,
+) -> None:
+    """As pytest stops the session on a parametrized test's malformed filterwarnings mark
+    before that test runs (exit code 4, its message), not failing a test; the parent failed
+    (exit code 1). The parent stops before any of its cases runs, where pytest runs the
+    parametrized tests before that one (here test_x[1])."""
+    source = """
+        bad = pytest.mark.filterwarnings("error::NoSuchWarning")
+
+        @cases("n", [1, pytest.param(2, marks=bad), 3])
+        async def test_x(n):
+            await asyncio.sleep(0.01)
+    """
+    pair = differential.run(source)
+    for result in (pair.concurrent, pair.parametrized):
+        assert result.ret == pytest.ExitCode.USAGE_ERROR, pair._both()
+        result.stderr.fnmatch_lines(
+            [
+                "ERROR: while parsing the following warning configuration:",
+                "  error::NoSuchWarning",
+                "*AttributeError: module 'builtins' has no attribute 'NoSuchWarning'",
+            ]
+        )
+    assert "test_it.py::test_x[3]" not in pair.parametrized_outcomes
+    assert not pair.concurrent_outcomes, pair._both()
+
+
 def test_record_property_goes_to_the_cases_testcase(differential: Differential) -> None:
     source = """
         @cases("kind", ["a", "b"])
