@@ -1042,6 +1042,21 @@ def crash_where_hidden(longrepr: Any, error: BaseException, path: str, lineno: i
         longrepr.reprcrash = ReprFileLocation(path, lineno, message)
 
 
+def drop_hidden_entries_line(longrepr: Any) -> None:
+    """Leave out of an error's report pytest's line "All traceback entries are hidden. Pass
+    `--full-trace` to see hidden and internal frames.": for an error asyncgroup made with no
+    line of the user's (a sync fixture's timeout), the hidden frames are asyncgroup's own.
+
+    pytest 8.0-9.2: an ExceptionChainRepr's ``chain`` holds (ReprTraceback, crash, description)
+    per exception, the error's own last; a ReprTraceback's ``extraline`` is that line.
+    """
+    chain = getattr(longrepr, "chain", None)
+    if chain:
+        reprtraceback = chain[-1][0]
+        if (getattr(reprtraceback, "extraline", None) or "").startswith("All traceback entries"):
+            reprtraceback.extraline = None
+
+
 def setup_show_param(value: object) -> str:
     """A parameter's value as ``--setup-show`` writes it: ``x['a']``.
 

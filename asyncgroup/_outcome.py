@@ -527,6 +527,8 @@ class CaseReporter:
         # An error raised where the user has no line (asyncgroup's own refusals): its one-line
         # form, in the short summary, still says what it is, placed at the test.
         _compat.crash_where_hidden(longrepr, error, self.test_path, self.test_line)
+        if isinstance(error, (CaseTimeoutError, CancellationIgnoredError)):
+            _compat.drop_hidden_entries_line(longrepr)
         return longrepr
 
     def _call(

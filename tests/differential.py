@@ -318,6 +318,7 @@ def names_where(
     sleeps = next(i for i, line in enumerate(lines, 1) if i >= at and blocks in line)
     error = section(result, f"ERROR at {title}")
     assert f"  {name} is defined at test_it.py:{first}\n" in error, error
+    assert "All traceback entries are hidden" not in error, error  # none of them is the user's
     watchdog = f"  the watchdog saw it block the event loop at test_it.py:{sleeps}: "
     assert watchdog + lines[sleeps - 1].strip() in error, error
     return sleeps
