@@ -340,6 +340,10 @@ class CaseCapture:
             for name in ("stdout", "stderr")
         }
 
+    def _shown(self, record: logging.LogRecord) -> bool:
+        hidden, output = self._handler.hidden, running_output()
+        return hidden is None or output is None or not hidden(record, str(output.case_id))
+
     def install_streams(self) -> None:
         """(Re)install the stream stand-ins.
 
@@ -367,12 +371,19 @@ class CaseCapture:
     @contextmanager
     def active(self) -> Iterator[None]:
         root = logging.getLogger()
+        # The root logger's other handlers (pytest's log file and live log, say) do not get a
+        # case's record that its own levels would not have let through either.
+        others = [handler for handler in root.handlers if handler is not self._handler]
+        for handler in others:
+            handler.addFilter(self._shown)
         root.addHandler(self._handler)
         self.install_streams()
         try:
             yield
         finally:
             root.removeHandler(self._handler)
+            for handler in others:
+                handler.removeFilter(self._shown)
             for name, stream in self.streams.items():
                 if getattr(sys, name) is stream:
                     setattr(sys, name, stream.fallback)

@@ -726,7 +726,9 @@ CAPLOG_LOWERED_BY_ANOTHER = """
 def test_a_level_another_case_lowered_does_not_reach_a_cases_records(
     differential: Differential,
 ) -> None:
-    pair = differential.run(CAPLOG_LOWERED_BY_ANOTHER, "-rA", "-p", "no:xdist")
+    pair = differential.run(
+        CAPLOG_LOWERED_BY_ANOTHER, "-rA", "-p", "no:xdist", "--log-file=run.log"
+    )
     messages = [
         "MESSAGES lowers ['debug from lowers', 'info from lowers', 'warning from lowers']",
         "MESSAGES root ['info from root', 'warning from root']",
@@ -737,6 +739,14 @@ def test_a_level_another_case_lowered_does_not_reach_a_cases_records(
         assert not any(
             "debug from quiet" in line or "info from quiet" in line for line in result.outlines
         ), pair._both()
+    logged = [
+        (differential.pytester.path / folder / "run.log").read_text().splitlines()
+        for folder in ("concurrent", "parametrized")
+    ]
+    assert any("warning from quiet" in line for line in logged[0]), logged
+    assert sorted(line.split()[-3:] for line in logged[0]) == sorted(
+        line.split()[-3:] for line in logged[1]
+    ), logged  # pytest's log file: the same records ("info from root", ...), in any order
 
 
 # The "no ERROR logged" fixture (get_records in its teardown), and the rest of pytest's
