@@ -84,6 +84,7 @@ from asyncgroup._timeouts import (
     Deadline,
     LoopHolds,
     SlowestStep,
+    blocked_body_error,
     debugger_active,
     expired_error,
     overdue_error,
@@ -1159,7 +1160,11 @@ class ParentRun:
             warn_unraisable(output)  # the body's own error is the one reported
             call.end(error, output)
         else:
-            stopped = self._given_up(case, task) or self._swallowed(deadline, body)
+            stopped = (
+                self._given_up(case, task)
+                or self._swallowed(deadline, body)
+                or blocked_body_error(deadline, body)
+            )
             unraisable = warn_unraisable(output)
             call.end(stopped or unraisable, output)
 

@@ -247,6 +247,23 @@ def overdue_error(
     return timeout_error(deadline, where, None, slow_step_hint(deadline, slowest))
 
 
+def blocked_body_error(deadline: Deadline | None, where: str) -> BaseException | None:
+    """A body that returned after its time was up, without being cancelled, because it held
+    the loop's thread past its timeout (a ``time.sleep`` in an ``async def``): the cancellation
+    had no chance to come. Only when the watchdog saw this case block the loop: a body that
+    merely resumed late on a busy loop did its work in time and passes."""
+    if deadline is None or not deadline.overdue():
+        return None
+    blocked_at = deadline.blocked_at()
+    if blocked_at is None:
+        return None
+    hint = (
+        "; it held the event loop's thread past it, where a timeout cannot cut it off"
+        f"\n  the watchdog saw it block the event loop at {blocked_at}"
+    )
+    return timeout_error(deadline, where, None, hint)
+
+
 def slow_step_hint(deadline: Deadline, slowest: Callable[[], SlowestStep | None]) -> str:
     """For a timeout's message: the sync step that held the loop longest in the phase, if it
     took at least half the timeout (``slowest`` is asked only when the time is up)."""

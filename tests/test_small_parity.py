@@ -367,6 +367,44 @@ def test_a_sync_finalizer_past_the_timeout_is_the_cases_teardown_error(
     assert result.ret == 1
 
 
+def test_an_async_body_that_holds_the_loop_past_its_timeout_fails(
+    pytester: pytest.Pytester,
+) -> None:
+    # A time.sleep in an async body cannot be cut off: the body returns after its time was up.
+    # Its parametrized test, under pytest-timeout, FAILS at the time.sleep line; the case failed
+    # too (it passed before), naming the line the watchdog saw block. The case that waited, as
+    # long as the blocked while and then some, and the quick one, pass.
+    path, result = _run_blocking(
+        pytester,
+        """
+        import asyncio
+        import time
+        from asyncgroup import concurrent_cases
+
+        @concurrent_cases("n", ["blocks", "waits", "quick"], timeout=1)
+        async def test_x(n):
+            if n == "blocks":
+                time.sleep(1.5)
+            elif n == "waits":
+                await asyncio.sleep(0.5)
+        """,
+    )
+    failure = section(result, "test_x[blocks]")
+    assert (
+        "E   asyncgroup.CaseTimeoutError: Timeout (>1s) from asyncgroup: the case's body did not "
+        "finish within its timeout of 1 s; it held the event loop's thread past it, where a "
+        "timeout cannot cut it off\n"
+    ) in failure, failure
+    lines = path.read_text().splitlines()
+    sleeps = next(i for i, line in enumerate(lines, 1) if "time.sleep(1.5)" in line)
+    watchdog = f"  the watchdog saw it block the event loop at test_it.py:{sleeps}: "
+    assert watchdog + "time.sleep(1.5)" in failure, failure
+    assert "All traceback entries are hidden" not in failure, failure
+    assert summary(result) == {"failed": 1, "subtests passed": 2}, result.stdout.str()
+    result.stdout.fnmatch_lines(["*1 of 3 cases failed: blocks*"])
+    assert result.ret == 1
+
+
 def test_a_sync_step_past_a_group_tests_timeout_is_named_where_it_is(
     pytester: pytest.Pytester,
 ) -> None:
