@@ -88,6 +88,7 @@ from asyncgroup._timeouts import (
     LoopHolds,
     SlowestStep,
     blocked_body_error,
+    blocked_hint,
     debugger_active,
     expired_error,
     overdue_error,
@@ -986,9 +987,10 @@ class ParentRun:
         """
         if isinstance(exc, asyncio.CancelledError):
             if deadline is not None and deadline.expired:
-                hint = self.plan.loop_hint
-                if slowest is not None:  # a sync fixture step ate the time the cut-off came for
-                    hint += slow_step_hint(deadline, slowest)
+                # A sync fixture step that ate the time the cut-off came for, or else a line
+                # that blocked the loop (the traceback shows the await the cut-off reached).
+                step = slow_step_hint(deadline, slowest) if slowest is not None else ""
+                hint = self.plan.loop_hint + (step or blocked_hint(deadline))
                 error = timeout_error(deadline, where, exc.__traceback__, hint)
                 error.__cause__ = exc.__cause__  # what was cut off, eventually()'s last failure
                 return error

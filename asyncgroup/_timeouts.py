@@ -254,14 +254,21 @@ def blocked_body_error(deadline: Deadline | None, where: str) -> BaseException |
     merely resumed late on a busy loop did its work in time and passes."""
     if deadline is None or not deadline.overdue():
         return None
+    blocked = blocked_hint(deadline)
+    if not blocked:
+        return None
+    hint = "; it held the event loop's thread past it, where a timeout cannot cut it off"
+    return timeout_error(deadline, where, None, hint + blocked)
+
+
+def blocked_hint(deadline: Deadline) -> str:
+    """For a timeout's message: the line where the watchdog saw the case block the loop since
+    its timeout started, if it did ("" if not). A timeout that came while the case blocked
+    cancels it at its next await, which the traceback shows: this line is where the time went."""
     blocked_at = deadline.blocked_at()
     if blocked_at is None:
-        return None
-    hint = (
-        "; it held the event loop's thread past it, where a timeout cannot cut it off"
-        f"\n  the watchdog saw it block the event loop at {blocked_at}"
-    )
-    return timeout_error(deadline, where, None, hint)
+        return ""
+    return f"\n  the watchdog saw it block the event loop at {blocked_at}"
 
 
 def slow_step_hint(deadline: Deadline, slowest: Callable[[], SlowestStep | None]) -> str:
@@ -276,10 +283,7 @@ def slow_step_hint(deadline: Deadline, slowest: Callable[[], SlowestStep | None]
     )
     if step.defined_at:
         hint += f"\n  {step.name!r} is defined at {step.defined_at}"
-    blocked_at = deadline.blocked_at()
-    if blocked_at is not None:
-        hint += f"\n  the watchdog saw it block the event loop at {blocked_at}"
-    return hint
+    return hint + blocked_hint(deadline)
 
 
 def timeout_error(

@@ -372,8 +372,8 @@ def test_an_async_body_that_holds_the_loop_past_its_timeout_fails(
 ) -> None:
     # A time.sleep in an async body cannot be cut off: the body returns after its time was up.
     # Its parametrized test, under pytest-timeout, FAILS at the time.sleep line; the case failed
-    # too (it passed before), naming the line the watchdog saw block. The case that waited, as
-    # long as the blocked while and then some, and the quick one, pass.
+    # too (it passed before), naming the line the watchdog saw block. The cases that only
+    # waited pass: the time the others held the loop does not count against their timeouts.
     path, result = _run_blocking(
         pytester,
         """
@@ -381,12 +381,15 @@ def test_an_async_body_that_holds_the_loop_past_its_timeout_fails(
         import time
         from asyncgroup import concurrent_cases
 
-        @concurrent_cases("n", ["blocks", "waits", "quick"], timeout=1)
+        @concurrent_cases("n", ["blocks", "then_awaits", "waits", "quick"], timeout=1)
         async def test_x(n):
             if n == "blocks":
                 time.sleep(1.5)
+            elif n == "then_awaits":
+                time.sleep(1.2)
+                await asyncio.sleep(0.1)
             elif n == "waits":
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.3)
         """,
     )
     failure = section(result, "test_x[blocks]")
@@ -400,8 +403,17 @@ def test_an_async_body_that_holds_the_loop_past_its_timeout_fails(
     watchdog = f"  the watchdog saw it block the event loop at test_it.py:{sleeps}: "
     assert watchdog + "time.sleep(1.5)" in failure, failure
     assert "All traceback entries are hidden" not in failure, failure
-    assert summary(result) == {"failed": 1, "subtests passed": 2}, result.stdout.str()
-    result.stdout.fnmatch_lines(["*1 of 3 cases failed: blocks*"])
+    # Cut off at the await after its block: the traceback shows that await (pytest-timeout's
+    # shows the time.sleep), and the message the line where the time went.
+    failure = section(result, "test_x[then_awaits]")
+    assert ">           await asyncio.sleep(0.1)" in failure, failure
+    sleeps = next(i for i, line in enumerate(lines, 1) if "time.sleep(1.2)" in line)
+    assert (
+        f"E             the watchdog saw it block the event loop at test_it.py:{sleeps}: "
+        "time.sleep(1.2)"
+    ) in failure, failure
+    assert summary(result) == {"failed": 2, "subtests passed": 2}, result.stdout.str()
+    result.stdout.fnmatch_lines(["*2 of 4 cases failed: blocks, then_awaits*"])
     assert result.ret == 1
 
 
