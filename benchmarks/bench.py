@@ -82,9 +82,11 @@ import argparse
 import datetime
 import itertools
 import json
+import math
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -94,9 +96,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# pytest flags per mode. "default" is what a user gets with no flags; at that verbosity
-# pytest 9 leaves passed subtests out of the summary line ("1 passed"), which then means every
-# case passed (the parent fails when any case fails).
+# pytest flags per mode. "default" is what a user gets with no flags. (asyncgroup's summary
+# then counts the cases, "10000 subtests passed"; hand-written subtests on pytest 9 are left out
+# of it when they pass, "1 passed", which then means every case passed.)
 MODES = {
     "default": [],
     "quiet": ["-q"],
@@ -455,26 +457,57 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", metavar="FILE", help="write the results to FILE as JSON")
     args = parser.parse_args(argv)
 
-    args.cases = [int(x) for x in split_list(args.cases or ["10000"])]
+    args.cases = case_counts(parser, split_list(args.cases or ["10000"]))
     args.mode = split_list(args.mode or ["default"])
     args.workload = split_list(args.workload or ["plain"])
+    if not args.mode or not args.workload:
+        parser.error("--mode and --workload need at least one value")
     for mode in args.mode:
         if mode not in MODES:
             parser.error(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
     for workload in args.workload:
         if workload not in WORKLOADS:
             parser.error(f"unknown workload {workload!r}; choose from {', '.join(WORKLOADS)}")
-    if any(n < 1 for n in args.cases) or args.xdist_cases < 1:
-        parser.error("case counts must be positive")
+    if args.xdist_cases < 1:
+        parser.error(f"--xdist-cases must be a positive whole number, not {args.xdist_cases}")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    if args.sleep < 0:
-        parser.error("--sleep must not be negative")
+    if not math.isfinite(args.sleep) or args.sleep < 0:
+        parser.error(f"--sleep must be a finite number of seconds >= 0, not {args.sleep}")
+    args.python = interpreter(parser, args.python)
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        # Found out now, not after every run is measured.
+        parser.error(f"--json {args.json}: no such directory {Path(args.json).parent}")
     return args
 
 
+def case_counts(parser: argparse.ArgumentParser, values: list[str]) -> list[int]:
+    """The case counts as positive ints, each once (10 and 010 are one count)."""
+    counts = []
+    for value in values:
+        if not re.fullmatch("[0-9]+", value) or int(value) < 1:
+            parser.error(
+                f"--cases: {value!r} is not a positive whole number (write 100000, not 100,000: "
+                "a comma separates counts)"
+            )
+        counts.append(int(value))
+    if not counts:
+        parser.error("--cases needs at least one count")
+    return list(dict.fromkeys(counts))
+
+
+def interpreter(parser: argparse.ArgumentParser, python: str) -> str:
+    """--python as an absolute path (a name with no slash is looked up on PATH, as a shell
+    does): the children run in a temporary directory, where a relative path would name another
+    file, or none."""
+    found = shutil.which(python) if os.sep not in python else python
+    if found is None or not os.access(found, os.X_OK) or os.path.isdir(found):
+        parser.error(f"--python {python}: no such executable")
+    return os.path.abspath(found)
+
+
 def split_list(values: list[str]) -> list[str]:
-    """Flatten ['1000,10000', '100000'] into ['1000', '10000', '100000']."""
+    """Flatten ['1000,10000', '100000'] into ['1000', '10000', '100000'], each once."""
     items = [item.strip() for value in values for item in value.split(",")]
     return list(dict.fromkeys(item for item in items if item))  # dedupe, keep order
 
@@ -609,8 +642,9 @@ def outcome_problem(workload: str, n: int, code: int, summary: str) -> str | Non
     """Why a pytest child's result is not the expected one (None: it is).
 
     Every case must have run: N cases passed, or for ``failing`` the expected number failed
-    and the rest passed. pytest 9 (and pytest-subtests >= 0.14) count cases as subtests;
-    at default verbosity pytest 9 leaves passed subtests out ("1 passed" means all passed).
+    and the rest passed. pytest 9 (and pytest-subtests >= 0.14) count cases as subtests; at
+    default verbosity pytest 9 leaves hand-written passed subtests out ("1 passed" means all
+    passed).
     Parametrized peers count them as tests.
     """
     failed = failing_count(workload, n)
@@ -914,15 +948,16 @@ def main(argv: list[str] | None = None) -> int:
         cache_dir = Path(args.cache_dir)
         for peer in peers():
             python = peer_python(peer, cache_dir)
-            if python is None:
-                print(f"{peer.name}: could not be installed: left out", file=sys.stderr)
+            runners.append(peer)
+            if python is None:  # a row of its own that says so, as a peer that fails
+                print(f"{peer.name}: could not be installed (pip's output above)", file=sys.stderr)
                 continue
             peer.python = python
-            runners.append(peer)
             modules = ("pytest", "pytest-asyncio", "pytest-subtests", "pytest-xdist")
             print(f"{peer.name}: {versions(python, (*modules, 'pytest-asyncio-concurrent'))}")
     for runner in runners:
-        warm_up(runner.python or args.python)
+        if runner is asyncgroup or runner.python:
+            warm_up(runner.python or args.python)
     print(
         f"sleep {args.sleep}s, repeat {args.repeat} (median reported), "
         f"{os.cpu_count()} CPUs, load average at start {load()}\n",
@@ -939,6 +974,14 @@ def main(argv: list[str] | None = None) -> int:
         counts = [args.xdist_cases] if peer.small_n else args.cases
         results.extend(
             measure(peer, args.python, workload, "default", n, args)
+            if peer.python
+            else {
+                "runner": peer.name,
+                "workload": workload,
+                "mode": "default",
+                "n": n,
+                "error": "could not be installed: " + " ".join(peer.requirements),
+            }
             for workload in args.workload
             for n in counts
         )
