@@ -42,8 +42,10 @@ expected counts. Otherwise the script prints the tail of its output and exits 2.
   the bare script's
 * plain and fixtures, verbose and junitxml: ratio <= 2.0 at 10,000 and <= 3.0 at 100,000
 * failing, default, 10,000: ratio <= 3.0
-* per-case cost flat: for each workload and mode, us/case at a larger N is at most 1.5 x the
-  figure at the next smaller N (fixed start-up costs make it fall, never rise)
+* per-case cost flat: for each workload and mode, us/case and CPU us/case at a larger N are at
+  most 1.5 x the figures at the next smaller N, or 10 us (fixed start-up costs make them fall,
+  never rise); and from 1,000 cases up, what one more case costs (CPU us, between two Ns) is at
+  most 1.5 x, or 10 us, what it cost between the two Ns below (the averages can hide its growth)
 
 If a goal is missed, the script prints it and exits 1.
 
@@ -892,6 +894,18 @@ def check_goals(results: list[dict[str, Any]]) -> tuple[list[str], int]:
                         f"{workload} {mode}: {larger[key]:.1f} {what} at N={larger['n']} "
                         f"> 1.5 x {smaller[key]:.1f} at N={smaller['n']}"
                     )
+        # The averages above fall as start-up is spread over more cases, which can hide a
+        # per-case cost that grows with N: what one more case costs must not grow either
+        # (from 1,000 cases up, where start-up's noise is under a few us per case).
+        steps = [(a, b) for a, b in itertools.pairwise(group) if a["n"] >= 1000]
+        for (a, b), (_, c) in itertools.pairwise(steps):
+            checked += 1
+            before, after = _one_more(a, b), _one_more(b, c)
+            if after > max(1.5 * before, 10.0):
+                missed.append(
+                    f"{workload} {mode}: one more case costs {after:.1f} CPU us from "
+                    f"N={b['n']} to {c['n']} > 1.5 x {before:.1f} from N={a['n']} to {b['n']}"
+                )
     return missed, checked
 
 
@@ -911,6 +925,11 @@ def _over_bare(row: dict[str, Any]) -> float:
     return float(row["cpu_s"] - row["bare_cpu_s"])
 
 
+def _one_more(smaller: dict[str, Any], larger: dict[str, Any]) -> float:
+    """What one more case costs between two rows, in CPU microseconds over the bare script."""
+    return (_over_bare(larger) - _over_bare(smaller)) / int(larger["n"] - smaller["n"]) * 1e6
+
+
 def print_per_case(results: list[dict[str, Any]]) -> None:
     """asyncgroup's cost per case over the bare script at each N, and what one more case costs
     between two Ns (CPU seconds): flat means the per-case figure does not grow with N."""
@@ -924,9 +943,7 @@ def print_per_case(results: list[dict[str, Any]]) -> None:
             f"N={r['n']:,}: {r['us_per_case']:.0f} / {r['cpu_us_per_case']:.0f}" for r in group
         )
         marginal = ", ".join(
-            f"{a['n']:,}->{b['n']:,}: "
-            f"{(_over_bare(b) - _over_bare(a)) / (b['n'] - a['n']) * 1e6:.1f}"
-            for a, b in itertools.pairwise(group)
+            f"{a['n']:,}->{b['n']:,}: {_one_more(a, b):.1f}" for a, b in itertools.pairwise(group)
         )
         print(f"  {workload} {mode}: {figures}; one more case: {marginal}")
 
