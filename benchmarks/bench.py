@@ -960,7 +960,12 @@ def main(argv: list[str] | None = None) -> int:
     asyncgroup = Runner("asyncgroup", ASYNCGROUP_TESTS, python=args.python)
     runners = [asyncgroup]
     print(f"asyncgroup child interpreter: {args.python}")
-    print(f"  {versions(args.python, ('pytest', 'pytest-asyncio', 'pytest-subtests'))}")
+    installed = {
+        "asyncgroup": versions(
+            args.python, ("asyncgroup", "pytest", "pytest-asyncio", "pytest-subtests")
+        )
+    }
+    print(f"  {installed['asyncgroup']}")
     if args.peers:
         cache_dir = Path(args.cache_dir)
         for peer in peers():
@@ -971,7 +976,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             peer.python = python
             modules = ("pytest", "pytest-asyncio", "pytest-subtests", "pytest-xdist")
-            print(f"{peer.name}: {versions(python, (*modules, 'pytest-asyncio-concurrent'))}")
+            installed[peer.name] = versions(python, (*modules, "pytest-asyncio-concurrent"))
+            print(f"{peer.name}: {installed[peer.name]}")
     for runner in runners:
         if runner is asyncgroup or runner.python:
             warm_up(runner.python or args.python)
@@ -1015,6 +1021,8 @@ def main(argv: list[str] | None = None) -> int:
             "python": args.python,
             "sleep_s": args.sleep,
             "repeat": args.repeat,
+            "argv": sys.argv[1:] if argv is None else argv,
+            "versions": installed,  # per runner, as its interpreter sees them
             "results": results,
         }
         Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
