@@ -683,10 +683,13 @@ def measure(
 ) -> dict[str, Any]:
     """Run bare and the runner `repeat` times each, alternating; return medians.
 
-    A peer that fails gets an ``error`` entry instead of figures; asyncgroup failing stops the
-    script (exit 2).
+    A peer that fails, or could not be installed, gets an ``error`` entry instead of figures;
+    asyncgroup failing stops the script (exit 2).
     """
     row: dict[str, Any] = {"runner": runner.name, "workload": workload, "mode": mode, "n": n}
+    if not runner.python:  # a peer pip could not install
+        row["error"] = "could not be installed: " + " ".join(runner.requirements)
+        return row
     with tempfile.TemporaryDirectory(prefix="asyncgroup-bench-") as tmp:
         tmpdir = Path(tmp)
         write_files(tmpdir, workload, runner.tests, n, args.sleep)
@@ -979,8 +982,8 @@ def main(argv: list[str] | None = None) -> int:
             installed[peer.name] = versions(python, (*modules, "pytest-asyncio-concurrent"))
             print(f"{peer.name}: {installed[peer.name]}")
     for runner in runners:
-        if runner is asyncgroup or runner.python:
-            warm_up(runner.python or args.python)
+        if runner.python:  # not a peer pip could not install
+            warm_up(runner.python)
     print(
         f"sleep {args.sleep}s, repeat {args.repeat} (median reported), "
         f"{os.cpu_count()} CPUs, load average at start {load()}\n",
@@ -997,14 +1000,6 @@ def main(argv: list[str] | None = None) -> int:
         counts = [args.xdist_cases] if peer.small_n else args.cases
         results.extend(
             measure(peer, args.python, workload, "default", n, args)
-            if peer.python
-            else {
-                "runner": peer.name,
-                "workload": workload,
-                "mode": "default",
-                "n": n,
-                "error": "could not be installed: " + " ".join(peer.requirements),
-            }
             for workload in args.workload
             for n in counts
         )
