@@ -250,6 +250,9 @@ class ParentRun:
         self.bodies: dict[asyncio.Task[Any], Coroutine[Any, Any, Any]] = {}
         self.fixtures: dict[asyncio.Task[Any], CaseFixtures] = {}
         self.watched: set[asyncio.Task[Any]] = set()
+        # Once the run stops, the body or fixture code each cut-off is watching instead, and
+        # whether the cut-off has cancelled it again (see _cut_off).
+        self.stopping: dict[asyncio.Task[Any], tuple[Any, bool]] = {}
         self.abandoned: dict[
             asyncio.Task[Any], tuple[str, types.TracebackType | None, str | None]
         ] = {}
@@ -595,10 +598,29 @@ class ParentRun:
                     self.cutoffs[task] = Deadline(
                         task, STOP_GRACE, repeat=True, on_expire=self._cut_off
                     )
-                self._watch(task, f"the run stopped: {self.stop_reason}")
+                    running = self._running(task)
+                    if running is not None and task not in self.watched:
+                        self.stopping[task] = (running, False)
 
     def _cut_off(self, deadline: Deadline) -> None:
-        self._watch(deadline.task, f"the run stopped: {self.stop_reason}")
+        """The cut-off has just cancelled the task again (every STOP_GRACE seconds): the body
+        or fixture code it was running when cancelled before, if it still is, is given up on
+        at the cut-off after that. The cut-off's own ticks, rather than timers of _watch's
+        started beside it, so that the code is cancelled exactly twice: two timers due at one
+        time could wake it in between and cancel it a third time."""
+        task = deadline.task
+        running = self._running(task)
+        if running is None or task in self.watched:  # a timeout's watch (see _watch) goes on
+            self.stopping.pop(task, None)
+            return
+        seen = self.stopping.get(task)
+        if seen is None or seen[0] is not running:  # code that started since the last tick
+            self.stopping[task] = (running, False)
+        elif not seen[1]:
+            self.stopping[task] = (running, True)
+        else:
+            del self.stopping[task]
+            self._give_up(task, running, f"the run stopped: {self.stop_reason}")
 
     def _running(self, task: asyncio.Task[Any]) -> Any:
         """What the case task runs now of the test's own async code, which asyncgroup can
@@ -611,9 +633,10 @@ class ParentRun:
         return fixtures.step if fixtures is not None else None
 
     def _watch(self, task: asyncio.Task[Any], why: str) -> None:
-        """asyncgroup cancelled the task (``why``): if its body, or the async fixture code it
-        was running, is still running ``STOP_GRACE`` seconds later, it is cancelled again,
-        and ``STOP_GRACE`` after that given up on."""
+        """asyncgroup cancelled the task for its timeout (``why``): if its body, or the async
+        fixture code it was running, is still running ``STOP_GRACE`` seconds later, it is
+        cancelled again, and ``STOP_GRACE`` after that given up on. (Once the run stops, the
+        cut-off does this: see _cut_off.)"""
         running = self._running(task)
         if running is not None and task not in self.watched:
             self.watched.add(task)
@@ -909,6 +932,7 @@ class ParentRun:
         cutoff = self.cutoffs.pop(task, None)
         if cutoff is not None:
             cutoff.cancel()
+            self.stopping.pop(task, None)
         if self.watchdog is not None:
             self.watchdog.claim(task)  # a stall in this very step is this case's
         return cancelled
