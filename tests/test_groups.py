@@ -441,7 +441,7 @@ async def test_a():
 
 @concurrent_group("g")
 async def test_b():
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(1)  # cut off when test_a fails (at 0.1 s): time to spare on a slow machine
 
 
 async def test_c():
@@ -1757,7 +1757,7 @@ def test_a_task_a_test_left_running_never_runs_beside_the_groups_other_tests(
         FLAG = []
 
         async def background():
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(1)  # cancelled after 0.01 s: time to spare on a slow machine
             FLAG.append("ran")
             raise RuntimeError("background boom")
 
@@ -1768,7 +1768,7 @@ def test_a_task_a_test_left_running_never_runs_beside_the_groups_other_tests(
 
         @concurrent_group("g")
         async def test_checks():
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(1.3)
             assert FLAG == [], FLAG
         """,
     )

@@ -898,7 +898,7 @@ def test_durations_list_slow_cases_by_id(pytester: pytest.Pytester, mode: list[s
             time.sleep(0.25)
         """
     )
-    result = run(pytester, mode, "--durations=5")
+    result = run(pytester, mode, "--durations=5", "--durations-min=0.1")
     assert result.ret == 0
     lines = result.outlines
     start = next(i for i, line in enumerate(lines) if "slowest 5 durations" in line)

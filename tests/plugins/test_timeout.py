@@ -311,12 +311,12 @@ def test_a_sync_fixture_step_past_the_timeout_is_named_where_the_twin_shows_it(
 def test_the_time_another_cases_sync_fixture_holds_the_loop_does_not_count_whatever_the_watchdog(
     differential: Differential, kind: str, threshold: str
 ) -> None:
-    # While a and b wait 0.1 s, three cases' sync fixture code holds the loop 0.6 s each (in
+    # While a and b wait 0.1 s, three cases' sync fixture code holds the loop 1.2 s each (in
     # setup, after its yield, in a request.addfinalizer finalizer): with the watchdog off, or
     # its threshold above the blocks, a and b still pass, as their parametrized tests do, and
     # each blocking case errors for its own fixture (findings-t6 F5).
     differential.ini_lines += [
-        "timeout = 0.3",
+        "timeout = 0.6",  # 0.5 s to spare for a and b, on a loaded machine too
         "timeout_method = signal",
         f"asyncgroup_blocked_loop_threshold = {threshold}",
     ]
@@ -328,12 +328,12 @@ def test_the_time_another_cases_sync_fixture_holds_the_loop_does_not_count_whate
         @pytest.fixture
         def held(request, name):
             if name == "setup":
-                time.sleep(0.6)
+                time.sleep(1.2)
             if name == "finalizer":
-                request.addfinalizer(lambda: time.sleep(0.6))
+                request.addfinalizer(lambda: time.sleep(1.2))
             yield
             if name == "teardown":
-                time.sleep(0.6)
+                time.sleep(1.2)
 
         @cases("name", ["a", "b", "setup", "teardown", "finalizer"])
         {kind} test_x(name, held):
@@ -350,9 +350,9 @@ def test_the_time_another_cases_sync_fixture_holds_the_loop_does_not_count_whate
     assert pair.parametrized_outcomes["test_it.py::test_x[setup]"] == ["error"], pair._both()
     pair.concurrent.stdout.fnmatch_lines(
         [
-            "E   asyncgroup.CaseTimeoutError: Timeout (>0.3s) from asyncgroup: the case's fixture "
-            "setup did not finish within its timeout of 0.3 s (set by pytest-timeout's ini option "
-            "timeout); its sync fixture 'held' took 0.6? s and ran on the event loop's thread, "
+            "E   asyncgroup.CaseTimeoutError: Timeout (>0.6s) from asyncgroup: the case's fixture "
+            "setup did not finish within its timeout of 0.6 s (set by pytest-timeout's ini option "
+            "timeout); its sync fixture 'held' took 1.[2-9]? s and ran on the event loop's thread, "
             "where it cannot be cut off",
         ]
     )
