@@ -638,7 +638,9 @@ class ParentRun:
         cancelled again, and ``STOP_GRACE`` after that given up on. (Once the run stops, the
         cut-off does this: see _cut_off.)"""
         running = self._running(task)
-        if running is not None and task not in self.watched:
+        # Once the run has stopped, its cut-off watches the task: a timeout that comes later
+        # must not start the grace again.
+        if running is not None and task not in self.watched and task not in self.cutoffs:
             self.watched.add(task)
             self.loop.call_later(STOP_GRACE, self._still_running, task, running, why, True)
 
