@@ -14,9 +14,10 @@ class Interrupt:
     """Ctrl-C while the parent runs.
 
     ``received``: a first Ctrl-C cancelled the parent, which raises KeyboardInterrupt once every
-    case is torn down. A second one raises KeyboardInterrupt at once, wherever the loop is, and
-    clears it: the parent, left pending and woken again as pytest-asyncio closes its loop, must
-    not raise another one then (pytest would crash with it at the end of the session).
+    case is torn down. A second one raises KeyboardInterrupt at once, wherever the loop is (and
+    has the cases' code that still runs closed: see sigint_cancels), and clears it: the parent,
+    left pending and woken again as pytest-asyncio closes its loop, must not raise another one
+    then (pytest would crash with it at the end of the session).
     """
 
     received = False
@@ -24,7 +25,9 @@ class Interrupt:
 
 
 @contextlib.contextmanager
-def sigint_cancels(parent: asyncio.Task[Any], grace: float) -> Iterator[Interrupt]:
+def sigint_cancels(
+    parent: asyncio.Task[Any], grace: float, hurry: Callable[[], None]
+) -> Iterator[Interrupt]:
     """Make Ctrl-C cancel the parent task, so that every case is torn down, then stop pytest.
 
     pytest-asyncio >= 1.2 runs tests in an asyncio.Runner, whose SIGINT handler does just
@@ -33,6 +36,12 @@ def sigint_cancels(parent: asyncio.Task[Any], grace: float) -> Iterator[Interrup
     A second Ctrl-C stops at once; so does the first when the loop has not run the
     cancellation within ``grace`` seconds (code blocking it, a plain fixture that never
     returns, say), as Ctrl-C stops a parametrized test where it blocks.
+
+    ``hurry`` is called in the loop after each Ctrl-C but the first: once KeyboardInterrupt has
+    left the loop, pytest-asyncio closes it by running every task until it ends, the cases'
+    with them, and a case that catches CancelledError would be waited for until its stop's
+    grace is over. (Called soon after, not in the signal handler: that may run inside the very
+    coroutine to be closed.)
     """
     interrupt = Interrupt()
     previous = signal.getsignal(signal.SIGINT)
@@ -83,9 +92,15 @@ def sigint_cancels(parent: asyncio.Task[Any], grace: float) -> Iterator[Interrup
 
         return handle
 
+    def again() -> None:
+        # RuntimeError: the loop is closed, nothing of it runs again.
+        with contextlib.suppress(RuntimeError):
+            parent.get_loop().call_soon_threadsafe(hurry)
+
     def on_sigint(signum: int, frame: Any) -> None:
         if interrupt.received or interrupt.stopped:
             interrupt.received, interrupt.stopped = False, True
+            again()
             raise KeyboardInterrupt
         interrupt.received = True
         parent.cancel()
@@ -93,6 +108,8 @@ def sigint_cancels(parent: asyncio.Task[Any], grace: float) -> Iterator[Interrup
 
     def chained(signum: int, frame: Any) -> None:
         """asyncio.Runner's handler (pytest-asyncio >= 1.2) does the same as on_sigint."""
+        if watches:  # not the first Ctrl-C: the Runner raises KeyboardInterrupt
+            again()
         watch()
         previous(signum, frame)
 

@@ -365,7 +365,7 @@ class ParentRun:
                 ),
                 per_case_warnings(),
                 mock_patches_per_case(self.services.claims),
-                sigint_cancels(parent, STOP_GRACE) as interrupt,
+                sigint_cancels(parent, STOP_GRACE, self._hurry) as interrupt,
                 # filed_per_case first: the dispatcher shows a case's warnings to its filing
                 filed_per_case(self.config.pluginmanager.has_plugin("warnings")),
                 dispatching(self.config.pluginmanager.has_plugin("warnings")),
@@ -653,19 +653,33 @@ class ParentRun:
         else:
             self._give_up(task, running, why)
 
-    def _give_up(self, task: asyncio.Task[Any], running: Any, why: str) -> None:
+    def _hurry(self) -> None:
+        """A second Ctrl-C: the cases' code still running is closed now (see _give_up), not
+        once the stop's grace is over; each case is reported cancelled by the interrupt, as
+        the cases that ended when it was cancelled, and its (other) fixtures are torn down."""
+        if self.stop_reason is None:  # the first Ctrl-C's cancellation has not run yet
+            self._cancel_all(None)
+        for task in list(self.tasks):
+            running = self._running(task)
+            if running is not None:
+                self.stopping.pop(task, None)
+                self._give_up(task, running, None)
+
+    def _give_up(self, task: asyncio.Task[Any], running: Any, why: str | None) -> None:
         """A body or a fixture that catches every CancelledError and goes on would keep its
         case, its parent and the session running for ever: it is closed where it waits
         (GeneratorExit there runs its ``finally`` blocks), and its task, woken, fails the case
-        (see _given_up) and tears its (other) fixtures down as usual."""
+        (see _given_up; ``why`` None: cancelled, not failed, see _hurry) and tears its (other)
+        fixtures down as usual."""
         self.watched.discard(task)
-        fixtures = self.fixtures.get(task)
-        fixture = (
-            fixtures.step_name
-            if fixtures is not None and running is not self.bodies.get(task)
-            else None
-        )
-        self.abandoned[task] = (why, waiting_at(task), fixture)
+        if why is not None:
+            fixtures = self.fixtures.get(task)
+            fixture = (
+                fixtures.step_name
+                if fixtures is not None and running is not self.bodies.get(task)
+                else None
+            )
+            self.abandoned[task] = (why, waiting_at(task), fixture)
         # RuntimeError: it caught GeneratorExit as well and awaited again; nothing more can be
         # done from outside. Whatever else its finally blocks raise, it fails for this.
         with contextlib.suppress(Exception, GeneratorExit):
