@@ -728,6 +728,12 @@ class CaseFixtures:
         self.step, self.step_name = step, name
         try:
             return await step
+        except RuntimeError:
+            # A stop gave up on the step (see _runner._give_up): an __anext__() it closed says
+            # it "cannot reuse already awaited" as the task is woken, cancelled.
+            if self.step is None:
+                raise asyncio.CancelledError from None
+            raise
         finally:
             self.step = None
 

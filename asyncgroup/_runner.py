@@ -686,6 +686,7 @@ class ParentRun:
             if inspect.iscoroutine(running):
                 running.close()
             else:  # an async generator's __anext__(): GeneratorExit closes the generator
+                self.fixtures[task].step = None
                 running.throw(GeneratorExit)
         task.cancel()  # its await of the closed coroutine or generator ends at once
 
