@@ -728,10 +728,10 @@ class CaseFixtures:
         self.step, self.step_name = step, name
         try:
             return await step
-        except RuntimeError:
+        except RuntimeError as exc:
             # A stop gave up on the step (see _runner._give_up): an __anext__() it closed says
             # it "cannot reuse already awaited" as the task is woken, cancelled.
-            if self.step is None:
+            if self.step is None and "cannot reuse already awaited" in str(exc):
                 raise asyncio.CancelledError from None
             raise
         finally:

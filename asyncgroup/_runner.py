@@ -681,7 +681,8 @@ class ParentRun:
             )
             self.abandoned[task] = (why, waiting_at(task), fixture)
         # RuntimeError: it caught GeneratorExit as well and awaited again; nothing more can be
-        # done from outside. Whatever else its finally blocks raise, it fails for this.
+        # done from outside. Whatever else its finally blocks raise, it fails for this (or,
+        # hurried, is cancelled).
         with contextlib.suppress(Exception, GeneratorExit):
             if inspect.iscoroutine(running):
                 running.close()
