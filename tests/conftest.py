@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -40,6 +44,49 @@ def default_sigint() -> None:
     """For Popen(preexec_fn=...): a runner started in the background may ignore SIGINT; a child
     that tests Ctrl-C must not inherit that."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def ctrl_c(
+    pytester: pytest.Pytester,
+    args: Sequence[str],
+    *ready: Callable[[], bool],
+    settle: float = 0.2,
+    timeout: float = 120,
+) -> tuple[str, int, float]:
+    """Run ``python args...`` in the pytester's folder and Ctrl-C it (SIGINT) once for each of
+    ``ready``: once it returns True (polled every 0.02 s, for at most 30 s in all) and
+    ``settle`` seconds more, so that the cases reach their await; the run must still be going
+    then. Its output, exit code, and the seconds from the first Ctrl-C to its exit, which is
+    waited for at most ``timeout`` seconds."""
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=default_sigint,
+    )
+    sent = None
+    try:
+        deadline = time.monotonic() + 30
+        for number, is_ready in enumerate(ready, 1):
+            while not is_ready():
+                assert proc.poll() is None, proc.communicate()[0]
+                assert time.monotonic() < deadline, f"not ready for Ctrl-C number {number}"
+                time.sleep(0.02)
+            time.sleep(settle)
+            ended = proc.poll() is not None
+            assert not ended, f"ended before Ctrl-C number {number}: {proc.communicate()[0]}"
+            proc.send_signal(signal.SIGINT)
+            sent = sent or time.monotonic()
+        output, _ = proc.communicate(timeout=timeout)
+        assert sent is not None
+        elapsed = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return output, proc.returncode, elapsed
 
 
 def subtest_line(nodeid: str, case_id: str, outcome: str) -> str:

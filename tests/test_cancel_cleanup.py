@@ -11,16 +11,13 @@ tests/test_postgres.py does the same against a real PostgreSQL server with async
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import subtest_line, summary
-from tests.test_core import _default_sigint
+from tests.conftest import ctrl_c, subtest_line, summary
 
 # The inner conftest's start: its connections log "open N", "cancel request N", "close N".
 LOGGING = """
@@ -321,35 +318,14 @@ def test_a_stop_is_bounded_even_when_a_teardown_hangs(
 def _interrupt(
     pytester: pytest.Pytester, started: int, signals: int = 1, *args: str
 ) -> tuple[str, int, float]:
-    """Run the inner file, SIGINT it once ``started`` connections are open; output, exit code,
-    seconds from the first SIGINT to the exit."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", *args, "test_inner.py"],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=_default_sigint,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while len(events(pytester.path, "open")) < started:
-            assert proc.poll() is None, proc.communicate()[0]
-            assert time.monotonic() < deadline, "the cases never started"
-            time.sleep(0.05)
-        time.sleep(0.3)  # let the cases reach their await
-        proc.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        for _ in range(signals - 1):
-            time.sleep(0.3)
-            proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=120)
-        elapsed = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    return output, proc.returncode, elapsed
+    """Run the inner file, SIGINT it once ``started`` connections are open (and ``signals - 1``
+    more times, 0.3 s apart); output, exit code, seconds from the first SIGINT to the exit."""
+
+    def opened() -> bool:
+        return len(events(pytester.path, "open")) >= started
+
+    command = ["-m", "pytest", "-v", "-p", "no:cacheprovider", *args, "test_inner.py"]
+    return ctrl_c(pytester, command, opened, *[lambda: True] * (signals - 1), settle=0.3)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")

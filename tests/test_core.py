@@ -7,17 +7,14 @@ sees: the -v lines, the failure sections, the summary counts and the exit code.
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from importlib.metadata import version
 
 import pytest
 
-from tests.conftest import PYTEST_MAJOR, subtest_line, summary
+from tests.conftest import PYTEST_MAJOR, ctrl_c, subtest_line, summary
 
 _PYTEST_ASYNCIO = tuple(int(part) for part in re.findall(r"\d+", version("pytest-asyncio"))[:2])
 
@@ -1013,49 +1010,6 @@ async def test_later():
 """
 
 
-def _default_sigint() -> None:
-    # A runner started in the background may ignore SIGINT; the child must not inherit that.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _ctrl_c(
-    pytester: pytest.Pytester,
-    args: list[str],
-    started: Callable[[], bool],
-    again: Callable[[], bool] | None = None,
-) -> tuple[str, int, float]:
-    """Run ``python args... test_mod.py``, Ctrl-C it once ``started()``, and a second time once
-    ``again()`` if given; its output, exit code, and seconds from the first Ctrl-C to its exit."""
-    proc = subprocess.Popen(
-        [sys.executable, *args, "-p", "no:cacheprovider", "test_mod.py"],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=_default_sigint,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        for ready, signals in ((started, 1), (again, 2)):
-            if ready is None:
-                break
-            while not ready():
-                assert proc.poll() is None, proc.communicate()[0]
-                assert time.monotonic() < deadline, f"not ready for Ctrl-C number {signals}"
-                time.sleep(0.05)
-            if signals == 1:
-                time.sleep(0.2)  # let the cases reach their await
-                sent = time.monotonic()
-            proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=120)
-        elapsed = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    return output, proc.returncode, elapsed
-
-
 # The same Ctrl-C delivered again while asyncgroup handles it, as coreutils `timeout` and CI
 # runners send it (to the process, then to its group): deterministic here, as the handler
 # starts its watching thread.
@@ -1122,8 +1076,10 @@ def test_ctrl_c_cancels_cases_runs_their_teardowns_and_exits_2(
         text = events.read_text() if events.exists() else ""
         return sorted(line.split()[1] for line in text.splitlines() if line.startswith(prefix))
 
-    output, code, elapsed = _ctrl_c(
-        pytester, [*dev, "-m", "pytest", "-v"], lambda: len(lines("setup")) >= 5
+    output, code, elapsed = ctrl_c(
+        pytester,
+        [*dev, "-m", "pytest", "-v", "-p", "no:cacheprovider", "test_mod.py"],
+        lambda: len(lines("setup")) >= 5,
     )
     assert code == pytest.ExitCode.INTERRUPTED, output
     assert elapsed < 60  # not the cases' 600 s
@@ -1191,11 +1147,11 @@ def _interrupted(pytester: pytest.Pytester, signals: int) -> tuple[str, int, flo
     def logged() -> list[str]:
         return events.read_text().splitlines() if events.exists() else []
 
-    output, code, elapsed = _ctrl_c(
-        pytester,
-        ["-m", "pytest", "-v", "-rs"],
-        lambda: len([event for event in logged() if event.startswith("setup")]) >= 2,
-        (lambda: {"swallowed", "lingering"} <= set(logged())) if signals == 2 else None,
+    ready = [lambda: len([event for event in logged() if event.startswith("setup")]) >= 2]
+    if signals == 2:
+        ready.append(lambda: {"swallowed", "lingering"} <= set(logged()))
+    output, code, elapsed = ctrl_c(
+        pytester, ["-m", "pytest", "-v", "-rs", "-p", "no:cacheprovider", "test_mod.py"], *ready
     )
     return output, code, elapsed, logged()
 

@@ -81,15 +81,14 @@ from __future__ import annotations
 
 import collections
 import re
-import signal
-import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import ctrl_c
 
 PHASES = ("setup", "body", "teardown")
 FAULTS = (
@@ -536,11 +535,6 @@ def run_and_check(pytester: pytest.Pytester, phase: str, fault: str, blocking: b
 # Ctrl-C
 
 
-def _default_sigint() -> None:
-    # A runner started in the background may ignore SIGINT; the child must not inherit that.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
 @pytest.mark.parametrize("phase", PHASES)
 def test_ctrl_c_in_any_phase_tears_everything_down_and_exits_2(
@@ -550,43 +544,16 @@ def test_ctrl_c_in_any_phase_tears_everything_down_and_exits_2(
     fixture set up is torn down once, the bad case's output stays its own, no later test runs."""
     cases = write_test_file(pytester, phase, "sigint")
     events = pytester.path / "events.txt"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-v",
-            "-p",
-            "no:cacheprovider",
-            "--junitxml=junit.xml",
-            "-o",
-            "junit_logging=all",
-            "test_mod.py",
-        ],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=_default_sigint,
-    )
     ready = [f"reached {phase}", "teardown outer good1", "teardown outer good2"]
-    try:
-        deadline = time.monotonic() + 30
-        while not (events.exists() and all(r in events.read_text() for r in ready)):
-            assert proc.poll() is None, proc.communicate()[0]
-            assert time.monotonic() < deadline, "the bad case never reached its fault"
-            time.sleep(0.02)
-        time.sleep(0.1)  # let the bad case reach its await
-        proc.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        output, _ = proc.communicate(timeout=120)
-        elapsed = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    junit_args = ["--junitxml=junit.xml", "-o", "junit_logging=all"]
+    output, code, elapsed = ctrl_c(
+        pytester,
+        ["-m", "pytest", "-v", "-p", "no:cacheprovider", *junit_args, "test_mod.py"],
+        lambda: events.exists() and all(r in events.read_text() for r in ready),
+        settle=0.1,  # the bad case reaches its await
+    )
     lines = output.splitlines()
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert code == pytest.ExitCode.INTERRUPTED, output
     assert elapsed < 60, output  # not the bad case's 600 s (nor its timeout's)
     assert "KeyboardInterrupt" in output
     assert "INTERNALERROR" not in output

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import signal
-import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import default_sigint, summary
+from tests.conftest import ctrl_c, summary
 
 PRELUDE = """
 import asyncio
@@ -736,35 +735,19 @@ def test_a_second_ctrl_c_stops_at_once_while_a_teardown_is_stuck(pytester: pytes
         """,
     )
     log = pytester.path / "events.txt"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "test_both.py"],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=default_sigint,
+
+    def seen(text: str) -> Callable[[], bool]:
+        return lambda: log.exists() and text in log.read_text()
+
+    # The second Ctrl-C 0.2 s into the teardown: the first must not have ended the run then.
+    output, code, _ = ctrl_c(
+        pytester,
+        ["-m", "pytest", "-v", "-p", "no:cacheprovider", "test_both.py"],
+        seen("case running"),
+        seen("teardown begins"),
+        timeout=10,
     )
-
-    def wait_for(text: str) -> None:
-        deadline = time.monotonic() + 30
-        while not (log.exists() and text in log.read_text()):
-            assert proc.poll() is None, proc.communicate()[0]
-            assert time.monotonic() < deadline, f"never saw {text!r}"
-            time.sleep(0.02)
-
-    try:
-        wait_for("case running")
-        proc.send_signal(signal.SIGINT)
-        wait_for("teardown begins")
-        time.sleep(0.2)
-        assert proc.poll() is None, "the first Ctrl-C did not wait for the teardown"
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert code == pytest.ExitCode.INTERRUPTED, output
     assert "KeyboardInterrupt" in output
     assert "teardown ran to its end" not in events(pytester)
 

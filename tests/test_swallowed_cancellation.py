@@ -8,15 +8,11 @@ where the test waits; under -x it would not have run).
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.conftest import subtest_line, summary
-from tests.test_core import _default_sigint
+from tests.conftest import ctrl_c, subtest_line, summary
 
 # The inner files' start, and a step (of a function body) that waits 30 s in case ``n`` and
 # does ``catch`` with the CancelledError that cuts it short.
@@ -325,29 +321,15 @@ def _ctrl_c_two_that_ignore_it(pytester: pytest.Pytester, source: str) -> str:
 
 def _interrupt(pytester: pytest.Pytester, started: int) -> tuple[str, int]:
     """Run test_inner.py; Ctrl-C once ``started`` cases have logged "started"; its output and
-    exit code. Seconds; the generous timeout only stops a hang."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-v", "-rs", "-p", "no:cacheprovider", "test_inner.py"],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=_default_sigint,
-    )
+    exit code."""
     log = pytester.path / "log.txt"
-    try:
-        deadline = time.monotonic() + 30
-        while not log.exists() or log.read_text().count("started") < started:
-            assert proc.poll() is None, proc.communicate()[0]
-            assert time.monotonic() < deadline, "the cases never started"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    return output, proc.returncode
+
+    def ready() -> bool:
+        return log.exists() and log.read_text().count("started") >= started
+
+    command = ["-m", "pytest", "-v", "-rs", "-p", "no:cacheprovider", "test_inner.py"]
+    output, code, _ = ctrl_c(pytester, command, ready, settle=0)
+    return output, code
 
 
 FIXTURE_IGNORES_CANCELLATION = (
