@@ -593,6 +593,28 @@ def uncaptured_streams(config: pytest.Config) -> dict[str, Any]:
     return found
 
 
+def capture_streams(config: pytest.Config) -> dict[str, Any]:
+    """pytest's own stand-ins for ``sys.stdout``/``sys.stderr`` while it captures, by name.
+
+    They are ``sys.stdout`` again whenever pytest resumes its capture (its live logging
+    suspends and resumes it around each record), and what a test took as ``sys.stdout``
+    before its cases ran (at import, in a module fixture) is one of them. pytest 8.0-9.2:
+    CaptureManager._global_capturing is a MultiCapture whose out/err are a SysCapture whose
+    ``tmpfile`` it puts on ``sys`` (a CaptureIO, or a TeeCaptureIO with tee-sys), or an
+    FDCapture whose ``syscapture`` is one (its ``tmpfile`` the FDCapture's EncodedFile); with
+    ``--capture=no`` there are none.
+    """
+    capman = config.pluginmanager.getplugin("capturemanager")
+    capturing = getattr(capman, "_global_capturing", None)
+    found = {}
+    for name, part in (("stdout", "out"), ("stderr", "err")):
+        capture = getattr(capturing, part, None)
+        stream = getattr(getattr(capture, "syscapture", capture), "tmpfile", None)
+        if stream is not None:
+            found[name] = stream
+    return found
+
+
 # pytest 8.4-9.2: the unraisable and thread exception warnings (_pytest.unraisableexception,
 # _pytest.threadexception) end with _pytest.tracemalloc.tracemalloc_message of the object; a
 # pytest 8 without that import in those modules writes no such ending.

@@ -356,7 +356,7 @@ class ParentRun:
             self.context = contextvars.copy_context()
             self.census = TaskCensus(loop, noting=not self.tasks_run_on)
             with (
-                self.capture.active(),
+                self.capture.active(_compat.capture_streams(self.config)),
                 executor_work_in_case_context(),
                 log_file_per_case(self.config),
                 unraisable_per_case(

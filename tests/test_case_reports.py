@@ -484,3 +484,112 @@ def test_turning_pytests_plugin_off_warns_no_case_either(
     pair.assert_same()
     assert pair.parametrized_outcomes["test_it.py::test_x[2]"] == ["passed"]
     assert pair.parametrized.ret == 0
+
+
+PYTEST_STREAMS = """
+import logging
+import sys
+
+SAVED = {"out": sys.stdout, "err": sys.stderr}  # pytest's capture, taken at collection
+
+@pytest.fixture(scope="module")
+def handler():
+    # Made by the parent's setup: it writes to pytest's capture, not asyncgroup's stand-in.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("HANDLER %(message)s"))
+    logging.getLogger("app").addHandler(handler)
+    yield
+    logging.getLogger("app").removeHandler(handler)
+
+@cases("x", ["a", "b"])
+async def test_l(x, handler):
+    print(f"before {x}")
+    logging.getLogger("app").warning("log %s", x)  # live logging suspends pytest's capture
+    await asyncio.sleep(0.05)  # the cases overlap
+    print(f"after {x}")
+    print(f"saved {x}", file=SAVED["out"])
+    SAVED["err"].write(f"saved err {x}\\n")
+    assert False
+
+@cases("x", ["c", "d"])
+def test_d(x, handler):
+    logging.getLogger("app").warning("log %s", x)
+    print(f"after {x}")
+    assert False
+"""
+
+
+@pytest.mark.parametrize("options", [["-o", "log_cli=true"], ["--capture=sys"], []])
+def test_a_case_writing_to_pytests_own_capture_streams_writes_to_its_report(
+    differential: Differential, options: list[str]
+) -> None:
+    """What a case writes goes to its own report also when ``sys.stdout`` is pytest's capture
+    stream: put back by pytest's live logging, which suspends and resumes the capture around
+    each record, or taken before the cases ran (at import, or by a module fixture's handler),
+    as it goes to the test's report for a parametrized test (found by a new-user trial)."""
+    pair = differential.run(PYTEST_STREAMS, *options)
+    pair.assert_same()
+    for result in (pair.concurrent, pair.parametrized):
+        text = result.stdout.str()
+        for x, other in (("a", "b"), ("b", "a"), ("c", "d"), ("d", "c")):
+            test = "test_l" if x in "ab" else "test_d"
+            own = section(result, f"{test}[{x}]")
+            lines = ["after", "HANDLER log"] + (
+                ["before", "saved", "saved err"] if test == "test_l" else []
+            )
+            for line in lines:
+                assert f"{line} {x}\n" in own, text
+                assert f"{line} {other}\n" not in own, text
+
+
+SUBPROCESS_OUTPUT = """
+import subprocess
+import sys
+
+CHILD = (
+    "import sys, time; time.sleep(0.05); print('child', sys.argv[1]); "
+    "sys.stderr.write('child err ' + sys.argv[1] + '\\\\n')"
+)
+
+@cases("x", ["a", "b"])
+def test_run(x):
+    print(f"before {x}")
+    streams = {"stdout": sys.stdout, "stderr": sys.stderr}
+    subprocess.run([sys.executable, "-c", CHILD, x], **streams, check=True)
+    print(f"after {x}")
+    assert False
+
+@cases("x", ["c", "d"])
+async def test_exec(x):
+    print(f"before {x}")
+    streams = {"stdout": sys.stdout, "stderr": sys.stderr}
+    child = await asyncio.create_subprocess_exec(sys.executable, "-c", CHILD, x, **streams)
+    await child.wait()
+    print(f"after {x}")
+    assert False
+"""
+
+
+@pytest.mark.parametrize("capture", ["--capture=fd", "--capture=sys", "-s"])
+def test_a_subprocess_given_a_cases_stdout_writes_to_its_report(
+    differential: Differential, capture: str
+) -> None:
+    """``sys.stdout.fileno()`` in a case: under fd capture, a file of the case's own, so that a
+    subprocess given ``stdout=sys.stdout`` writes to the case's report, in order with what the
+    case prints, as to its parametrized test's; the terminal's under -s; and
+    ``--capture=sys`` refuses, as for the test (found by a new-user trial: it raised always)."""
+    pair = differential.run(SUBPROCESS_OUTPUT, capture, "--tb=short")
+    pair.assert_same()
+    for result in (pair.concurrent, pair.parametrized):
+        text = result.stdout.str()
+        for x, other in (("a", "b"), ("b", "a"), ("c", "d"), ("d", "c")):
+            own = section(result, f"test_{'run' if x in 'ab' else 'exec'}[{x}]")
+            if capture == "--capture=sys":
+                assert "UnsupportedOperation: fileno" in own, text
+            elif capture == "-s":
+                assert f"child {x}\n" in text, text  # on the terminal, in no report
+                assert "Captured stdout" not in own, text
+            else:
+                assert f"before {x}\nchild {x}\nafter {x}\n" in own, text
+                assert f"child err {x}" in own, text
+                assert f" {other}\n" not in own, text
