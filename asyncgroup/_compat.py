@@ -582,15 +582,7 @@ def uncaptured_streams(config: pytest.Config) -> dict[str, Any]:
     (``_old``: the stream it replaced) or an FDCapture whose ``syscapture`` is one; with
     ``--capture=no`` there are none (and nothing to undo).
     """
-    capman = config.pluginmanager.getplugin("capturemanager")
-    capturing = getattr(capman, "_global_capturing", None)
-    found = {}
-    for name, part in (("stdout", "out"), ("stderr", "err")):
-        capture = getattr(capturing, part, None)
-        stream = getattr(getattr(capture, "syscapture", capture), "_old", None)
-        if stream is not None:
-            found[name] = stream
-    return found
+    return _sys_capture_streams(config, "_old")
 
 
 def capture_streams(config: pytest.Config) -> dict[str, Any]:
@@ -604,12 +596,17 @@ def capture_streams(config: pytest.Config) -> dict[str, Any]:
     FDCapture whose ``syscapture`` is one (its ``tmpfile`` the FDCapture's EncodedFile); with
     ``--capture=no`` there are none.
     """
+    return _sys_capture_streams(config, "tmpfile")
+
+
+def _sys_capture_streams(config: pytest.Config, attribute: str) -> dict[str, Any]:
+    """``attribute`` of pytest's SysCapture of stdout and of stderr, by name (see above)."""
     capman = config.pluginmanager.getplugin("capturemanager")
     capturing = getattr(capman, "_global_capturing", None)
     found = {}
     for name, part in (("stdout", "out"), ("stderr", "err")):
         capture = getattr(capturing, part, None)
-        stream = getattr(getattr(capture, "syscapture", capture), "tmpfile", None)
+        stream = getattr(getattr(capture, "syscapture", capture), attribute, None)
         if stream is not None:
             found[name] = stream
     return found
