@@ -547,7 +547,8 @@ import subprocess
 import sys
 
 CHILD = (
-    "import sys, time; time.sleep(0.05); print('child', sys.argv[1]); "
+    # One write each: under -s the cases' children write to the terminal at the same time.
+    "import sys, time; time.sleep(0.05); sys.stdout.write('child ' + sys.argv[1] + '\\\\n'); "
     "sys.stderr.write('child err ' + sys.argv[1] + '\\\\n')"
 )
 
