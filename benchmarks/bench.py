@@ -297,6 +297,21 @@ async def test_case(subtests):
 }
 
 
+# pytest's own floor: the same pytest command (mode flags included) on one plain
+# pytest-asyncio test that sleeps as a case does. No run of N cases under pytest can take less:
+# it is pytest's start-up, collection and reporting of a single test, with the sleep.
+FLOOR_TEST = """\
+import asyncio
+
+import pytest
+
+
+@pytest.mark.asyncio
+async def test_case():
+    await asyncio.sleep({sleep})
+"""
+
+
 def parametrized_tests(marker: str) -> dict[str, str]:
     """Plain parametrized async tests, each marked with ``marker``."""
     return {
@@ -676,6 +691,7 @@ def write_files(tmpdir: Path, workload: str, tests: dict[str, str], n: int, slee
     (tmpdir / "pytest.ini").write_text(PYTEST_INI)
     (tmpdir / "test_bench.py").write_text(tests[workload].format(n=n, sleep=sleep_src))
     (tmpdir / "bare.py").write_text(BARE_SCRIPTS[workload].format(n=n, sleep=sleep_src))
+    (tmpdir / "test_floor.py").write_text(FLOOR_TEST.format(sleep=sleep_src))
 
 
 def measure(
@@ -703,6 +719,10 @@ def measure(
             *mode_flags,
             "test_bench.py",
         ]
+        # For asyncgroup, pytest's floor too (see FLOOR_TEST): what part of its wall time any
+        # pytest run would take. Not for the peers: the floor is the same.
+        floor_cmd = None if runner.requirements else [*pytest_cmd[:-1], "test_floor.py"]
+        floor_runs: list[dict[str, float]] = []
         bare_runs: list[dict[str, float]] = []
         runs: list[dict[str, float]] = []
         for i in range(1, args.repeat + 1):
@@ -722,10 +742,17 @@ def measure(
                 print(f"  {what}: {row['error']}", file=sys.stderr, flush=True)
                 return row
             runs.append({"wall_s": wall, "peak_mib": rss, "cpu_s": cpu})
+            if floor_cmd is not None:
+                code, floor, _, floor_cpu = run_child(floor_cmd, tmpdir, log)
+                if code != 0:
+                    fail(f"pytest floor {workload} mode={mode}", floor_cmd, log, f"exit {code}")
+                floor_runs.append({"wall_s": floor, "cpu_s": floor_cpu})
             print(
                 f"  {what} run {i}/{args.repeat}: "
                 f"bare {bare_runs[-1]['wall_s']:.2f}s {bare_runs[-1]['peak_mib']:.1f}MiB, "
-                f"pytest {wall:.2f}s {rss:.1f}MiB {cpu:.2f}s CPU  [{summary}] load {load()}",
+                f"pytest {wall:.2f}s {rss:.1f}MiB {cpu:.2f}s CPU  [{summary}]"
+                + (f", floor {floor_runs[-1]['wall_s']:.2f}s" if floor_runs else "")
+                + f" load {load()}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -734,10 +761,21 @@ def measure(
     wall = statistics.median(r["wall_s"] for r in runs)
     bare_mib = statistics.median(r["peak_mib"] for r in bare_runs)
     mib = statistics.median(r["peak_mib"] for r in runs)
+    floor_wall = statistics.median(r["wall_s"] for r in floor_runs) if floor_runs else None
+    floor_cpu = statistics.median(r["cpu_s"] for r in floor_runs) if floor_runs else None
     row.update(
         bare_wall_s=bare_wall,
         wall_s=wall,
         ratio=wall / bare_wall,
+        # pytest's floor, and the ratio it alone would give: no ratio of a pytest run is below.
+        floor_wall_s=floor_wall,
+        floor_ratio=None if floor_wall is None else floor_wall / bare_wall,
+        floor_cpu_s=floor_cpu,
+        # The floor's ratio on an idle machine, as est_ratio.
+        floor_est_ratio=None
+        if floor_cpu is None
+        else (floor_cpu + args.sleep)
+        / (statistics.median(r["cpu_s"] for r in bare_runs) + args.sleep),
         bare_peak_mib=bare_mib,
         peak_mib=mib,
         mib_ratio=mib / bare_mib,
@@ -762,6 +800,7 @@ def measure(
         summary=summary,
         bare_runs=bare_runs,
         runs=runs,
+        floor_runs=floor_runs,
     )
     return row
 
@@ -811,6 +850,8 @@ COLUMNS = [
     ("bare s", "bare_wall_s", "{:>7.2f}"),
     ("pytest s", "wall_s", "{:>8.2f}"),
     ("ratio", "ratio", "{:>6.2f}"),
+    ("floor s", "floor_wall_s", "{:>7.2f}"),
+    ("floor ratio", "floor_ratio", "{:>11.2f}"),
     ("bare MiB", "bare_peak_mib", "{:>8.1f}"),
     ("MiB", "peak_mib", "{:>7.1f}"),
     ("MiB ratio", "mib_ratio", "{:>9.2f}"),
@@ -876,7 +917,9 @@ def check_goals(results: list[dict[str, Any]]) -> tuple[list[str], int]:
             if r["ratio"] > max_ratio:
                 missed.append(
                     f"{where}: ratio {r['ratio']:.2f} > {max_ratio} "
-                    f"(idle-machine estimate from CPU seconds: {r['est_ratio']:.2f})"
+                    f"(idle-machine estimate from CPU seconds: {r['est_ratio']:.2f}; "
+                    f"pytest's floor alone: {r['floor_ratio']:.2f}, estimated "
+                    f"{r['floor_est_ratio']:.2f})"
                 )
         if max_mib_ratio is not None:
             checked += 1
