@@ -37,6 +37,7 @@ from asyncgroup._refuse import refuse_patch_above, refuse_unittest, refuse_witho
 from asyncgroup._runner import (
     held_teardown_key,
     last_case_key,
+    last_sections_key,
     report_cases_not_run,
     runs_no_case,
 )
@@ -550,8 +551,12 @@ def _teardown_of_last_case(item: pytest.Item, report: pytest.TestReport) -> None
     else:
         reporter = CaseReporter(item, False, None)
     reporter.file_under_case(report, last)
-    if held is not None:  # one teardown report for the case, with its output
-        report.sections[:0] = held.sections
+    # One teardown report for the case, as its parametrized test's: its own output (of every
+    # phase), then the parent's teardown's (its wider fixtures' finalizers). The parent's setup
+    # output is not the case's: that test's own setup would not have set those fixtures up.
+    teardown = [section for section in report.sections if section[0].endswith(" teardown")]
+    report.sections[:] = [*item.stash.get(last_sections_key, []), *teardown]
+    item.stash[last_sections_key] = []
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1410,6 +1410,10 @@ class ParentRun:
             self._cancel_all("reporting failed")
             return
         self.done += 1
+        if case is self.last_case and reports:
+            # Its output, for a failed teardown of the parent (see _plugin._teardown_of_last_case):
+            # its last report carries that of every phase.
+            self.item.stash[last_sections_key] = list(reports[-1].sections)
         if case is self.last_case and reports[-1].when == "teardown" and reports[-1].passed:
             # The parent's teardown is the last case's (see _plugin.pytest_runtest_makereport):
             # this report of the case's own teardown waits for it, to be one with it.
@@ -1648,6 +1652,8 @@ async def run_parent(
 last_case_key = pytest.StashKey[Case | None]()
 # On a parent: the passing teardown report of its last case, when every phase is reported.
 held_teardown_key = pytest.StashKey[pytest.TestReport | None]()
+# On a parent: the sections of its last case's reports (what it wrote in each phase).
+last_sections_key = pytest.StashKey[list[tuple[str, str]]]()
 
 
 def _sharded(table: CaseTable, shard: int | None) -> list[Case]:

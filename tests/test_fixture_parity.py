@@ -11,7 +11,7 @@ import textwrap
 from xml.etree import ElementTree
 
 import pytest
-from differential import SET_UP_RECORDED, Differential, skipped_whole
+from differential import SET_UP_RECORDED, Differential, section, skipped_whole
 
 from tests.conftest import summary
 
@@ -75,7 +75,9 @@ def test_a_test_with_one_case_to_run_is_set_up(differential: Differential) -> No
 TEARDOWN_ERRORS = """
 @pytest.fixture(scope="module")
 def database():
+    print("module setup")
     yield
+    print("module teardown")
     raise RuntimeError("module teardown broke")
 
 
@@ -94,6 +96,7 @@ class TestC:
 
 @cases("c", ["a", "b", "c"])
 async def test_x(c, database):
+    print("case", c)
     await asyncio.sleep(0.05 if c == "a" else 0)  # the last case is not the last to end
 """
 
@@ -114,6 +117,17 @@ def test_a_wider_fixtures_teardown_error_is_the_last_cases(
     )
     assert pair.parametrized_outcomes["test_it.py::test_x[c]"] == ["passed", "error"]
     pair.assert_same_short_summary()
+    # The error's output: the last test's own, then the module's teardown (not its setup,
+    # which was the first test's).
+    captured = [
+        section(result, "ERROR at teardown of test_x[c]")
+        .partition("\n----")[2]
+        .partition(" generated xml file")[0]  # the last section runs on to the JUnit line
+        for result in (pair.concurrent, pair.parametrized)
+    ]
+    assert captured[0] == captured[1], captured
+    assert "case c" in captured[1], captured
+    assert "module teardown" in captured[1], captured
     errors = []
     for folder in ("concurrent", "parametrized"):
         junit = (differential.pytester.path / folder / "junit.xml").read_text()
