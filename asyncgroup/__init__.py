@@ -158,6 +158,7 @@ def concurrent_group(
     timeout: float | None = None,
     max_concurrency: int | None = None,
     fail_fast: bool | None = None,
+    **unknown: Any,
 ) -> Any:
     """Run separate test functions concurrently, as the cases of one parent test.
 
@@ -172,9 +173,9 @@ def concurrent_group(
     and the group runs the selected ones. ``timeout`` is seconds per test, ``max_concurrency``
     bounds the tests in flight, ``fail_fast`` cancels the rest after the first failure; an option
     given on one test applies to the whole group (None: not given here). Misuse (a name that is
-    not a string, conflicting options, a decorated non-test) is a collection error naming the
-    test; something that is neither a function nor a class raises TypeError.
+    not a string, conflicting options, an unknown keyword argument, a decorated non-test) is a
+    collection error naming the test; something that is neither a function nor a class raises
+    TypeError.
     """
-    return declare(
-        args, {"timeout": timeout, "max_concurrency": max_concurrency, "fail_fast": fail_fast}
-    )
+    options = {"timeout": timeout, "max_concurrency": max_concurrency, "fail_fast": fail_fast}
+    return declare(args, options, unknown)

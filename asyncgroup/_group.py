@@ -41,7 +41,7 @@ class GroupSpec:
         return f"@concurrent_group({', '.join(given)})" if given else "@concurrent_group"
 
 
-def _check(name: object, options: dict[str, Any]) -> GroupSpec:
+def _check(name: object, options: dict[str, Any], unknown: dict[str, Any]) -> GroupSpec:
     try:
         if name is not None and (not isinstance(name, str) or not name.strip()):
             msg = (
@@ -54,6 +54,14 @@ def _check(name: object, options: dict[str, Any]) -> GroupSpec:
         fail_fast = options["fail_fast"]
         if fail_fast is not None and not isinstance(fail_fast, bool):
             msg = f"fail_fast must be True or False, got {short_repr(fail_fast)}"
+            raise ValueError(msg)
+        if unknown:
+            # As @concurrent_cases reports its own (a raw TypeError would name no test).
+            msg = (
+                f"@concurrent_group got unknown keyword argument(s) {', '.join(sorted(unknown))}; "
+                f"it takes the group name (first, not as a keyword), timeout, max_concurrency "
+                f"and fail_fast"
+            )
             raise ValueError(msg)
         return GroupSpec(
             name,
@@ -86,10 +94,11 @@ def is_test_function(obj: object) -> bool:
     return callable(obj) and (hasattr(obj, "__code__") or hasattr(obj, CASES_ATTRIBUTE))
 
 
-def declare(args: tuple[Any, ...], options: dict[str, Any]) -> Any:
-    """The decorator's work; ``args`` are its positional arguments."""
+def declare(args: tuple[Any, ...], options: dict[str, Any], unknown: dict[str, Any]) -> Any:
+    """The decorator's work; ``args`` are its positional arguments, ``unknown`` the keyword
+    arguments it does not take."""
     if len(args) == 1 and isinstance(args[0], type):  # @concurrent_group on a class
-        return _apply(args[0], _check(None, options))
+        return _apply(args[0], _check(None, options, unknown))
     if len(args) == 1 and is_test_function(args[0]):  # bare @concurrent_group on a function
         spec = GroupSpec(
             None,
@@ -108,7 +117,7 @@ def declare(args: tuple[Any, ...], options: dict[str, Any]) -> Any:
             ),
         )
     else:
-        spec = _check(args[0] if args else None, options)
+        spec = _check(args[0] if args else None, options, unknown)
 
     def decorate(obj: Any) -> Any:
         return _apply(obj, spec)

@@ -496,6 +496,25 @@ class CaseReporter:
             self.test_line,
         )
 
+    def warn_returned(self, case_id: str, value: object) -> None:
+        """pytest's warning for a test function that returned a value, naming the case by its
+        node id, as its pytest_pyfunc_call names a test (the same words, pytest 8.4 and 9.2)."""
+        msg = (
+            f"Test functions should return None, but {self.nodeid(case_id)} returned "
+            f"{type(value)!r}.\n"
+            "Did you mean to use `assert` instead of `return`?\n"
+            "See https://docs.pytest.org/en/stable/how-to/assert.html#return-not-none for more "
+            "information."
+        )
+        # Located at the test, as the case's other warnings from asyncgroup are: pytest's own
+        # location (the line in pytest_pyfunc_call that warns) would point into pytest.
+        warnings.warn_explicit(
+            pytest.PytestReturnNotNoneWarning(msg),
+            pytest.PytestReturnNotNoneWarning,
+            self.test_path,
+            self.test_line,
+        )
+
     def _skip(self, reason: str) -> tuple[str, int, str]:
         # As pytest reports a skip mark: at the test's location.
         return (self.test_path, self.test_line, f"Skipped: {reason}")

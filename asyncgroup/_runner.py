@@ -1240,7 +1240,7 @@ class ParentRun:
         steps = self._steps(case, member, "call", threaded=True)
         thread = CaseThread(case.id, member.func, bound_args, kwargs, steps)
         try:
-            await thread.run()
+            returned = await thread.run()
         except asyncio.CancelledError:
             timed_out = deadline is not None and deadline.expired
             stack = thread.stack() if timed_out else None  # where the timeout found it
@@ -1253,6 +1253,12 @@ class ParentRun:
                 raise
             assert deadline is not None
             raise timeout_error(deadline, "body (in its thread)", stack) from None
+        if returned is not None:
+            # pytest warns of a test that returns a value when it calls the test: the case's
+            # twin gets that warning; issued from the case's task, it is filed under the case,
+            # and an error under -W error fails its call. (pytest-asyncio gives an async test
+            # none.)
+            member.reporter.warn_returned(case.id, returned)
 
     async def _teardown(
         self,

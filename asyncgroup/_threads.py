@@ -45,7 +45,9 @@ class CaseThread:
         self._entry: types.FrameType | None = None
         self._ended: asyncio.Future[None] | None = None  # resolved when the thread finishes
 
-    async def run(self) -> None:
+    async def run(self) -> Any:
+        """Run the body in its thread; what it returned (a test should return None: see
+        _runner's _call_in_thread)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[bool, Any]] = loop.create_future()
         ended = self._ended = loop.create_future()
@@ -79,6 +81,7 @@ class CaseThread:
         ok, value = await future
         if not ok:
             raise value
+        return value
 
     async def ended(self, seconds: float) -> None:
         """Wait until the thread has finished, ``seconds`` at most: a case stopped while its

@@ -1308,6 +1308,37 @@ async def test_d(database, n):
         ),
         pytest.param(
             """
+            @concurrent_group("g", shards=2, retries=1)
+            async def test_a():
+                pass
+            """,
+            "In test_a: @concurrent_group got unknown keyword argument(s) retries, shards; it "
+            "takes the group name (first, not as a keyword), timeout, max_concurrency and "
+            "fail_fast",
+            id="unknown-keywords",
+        ),
+        pytest.param(
+            """
+            @concurrent_group(shards=2)
+            class TestA:
+                async def test_a(self):
+                    pass
+            """,
+            "In TestA: @concurrent_group got unknown keyword argument(s) shards; it takes*",
+            id="unknown-keyword-on-a-class",
+        ),
+        pytest.param(
+            """
+            @concurrent_group(name="g")
+            async def test_a():
+                pass
+            """,
+            "In test_a: @concurrent_group got unknown keyword argument(s) name; it takes the "
+            "group name (first, not as a keyword)*",
+            id="name-as-a-keyword",
+        ),
+        pytest.param(
+            """
             @concurrent_group("g")
             async def helper():
                 pass
@@ -1838,3 +1869,65 @@ def test_a_warning_both_tests_raise_at_one_line_is_filed_for_each(
         nodeids = sorted(line for line in listed.splitlines() if line.startswith(module))
         assert nodeids == [f"{module}.py::test_a", f"{module}.py::test_b"], text
         assert summary(result)["warnings"] == 2, text
+
+
+@pytest.mark.parametrize(
+    "option", [[], ["-W", "error::pytest.PytestReturnNotNoneWarning"]], ids=["", "Werror"]
+)
+def test_a_plain_def_test_that_returns_a_value_warns_as_without_the_group(
+    pytester: pytest.Pytester, option: list[str]
+) -> None:
+    """pytest's PytestReturnNotNoneWarning, naming the test, filed under it; under -W error it
+    fails the test. A plain def test of a group got none (found by a user trial); pytest-asyncio
+    gives an async one none, with or without the group."""
+    write_pair(
+        pytester,
+        """
+        import time
+        from asyncgroup import concurrent_group
+
+        @concurrent_group("r")
+        def test_sync_returns():
+            time.sleep(0.05)
+            return 5
+
+        @concurrent_group("r")
+        def test_other():
+            pass
+
+        @concurrent_group("r")
+        async def test_async_returns():
+            return 5
+        """,
+    )
+    # Not compare(): the message names the test by its node id, which has the module's name.
+    grouped = run(pytester, "test_grouped", *option)
+    plain = run(pytester, "test_plain", *option)
+    tests = {
+        key: (outcome, message.replace("test_grouped.py", "test_plain.py"))
+        for key, (outcome, message) in junit(pytester.path / "test_grouped.xml").items()
+        if not key.startswith("concurrent_group")
+    }
+    assert tests == junit(pytester.path / "test_plain.xml")
+    assert grouped.ret == plain.ret
+    assert tests["test_sync_returns"][0] == ("failure" if option else "passed")
+    assert tests["test_async_returns"][0] == "passed"
+    for result, module in ((grouped, "test_grouped"), (plain, "test_plain")):
+        warning = (
+            f"PytestReturnNotNoneWarning: Test functions should return None, but "
+            f"{module}.py::test_sync_returns returned <class 'int'>."
+        )
+        text = result.stdout.str()
+        if option:
+            result.stdout.fnmatch_lines(
+                [
+                    f"E *pytest.{warning}",
+                    f"FAILED {module}.py::test_sync_returns - pytest.PytestReturnNotNoneWarning*",
+                ]
+            )
+            continue
+        listed = text[text.index("warnings summary") : text.index("-- Docs")]
+        nodeids = [line for line in listed.splitlines() if line.startswith(module)]
+        assert nodeids == [f"{module}.py::test_sync_returns"], text
+        assert warning in listed, text
+        assert summary(result)["warning"] == 1, text

@@ -555,6 +555,64 @@ def test_an_unknown_mark_added_in_a_case_warns_as_for_its_test(differential: Dif
     assert "PytestUnknownMarkWarning: Unknown pytest.mark.unknown_tag" in summary_[0][0]
 
 
+RETURNS = """
+    import time
+
+    @cases("n", [1, 2, 0])
+    def test_x(n):
+        time.sleep(0.05)
+        return n or None  # case 0 returns None
+
+    @cases("n", [1])
+    async def test_async(n):  # pytest-asyncio gives an async test that returns no warning
+        return n
+"""
+
+
+@pytest.mark.parametrize(
+    "option",
+    [[], ["-n", "2"], ["-W", "error::pytest.PytestReturnNotNoneWarning"]],
+    ids=["", "xdist", "Werror"],
+)
+def test_a_plain_def_case_that_returns_a_value_warns_as_its_test(
+    differential: Differential, option: list[str]
+) -> None:
+    """pytest's PytestReturnNotNoneWarning for a test that returns a value, with the case's
+    node id, filed under the case; under -W error it fails the case. A plain def case got
+    none: its thread's return value was dropped (found by a user trial)."""
+    # The parametrized header marks every test asyncio, which pytest-asyncio warns of on a def.
+    differential.ini_lines.append(
+        "filterwarnings = ignore:The test <Function test_x.* is not an async function"
+    )
+    pair = differential.run(RETURNS, "-rA", *option)
+    pair.assert_same(
+        "*Test functions should return None, but test_it.py::test_x[[]1[]] returned <class 'int'>.",
+        "*Did you mean to use `assert` instead of `return`?",
+    )
+    pair.assert_same_counts()
+    outcomes = pair.parametrized_outcomes
+    strict = "-W" in option
+    assert outcomes["test_it.py::test_x[2]"] == ["failed" if strict else "passed"]
+    assert outcomes["test_it.py::test_x[0]"] == outcomes["test_it.py::test_async[1]"] == ["passed"]
+    if strict:
+        pair.assert_same_short_summary()
+        return
+    # Under the case's node id (the location differs: pytest's own line, the test's here).
+    for result in (pair.concurrent, pair.parametrized):
+        listed = [
+            (nodeids, message.splitlines()[0].split(": ", 1)[1])
+            for message, nodeids in warnings_summary(result)
+        ]
+        assert listed == [
+            (
+                [f"test_it.py::test_x[{n}]"],
+                "PytestReturnNotNoneWarning: Test functions should return None, but "
+                f"test_it.py::test_x[{n}] returned <class 'int'>.",
+            )
+            for n in (1, 2)
+        ], pair._both()
+
+
 def test_a_cases_malformed_filterwarnings_mark_is_pytests_usage_error(
     differential: Differential,
 ) -> None:
