@@ -7,9 +7,8 @@ and the root logger route each write or record to the buffers of the case that m
 made outside any case go where they would have gone anyway (pytest's capture of the parent).
 
 File-descriptor level writes (subprocesses, C extensions) cannot be attributed to a case; they
-stay in the parent's report. But a case that asks ``sys.stdout.fileno()`` (to give a subprocess
-its stdout, say) gets a file of its own, as pytest's capture gives a test the descriptor of its
-capture's file: what is written there is the case's output (see CaseFile).
+stay in the parent's report: ``sys.stdout.fileno()`` in a case is the descriptor of pytest's
+capture (as for a test: a subprocess given ``stdout=sys.stdout`` works), not one of the case's.
 
 Under ``-s`` a case's writes reach the terminal, but capsys and kin capture for the case that asks
 for them, as pytest's capture fixtures do for a test.
@@ -23,13 +22,10 @@ runs in a copy of the submitter's context, whichever case started the pool's thr
 
 from __future__ import annotations
 
-import codecs
 import contextvars
 import io
 import logging
-import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -47,7 +43,6 @@ class CaseOutput:
         "case_id",
         "ended",
         "err",
-        "files",
         "fixture",
         "log_file",
         "out",
@@ -72,8 +67,6 @@ class CaseOutput:
         # none of them; buffer() makes them.
         self.out: list[str] | None = None
         self.err: list[str] | None = None
-        # By stream ("out", "err"), the file whose descriptor the case was given (see CaseFile).
-        self.files: dict[str, CaseFile] | None = None
         self.records: list[logging.LogRecord] | None = None  # for the report of the phase running
         self.when = "setup"  # the phase running
         self.caplog: CaplogHandler | None = None  # once the case asks for caplog
@@ -111,69 +104,18 @@ class CaseOutput:
             self.caplog.begin(when)
 
     def end(self) -> None:
-        """The case is torn down: what it still writes is the parent's; its log file is closed,
-        and the files whose descriptors it was given."""
+        """The case is torn down: what it still writes is the parent's; its log file is closed."""
         self.ended = True
         if self.log_file is not None:
             self.log_file.close()
             self.log_file = None
-        for file in (self.files or {}).values():
-            file.close()
-
-    def file(self, stream: str) -> CaseFile:
-        """The case's own file for ``stream`` ("out", "err"), made on first use."""
-        with _first_write:
-            files = self.files = self.files or {}
-            if stream not in files:
-                files[stream] = CaseFile()
-            return files[stream]
-
-    def drain(self, stream: str) -> None:
-        """What was written to the case's file for ``stream`` since, onto its buffer."""
-        file = self.files.get(stream) if self.files is not None else None
-        if file is not None:
-            text = file.read_new()
-            if text:
-                self.buffer(stream).append(text)
 
     def readouterr(self) -> tuple[str, str]:
-        if self.files is not None:
-            self.drain("out")
-            self.drain("err")
         out, err = "".join(self.out or ()), "".join(self.err or ())
         for written in (self.out, self.err):
             if written is not None:
                 written.clear()  # in place: a thread of the case may be appending to it
         return out, err
-
-
-class CaseFile:
-    """A file whose descriptor a case was given as its ``sys.stdout`` (or stderr): what a
-    subprocess writes there is read, as it comes, onto the case's buffer (at the case's next
-    write to that stream, and when each phase ends), so that it stays in order with what the
-    case prints."""
-
-    def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the case's output)
-        self._read = 0  # bytes read so far: by position, as the writers share the file offset
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._lock = threading.Lock()  # the case's threads drain too
-
-    def fileno(self) -> int:
-        return self._file.fileno()
-
-    def read_new(self) -> str:
-        with self._lock:
-            if self._file.closed:
-                return ""
-            fd = self._file.fileno()
-            data = os.pread(fd, os.fstat(fd).st_size - self._read, self._read)
-            self._read += len(data)
-            return self._decoder.decode(data)
-
-    def close(self) -> None:
-        with self._lock:
-            self._file.close()
 
 
 current_output: contextvars.ContextVar[CaseOutput | None] = contextvars.ContextVar(
@@ -262,8 +204,6 @@ class _CaseStream(io.TextIOBase):
         if not self._captured:
             self.fallback.write(text)
             return
-        if output.files is not None:  # what a subprocess wrote before this, first
-            output.drain(self._stream)
         output.buffer(self._stream).append(text)
         if self._tee is not None:
             self._tee.write(text)
@@ -278,14 +218,10 @@ class _CaseStream(io.TextIOBase):
         return self.fallback.isatty()
 
     def fileno(self) -> int:
-        """In a case whose output is captured, the descriptor of a file of the case's own (see
-        CaseFile), as pytest's fd capture gives a test its capture file's; else, and where
-        the stream beneath has none (pytest's ``--capture=sys`` raises), the stream's."""
-        fileno = self.fallback.fileno()
-        output = running_output()
-        if output is None or not self._captured:
-            return int(fileno)
-        return output.file(self._stream).fileno()
+        """The stream's beneath (io.TextIOBase's own raises): pytest's capture file under fd
+        capture, fd 1 or 2 under ``-s``; ``--capture=sys`` raises, as for a test. What is
+        written there is not told apart per case (see the module's docstring)."""
+        return int(self.fallback.fileno())
 
     def writable(self) -> bool:
         return True
@@ -453,8 +389,8 @@ class CaseCapture:
         """Route the cases' writes and records while a parent runs. ``pytest_streams``: by
         ``sys`` name, pytest's own capture streams (see _compat.capture_streams), whose
         writes are routed too: ``sys.stdout`` is pytest's again whenever pytest resumes its
-        capture (around each live log record), until the stand-ins are installed again, and
-        a test may hold one it took before its cases ran."""
+        capture (after a plugin's ``global_and_fixture_disabled()``), until the stand-ins are
+        installed again, and a test may hold one it took before its cases ran."""
         routed = []
         for name, stream in pytest_streams.items():
             try:  # an instance attribute, which print() and logging's handlers call
@@ -468,14 +404,25 @@ class CaseCapture:
         others = [handler for handler in root.handlers if handler is not self._handler]
         for handler in others:
             handler.addFilter(self._shown)
-        root.addHandler(self._handler)
+        # And the loggers that do not propagate to the root, which pytest gave its handlers
+        # too (pytest 9.2 does, 8.4 does not): a case's records there are its own as well.
+        loggers = [root] + [
+            logger
+            for logger in root.manager.loggerDict.values()
+            if isinstance(logger, logging.Logger)
+            and not logger.propagate
+            and any(handler in logger.handlers for handler in others)
+        ]
+        for logger in loggers:
+            logger.addHandler(self._handler)
         self.install_streams()
         try:
             yield
         finally:
             for stream in routed:
                 del stream.write
-            root.removeHandler(self._handler)
+            for logger in loggers:
+                logger.removeHandler(self._handler)
             for handler in others:
                 handler.removeFilter(self._shown)
             for name, stream in self.streams.items():

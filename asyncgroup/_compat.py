@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -543,6 +544,12 @@ def suspend_capture(config: pytest.Config) -> Any:
     return capman.global_and_fixture_disabled() if capman is not None else nullcontext()
 
 
+# terminal_reachable's: one undoing of the redirection at a time, the outermost, whichever
+# thread asks (the loop's reports, a def case's live log record).
+_reachable_lock = threading.RLock()
+_reachable_depth = 0
+
+
 @contextmanager
 def terminal_reachable(config: pytest.Config) -> Iterator[None]:
     """Let the terminal reporter write mid-test, leaving ``sys.stdout``/``sys.stderr`` alone.
@@ -551,26 +558,66 @@ def terminal_reachable(config: pytest.Config) -> Iterator[None]:
     printing in that moment would print to the terminal instead of its report. The terminal
     reporter writes to the real stdout object it took at start-up, so only the file-descriptor
     redirection of ``--capture=fd`` (the default) needs undoing; with ``sys`` or ``no`` nothing
-    does. pytest 8.0-9.2: CaptureManager._global_capturing is a MultiCapture whose out/err are
+    does. Nested or from several threads at once, the outermost undoes and redoes it.
+    pytest 8.0-9.2: CaptureManager._global_capturing is a MultiCapture whose out/err are
     FDCapture objects with targetfd, targetfd_save and tmpfile while capturing fds.
     """
-    capman = config.pluginmanager.getplugin("capturemanager")
-    capturing = getattr(capman, "_global_capturing", None)
-    streams: list[Any] = [getattr(capturing, "out", None), getattr(capturing, "err", None)]
-    redirected = [
-        capture
-        for capture in streams
-        if getattr(capture, "targetfd_save", None) is not None
-        and getattr(capture, "_state", None) == "started"
-    ]
-    for capture in redirected:
-        capture.tmpfile.flush()
-        os.dup2(capture.targetfd_save, capture.targetfd)
+    global _reachable_depth
+    with _reachable_lock:
+        redirected: list[Any] = []
+        if _reachable_depth == 0:
+            capman = config.pluginmanager.getplugin("capturemanager")
+            capturing = getattr(capman, "_global_capturing", None)
+            streams: list[Any] = [getattr(capturing, "out", None), getattr(capturing, "err", None)]
+            redirected = [
+                capture
+                for capture in streams
+                if getattr(capture, "targetfd_save", None) is not None
+                and getattr(capture, "_state", None) == "started"
+            ]
+            for capture in redirected:
+                capture.tmpfile.flush()
+                os.dup2(capture.targetfd_save, capture.targetfd)
+        _reachable_depth += 1
+        try:
+            yield
+        finally:
+            _reachable_depth -= 1
+            for capture in redirected:
+                os.dup2(capture.tmpfile.fileno(), capture.targetfd)
+
+
+class _TerminalOnly:
+    """Stands in for pytest's capture manager in its live logging handler (see below)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+
+    def global_and_fixture_disabled(self) -> Any:
+        return terminal_reachable(self._config)
+
+
+@contextmanager
+def live_logging_beside_cases(config: pytest.Config) -> Iterator[None]:
+    """While cases run, pytest's live logging (log_cli) writes each record to the terminal
+    without suspending pytest's capture. Its suspension around each record put the real
+    ``sys.stdout`` back, then pytest's capture stream, in place of asyncgroup's stand-in, from
+    whichever thread logged (a def case's), while other cases' threads printed.
+    pytest 8.0-9.2: LoggingPlugin.log_cli_handler is a _LiveLoggingStreamHandler whose emit()
+    enters ``self.capture_manager.global_and_fixture_disabled()`` (None: no capture plugin) and
+    writes to the terminal reporter; without log_cli, a _LiveLoggingNullHandler without it.
+    """
+    plugin = config.pluginmanager.get_plugin("logging-plugin")
+    handler = getattr(plugin, "log_cli_handler", None)
+    capman = getattr(handler, "capture_manager", None)
+    if capman is None:
+        yield
+        return
+    handler.capture_manager = _TerminalOnly(config)  # type: ignore[union-attr]
     try:
         yield
     finally:
-        for capture in redirected:
-            os.dup2(capture.tmpfile.fileno(), capture.targetfd)
+        handler.capture_manager = capman  # type: ignore[union-attr]
 
 
 def uncaptured_streams(config: pytest.Config) -> dict[str, Any]:

@@ -140,7 +140,7 @@ class Phase:
         if output is not None:
             if output.fixture is not None:  # capsys and kin: what the case did not read
                 output.fixture.phase_ended(output)
-            if output.out or output.err or output.files:
+            if output.out or output.err:
                 self.out, self.err = output.readouterr()
             if output.records:
                 self.records, output.records = output.records, None

@@ -357,6 +357,7 @@ class ParentRun:
             self.census = TaskCensus(loop, noting=not self.tasks_run_on)
             with (
                 self.capture.active(_compat.capture_streams(self.config)),
+                _compat.live_logging_beside_cases(self.config),
                 executor_work_in_case_context(),
                 log_file_per_case(self.config),
                 unraisable_per_case(
