@@ -48,6 +48,7 @@ class CaseOutput:
         "out",
         "records",
         "reporter",
+        "uncaptured",
         "unraisable",
         "warning_frames",
         "warnings",
@@ -62,6 +63,9 @@ class CaseOutput:
         self.ended = False
         # The case's capsys (or kin) while it captures: it takes the case's writes first.
         self.fixture: FixtureCapture | None = None
+        # Inside capsys.disabled() (or global_and_fixture_disabled()): its writes go to the
+        # terminal, as a test's do (see _runner's capture_disabled); nested blocks counted.
+        self.uncaptured = 0
         self.log_file: Any = None  # set by set_log_path() in the case (_case_log_file)
         # What the case wrote, logged, warned...: None until its first, as most cases have
         # none of them; buffer() makes them.
@@ -170,17 +174,26 @@ class _CaseStream(io.TextIOBase):
     """Stands in for sys.stdout/sys.stderr: a case's writes go to that case's buffer."""
 
     def __init__(
-        self, fallback: TextIO, stream: str, captured: bool, tee: TextIO | None = None
+        self,
+        fallback: TextIO,
+        stream: str,
+        captured: bool,
+        tee: TextIO | None = None,
+        terminal: TextIO | None = None,
     ) -> None:
         self.fallback = fallback
         self._stream = stream
         self._captured = captured  # False under -s: a case's writes reach the terminal
         self._tee = tee  # --capture=tee-sys: where pytest also writes what it captures
+        # The stream pytest's capture stands in for (None: no capture, the fallback is it).
+        self._terminal = terminal
 
     def write(self, text: str) -> int:
         output = running_output()
         if output is None:
             return self.fallback.write(text)
+        if output.uncaptured:  # in capsys.disabled(): the terminal, its capsys not either
+            return (self._terminal or self.fallback).write(text)
         fixture = output.fixture
         if fixture is not None:
             fixture.take(self._stream, text)
@@ -219,8 +232,12 @@ class _CaseStream(io.TextIOBase):
 
     def fileno(self) -> int:
         """The stream's beneath (io.TextIOBase's own raises): pytest's capture file under fd
-        capture, fd 1 or 2 under ``-s``; ``--capture=sys`` raises, as for a test. What is
-        written there is not told apart per case (see the module's docstring)."""
+        capture, fd 1 or 2 under ``-s`` and in capsys.disabled(); ``--capture=sys`` raises,
+        as for a test. What is written there is not told apart per case (see the module's
+        docstring)."""
+        output = running_output()
+        if output is not None and output.uncaptured and self._terminal is not None:
+            return int(self._terminal.fileno())
         return int(self.fallback.fileno())
 
     def writable(self) -> bool:
@@ -341,17 +358,23 @@ class CaseCapture:
         log_level: int | None,
         tee: dict[str, TextIO] | None = None,
         hidden: Callable[[logging.LogRecord, str], bool] | None = None,
+        terminal: dict[str, TextIO] | None = None,
     ) -> None:
         """``capture_streams``: False under ``-s``, where a case's writes reach the terminal
         unless it captures them with capsys (or kin), as pytest does for a test. ``tee``: by
         ``sys`` name, the streams a case's output is also written to as it is written
         (pytest's ``--capture=tee-sys`` shows a test's output live, and keeps it).
         ``hidden(record, case id)``: whether a case's record is kept from its report and
-        caplog (see LoggerLevels.hides)."""
+        caplog (see LoggerLevels.hides). ``terminal``: by ``sys`` name, the streams pytest's
+        capture stands in for, where a case in capsys.disabled() writes."""
         self._handler = _CaseLogHandler(log_level or 0, hidden)
         self.streams = {
             name: _CaseStream(
-                getattr(sys, name), name.replace("std", ""), capture_streams, (tee or {}).get(name)
+                getattr(sys, name),
+                name.replace("std", ""),
+                capture_streams,
+                (tee or {}).get(name),
+                (terminal or {}).get(name),
             )
             for name in ("stdout", "stderr")
         }

@@ -539,15 +539,43 @@ def source_trees_cached(size: int = 8) -> Iterator[None]:
 
 
 def suspend_capture(config: pytest.Config) -> Any:
-    """pytest's capture suspended: writes reach the terminal (pytest 8.0-9.2)."""
+    """pytest's capture suspended: writes reach the terminal (pytest 8.0-9.2). Its own method,
+    not the one that stands in for it while cases run (see capture_disabled_beside_cases)."""
     capman = config.pluginmanager.getplugin("capturemanager")
-    return capman.global_and_fixture_disabled() if capman is not None else nullcontext()
+    if capman is None:
+        return nullcontext()
+    return type(capman).global_and_fixture_disabled(capman)
 
 
-# terminal_reachable's: one undoing of the redirection at a time, the outermost, whichever
-# thread asks (the loop's reports, a def case's live log record).
-_reachable_lock = threading.RLock()
+@contextmanager
+def capture_disabled_beside_cases(
+    config: pytest.Config, disabled: Callable[[], Any]
+) -> Iterator[None]:
+    """While cases run, ``disabled()`` stands in for the capture manager's
+    ``global_and_fixture_disabled()``, which pytest's live logging enters around each record,
+    and a plugin or a case may call to write to the terminal. pytest's own puts the real
+    ``sys.stdout`` back for the moment, then pytest's capture stream, in place of asyncgroup's
+    stand-in: every running case's output went to the terminal meanwhile, and to the parent's
+    report after. pytest 8.0-9.2: CaptureManager is a plain class (an instance attribute
+    shadows its method); _LiveLoggingStreamHandler.emit calls the method through
+    ``self.capture_manager``, the same object.
+    """
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is None:
+        yield
+        return
+    capman.global_and_fixture_disabled = disabled
+    try:
+        yield
+    finally:
+        del capman.global_and_fixture_disabled
+
+
+# terminal_reachable's: how many callers need the terminal now, and the redirections the first
+# undid, which the last redoes (from any thread: the loop's reports, a def case's live log).
+_reachable_lock = threading.Lock()
 _reachable_depth = 0
+_redirected: list[Any] = []
 
 
 @contextmanager
@@ -558,66 +586,36 @@ def terminal_reachable(config: pytest.Config) -> Iterator[None]:
     printing in that moment would print to the terminal instead of its report. The terminal
     reporter writes to the real stdout object it took at start-up, so only the file-descriptor
     redirection of ``--capture=fd`` (the default) needs undoing; with ``sys`` or ``no`` nothing
-    does. Nested or from several threads at once, the outermost undoes and redoes it.
+    does. Callers may overlap (nested, in several threads, in coroutines that await inside):
+    the first undoes the redirection, the last to leave redoes it.
     pytest 8.0-9.2: CaptureManager._global_capturing is a MultiCapture whose out/err are
     FDCapture objects with targetfd, targetfd_save and tmpfile while capturing fds.
     """
-    global _reachable_depth
+    global _reachable_depth, _redirected
     with _reachable_lock:
-        redirected: list[Any] = []
         if _reachable_depth == 0:
             capman = config.pluginmanager.getplugin("capturemanager")
             capturing = getattr(capman, "_global_capturing", None)
             streams: list[Any] = [getattr(capturing, "out", None), getattr(capturing, "err", None)]
-            redirected = [
+            _redirected = [
                 capture
                 for capture in streams
                 if getattr(capture, "targetfd_save", None) is not None
                 and getattr(capture, "_state", None) == "started"
             ]
-            for capture in redirected:
+            for capture in _redirected:
                 capture.tmpfile.flush()
                 os.dup2(capture.targetfd_save, capture.targetfd)
         _reachable_depth += 1
-        try:
-            yield
-        finally:
-            _reachable_depth -= 1
-            for capture in redirected:
-                os.dup2(capture.tmpfile.fileno(), capture.targetfd)
-
-
-class _TerminalOnly:
-    """Stands in for pytest's capture manager in its live logging handler (see below)."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self._config = config
-
-    def global_and_fixture_disabled(self) -> Any:
-        return terminal_reachable(self._config)
-
-
-@contextmanager
-def live_logging_beside_cases(config: pytest.Config) -> Iterator[None]:
-    """While cases run, pytest's live logging (log_cli) writes each record to the terminal
-    without suspending pytest's capture. Its suspension around each record put the real
-    ``sys.stdout`` back, then pytest's capture stream, in place of asyncgroup's stand-in, from
-    whichever thread logged (a def case's), while other cases' threads printed.
-    pytest 8.0-9.2: LoggingPlugin.log_cli_handler is a _LiveLoggingStreamHandler whose emit()
-    enters ``self.capture_manager.global_and_fixture_disabled()`` (None: no capture plugin) and
-    writes to the terminal reporter; without log_cli, a _LiveLoggingNullHandler without it.
-    """
-    plugin = config.pluginmanager.get_plugin("logging-plugin")
-    handler = getattr(plugin, "log_cli_handler", None)
-    capman = getattr(handler, "capture_manager", None)
-    if capman is None:
-        yield
-        return
-    handler.capture_manager = _TerminalOnly(config)  # type: ignore[union-attr]
     try:
         yield
     finally:
-        handler.capture_manager = capman  # type: ignore[union-attr]
+        with _reachable_lock:
+            _reachable_depth -= 1
+            if _reachable_depth == 0:
+                for capture in _redirected:
+                    os.dup2(capture.tmpfile.fileno(), capture.targetfd)
+                _redirected = []
 
 
 def uncaptured_streams(config: pytest.Config) -> dict[str, Any]:

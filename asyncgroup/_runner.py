@@ -30,7 +30,7 @@ import threading
 import time
 import types
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pytest
@@ -44,6 +44,7 @@ from asyncgroup._capture import (
     current_output,
     executor_work_in_case_context,
     in_case,
+    running_output,
 )
 from asyncgroup._case_catch_warnings import per_case_warnings
 from asyncgroup._case_filterwarnings import Filters, case_filters, dispatching, enter_case
@@ -117,7 +118,7 @@ class _Services:
         self.log_level = run.settings.log_level or 0  # caplog's level until set_level
         self.claims = Claims()  # what running cases changed process-wide
         self.levels = run.levels
-        self.suspend_capture = run.capture_suspended
+        self.suspend_capture = run.capture_disabled
         self.streams = run.capture.streams  # for capsys and kin
         self.setup_show = bool(run.config.getoption("setupshow", False))
         self.report_step = run.report_step
@@ -266,6 +267,7 @@ class ParentRun:
             settings.log_level,
             _compat.uncaptured_streams(self.config) if tee else None,
             self.levels.hides,
+            _compat.uncaptured_streams(self.config),
         )
         # Each case's timeout, by id(case): see _plan_timeouts.
         self.timeouts: dict[int, CaseTimeout] = {}
@@ -357,7 +359,7 @@ class ParentRun:
             self.census = TaskCensus(loop, noting=not self.tasks_run_on)
             with (
                 self.capture.active(_compat.capture_streams(self.config)),
-                _compat.live_logging_beside_cases(self.config),
+                _compat.capture_disabled_beside_cases(self.config, self.capture_disabled),
                 executor_work_in_case_context(),
                 log_file_per_case(self.config),
                 unraisable_per_case(
@@ -1533,8 +1535,27 @@ class ParentRun:
         return _Suspended(self, fully=False)
 
     def capture_suspended(self) -> Any:
-        """For the debugger and capsys.disabled(): sys.stdout is the terminal again."""
+        """For the debugger: sys.stdout is the terminal again."""
         return _Suspended(self, fully=True)
+
+    @contextlib.contextmanager
+    def capture_disabled(self) -> Iterator[None]:
+        """A case's capsys.disabled(), and pytest's ``global_and_fixture_disabled()`` while
+        cases run (which its live logging enters around each record: see
+        _compat.capture_disabled_beside_cases): the caller's writes reach the terminal, no
+        other case's. In a case, its own writes (its log records stay its own, as a test's);
+        outside any case (a report hook, a live log record), those made outside cases."""
+        output = running_output()
+        with _compat.terminal_reachable(self.config):
+            if output is None:
+                with self.capture.outside_cases_to(_compat.uncaptured_streams(self.config)):
+                    yield
+                return
+            output.uncaptured += 1
+            try:
+                yield
+            finally:
+                output.uncaptured -= 1
 
     def _interact(self, report: pytest.TestReport, phases: list[Phase]) -> None:
         """--pdb: drop into the debugger at the case's own failure."""

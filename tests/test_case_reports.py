@@ -635,3 +635,63 @@ def test_a_case_gets_the_records_of_a_logger_that_does_not_propagate(
         own = section(result, "test_x[b]")
         assert ("Captured log call" in own) is (PYTEST_MAJOR >= 9), result.stdout.str()
         assert "record a" not in own, result.stdout.str()
+
+
+DISABLED_CAPTURE = """
+import logging
+import time
+
+@cases("n", ["dis", "other"])
+def test_x(n, capfd, caplog):
+    if n == "dis":
+        with capfd.disabled():
+            print("uncaptured dis")
+            logging.getLogger("t").warning("record of dis")
+            time.sleep(0.3)  # the other case prints meanwhile
+    else:
+        time.sleep(0.1)
+        print("captured other")
+    assert [r.getMessage() for r in caplog.records] == (["record of dis"] if n == "dis" else [])
+    assert False
+"""
+
+# A plugin that writes to the terminal from a report hook, as pytest-sugar does.
+WRITES_FROM_A_HOOK = """
+import sys
+
+def pytest_configure(config):
+    global CONFIG
+    CONFIG = config
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        capman = CONFIG.pluginmanager.getplugin("capturemanager")
+        with capman.global_and_fixture_disabled():
+            sys.stdout.write(f"HOOK {report.nodeid}\\n")
+"""
+
+
+@pytest.mark.parametrize("options", [[], ["-o", "log_cli=true"]])
+def test_capture_disabled_in_a_case_or_a_hook_is_that_callers_alone(
+    differential: Differential, options: list[str]
+) -> None:
+    """capfd.disabled() in a case: its writes reach the terminal and its records stay its own;
+    the other cases' output stays captured; a report hook that writes through the capture
+    manager's global_and_fixture_disabled() leaves the progress lines on the terminal (found
+    by a new-user trial: the other case's output went to the terminal, the record to the
+    parent, and the progress lines after a hook's write into the parent's report)."""
+    differential.write(DISABLED_CAPTURE)
+    differential.add_to_conftest(WRITES_FROM_A_HOOK)
+    pair = differential.rerun("-v", "--tb=short", *options)
+    pair.assert_same()
+    for result in (pair.concurrent, pair.parametrized):
+        text = result.stdout.str()
+        assert "captured other" in section(result, "test_x[other]"), text
+        assert text.count("captured other") == 1, text
+        assert "uncaptured dis" in text, text
+        assert "uncaptured dis" not in section(result, "test_x[dis]"), text
+        assert "record of dis" in section(result, "test_x[dis]"), text
+        for n in ("dis", "other"):
+            assert f"HOOK test_it.py::test_x[{n}]" in text, text
+    parent = section(pair.concurrent, "test_x")
+    assert "Captured" not in parent, parent
