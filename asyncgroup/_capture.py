@@ -174,25 +174,21 @@ class _CaseStream(io.TextIOBase):
     """Stands in for sys.stdout/sys.stderr: a case's writes go to that case's buffer."""
 
     def __init__(
-        self,
-        fallback: TextIO,
-        stream: str,
-        captured: bool,
-        tee: TextIO | None = None,
-        terminal: TextIO | None = None,
+        self, fallback: TextIO, stream: str, captured: bool, terminal: TextIO | None, tee: bool
     ) -> None:
         self.fallback = fallback
         self._stream = stream
         self._captured = captured  # False under -s: a case's writes reach the terminal
-        self._tee = tee  # --capture=tee-sys: where pytest also writes what it captures
         # The stream pytest's capture stands in for (None: no capture, the fallback is it).
         self._terminal = terminal
+        # --capture=tee-sys: pytest also writes what it captures to that stream.
+        self._tee = terminal if tee else None
 
     def write(self, text: str) -> int:
         output = running_output()
         if output is None:
             return self.fallback.write(text)
-        if output.uncaptured:  # in capsys.disabled(): the terminal, its capsys not either
+        if output.uncaptured:  # in capsys.disabled(): to the terminal, past its capsys too
             return (self._terminal or self.fallback).write(text)
         fixture = output.fixture
         if fixture is not None:
@@ -356,25 +352,28 @@ class CaseCapture:
         self,
         capture_streams: bool,
         log_level: int | None,
-        tee: dict[str, TextIO] | None = None,
+        terminal: dict[str, TextIO],
+        tee: bool = False,
         hidden: Callable[[logging.LogRecord, str], bool] | None = None,
-        terminal: dict[str, TextIO] | None = None,
     ) -> None:
         """``capture_streams``: False under ``-s``, where a case's writes reach the terminal
-        unless it captures them with capsys (or kin), as pytest does for a test. ``tee``: by
-        ``sys`` name, the streams a case's output is also written to as it is written
-        (pytest's ``--capture=tee-sys`` shows a test's output live, and keeps it).
+        unless it captures them with capsys (or kin), as pytest does for a test. ``terminal``:
+        by ``sys`` name, the streams pytest's capture stands in for (see
+        _compat.uncaptured_streams): where a case in capsys.disabled() writes, and what is
+        written outside cases while the terminal is reachable (``outside_cases_to_terminal``).
+        ``tee``: a case's output is also written there as it is written (pytest's
+        ``--capture=tee-sys`` shows a test's output live, and keeps it).
         ``hidden(record, case id)``: whether a case's record is kept from its report and
-        caplog (see LoggerLevels.hides). ``terminal``: by ``sys`` name, the streams pytest's
-        capture stands in for, where a case in capsys.disabled() writes."""
+        caplog (see LoggerLevels.hides)."""
         self._handler = _CaseLogHandler(log_level or 0, hidden)
+        self.terminal = terminal
         self.streams = {
             name: _CaseStream(
                 getattr(sys, name),
                 name.replace("std", ""),
                 capture_streams,
-                (tee or {}).get(name),
-                (terminal or {}).get(name),
+                terminal.get(name),
+                tee,
             )
             for name in ("stdout", "stderr")
         }
@@ -396,11 +395,11 @@ class CaseCapture:
                 setattr(sys, name, stream)
 
     @contextmanager
-    def outside_cases_to(self, streams: dict[str, Any]) -> Iterator[None]:
-        """For a while, writes made outside any case go to ``streams`` (by ``sys`` name)."""
+    def outside_cases_to_terminal(self) -> Iterator[None]:
+        """For a while, writes made outside any case go to the terminal streams."""
         before = {name: stream.fallback for name, stream in self.streams.items()}
         for name, stream in self.streams.items():
-            stream.fallback = streams.get(name, stream.fallback)
+            stream.fallback = self.terminal.get(name, stream.fallback)
         try:
             yield
         finally:
@@ -411,9 +410,9 @@ class CaseCapture:
     def active(self, pytest_streams: dict[str, Any]) -> Iterator[None]:
         """Route the cases' writes and records while a parent runs. ``pytest_streams``: by
         ``sys`` name, pytest's own capture streams (see _compat.capture_streams), whose
-        writes are routed too: ``sys.stdout`` is pytest's again whenever pytest resumes its
-        capture (after a plugin's ``global_and_fixture_disabled()``), until the stand-ins are
-        installed again, and a test may hold one it took before its cases ran."""
+        writes are routed too: a test may hold one it took before its cases ran, and
+        ``sys.stdout`` is pytest's again whenever pytest itself suspends and resumes its
+        capture (the debugger), until the stand-ins are installed again."""
         routed = []
         for name, stream in pytest_streams.items():
             try:  # an instance attribute, which print() and logging's handlers call

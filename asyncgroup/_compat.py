@@ -633,9 +633,9 @@ def uncaptured_streams(config: pytest.Config) -> dict[str, Any]:
 def capture_streams(config: pytest.Config) -> dict[str, Any]:
     """pytest's own stand-ins for ``sys.stdout``/``sys.stderr`` while it captures, by name.
 
-    They are ``sys.stdout`` again whenever pytest resumes its capture (its live logging
-    suspends and resumes it around each record), and what a test took as ``sys.stdout``
-    before its cases ran (at import, in a module fixture) is one of them. pytest 8.0-9.2:
+    What a test took as ``sys.stdout`` before its cases ran (at import, in a module fixture)
+    is one of them, and they are ``sys.stdout`` again whenever pytest resumes its own capture
+    (after the debugger). pytest 8.0-9.2:
     CaptureManager._global_capturing is a MultiCapture whose out/err are a SysCapture whose
     ``tmpfile`` it puts on ``sys`` (a CaptureIO, or a TeeCaptureIO with tee-sys), or an
     FDCapture whose ``syscapture`` is one (its ``tmpfile`` the FDCapture's EncodedFile); with

@@ -265,9 +265,9 @@ class ParentRun:
         self.capture = CaseCapture(
             settings.capture_streams,
             settings.log_level,
-            _compat.uncaptured_streams(self.config) if tee else None,
-            self.levels.hides,
             _compat.uncaptured_streams(self.config),
+            tee,
+            self.levels.hides,
         )
         # Each case's timeout, by id(case): see _plan_timeouts.
         self.timeouts: dict[int, CaseTimeout] = {}
@@ -1548,7 +1548,7 @@ class ParentRun:
         output = running_output()
         with _compat.terminal_reachable(self.config):
             if output is None:
-                with self.capture.outside_cases_to(_compat.uncaptured_streams(self.config)):
+                with self.capture.outside_cases_to_terminal():
                     yield
                 return
             output.uncaptured += 1
@@ -1570,8 +1570,8 @@ class ParentRun:
 class _Suspended:
     """Capture set aside (outside any case), and our stream stand-ins put back afterwards.
 
-    ``fully``: pytest's own suspension, which swaps ``sys.stdout`` back for the debugger and
-    ``capsys.disabled()``; otherwise only what the terminal reporter needs (see _compat), and
+    ``fully``: pytest's own suspension, which swaps ``sys.stdout`` back for the debugger;
+    otherwise only what the terminal reporter needs (see _compat), and
     what is written outside any case (a report hook's print) goes where pytest's capture would
     have let it: a case's thread writing meanwhile still writes to its own case's buffers.
     """
@@ -1589,8 +1589,7 @@ class _Suspended:
             self._context.enter_context(_compat.suspend_capture(config))
         else:
             self._context.enter_context(_compat.terminal_reachable(config))
-            streams = _compat.uncaptured_streams(config)
-            self._context.enter_context(self._run.capture.outside_cases_to(streams))
+            self._context.enter_context(self._run.capture.outside_cases_to_terminal())
 
     def __exit__(self, *exc_info: Any) -> None:
         self._context.__exit__(*exc_info)

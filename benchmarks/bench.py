@@ -761,6 +761,8 @@ def measure(
     wall = statistics.median(r["wall_s"] for r in runs)
     bare_mib = statistics.median(r["peak_mib"] for r in bare_runs)
     mib = statistics.median(r["peak_mib"] for r in runs)
+    bare_cpu = statistics.median(r["cpu_s"] for r in bare_runs)
+    cpu = statistics.median(r["cpu_s"] for r in runs)
     floor_wall = statistics.median(r["wall_s"] for r in floor_runs) if floor_runs else None
     floor_cpu = statistics.median(r["cpu_s"] for r in floor_runs) if floor_runs else None
     row.update(
@@ -774,29 +776,20 @@ def measure(
         # The floor's ratio on an idle machine, as est_ratio.
         floor_est_ratio=None
         if floor_cpu is None
-        else (floor_cpu + args.sleep)
-        / (statistics.median(r["cpu_s"] for r in bare_runs) + args.sleep),
+        else (floor_cpu + args.sleep) / (bare_cpu + args.sleep),
         bare_peak_mib=bare_mib,
         peak_mib=mib,
         mib_ratio=mib / bare_mib,
         us_per_case=(wall - bare_wall) / n * 1e6,
         # The same from CPU seconds, which the machine's load barely moves.
-        cpu_us_per_case=(
-            statistics.median(r["cpu_s"] for r in runs)
-            - statistics.median(r["cpu_s"] for r in bare_runs)
-        )
-        / n
-        * 1e6,
-        bare_cpu_s=statistics.median(r["cpu_s"] for r in bare_runs),
-        cpu_s=statistics.median(r["cpu_s"] for r in runs),
+        cpu_us_per_case=(cpu - bare_cpu) / n * 1e6,
+        bare_cpu_s=bare_cpu,
+        cpu_s=cpu,
         load=f"{os.getloadavg()[0]:.1f}",  # 1-minute load average when the row was done
         # On an idle machine a run takes about its CPU seconds plus the sleep (the cases' CPU
         # work and their sleep barely overlap): the ratio the wall times would show there.
         # Not for runs whose work is spread over processes (xdist).
-        est_ratio=None
-        if runner.small_n
-        else (statistics.median(r["cpu_s"] for r in runs) + args.sleep)
-        / (statistics.median(r["cpu_s"] for r in bare_runs) + args.sleep),
+        est_ratio=None if runner.small_n else (cpu + args.sleep) / (bare_cpu + args.sleep),
         summary=summary,
         bare_runs=bare_runs,
         runs=runs,
