@@ -33,7 +33,8 @@ alternating, and the median is reported.
 ``us/case`` is ``(asyncgroup wall - bare wall) / N`` in microseconds: asyncgroup's cost per case.
 
 Every pytest child is checked: exit code 0 (1 for ``failing``) and a summary line with the
-expected counts. Otherwise the script prints the tail of its output and exits 2.
+expected counts. Otherwise the script prints the tail of its output, then the table of the
+rows measured before it (and writes them to ``--json``), and exits 2.
 
 ``--check`` enforces the goals of issue 15 (``--sleep 1`` only; only the rows that were run):
 
@@ -624,13 +625,18 @@ def tail(log: Path, lines: int = 40) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
+class ChildFailed(Exception):
+    """A bare script, asyncgroup or the floor did not give the expected result: the run
+    stops, keeping the rows measured before (see main)."""
+
+
 def fail(what: str, cmd: list[str], log: Path, detail: str) -> None:
-    """Print the tail of a failed child's output and exit 2."""
+    """Print the tail of a failed child's output; raise ChildFailed."""
     print(f"\nFAILED: {what}: {detail}", file=sys.stderr)
     print(f"command: {' '.join(cmd)}", file=sys.stderr)
     print("--- last 40 lines of output ---", file=sys.stderr)
     print(tail(log), file=sys.stderr)
-    sys.exit(2)
+    raise ChildFailed(f"{what}: {detail}")
 
 
 def summary_line(log: Path) -> str:
@@ -700,7 +706,7 @@ def measure(
     """Run bare and the runner `repeat` times each, alternating; return medians.
 
     A peer that fails, or could not be installed, gets an ``error`` entry instead of figures;
-    asyncgroup failing stops the script (exit 2).
+    asyncgroup failing raises ChildFailed.
     """
     row: dict[str, Any] = {"runner": runner.name, "workload": workload, "mode": mode, "n": n}
     if not runner.python:  # a peer pip could not install
@@ -1026,19 +1032,23 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    results = [
-        measure(asyncgroup, args.python, workload, mode, n, args)
+    planned = [
+        (asyncgroup, workload, mode, n)
         for workload in args.workload
         for mode in args.mode
         for n in args.cases
     ]
     for peer in runners[1:]:
         counts = [args.xdist_cases] if peer.small_n else args.cases
-        results.extend(
-            measure(peer, args.python, workload, "default", n, args)
-            for workload in args.workload
-            for n in counts
-        )
+        planned.extend((peer, workload, "default", n) for workload in args.workload for n in counts)
+    results: list[dict[str, Any]] = []
+    failed = None
+    for runner, workload, mode, n in planned:
+        try:
+            results.append(measure(runner, args.python, workload, mode, n, args))
+        except ChildFailed as error:  # the rows before it are still worth their table
+            failed = error
+            break
 
     print(f"\nload average at the end {load()}\n")
     print_table(results)
@@ -1059,6 +1069,9 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
         print(f"\nresults written to {args.json}")
 
+    if failed is not None:
+        print(f"\nSTOPPED: {failed} (the rows above were measured before it)")
+        return 2
     if args.check:
         if args.sleep != 1.0:
             print("\n--check: the goals are defined for --sleep 1 only; nothing checked.")
