@@ -1157,6 +1157,17 @@ def skips_only(error: BaseException | None) -> bool:
     )
 
 
+def place_skip_at_test(error: BaseException) -> None:
+    """A fixture's ``pytest.skip()``, reported at the test that requested the fixture, as
+    pytest's ``pytest_fixture_setup`` marks it (``Skipped._use_item_location``, 8.0-9.2)."""
+    error._use_item_location = True  # type: ignore[attr-defined]
+
+
+def skip_placed_at_test(error: BaseException) -> bool:
+    """Whether a ``pytest.skip()`` is reported at the test (see place_skip_at_test)."""
+    return bool(getattr(error, "_use_item_location", False))
+
+
 def leaves(group: Any) -> Iterator[BaseException]:
     """The exceptions of a (nested) exception group."""
     for error in group.exceptions:

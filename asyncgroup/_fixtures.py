@@ -367,13 +367,21 @@ class CaseRequest:
         self._fixtures.finalizers.append((None, finalizer, self.fixturename or ""))
 
     def getfixturevalue(self, argname: str) -> Any:
-        """As pytest's: a function-scoped fixture is the case's own, torn down with the case."""
+        """As pytest's: a function-scoped fixture is the case's own, torn down with the case.
+        From a plain ``def`` case's thread, the fixture is looked up and set up on the event
+        loop's thread, as its other fixtures are: pytest's fixture machinery is not made for
+        two threads (two cases setting one module-scoped fixture up at once)."""
+        __tracebackhide__ = True
+        caller = sys._getframe(1)
+        return self._fixtures.services.in_loop_thread(lambda: self._value(argname, caller))
+
+    def _value(self, argname: str, caller: types.FrameType) -> Any:
         __tracebackhide__ = True
         fixtures = self._fixtures
         if argname not in fixtures.values and argname not in fixtures.plan.params:
             fixturedef = _compat.visible_fixture(fixtures.parent_request.node, argname)
             if fixturedef is not None and fixturedef.params is not None:
-                _no_parameter(fixtures, fixturedef, sys._getframe(1))
+                _no_parameter(fixtures, fixturedef, caller)
         finalizers = fixtures.finalizers
         before = len(finalizers)
         value = self._fixtures.get_now(argname)
@@ -627,6 +635,9 @@ class CaseFixtures:
             request._first = len(self.finalizers)
             try:  # as in _create: its SETUP line once its own code has run, raised or not
                 value, _ = self._run_sync(name, func, kwargs, inspect.isgeneratorfunction(func))
+            except pytest.skip.Exception as skip:
+                _compat.place_skip_at_test(skip)  # as pytest: the test that skipped, not where
+                raise
             finally:
                 self._show_setup(name, fixturedef)
         else:

@@ -584,6 +584,9 @@ class CaseReporter:
                 outcome, wasxfail = "passed", xfail.reason
         elif error is None:
             outcome = "passed"
+        elif isinstance(error, pytest.skip.Exception) and _compat.skip_placed_at_test(error):
+            # A fixture's, set up by getfixturevalue in the body: at the test, as pytest's.
+            outcome, longrepr = "skipped", self._skip(error.msg or "")
         elif isinstance(error, pytest.skip.Exception) or _compat.skips_only(error):
             outcome, longrepr = "skipped", self._skipped_at(error)
         else:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import contextvars
 import gc
@@ -126,6 +127,25 @@ class _Services:
         self.parent_request = run.request  # the parent's, for the cases' requests
         self.parent_values = run.parent_values  # the parent's fixture values
         self._run = run
+
+    def in_loop_thread(self, func: Callable[[], _T]) -> _T:
+        """``func()``, called on the event loop's thread: at once there, or from a plain def
+        case's thread (in its context, the thread waiting for it). Raises what ``func`` raises."""
+        run = self._run
+        if threading.get_ident() == run.loop_thread:
+            return func()
+        done: concurrent.futures.Future[_T] = concurrent.futures.Future()
+
+        def call() -> None:
+            try:
+                done.set_result(func())
+            except BaseException as exc:  # pytest.skip() too: the case's, in its thread
+                done.set_exception(exc)
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise  # the run's too
+
+        run.loop.call_soon_threadsafe(call, context=contextvars.copy_context())
+        return done.result()
 
     def show(self, line: str) -> None:
         """--setup-show: write a case's SETUP or TEARDOWN line now, between the reports."""
@@ -915,23 +935,25 @@ class ParentRun:
             skip_reason, xfail, setup_error = None, None, error
         else:
             setup_error = getattr(case, "setup_error", None) or self.setup_error
-        if skip_reason is not None:
-            self._report(case, [], None, skip_reason, attempt=attempt)
-            return True, xfail
-        if setup_error is not None:  # a wider-scoped fixture failed (see _fixtures.defer_wider)
-            failed = Phase("setup")
-            failed.begin()
-            failed.end(setup_error)
-            self._report(case, [failed], xfail, attempt=attempt)
-            return True, xfail
-        if xfail is not None and xfail.reason.startswith("[NOTRUN]"):
+        stopped: BaseException | None
+        if skip_reason is not None:  # as pytest's skipping plugin: a skip at setup
+            stopped = pytest.skip.Exception(skip_reason)
+        elif setup_error is None and xfail is not None and xfail.reason.startswith("[NOTRUN]"):
             # As pytest: xfail(run=False) acts at setup ("XFAIL at setup of test_x[3]").
-            not_run = Phase("setup")
-            not_run.begin()
-            not_run.end(pytest.xfail.Exception(xfail.reason))
-            self._report(case, [not_run], None, attempt=attempt)
-            return True, xfail
-        return False, xfail
+            stopped = pytest.xfail.Exception(xfail.reason)
+        else:
+            stopped = setup_error
+        if stopped is None:
+            return False, xfail
+        # A setup of no length that raised it, and a teardown with nothing to tear down, as
+        # pytest reports its test (report writers show the teardown, see _outcome.EVERY_PHASE).
+        setup = Phase("setup")
+        setup.begin()
+        setup.end(stopped)
+        phases = [setup, Phase.empty("teardown", setup.stop)]
+        # A mark's xfail covers a setup error, not a skip nor its own run=False.
+        self._report(case, phases, xfail if stopped is setup_error else None, attempt=attempt)
+        return True, xfail
 
     async def _wound_up(
         self,

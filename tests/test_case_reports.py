@@ -4,6 +4,8 @@ what a user sees."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from differential import Differential, section
 
@@ -695,3 +697,63 @@ def test_capture_disabled_in_a_case_or_a_hook_is_that_callers_alone(
             assert f"HOOK test_it.py::test_x[{n}]" in text, text
     parent = section(pair.concurrent, "test_x")
     assert "Captured" not in parent, parent
+
+
+_PHASES_RECORDED = """
+import json
+
+
+class _Phases:  # a plugin of its own, beside the outcomes' recorder
+    def pytest_runtest_logreport(self, report):
+        if "[" in report.nodeid:  # a case's or a parametrized test's
+            told = [report.nodeid, report.when, report.outcome, hasattr(report, "wasxfail")]
+            with open("phases.jsonl", "a") as file:
+                file.write(json.dumps(told) + "\\n")
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_Phases())
+"""
+
+
+@pytest.mark.parametrize("options", [["-v"], ["-v", "--junitxml=junit.xml"]])
+def test_a_case_its_marks_keep_from_running_is_reported_at_its_setup(
+    differential: Differential, options: list[str]
+) -> None:
+    # A skip, a skipif, an xfail(run=False) and a skipif condition that fails to evaluate
+    # act at the test's setup: its setup report tells it (a report writer shows a row for it
+    # and the terminal's -v word is SKIPPED), then, with every phase reported, its teardown.
+    differential.write(
+        """
+        @cases("n", [
+            1,
+            pytest.param(2, marks=pytest.mark.skip(reason="not now")),
+            pytest.param(3, marks=pytest.mark.skipif(True, reason="never")),
+            pytest.param(4, marks=pytest.mark.xfail(run=False, reason="hangs")),
+            pytest.param(5, marks=pytest.mark.skipif("undefined_name", reason="bad")),
+        ], ids=["runs", "skip", "skipif", "notrun", "bad"])
+        async def test_x(n):
+            pass
+        """
+    )
+    differential.add_to_conftest(_PHASES_RECORDED)
+    pair = differential.rerun(*options)
+    pair.assert_same(
+        "*::test_x[[]skip] SKIPPED (not now)*",
+        "*::test_x[[]skipif] SKIPPED (never)*",
+        "*::test_x[[]notrun] XFAIL ([[]NOTRUN] hangs)*",
+        "*::test_x[[]bad] ERROR*",
+    )
+    told = {}
+    for folder in ("concurrent", "parametrized"):
+        lines = (differential.pytester.path / folder / "phases.jsonl").read_text().splitlines()
+        entries = [json.loads(line) for line in lines]
+        told[folder] = sorted(
+            tuple(entry)
+            for entry in entries
+            if entry[0].endswith(("[skip]", "[skipif]", "[notrun]", "[bad]"))
+            # A passed setup or teardown is reported where every phase is (--junitxml).
+            and (entry[2] != "passed" or "--junitxml=junit.xml" in options)
+        )
+    assert told["concurrent"] == told["parametrized"], told
+    assert ("test_it.py::test_x[skip]", "setup", "skipped", False) in told["concurrent"]

@@ -424,8 +424,8 @@ def test_skip_mark_on_parent_skips_all_cases(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-v", timeout=60)
     result.stdout.fnmatch_lines(
         [
-            "test_mod.py::test_x[[]1[]] *SUB*SKIP* (not today)*",
-            "test_mod.py::test_x[[]2[]] *SUB*SKIP* (not today)*",
+            "test_mod.py::test_x[[]1[]] SKIPPED (not today)*",
+            "test_mod.py::test_x[[]2[]] SKIPPED (not today)*",
         ]
     )
     result.stdout.no_fnmatch_line("*a case ran*")
@@ -620,6 +620,8 @@ def test_case_marks_and_outcomes(
     outcome, reason = line
     if outcome == "XPASS":  # pytest 9 shows it as a plain XPASS, pytest-subtests as SUBXPASS
         pattern = f"test_mod.py::test_x[[]{case_id}[]] *XPASS*{reason}*"
+    elif outcome == "SKIPPED" and "marks=pytest.mark.skip" in case:  # at setup, as its test
+        pattern = f"test_mod.py::test_x[[]{case_id}[]] SKIPPED {reason}*"
     else:
         pattern = subtest_line("test_mod.py::test_x", case_id, outcome) + reason + "*"
     result.stdout.fnmatch_lines([pattern])

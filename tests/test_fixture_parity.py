@@ -1273,3 +1273,46 @@ def test_a_class_scoped_fixture_set_up_per_case_comes_first(differential: Differ
         return [" ".join(m.groups()) for m in map(_SCOPED.match, result.outlines) if m]
 
     assert shown(pair.concurrent) == shown(pair.parametrized), pair._both()
+
+
+# --------------------------------------------------------------------------------------------
+# getfixturevalue in plain def cases, which run in threads side by side (trial of 2026-12-02)
+
+
+def test_getfixturevalue_in_def_cases_at_once_is_as_in_their_tests(
+    differential: Differential,
+) -> None:
+    # Four threads ask for one module fixture at the same time: it is set up once, as for the
+    # parametrized tests (pytest's fixture machinery, in two threads at once, failed cases
+    # with its own AssertionError, or on pytest 8 set the fixture up once per case); tmp_path
+    # is made for each (two threads making theirs at once failed); a fixture's skip is placed
+    # at the test.
+    pair = differential.run(
+        """
+        import pathlib, time
+
+        @pytest.fixture(scope="module")
+        def server():
+            with pathlib.Path("set-up.txt").open("a") as file:
+                file.write("server\\n")
+            time.sleep(0.3)  # the other cases ask for it meanwhile
+            return "up"
+
+        @pytest.fixture
+        def device():
+            pytest.skip("no device")
+
+        @cases("n", [1, 2, 3, 4, 5, 6])
+        def test_x(n, request):
+            assert request.getfixturevalue("server") == "up"
+            assert request.getfixturevalue("tmp_path").is_dir()
+            if n == 6:
+                request.getfixturevalue("device")
+        """,
+        "-rs",
+    )
+    pair.assert_same()
+    pair.assert_same_short_summary()
+    assert pair.concurrent_outcomes["test_it.py::test_x[1]"] == ["passed"]
+    for folder in ("concurrent", "parametrized"):
+        assert (differential.pytester.path / folder / "set-up.txt").read_text() == "server\n"
