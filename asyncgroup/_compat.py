@@ -726,6 +726,13 @@ class _MarksView:
     def iter_markers(self, name: str | None = None) -> Iterator[pytest.Mark]:
         return (mark for mark in self._marks if name is None or mark.name == name)
 
+    @property
+    def obj(self) -> Any:
+        # A condition string gets the globals of ``obj`` (pytest 8.0-9.2: evaluate_condition):
+        # the test function's, where the parent's item has asyncgroup's function, wrapped in
+        # pytest-asyncio's while it runs (both with __wrapped__).
+        return inspect.unwrap(self._item.obj)  # type: ignore[attr-defined]
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._item, name)
 

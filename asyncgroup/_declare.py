@@ -63,6 +63,8 @@ class CaseTable:
     error: str | None = None
     ids_made: bool = False
     short_form: bool = False  # @concurrent_cases(values): the first parameter takes them
+    # The parametrize mark the cases' tests have in its place (see _select.parent_marks).
+    mark: pytest.Mark | None = None
 
     @property
     def name(self) -> str:
@@ -306,6 +308,10 @@ def make_table(
             msg = f"invalid shards {short_repr(shards)}: expected a whole number >= 1"
             raise ValueError(msg)
         table.shards = shards
+        # As given, as pytest keeps a parametrize mark's arguments (a generator, spent).
+        ids = {} if options["ids"] is None else {"ids": options["ids"]}
+        argnames = table.argnames[0] if table.short_form else args[0]
+        table.mark = pytest.mark.parametrize(argnames, argvalues, **ids).mark
     except ValueError as exc:
         table.error = str(exc)
     return table

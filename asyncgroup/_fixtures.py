@@ -368,20 +368,17 @@ class CaseRequest:
 
     def getfixturevalue(self, argname: str) -> Any:
         """As pytest's: a function-scoped fixture is the case's own, torn down with the case.
-        From a plain ``def`` case's thread, the fixture is looked up and set up on the event
-        loop's thread, as its other fixtures are: pytest's fixture machinery is not made for
-        two threads (two cases setting one module-scoped fixture up at once)."""
-        __tracebackhide__ = True
-        caller = sys._getframe(1)
-        return self._fixtures.services.in_loop_thread(lambda: self._value(argname, caller))
-
-    def _value(self, argname: str, caller: types.FrameType) -> Any:
+        From a plain ``def`` case's thread, a fixture of wider scope (and a built-in one such
+        as ``tmp_path``) is set up on the event loop's thread, as its other fixtures are:
+        pytest's fixture machinery is not made for two threads (two cases setting one
+        module-scoped fixture up at once); a function-scoped one of the case's, in its thread,
+        as the body's own code, under the case's timeout."""
         __tracebackhide__ = True
         fixtures = self._fixtures
         if argname not in fixtures.values and argname not in fixtures.plan.params:
             fixturedef = _compat.visible_fixture(fixtures.parent_request.node, argname)
             if fixturedef is not None and fixturedef.params is not None:
-                _no_parameter(fixtures, fixturedef, caller)
+                _no_parameter(fixtures, fixturedef, sys._getframe(1))
         finalizers = fixtures.finalizers
         before = len(finalizers)
         value = self._fixtures.get_now(argname)
@@ -434,6 +431,7 @@ class CaseFixtures:
         "services",
         "step",
         "step_name",
+        "stopped",
         "values",
     )
 
@@ -459,6 +457,8 @@ class CaseFixtures:
         self.output = output
         self.services = services  # the run's: parent_request, parent_values, show...
         self.passed = False  # whether the case's call passed, set before its teardown
+        # Why the case was stopped while its def body ran on in its thread (see get_now).
+        self.stopped: str | None = None
         self.failed_steps = 0  # subtests.test() blocks that failed
         self._user_properties: list[tuple[str, object]] | None = None  # see user_properties
         # The fixture code running now, that a stop may have to give up on (see
@@ -614,9 +614,13 @@ class CaseFixtures:
             return self.values[name]
         if name == "request":
             return CaseRequest(self)
+        if self.stopped is not None:  # its fixtures are torn down, or about to be
+            raise self._stopped_error(name)
+        in_loop_thread = self.services.in_loop_thread
         fixturedef = _compat.visible_fixture(self.parent_request.node, name)
         if fixturedef is None or not self.plan.is_per_case(fixturedef):
-            return self.parent_value(name)  # pytest's: set up once, or its FixtureLookupError
+            # pytest's: set up once, or its FixtureLookupError
+            return in_loop_thread(functools.partial(self.parent_value, name))
         request = CaseRequest(self, name)
         value, func, accepted = self._builtin_or_function(name, fixturedef, request)
         if func is not None:
@@ -632,9 +636,12 @@ class CaseFixtures:
                 for arg in fixturedef.argnames
                 if (accepted is None or arg in accepted) and arg != name
             }
-            request._first = len(self.finalizers)
+            first = request._first = len(self.finalizers)
             try:  # as in _create: its SETUP line once its own code has run, raised or not
                 value, _ = self._run_sync(name, func, kwargs, inspect.isgeneratorfunction(func))
+                if self.stopped is not None:  # meanwhile: the case's teardown may be done
+                    self._finish_late(self.finalizers[first:])
+                    raise self._stopped_error(name)
             except pytest.skip.Exception as skip:
                 _compat.place_skip_at_test(skip)  # as pytest: the test that skipped, not where
                 raise
@@ -645,14 +652,41 @@ class CaseFixtures:
         self.values[name] = value
         return value
 
+    def _stopped_error(self, name: str) -> RuntimeError:
+        return RuntimeError(
+            f"asyncgroup: case {self.case_name!r} was stopped ({self.stopped}): "
+            f"request.getfixturevalue({name!r}) in its thread sets nothing up"
+        )
+
+    def _finish_late(self, entries: list[Any]) -> None:
+        """Tear down, in a def case's thread, what a fixture its body set up added to the
+        finalizers after the case was stopped: each one the case's teardown has not taken
+        yet (both take entries one at a time), so that none is left set up."""
+        __tracebackhide__ = True
+        for entry in reversed(entries):
+            try:
+                self.finalizers.remove(entry)
+            except ValueError:
+                continue  # the case's teardown has it
+            if not isinstance(entry, tuple):
+                entry()
+            elif entry[0] is None:  # request.addfinalizer's
+                entry[1]()
+            else:
+                _finish_sync(entry[0], entry[1])
+
     def _builtin_or_function(
         self, name: str, fixturedef: Any, request: CaseRequest
     ) -> tuple[Any, Callable[..., Any] | None, set[str] | None]:
         """(value, None, None) for a per-case built-in; else (None, the function, its args)."""
         __tracebackhide__ = True
         builtin = _per_case_builtin(name, fixturedef)
-        if builtin is not None:
-            return builtin(self, request), None, None
+        if builtin is not None:  # pytest's own objects (tmp_path's factory): on its thread
+            return (
+                self.services.in_loop_thread(functools.partial(builtin, self, request)),
+                None,
+                None,
+            )
         func, accepted = _compat.fixture_function(fixturedef, request)
         return None, func, accepted
 
@@ -724,7 +758,11 @@ class CaseFixtures:
         now = time.monotonic()
         holds = self.services.holds
         if holds is not None:
-            holds.add(asyncio.current_task(), started, now)
+            try:
+                task = asyncio.current_task()
+            except RuntimeError:  # in a def case's thread (getfixturevalue): no loop held
+                return now - started
+            holds.add(task, started, now)
         return now - started
 
     def _ran(self, what: Any, seconds: float) -> None:

@@ -538,6 +538,10 @@ class CaseReporter:
             return (self.test_path, self.test_line, reason)
         return (call.tb_frame.f_code.co_filename, call.tb_lineno, reason)
 
+    def teardown_longrepr(self, error: BaseException) -> Any:
+        """The ``longrepr`` of a teardown ``error`` of the parent filed under a case."""
+        return self._longrepr(error)
+
     def _longrepr(self, error: BaseException) -> Any:
         if isinstance(error, FailedSubtests):  # as pytest 9 words it, with no traceback
             return str(error)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import sys
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -62,6 +63,9 @@ from asyncgroup._settings import (
     plan_key,
 )
 from asyncgroup._threads import DEFAULT_THREADS
+
+if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10: pytest's own dependency
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
 
 # pytest >= 8.4 knows number-typed ini options (its --help then says "(float)", and it converts
 # the value); before, they are strings and asyncgroup converts them.
@@ -497,7 +501,7 @@ def pytest_runtest_makereport(
     """
     report = yield
     if report.when == "teardown":
-        _teardown_of_last_case(item, report)
+        _teardown_of_last_case(item, report, call)
     error = call.excinfo.value if call.excinfo is not None else None
     sums_up = getattr(error, CASES_FAILED_ATTRIBUTE, False)
     if call.when == "call" and (report.passed or sums_up) and plan_key in item.stash:
@@ -522,14 +526,17 @@ def pytest_runtest_makereport(
     return report
 
 
-def _teardown_of_last_case(item: pytest.Item, report: pytest.TestReport) -> None:
+def _teardown_of_last_case(
+    item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None]
+) -> None:
     """The parent's teardown is its last case's: a fixture of wider scope that fails to tear
     down (a module's, when the module's last test is the parent) is that case's error, as
     pytest files it on the last parametrized test ("ERROR at teardown of test_x[c]")."""
     last = item.stash.get(last_case_key, None)
     if last is None or not isinstance(item, pytest.Function):
         return
-    held = item.stash.get(held_teardown_key, None)  # the case's own teardown report
+    # The case's own teardown report, and its error.
+    held, held_error = item.stash.get(held_teardown_key, None) or (None, None)
     item.stash[held_teardown_key] = item.stash[last_case_key] = None  # used once, by this run
     terminal = item.config.pluginmanager.get_plugin("terminalreporter")
     if report.passed:
@@ -551,6 +558,13 @@ def _teardown_of_last_case(item: pytest.Item, report: pytest.TestReport) -> None
     else:
         reporter = CaseReporter(item, False, None)
     reporter.file_under_case(report, last)
+    if held_error is not None and call.excinfo is not None and report.failed:
+        # Both failed: one error, as pytest raises it when several teardowns fail (the
+        # wider fixture's first, SetupState.teardown_exact), from pytest's teardown (its
+        # traceback is the wider fixture's error's: pytest 8 shows a group's frames).
+        errors = [call.excinfo.value, held_error]
+        group = BaseExceptionGroup("errors during test teardown", errors)
+        report.longrepr = reporter.teardown_longrepr(group.with_traceback(call.excinfo.tb))
     # One teardown report for the case, as its parametrized test's: its own output (of every
     # phase), then the parent's teardown's (its wider fixtures' finalizers). The parent's setup
     # output is not the case's: that test's own setup would not have set those fixtures up.

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import contextlib
 import contextvars
 import gc
@@ -131,26 +130,44 @@ class _Services:
     def in_loop_thread(self, func: Callable[[], _T]) -> _T:
         """``func()``, called on the event loop's thread: at once there, or from a plain def
         case's thread (in its context, the thread waiting for it). Raises what ``func`` raises."""
+        __tracebackhide__ = True
         run = self._run
         if threading.get_ident() == run.loop_thread:
             return func()
-        done: concurrent.futures.Future[_T] = concurrent.futures.Future()
+        done = threading.Event()
+        outcome: list[Any] = []  # [value] or [None, error]: no frames of its own in a traceback
 
         def call() -> None:
+            __tracebackhide__ = True
             try:
-                done.set_result(func())
+                outcome.append(func())
             except BaseException as exc:  # pytest.skip() too: the case's, in its thread
-                done.set_exception(exc)
+                outcome.extend((None, exc))
                 if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                     raise  # the run's too
+            finally:
+                done.set()
 
-        run.loop.call_soon_threadsafe(call, context=contextvars.copy_context())
-        return done.result()
+        handle = run.loop.call_soon_threadsafe(call, context=contextvars.copy_context())
+        while not done.wait(0.1):
+            if not run.loop.is_running():  # stopped (Ctrl-C): it will not run it now
+                handle.cancel()
+                msg = "the event loop stopped before the fixture could be set up"
+                raise RuntimeError(msg)
+        if len(outcome) == 2:
+            raise outcome[1]
+        return outcome[0]  # type: ignore[no-any-return]
 
     def show(self, line: str) -> None:
-        """--setup-show: write a case's SETUP or TEARDOWN line now, between the reports."""
-        self._run.pending.append(line)
-        self._run.schedule_flush()
+        """--setup-show: write a case's SETUP or TEARDOWN line now, between the reports (from
+        the loop's thread, which writes them)."""
+        run = self._run
+
+        def write() -> None:
+            run.pending.append(line)
+            run.schedule_flush()
+
+        self.in_loop_thread(write)
 
     def case_node(self, case: Case, member: Member, fixtures: CaseFixtures) -> Any:
         """The case's ``request.node`` (made when a case first asks for it): a test of a group
@@ -422,7 +439,7 @@ class ParentRun:
                         held = self.item.stash.get(held_teardown_key, None)
                         self.item.stash[held_teardown_key] = None
                         if held is not None:
-                            self.pending.append(held)
+                            self.pending.append(held[0])
                             self.flush()
                     with self.suspended_capture():
                         self.progress.erase()
@@ -869,7 +886,7 @@ class ParentRun:
                                         await self._stepped(case, member, "call", self.bodies[task])
                                     else:
                                         await self._call_in_thread(
-                                            case, member, bound_args, kwargs, deadline
+                                            case, member, bound_args, kwargs, deadline, fixtures
                                         )
                                 except BaseException as exc:
                                     self._call_ended(case, task, phases, deadline, output, exc)
@@ -1259,6 +1276,7 @@ class ParentRun:
         bound_args: tuple[Any, ...],
         kwargs: dict[str, Any],
         deadline: Deadline | None,
+        fixtures: CaseFixtures | None,
     ) -> None:
         """A blocking body: in a thread; on timeout, the thread's stack is the report's."""
         __tracebackhide__ = True
@@ -1268,6 +1286,8 @@ class ParentRun:
             returned = await thread.run()
         except asyncio.CancelledError:
             timed_out = deadline is not None and deadline.expired
+            if fixtures is not None:  # the body sets no more fixtures up (see get_now)
+                fixtures.stopped = "timed out" if timed_out else "cancelled"
             stack = thread.stack() if timed_out else None  # where the timeout found it
             # Stopped (its timeout, -x, fail_fast, Ctrl-C): its fixtures are torn down next, and
             # a thread cannot be cut off, so it first gets a bounded while to finish; a further
@@ -1445,11 +1465,17 @@ class ParentRun:
             # Its output, for a failed teardown of the parent (see _plugin._teardown_of_last_case):
             # its last report carries that of every phase.
             self.item.stash[last_sections_key] = list(reports[-1].sections)
-        if case is self.last_case and reports[-1].when == "teardown" and reports[-1].passed:
-            # The parent's teardown is the last case's (see _plugin.pytest_runtest_makereport):
-            # this report of the case's own teardown waits for it, to be one with it.
-            self.item.stash[held_teardown_key] = reports.pop()
         failed = any(r.failed for r in reports)
+        if (
+            case is self.last_case
+            and reports[-1].when == "teardown"
+            and (reports[-1].passed or (reports[-1].failed and not self.settings.debugging))
+        ):
+            # The parent's teardown is the last case's (see _plugin.pytest_runtest_makereport):
+            # this report of the case's own teardown waits for it, to be one with it (with
+            # its error: both errors in one group, as pytest raises them; not under --pdb,
+            # which debugs the case's now).
+            self.item.stash[held_teardown_key] = (reports.pop(), phases[-1].error)
         if failed:
             self.failed.append(member.label(case))
             self.failed_place = max(self.failed_place, self.places.get(id(case), -1))
@@ -1699,8 +1725,9 @@ async def run_parent(
 # On a parent that ran: its last case in the order its parametrized tests would run (None: no
 # case ran). The parent's teardown is that test's (see _plugin.pytest_runtest_makereport).
 last_case_key = pytest.StashKey[Case | None]()
-# On a parent: the passing teardown report of its last case, when every phase is reported.
-held_teardown_key = pytest.StashKey[pytest.TestReport | None]()
+# On a parent: the teardown report of its last case, passing when every phase is reported,
+# or failing, and its error (see ParentRun._build_one).
+held_teardown_key = pytest.StashKey[tuple[pytest.TestReport, BaseException | None] | None]()
 # On a parent: the sections of its last case's reports (what it wrote in each phase).
 last_sections_key = pytest.StashKey[list[tuple[str, str]]]()
 

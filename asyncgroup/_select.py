@@ -76,14 +76,22 @@ def parent_marks(
     for node, mark in item.iter_markers_with_node():
         (own if node is item else outer).append(mark)
     made = item.stash.get(_made_marks_key, None)
-    if made is None or len(own) == len(made):
-        return own, [], outer  # no mark added: the usual case
-    # add_marker only inserts at the start or appends: the made marks are a run in ``own``.
-    size = len(made)
-    for start in range(len(own) - size + 1):
-        if all(a is b for a, b in zip(own[start : start + size], made, strict=True)):
-            return own[: start + size], own[start + size :], outer
-    return own, [], outer  # a hook took marks away: no telling which it added
+    before, after, start = own, [], 0
+    if made is not None and len(own) != len(made):
+        # add_marker only inserts at the start or appends: the made marks are a run in ``own``
+        # (else a hook took marks away: no telling which it added).
+        size = len(made)
+        for at in range(len(own) - size + 1):
+            if all(a is b for a, b in zip(own[at : at + size], made, strict=True)):
+                before, after, start = own[: at + size], own[at + size :], at
+                break
+    table = _table(item)
+    if table is not None and table.mark is not None:
+        # The cases' parametrize mark, in the decorator's place: after the function's marks
+        # under it (which it had when decorated), as a parametrize mark there would be.
+        below = len(getattr(table.func, "pytestmark", []))
+        before.insert(min(start + below, len(before)), table.mark)
+    return before, after, outer
 
 
 def case_marks(
@@ -269,6 +277,8 @@ class Selection:
         self, item: pytest.Item, cases: list[Case]
     ) -> tuple[list[Case], set[str], list[pytest.Mark]]:
         around = parent_marks(item)
+        table = _table(item)  # its cases' parametrize mark is theirs, as their own marks
+        parametrize = [table.mark] if table is not None and table.mark is not None else []
         parent_keywords = _compat.keyword_matcher(item)
         selected: list[Case] = []
         first_names: set[str] | None = None
@@ -283,7 +293,7 @@ class Selection:
                     name: str,
                     /,
                     _m: Any = by_marks,
-                    _own: tuple[pytest.Mark, ...] = case.marks,
+                    _own: Sequence[pytest.Mark] = [*case.marks, *parametrize],
                     _found: list[Any] = matched_marks,
                     **kw: Any,
                 ) -> bool:
@@ -299,7 +309,7 @@ class Selection:
             matched_names: set[str] = set()
             if self.keyword is not None:
                 own_names = [case_nodeid(item.name, case.id, slot_of(item)).lower()]
-                own_names += [mark.name.lower() for mark in case.marks]
+                own_names += [mark.name.lower() for mark in [*case.marks, *parametrize]]
 
                 def keyword_matches(
                     name: str,
@@ -409,6 +419,9 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.getoption("lf", False) or cache is None:
         return
     record = cache.get("cache/lastfailed", {})
+    # Parents on the record for their cases' failures (see LastFailed): of a case since taken
+    # out of the list, too.
+    for_cases = {p for c, p in cache.get(LastFailed.key, {}).items() if c in record}
     hidden: set[str] = set()
     for item in items:
         table = _table(item)
@@ -417,8 +430,12 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
         slot = slot_of(item)
         own = _own_cases(item, table)
         recorded = {c.id for c in own if case_nodeid(item.nodeid, c.id, slot) in record}
-        if not recorded:  # the parent failed on its own (a shared fixture): all its cases
-            continue
+        if not recorded:
+            # Its failed cases are gone: pytest knows of failures it does not collect, as of
+            # the parametrized tests whose parameters were taken out.
+            if item.nodeid in for_cases:
+                hidden.add(item.nodeid)
+            continue  # or the parent failed on its own (a shared fixture): all its cases
         selected = _selected_cases(item, table)
         failed = {c.id for c in selected} & recorded
         if failed:

@@ -124,6 +124,34 @@ def test_skip_and_skipif_combine_with_parent_marks(differential: Differential) -
     assert pair.parametrized_outcomes["test_it.py::test_x[plain]"] == ["xfailed"]
 
 
+@pytest.mark.parametrize("def_or_async", ["def", "async def"])
+def test_a_condition_string_sees_the_test_modules_names(
+    differential: Differential, def_or_async: str
+) -> None:
+    """pytest evaluates a skipif/xfail condition string with the test module's globals."""
+    source = f"""
+    HAS_DB = False
+
+    @pytest.mark.xfail("not HAS_DB", reason="needs a db")
+    class TestC:
+        @cases("n", [1, pytest.param(2, marks=pytest.mark.skipif("not HAS_DB", reason="db"))])
+        {def_or_async} test_x(self, n):
+            assert False
+
+    @pytest.mark.skipif("not HAS_DB and SKIP_ALL", reason="the whole test")
+    @cases("n", [1, 2])
+    {def_or_async} test_y(n):
+        pass
+
+    SKIP_ALL = True
+    """
+    # (-p no:warnings: the parametrized def test has the asyncio mark of the `cases` helper.)
+    pair = differential.run(source, "-rA", "-p", "no:warnings")
+    pair.assert_same("*SKIPPED [[]2[]] test_it.py:*: the whole test", "*SKIPPED [[]1[]] *: db")
+    pair.assert_same_counts()
+    assert pair.parametrized_outcomes["test_it.py::TestC::test_x[1]"] == ["xfailed"]
+
+
 @pytest.mark.parametrize("source", skipped_whole())
 @pytest.mark.parametrize("verbosity", [[], ["-v"]], ids=["default", "verbose"])
 def test_a_skip_mark_on_the_whole_test_skips_each_case(
@@ -346,7 +374,18 @@ async def test_plain():
 
 @pytest.mark.parametrize(
     "expression",
-    ["slow", "not slow", "slow and network", "network", "not network", "slow or network", "nope"],
+    [
+        "slow",
+        "not slow",
+        "slow and network",
+        "network",
+        "not network",
+        "slow or network",
+        "nope",
+        "parametrize",  # the mark a case has in @concurrent_cases's place
+        "not parametrize",
+        "parametrize and not slow",
+    ],
 )
 def test_dash_m_selects_single_cases(differential: Differential, expression: str) -> None:
     differential.ini_lines.append("markers =\n    slow: slow\n    network: network\n    nope: x")
@@ -505,6 +544,9 @@ async def test_ordinary(p):
         "TestC and two",
         "test_ordinary[1]",
         "test_x[order-9]",
+        "parametrize",
+        "not parametrize",
+        "parametrize and not order-2",
     ],
 )
 def test_dash_k_matches_the_full_case_name(differential: Differential, expression: str) -> None:
@@ -712,6 +754,28 @@ def test_last_failed_with_dash_k_runs_only_failed_cases(differential: Differenti
     differential.rerun("--lf", "-k", "two and e", env={"FAILSET": "a"}).assert_same(
         "run-last-failure: 1 known failures not in selected tests"
     )
+
+
+LAST_FAILED_REMOVED = """
+import os
+
+@cases("c", os.environ.get("CASES", "a,b,c").split(","))
+async def test_one(c):
+    assert c != "b"
+"""
+
+
+def test_last_failed_after_the_failed_case_is_removed(differential: Differential) -> None:
+    """The failed case taken out of the list: pytest knows of a failure it does not collect
+    and runs everything, as for the parametrized test whose failed parameter is gone."""
+    differential.run(LAST_FAILED_REMOVED).assert_same()
+    pair = differential.rerun("--lf", env={"CASES": "a,c"})
+    pair.assert_same("run-last-failure: 1 known failures not in selected tests")
+    assert set(pair.parametrized_outcomes) == {"test_it.py::test_one[a]", "test_it.py::test_one[c]"}
+    pair.assert_same_counts()
+    again = differential.rerun("--lf", env={"CASES": "a,c"})  # the record kept as pytest's
+    again.assert_same("run-last-failure: 1 known failures not in selected tests")
+    differential.rerun("--lf").assert_same("run-last-failure: rerun previous 1 failure")
 
 
 def test_failed_first_and_last_failed_with_node_ids(differential: Differential) -> None:

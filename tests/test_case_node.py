@@ -113,6 +113,13 @@ def test_request_node_is_the_parametrized_test_a_case_stands_for(
             assert {"n", "p", "db", "request"} <= set(node.fixturenames)
             envs = [mark.args[0] for mark in node.iter_markers("env")]
             assert envs == (["outer", "in"] if n == 2 else ["outer"])
+            # The case's parametrize mark in the decorator's place, closest: as given.
+            second = pytest.param(2, marks=[pytest.mark.needs_db("pg"), pytest.mark.env("in")])
+            assert [m.args for m in node.iter_markers("parametrize")] == [
+                ("n", [1, second]),
+                ("p", ["p1"]),
+            ]
+            assert "parametrize" in node.keywords
             assert ("needs_db" in node.keywords) == (n == 2)
             assert ("needs_db" in request.keywords) == (n == 2)
             assert f"{n}-{p}" in request.keywords

@@ -139,6 +139,44 @@ def test_a_wider_fixtures_teardown_error_is_the_last_cases(
     assert len(errors[0]) == 2, errors
 
 
+@pytest.mark.parametrize("xdist", [[], ["-n", "2", "--dist", "loadfile"]], ids=["", "xdist"])
+def test_the_last_cases_teardown_error_and_a_wider_fixtures_are_one_error(
+    differential: Differential, xdist: list[str]
+) -> None:
+    """Both fail to tear down after the last test: pytest raises them as one exception group,
+    one error of that test (the wider fixture's first), counted once."""
+    pair = differential.run(
+        """
+        @pytest.fixture(scope="module")
+        def database():
+            yield
+            raise RuntimeError("module teardown broke")
+
+        @pytest.fixture
+        def connection(c):
+            yield
+            raise ValueError(f"connection {c} broke")
+
+        @cases("c", ["a", "b"])
+        async def test_x(c, database, connection):
+            await asyncio.sleep(0.05 if c == "b" else 0.1)  # the last case ends first
+        """,
+        "-rE",
+        *xdist,
+        env={"COLUMNS": "300"},
+    )
+    pair.assert_same(
+        "ERROR test_it.py::test_x[[]a[]] - ValueError: connection a broke",
+        "ERROR test_it.py::test_x[[]b[]] - ExceptionGroup: errors during test teardown "
+        "(2 sub-exceptions)",
+        "*RuntimeError: module teardown broke",
+        "*ValueError: connection b broke",
+    )
+    assert pair.parametrized_outcomes["test_it.py::test_x[b]"] == ["passed", "error"]
+    pair.assert_same_counts()
+    pair.assert_same_short_summary()
+
+
 # --------------------------------------------------------------------------------------------
 # A step's report (subtests.test() in a case) carries the case's keywords
 
@@ -1316,3 +1354,61 @@ def test_getfixturevalue_in_def_cases_at_once_is_as_in_their_tests(
     assert pair.concurrent_outcomes["test_it.py::test_x[1]"] == ["passed"]
     for folder in ("concurrent", "parametrized"):
         assert (differential.pytester.path / folder / "set-up.txt").read_text() == "server\n"
+
+
+def test_a_def_cases_getfixturevalue_is_under_its_timeout_and_none_is_left_set_up(
+    pytester: pytest.Pytester,
+) -> None:
+    # The case's own fixture is set up in its thread, as its body's code: the case's timeout
+    # cuts it off (set up on the loop's thread, it held the loop and the case passed). The
+    # fixture ends its setup after the case was stopped and torn down: it is torn down then,
+    # in the thread, and the body gets no more fixtures.
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        """
+        import pathlib, time
+        import pytest
+        from asyncgroup import concurrent_cases
+
+        def note(line):
+            with pathlib.Path("log.txt").open("a") as file:
+                file.write(line + "\\n")
+
+        @pytest.fixture
+        def device():
+            time.sleep(2.5)  # past the timeout and the grace the thread then gets
+            yield
+            note("device torn down")
+
+        @pytest.fixture
+        def other():
+            note("other set up")
+
+        @concurrent_cases("n", [1], timeout=0.5)
+        def test_x(n, request):
+            request.getfixturevalue("device")
+            request.getfixturevalue("other")
+
+        @concurrent_cases("n", [1], timeout=30)
+        def test_y(n, request, tmp_path):
+            assert request.getfixturevalue("tmp_path") == tmp_path  # on the loop's thread
+            request.getfixturevalue("other")  # in the case's thread (it raised: no loop there)
+
+        def test_after():
+            deadline = time.monotonic() + 30
+            while "torn down" not in pathlib.Path("log.txt").read_text():
+                assert time.monotonic() < deadline, "the late fixture was never torn down"
+                time.sleep(0.05)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-rf", timeout=60)
+    result.stdout.fnmatch_lines(
+        [
+            ">       time.sleep(2.5)*",
+            "E       asyncgroup.CaseTimeoutError: Timeout (>0.5s)*",
+            "FAILED test_*.py::test_x[[]1[]]*",
+            "*= 1 failed, 1 passed, 1 subtests passed in *",
+        ]
+    )
+    lines = (pytester.path / "log.txt").read_text().splitlines()
+    assert sorted(lines) == ["device torn down", "other set up"]  # test_x's "other": not set up
