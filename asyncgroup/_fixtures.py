@@ -625,10 +625,15 @@ class CaseFixtures:
         value, func, accepted = self._builtin_or_function(name, fixturedef, request)
         if func is not None:
             if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
+                where = (
+                    "while the case runs in the event loop"
+                    if self.services.on_loop_thread()
+                    else "from the thread a plain def case runs in"
+                )
                 msg = (
                     f"asyncgroup: case {self.case_name!r}: request.getfixturevalue({name!r}) "
-                    f"cannot set up the async fixture {name!r} while the case runs in the event "
-                    f"loop; request {name!r} as an argument of the test or of one of its fixtures"
+                    f"cannot set up the async fixture {name!r} {where}; request {name!r} as an "
+                    "argument of the test or of one of its fixtures"
                 )
                 raise pytest.UsageError(msg)
             kwargs = {

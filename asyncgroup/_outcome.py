@@ -678,7 +678,12 @@ class CaseReporter:
         if error is None:
             outcome, longrepr = "passed", None
         elif isinstance(error, pytest.xfail.Exception):  # as pytest: XFAIL at setup of ...
-            outcome, longrepr, wasxfail = "skipped", self._skipped_at(error), error.msg
+            # Its longrepr the exception's, as pytest's (report writers show its message).
+            outcome, longrepr, wasxfail = (
+                "skipped",
+                self._longrepr(with_traceback(error)),
+                error.msg,
+            )
         elif (
             isinstance(error, pytest.skip.Exception)
             and phase.when == "setup"

@@ -127,6 +127,10 @@ class _Services:
         self.parent_values = run.parent_values  # the parent's fixture values
         self._run = run
 
+    def on_loop_thread(self) -> bool:
+        """Whether the caller runs on the event loop's thread (not a def case's)."""
+        return threading.get_ident() == self._run.loop_thread
+
     def in_loop_thread(self, func: Callable[[], _T]) -> _T:
         """``func()``, called on the event loop's thread: at once there, or from a plain def
         case's thread (in its context, the thread waiting for it). Raises what ``func`` raises."""

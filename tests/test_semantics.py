@@ -321,9 +321,18 @@ def test_getfixturevalue_gives_each_case_its_own_function_fixture(
     assert pair.concurrent.stdout.str().count("conn torn down") == 3
 
 
-def test_getfixturevalue_of_an_async_fixture_is_a_clear_error(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize(
+    ("kind", "where"),
+    [
+        ("async def", "while the case runs in the event loop"),
+        ("def", "from the thread a plain def case runs in"),
+    ],
+)
+def test_getfixturevalue_of_an_async_fixture_is_a_clear_error(
+    pytester: pytest.Pytester, kind: str, where: str
+) -> None:
     pytester.makepyfile(
-        """
+        f"""
         import pytest_asyncio
         from asyncgroup import concurrent_cases
 
@@ -332,7 +341,7 @@ def test_getfixturevalue_of_an_async_fixture_is_a_clear_error(pytester: pytest.P
             return "session"
 
         @concurrent_cases(["a"])
-        async def test_case(name, request):
+        {kind} test_case(name, request):
             request.getfixturevalue("session")
         """
     )
@@ -341,7 +350,7 @@ def test_getfixturevalue_of_an_async_fixture_is_a_clear_error(pytester: pytest.P
         [
             '>       request.getfixturevalue("session")',
             "E       *UsageError: asyncgroup: case 'a': request.getfixturevalue('session') "
-            "cannot set up the async fixture 'session' while the case runs in the event loop; "
+            f"cannot set up the async fixture 'session' {where}; "
             "request 'session' as an argument*",
         ]
     )
