@@ -41,7 +41,6 @@ def concurrent_cases(
 def concurrent_cases(
     argnames: str | Sequence[str],
     argvalues: Iterable[Any],
-    /,
     *,
     ids: Sequence[object | None] | Callable[[Any], object | None] | None = None,
     timeout: float | None = None,
@@ -64,7 +63,8 @@ def concurrent_cases(
 
     ``@concurrent_cases(values)`` gives each value to the function's first parameter;
     ``@concurrent_cases("x, y", [(1, 2), (3, 4)])`` takes argnames and argvalues exactly as
-    ``pytest.mark.parametrize`` does (``pytest.param(..., id=, marks=)`` included).
+    ``pytest.mark.parametrize`` does (``pytest.param(..., id=, marks=)`` included; by name
+    too: ``argnames=``, ``argvalues=``).
 
     The test becomes one ordinary pytest test (the parent); each case is reported as a subtest
     named by its case id. ``timeout`` is seconds per case, ``max_concurrency`` bounds the cases
@@ -74,6 +74,10 @@ def concurrent_cases(
     fixtures are created per case. Misuse (an unknown keyword argument included) is reported
     as a collection error of the test.
     """
+    if "argvalues" in unknown and len(args) + ("argnames" in unknown) == 1:
+        # Given by name, as pytest.mark.parametrize takes them too.
+        args = (*args, unknown.pop("argnames")) if "argnames" in unknown else args
+        args = (*args, unknown.pop("argvalues"))
     options = {
         "ids": ids,
         "timeout": timeout,

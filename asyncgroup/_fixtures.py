@@ -641,11 +641,13 @@ class CaseFixtures:
                 for arg in fixturedef.argnames
                 if (accepted is None or arg in accepted) and arg != name
             }
-            first = request._first = len(self.finalizers)
+            request._first = len(self.finalizers)
+            # What is set up before (the case's teardown takes entries away meanwhile).
+            before = list(self.finalizers)
             try:  # as in _create: its SETUP line once its own code has run, raised or not
                 value, _ = self._run_sync(name, func, kwargs, inspect.isgeneratorfunction(func))
-                if self.stopped is not None:  # meanwhile: the case's teardown may be done
-                    self._finish_late(self.finalizers[first:])
+                if self.stopped is not None:  # stopped meanwhile
+                    self._finish_late([e for e in self.finalizers if not _among(e, before)])
                     raise self._stopped_error(name)
             except pytest.skip.Exception as skip:
                 _compat.place_skip_at_test(skip)  # as pytest: the test that skipped, not where
@@ -975,6 +977,11 @@ async def _finish_async(func: Any, step: Awaitable[Any]) -> None:
     except StopAsyncIteration:
         return
     _more_than_one_yield(func)
+
+
+def _among(entry: object, entries: list[Any]) -> bool:
+    """Whether ``entry`` itself is one of ``entries`` (not one equal to it)."""
+    return any(entry is other for other in entries)
 
 
 def _finish_sync(gen: Any, func: Any) -> None:

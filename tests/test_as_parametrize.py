@@ -107,6 +107,24 @@ def test_module_pytestmark_xfail_and_runxfail(differential: Differential) -> Non
     differential.rerun("--runxfail").assert_same()
 
 
+def test_argnames_and_argvalues_given_by_name(differential: Differential) -> None:
+    """As pytest.mark.parametrize takes them: by name, or argnames by position only."""
+    source = """
+    @cases(argnames="n", argvalues=[1, 2], ids=["one", "two"])
+    async def test_x(n):
+        assert n == 1
+
+    @cases("a, b", argvalues=[(1, 1), (1, 2)])
+    async def test_y(a, b, request):
+        assert request.node.get_closest_marker("parametrize").args[0] == "a, b"
+        assert a == b
+    """
+    pair = differential.run(source, "-rf")
+    pair.assert_same("FAILED test_it.py::test_x[[]two[]] - assert 2 == 1")
+    assert len(pair.parametrized_outcomes) == 4, pair.parametrized_outcomes
+    pair.assert_same_counts()
+
+
 def test_skip_and_skipif_combine_with_parent_marks(differential: Differential) -> None:
     source = """
     @pytest.mark.xfail(reason="parent")

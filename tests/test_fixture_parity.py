@@ -1386,6 +1386,7 @@ def test_a_def_cases_getfixturevalue_is_under_its_timeout_and_none_is_left_set_u
 
         @concurrent_cases("n", [1], timeout=0.5)
         def test_x(n, request):
+            request.getfixturevalue("tmp_path")  # torn down before device has ended its setup
             request.getfixturevalue("device")
             request.getfixturevalue("other")
 
