@@ -127,7 +127,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     remember_terminal(config)
     if getattr(config, "cache", None) is not None:
-        config.pluginmanager.register(LastFailed(config), "asyncgroup-lastfailed")
+        config.pluginmanager.register(LastFailed(config, _case_slot), "asyncgroup-lastfailed")
         stepwise = ("stepwise", "stepwise_skip", "stepwise_reset")  # pytest implies the first
         if any(config.getoption(name, False) for name in stepwise):
             config.pluginmanager.register(Stepwise(config), "asyncgroup-stepwise")

@@ -23,6 +23,7 @@ from asyncgroup._outcome import (
     CASE_ID_ATTRIBUTE,
     PARENT_NODEID_ATTRIBUTE,
     SUMS_UP_CASES_ATTRIBUTE,
+    CaseSlot,
     case_nodeid,
     slot_of,
 )
@@ -419,9 +420,7 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.getoption("lf", False) or cache is None:
         return
     record = cache.get("cache/lastfailed", {})
-    # Parents on the record for their cases' failures (see LastFailed): of a case since taken
-    # out of the list, too.
-    for_cases = {p for c, p in cache.get(LastFailed.key, {}).items() if c in record}
+    for_cases = parents_for_cases(config)
     hidden: set[str] = set()
     for item in items:
         table = _table(item)
@@ -446,7 +445,54 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
                 _leave_out(item, [c for c in selected if c.id not in failed])
         else:
             hidden.add(item.nodeid)
-    config.stash[hidden_key] = _compat.hide_from_last_failed(config, hidden)
+    _hide(config, hidden)
+
+
+def _hide(config: pytest.Config, nodeids: set[str]) -> None:
+    """Take these parents off pytest's last-failed record until it has chosen (LastFailed)."""
+    hidden = config.stash.get(hidden_key, None) or {}
+    hidden.update(_compat.hide_from_last_failed(config, nodeids))
+    config.stash[hidden_key] = hidden
+
+
+def parents_for_cases(config: pytest.Config) -> set[str]:
+    """The parents on pytest's last-failed record for their cases' failures (see LastFailed),
+    of cases since taken out of their lists too."""
+    cache = config.cache
+    if cache is None:
+        return set()
+    record = cache.get("cache/lastfailed", {})
+    return {parent for case, parent in cache.get(LastFailed.key, {}).items() if case in record}
+
+
+def hide_parents_of_removed_cases(
+    config: pytest.Config,
+    collected: Sequence[object],
+    slot_for: Callable[[pytest.Function, CaseTable], CaseSlot | None],
+    for_cases: set[str],
+) -> None:
+    """Of the items a test module collected, take off pytest's last-failed record (until
+    pytest_collection_modifyitems, see LastFailed) each parent there only for failed cases
+    that are no longer in its list: pytest's --lf keeps only the tests of a module that are on
+    the record and skips the modules that have none, which a parametrized test whose failed
+    parameter was taken out does not make it do. ``slot_for``: where the cases' ids go among
+    the parent's (pytest_itemcollected has not placed them yet)."""
+    lastfailed = getattr(config.pluginmanager.get_plugin("lfplugin"), "lastfailed", None)
+    if not isinstance(lastfailed, dict):
+        return
+    record = {str(key) for key in lastfailed}  # pytest 9.2's keys are NodeIds
+    hidden: set[str] = set()
+    for item in collected:
+        if not isinstance(item, pytest.Function) or item.nodeid not in for_cases:
+            continue
+        table = _table(item)
+        if table is None or item.nodeid not in record:
+            continue
+        slot = slot_for(item, table)
+        if not any(case_nodeid(item.nodeid, c.id, slot) in record for c in _own_cases(item, table)):
+            hidden.add(item.nodeid)
+    if hidden:
+        _hide(config, hidden)
 
 
 def select(item: Any, cases: list[Case]) -> list[Case]:
@@ -480,9 +526,16 @@ class LastFailed:
 
     key = "asyncgroup/failed-case-parents"  # case node id -> parent node id
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        slot_for: Callable[[pytest.Function, CaseTable], CaseSlot | None],
+    ) -> None:
         self.config = config
+        self.slot_for = slot_for
         self.parents: dict[str, str] = {}
+        # --lf, --ff: the parents on the record for their cases (see hide_parents_of_removed_cases).
+        self.for_cases: set[str] | None = None
         # Parents of groups whose failure only sums up their tests': pytest collects the tests,
         # which are on the record themselves, so the parent is no known failure of its own.
         self.group_sums: set[str] = set()
@@ -497,6 +550,22 @@ class LastFailed:
             if getattr(report, SUMS_UP_CASES_ATTRIBUTE, False) and report.nodeid in groups:
                 self.group_sums.add(report.nodeid)
 
+    # trylast: inside the cache plugin's wrapper, which keeps a module's tests on the record
+    # and skips the modules without any.
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> Generator[None, Any, Any]:
+        report = yield
+        if isinstance(collector, pytest.File) and any(
+            self.config.getoption(name, False) for name in ("lf", "failedfirst")
+        ):
+            if self.for_cases is None:
+                self.for_cases = parents_for_cases(self.config)
+            if self.for_cases:
+                hide_parents_of_removed_cases(
+                    self.config, report.result, self.slot_for, self.for_cases
+                )
+        return report
+
     # Registered after pytest's cache plugin: this wrapper is outside its own.
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> Generator[None]:
@@ -509,6 +578,7 @@ class LastFailed:
         if cache is None or not any(self.config.getoption(name, False) for name in options):
             return result
         record = cache.get("cache/lastfailed", {})
+        for_cases = parents_for_cases(self.config)
         rerun = 0
         for item in items:
             table = _table(item)
@@ -520,7 +590,8 @@ class LastFailed:
             cases = _selected_cases(item, table)
             slot = slot_of(item)
             failed = [c for c in cases if case_nodeid(item.nodeid, c.id, slot) in record]
-            rerun += len(failed or cases)
+            if failed or item.nodeid not in for_cases:  # else its failed cases are gone
+                rerun += len(failed or cases)
         parents = set(cache.get(self.key, {}).values())
         known = len([nodeid for nodeid in record if nodeid not in parents])
         _compat.recount_last_failures(self.config, rerun, known)

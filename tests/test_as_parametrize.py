@@ -780,20 +780,36 @@ import os
 @cases("c", os.environ.get("CASES", "a,b,c").split(","))
 async def test_one(c):
     assert c != "b"
+
+
+def test_other():
+    pass
 """
 
 
 def test_last_failed_after_the_failed_case_is_removed(differential: Differential) -> None:
     """The failed case taken out of the list: pytest knows of a failure it does not collect
-    and runs everything, as for the parametrized test whose failed parameter is gone."""
+    and runs everything (the module's other tests, the other modules), as for the parametrized
+    test whose failed parameter is gone."""
+    differential.write("def test_elsewhere():\n    pass\n", "test_else.py")
     differential.run(LAST_FAILED_REMOVED).assert_same()
     pair = differential.rerun("--lf", env={"CASES": "a,c"})
     pair.assert_same("run-last-failure: 1 known failures not in selected tests")
-    assert set(pair.parametrized_outcomes) == {"test_it.py::test_one[a]", "test_it.py::test_one[c]"}
+    assert set(pair.parametrized_outcomes) == {
+        "test_else.py::test_elsewhere",
+        "test_it.py::test_one[a]",
+        "test_it.py::test_one[c]",
+        "test_it.py::test_other",
+    }
     pair.assert_same_counts()
     again = differential.rerun("--lf", env={"CASES": "a,c"})  # the record kept as pytest's
     again.assert_same("run-last-failure: 1 known failures not in selected tests")
-    differential.rerun("--lf").assert_same("run-last-failure: rerun previous 1 failure")
+    differential.rerun("--ff", env={"CASES": "a,c"}).assert_same(
+        "run-last-failure: 1 known failures not in selected tests"
+    )
+    pair = differential.rerun("--lf")
+    pair.assert_same("run-last-failure: rerun previous 1 failure (skipped 1 file)")
+    pair.assert_same_counts()
 
 
 def test_failed_first_and_last_failed_with_node_ids(differential: Differential) -> None:
