@@ -135,9 +135,9 @@ class _Services:
         """``func()``, called on the event loop's thread: at once there, or from a plain def
         case's thread (in its context, the thread waiting for it). Raises what ``func`` raises."""
         __tracebackhide__ = True
-        run = self._run
-        if threading.get_ident() == run.loop_thread:
+        if self.on_loop_thread():
             return func()
+        run = self._run
         done = threading.Event()
         outcome: list[Any] = []  # [value] or [None, error]: no frames of its own in a traceback
 

@@ -407,6 +407,8 @@ def count_deselected_parents(items: Sequence[pytest.Item]) -> None:
 
 # Parents that --lf must not see as failed this time (their failed cases are not selected).
 hidden_key = pytest.StashKey[dict[Any, bool]]()
+# On the config: what parents_for_cases read.
+_for_cases_key = pytest.StashKey[set[str]]()
 
 
 def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -457,12 +459,16 @@ def _hide(config: pytest.Config, nodeids: set[str]) -> None:
 
 def parents_for_cases(config: pytest.Config) -> set[str]:
     """The parents on pytest's last-failed record for their cases' failures (see LastFailed),
-    of cases since taken out of their lists too."""
-    cache = config.cache
-    if cache is None:
-        return set()
-    record = cache.get("cache/lastfailed", {})
-    return {parent for case, parent in cache.get(LastFailed.key, {}).items() if case in record}
+    of cases since taken out of their lists too; read from the cache once a session (it is
+    written at the session's end)."""
+    found = config.stash.get(_for_cases_key, None)
+    if found is None:
+        cache = config.cache
+        record = cache.get("cache/lastfailed", {}) if cache is not None else {}
+        recorded = cache.get(LastFailed.key, {}) if cache is not None else {}
+        found = {parent for case, parent in recorded.items() if case in record}
+        config.stash[_for_cases_key] = found
+    return found
 
 
 def hide_parents_of_removed_cases(
@@ -534,8 +540,6 @@ class LastFailed:
         self.config = config
         self.slot_for = slot_for
         self.parents: dict[str, str] = {}
-        # --lf, --ff: the parents on the record for their cases (see hide_parents_of_removed_cases).
-        self.for_cases: set[str] | None = None
         # Parents of groups whose failure only sums up their tests': pytest collects the tests,
         # which are on the record themselves, so the parent is no known failure of its own.
         self.group_sums: set[str] = set()
@@ -558,12 +562,9 @@ class LastFailed:
         if isinstance(collector, pytest.File) and any(
             self.config.getoption(name, False) for name in ("lf", "failedfirst")
         ):
-            if self.for_cases is None:
-                self.for_cases = parents_for_cases(self.config)
-            if self.for_cases:
-                hide_parents_of_removed_cases(
-                    self.config, report.result, self.slot_for, self.for_cases
-                )
+            for_cases = parents_for_cases(self.config)
+            if for_cases:
+                hide_parents_of_removed_cases(self.config, report.result, self.slot_for, for_cases)
         return report
 
     # Registered after pytest's cache plugin: this wrapper is outside its own.
