@@ -902,6 +902,28 @@ def stepwise_last_failed(cache: pytest.Cache) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def stepwise_goes_on_from(config: pytest.Config) -> str | None:
+    """The node id the stepwise plugin goes on from this run, once it has looked at the items
+    (None: it starts over). pytest 8.4-9.2: ``cached_info.last_failed`` (9.2: a NodeId, whose
+    str() is the node id); 8.2-8.3: ``lastfailed``."""
+    plugin = config.pluginmanager.get_plugin("stepwiseplugin")
+    info = getattr(plugin, "cached_info", None)
+    value = getattr(info, "last_failed", None) if info else getattr(plugin, "lastfailed", None)
+    return None if value is None else str(value)
+
+
+def set_stepwise_goes_on_from(config: pytest.Config, nodeid: str) -> None:
+    """Make the stepwise plugin, before it looks at the items, go on from ``nodeid`` (same
+    attributes as above; pytest 9.2 compares NodeIds, made by the class's own ``parse``)."""
+    plugin = config.pluginmanager.get_plugin("stepwiseplugin")
+    info = getattr(plugin, "cached_info", None)
+    holder, name = (info, "last_failed") if info is not None else (plugin, "lastfailed")
+    current = getattr(holder, name, None)
+    parse = getattr(type(current), "parse", None)
+    if current is not None:
+        setattr(holder, name, parse(nodeid) if callable(parse) else nodeid)
+
+
 def stepwise_passes_over_next_failure(config: pytest.Config) -> None:
     """Make pytest's stepwise plugin (``--sw``) pass over the next failed report, as
     ``--sw-skip`` makes it pass over the first.
@@ -941,6 +963,42 @@ def stepwise_count_passed_over(config: pytest.Config, cases: int) -> None:
         )
         if found is not None:
             status[index] = f"skipping {int(found[1]) + cases}{line[found.end(1) :]}"
+
+
+# pytest 8.4-9.2: the stepwise plugin keeps ``cached_info.last_test_count`` (int or None), the
+# number of items collected last time, which its pytest_collection_modifyitems compares with
+# ``len(items)`` (starting over, with the report_status line below, when they differ) and then
+# sets to ``len(items)``; pytest_sessionfinish writes it to the cache.
+_COUNT_CHANGED = "test count changed, not skipping (now {} tests, previously {})."
+
+
+def stepwise_compare_test_counts(config: pytest.Config, items: int, tests: int) -> int | None:
+    """Make the stepwise plugin, about to compare its record with ``items`` (the parents and
+    other items), find a change exactly when ``tests`` (cases counted as tests) differs from
+    the number of tests it recorded. Returns that record (None: none, or no plugin)."""
+    info = getattr(config.pluginmanager.get_plugin("stepwiseplugin"), "cached_info", None)
+    recorded = getattr(info, "last_test_count", None)
+    if not isinstance(recorded, int):
+        return None
+    info.last_test_count = items if recorded == tests else items + 1  # type: ignore[union-attr]
+    return recorded
+
+
+def stepwise_record_test_count(
+    config: pytest.Config, items: int, tests: int, recorded: int | None
+) -> None:
+    """After the stepwise plugin compared: record ``tests`` for next time, and name the tests,
+    not the items, in its "test count changed" line (``recorded``: what the compare above
+    returned)."""
+    plugin = config.pluginmanager.get_plugin("stepwiseplugin")
+    info = getattr(plugin, "cached_info", None)
+    if not isinstance(getattr(info, "last_test_count", None), int):
+        return
+    info.last_test_count = tests  # type: ignore[union-attr]
+    status = getattr(plugin, "report_status", None)
+    changed = _COUNT_CHANGED.format(items, items + 1)
+    if recorded is not None and isinstance(status, list) and changed in status:
+        status[status.index(changed)] = _COUNT_CHANGED.format(tests, recorded)
 
 
 def set_stepwise_last_failed(cache: pytest.Cache, nodeid: str) -> None:

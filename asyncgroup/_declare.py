@@ -65,6 +65,9 @@ class CaseTable:
     short_form: bool = False  # @concurrent_cases(values): the first parameter takes them
     # The parametrize mark the cases' tests have in its place (see _select.parent_marks).
     mark: pytest.Mark | None = None
+    # A plain def test's: the asyncio mark asyncgroup gave its function, for pytest-asyncio to
+    # run the parent. The cases' tests have none (see _select.parent_marks).
+    asyncio_mark: pytest.Mark | None = None
 
     @property
     def name(self) -> str:

@@ -255,6 +255,10 @@ class CaseReporter:
         for name in _FUNCTION_ATTRIBUTES:
             keywords.pop(name, None)
         keywords["parametrize"] = 1
+        # A plain def test's parent has asyncgroup's asyncio mark, its cases' tests none.
+        added = getattr(getattr(item.obj, CASES_ATTRIBUTE, None), "asyncio_mark", None)
+        if added is not None and all(mark is added for mark in item.iter_markers("asyncio")):
+            keywords.pop("asyncio", None)
         return keywords
 
     def case_nodeid(self, case_id: str) -> str:

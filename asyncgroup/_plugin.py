@@ -184,7 +184,10 @@ def pytest_pycollect_makeitem(
             True for _ in collector.iter_markers("asyncio")
         )
         if not has_mark:
-            pytest.mark.asyncio(func)
+            added = pytest.mark.asyncio
+            added(func)
+            if not table.is_async:
+                table.asyncio_mark = added.mark
     if table is not None and table.error is None and lists_cases_as_tests(collector.config):
         return _in_own_shard(table, (yield))
     if table is None:

@@ -36,6 +36,9 @@ _table_key = pytest.StashKey[CaseTable]()
 _OWN_ATTRIBUTES = ("__wrapped__", "__signature__", CASES_ATTRIBUTE)
 # Per run: the functions whose own attributes are hidden from -k, and those attributes.
 _hidden_key = pytest.StashKey[list[tuple[Any, dict[str, Any]]]]()
+# Per run: the parents whose asyncio mark (CaseTable.asyncio_mark) is hidden from -k and -m,
+# with its place among their own marks.
+_hidden_marks_key = pytest.StashKey[list[tuple[pytest.Item, int, pytest.Mark]]]()
 # Marks lent to a kept parent so that pytest's -m keeps it too, taken back after.
 lent_marks_key = pytest.StashKey[list[pytest.Mark]]()
 # On the config: the node ids of the cases --deselect, -k, -m, --lf and --sw left out, beyond
@@ -50,6 +53,11 @@ case_position_key = pytest.StashKey[dict[str, int]]()
 group_parents_key = pytest.StashKey[dict[str, str]]()
 # On a parent: its own marks as pytest made its item (see keep_made_marks).
 _made_marks_key = pytest.StashKey[tuple[pytest.Mark, ...]]()
+# On the config, when Selection took parents out: how many tests pytest collected, a parent's
+# cases counted as its parametrized tests (see tests_collected).
+_collected_key = pytest.StashKey[int]()
+# On the config: how many of those tests --lf would not have collected (see only_last_failed).
+_not_collected_key = pytest.StashKey[int]()
 
 
 def keep_made_marks(items: object) -> None:
@@ -72,11 +80,16 @@ def parent_marks(
     ``outer``: its class's and module's. A case's own marks go between ``before`` and
     ``after``: pytest appends a hook's mark to each parametrized test's own, after the case's.
     """
+    table = _table(item)
+    added = table.asyncio_mark if table is not None else None  # not the cases' (see CaseTable)
     own: list[pytest.Mark] = []
     outer: list[pytest.Mark] = []
     for node, mark in item.iter_markers_with_node():
-        (own if node is item else outer).append(mark)
+        if mark is not added:
+            (own if node is item else outer).append(mark)
     made = item.stash.get(_made_marks_key, None)
+    if made is not None and added is not None:
+        made = tuple(mark for mark in made if mark is not added)
     before, after, start = own, [], 0
     if made is not None and len(own) != len(made):
         # add_marker only inserts at the start or appends: the made marks are a run in ``own``
@@ -86,7 +99,6 @@ def parent_marks(
             if all(a is b for a, b in zip(own[at : at + size], made, strict=True)):
                 before, after, start = own[: at + size], own[at + size :], at
                 break
-    table = _table(item)
     if table is not None and table.mark is not None:
         # The cases' parametrize mark, in the decorator's place: after the function's marks
         # under it (which it had when decorated), as a parametrize mark there would be.
@@ -146,10 +158,13 @@ class Selection:
         tables = [table_of(getattr(item, "obj", None)) for item in items]
         if self.keyword is not None:
             self._hide_own_attributes(items, tables)
+        if self.keyword is not None or self.markexpr is not None:
+            self._hide_asyncio_marks(items, tables)
         found: set[_compat.NodeIdArgument | _compat.GroupArgument] = set()
         kept: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
         left_out: list[str] = []  # cases, counted as pytest counts deselected tests
+        collected = 0  # tests, as pytest counts the parametrized ones (see tests_collected)
         for item, table in zip(items, tables, strict=True):
             naming = self._naming(item) if self.named else None
             cases = _own_cases(item, table) if table is not None else []
@@ -171,6 +186,7 @@ class Selection:
                 if not hits:
                     continue  # pytest would not have collected it
                 found.update(hits)
+            collected += len(cases) if table is not None else 1
             if table is None or self._by_options(item, cases, table):
                 kept.append(item)
                 if table is not None:
@@ -186,6 +202,7 @@ class Selection:
                     left_out += [case_nodeid(item.nodeid, c.id, slot_of(item)) for c in cases[1:]]
                     item.stash[_counted_key] = True
         self.config.stash[deselected_cases_key] = left_out
+        self.config.stash[_collected_key] = collected
         missing = [a for a in self.named if a not in found]
         missing_groups = [a for a in self.groups if a not in found]
         if missing or missing_groups:
@@ -210,6 +227,16 @@ class Selection:
             taken = _compat.hide_from_keywords(function, names)
             if taken:
                 hidden.append((function, taken))
+
+    def _hide_asyncio_marks(self, items: list[pytest.Item], tables: list[Any]) -> None:
+        """The asyncio mark asyncgroup gave a plain def test is not its cases': -k and -m see
+        the parent without it, as they see the parametrized test."""
+        hidden = self.config.stash.setdefault(_hidden_marks_key, [])
+        for item, table in zip(items, tables, strict=True):
+            added = table.asyncio_mark if table is not None else None
+            place = next((i for i, m in enumerate(item.own_markers) if m is added), None)
+            if place is not None:
+                hidden.append((item, place, item.own_markers.pop(place)))
 
     def _naming(self, item: pytest.Item) -> list[_compat.NodeIdArgument] | None:
         """The node id arguments with brackets that name the item's test, or None when none
@@ -343,6 +370,10 @@ def return_lent_marks(config: pytest.Config, items: list[pytest.Item]) -> None:
         if lent:  # they were appended: drop the last len(lent), whatever equals them before
             del item.own_markers[-len(lent) :]
             del item.stash[lent_marks_key]
+    hidden_marks = config.stash.get(_hidden_marks_key, [])
+    for item, place, mark in reversed(hidden_marks):  # each back where it was
+        item.own_markers.insert(place, mark)
+    config.stash[_hidden_marks_key] = []
 
 
 def definition_nodeid(item: pytest.Item) -> str:
@@ -387,6 +418,17 @@ def _own_cases(item: pytest.Item, table: CaseTable) -> list[Case]:
 def _selected_cases(item: pytest.Item, table: CaseTable) -> list[Case]:
     selected = item.stash.get(selected_key, None)
     return [c for c in _own_cases(item, table) if selected is None or c.id in selected]
+
+
+def tests_collected(config: pytest.Config, items: list[pytest.Item]) -> int:
+    """How many tests pytest collected (before -k, -m and --deselect), a parent's cases counted
+    as the parametrized tests they stand for."""
+    collected = config.stash.get(_collected_key, None)
+    if collected is None:
+        collected = sum(
+            len(_own_cases(item, t)) if (t := _table(item)) is not None else 1 for item in items
+        )
+    return collected - config.stash.get(_not_collected_key, 0)
 
 
 def _leave_out(item: pytest.Item, cases: list[Case]) -> None:
@@ -437,6 +479,10 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
             if item.nodeid in for_cases:
                 hidden.add(item.nodeid)
             continue  # or the parent failed on its own (a shared fixture): all its cases
+        if not item.session.isinitpath(item.path):
+            # pytest collects only the failed tests of a module not given as an argument.
+            fewer = config.stash.get(_not_collected_key, 0) + len(own) - len(recorded)
+            config.stash[_not_collected_key] = fewer
         selected = _selected_cases(item, table)
         failed = {c.id for c in selected} & recorded
         if failed:
@@ -569,7 +615,9 @@ class LastFailed:
 
     # Registered after pytest's cache plugin: this wrapper is outside its own.
     @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> Generator[None]:
+    def pytest_collection_modifyitems(
+        self, items: list[pytest.Item]
+    ) -> Generator[None, None, None]:
         """Give back the parents hidden from pytest's --lf; count failures as pytest counts
         parametrized tests: a case each, parents left out."""
         result = yield
@@ -670,14 +718,20 @@ class Stepwise:
         self.ended: dict[str, str] = {}
         # Parent node id -> (node id of the item to go on from, case id or None).
         self.stops: dict[str, tuple[str, str | None]] = {}
+        # The record this run goes on from, and its case's node id, until that case reports.
+        self.going_on: tuple[dict[str, str], str] | None = None
+        self.started: set[str] = set()  # the node ids of the items run
 
-    def pytest_runtest_logstart(self) -> None:
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
         self.skips = _compat.stepwise_skips_next_failure(self.config)
         self.ended = {}
+        self.started.add(nodeid)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not isinstance(getattr(report, CASE_ID_ATTRIBUTE, None), str):
             return
+        if self.going_on is not None and report.nodeid == self.going_on[1]:
+            self.going_on = None  # it ran: pytest's stepwise plugin goes by its outcome
         if report.failed:
             self.ended[report.nodeid] = "failed"
         else:
@@ -701,15 +755,46 @@ class Stepwise:
             return True
         return False
 
-    @pytest.hookimpl(trylast=True)  # after pytest's stepwise plugin skipped what passed
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection_modifyitems(
+        self, items: list[pytest.Item]
+    ) -> Generator[None, None, None]:
+        """pytest's stepwise plugin starts over when the number of tests changed since last
+        time (a test added or taken out): it is told the number of tests, not of parents. Once
+        it has skipped what passed, the parent it goes on from skips its cases that passed."""
+        parents, tests = len(items), tests_collected(self.config, items)
+        recorded = _compat.stepwise_compare_test_counts(self.config, parents, tests)
+        self._not_found_if_the_case_is_gone(items)
+        result = yield
+        _compat.stepwise_record_test_count(self.config, parents, tests, recorded)
+        self._go_on_from_the_case(items)
+        return result
+
+    def _not_found_if_the_case_is_gone(self, items: list[pytest.Item]) -> None:
+        """The failed case that --sw would go on from was taken out or renamed since: pytest's
+        stepwise plugin is to look for that case's node id, which it will not find, and so not
+        skip anything, as for the parametrized test, rather than go on from the parent."""
+        cache = self.config.cache
+        record = cache.get(self.key, None) if cache is not None else None
+        if not isinstance(record, dict):
+            return
+        parent = next((i for i in items if i.nodeid == record.get("parent")), None)
+        table = _table(parent) if parent is not None else None
+        if parent is None or table is None:
+            return
+        if _compat.stepwise_goes_on_from(self.config) != parent.nodeid:
+            return
+        if record.get("case") not in {case.id for case in _own_cases(parent, table)}:
+            nodeid = case_nodeid(parent.nodeid, str(record.get("case")), slot_of(parent))
+            _compat.set_stepwise_goes_on_from(self.config, nodeid)
+
+    def _go_on_from_the_case(self, items: list[pytest.Item]) -> None:
         cache = self.config.cache
         if cache is None or not items or self.config.getoption("stepwise_reset", False):
             return
         record = cache.get(self.key, None)
-        if not isinstance(record, dict) or _compat.stepwise_last_failed(cache) != record.get(
-            "parent"
-        ):
+        going_on_from = _compat.stepwise_goes_on_from(self.config)
+        if not isinstance(record, dict) or going_on_from != record.get("parent"):
             return
         parent = items[0]
         table = _table(parent)
@@ -724,17 +809,29 @@ class Stepwise:
             passed = [c for c in selected if c.id not in later]
             _leave_out(parent, passed)
             _compat.stepwise_count_passed_over(self.config, len(passed))
+            self.going_on = (record, case_nodeid(parent.nodeid, record["case"], slot_of(parent)))
 
     @pytest.hookimpl(trylast=True)  # after pytest's stepwise plugin wrote its record
     def pytest_sessionfinish(self) -> None:
         cache = self.config.cache
         if cache is None or hasattr(self.config, "workerinput"):
             return
-        stop = self.stops.get(_compat.stepwise_last_failed(cache) or "")
+        last_failed = _compat.stepwise_last_failed(cache)
+        stop = self.stops.get(last_failed or "")
         record = None
         if stop is not None:
             test, case_id = stop
             _compat.set_stepwise_last_failed(cache, test)
             if case_id is not None:
                 record = {"parent": test, "case": case_id}
+        elif last_failed is None and self.going_on is not None:
+            # The parent passed without the case it went on from (-k, --deselect): pytest's
+            # stepwise plugin forgot the parent, but goes on from the parametrized test until
+            # that test itself passes.
+            record = self.going_on[0]
+            _compat.set_stepwise_last_failed(cache, record["parent"])
+        elif last_failed not in self.started:  # left out this time: from the same case next
+            previous = cache.get(self.key, None)
+            if isinstance(previous, dict) and previous.get("parent") == last_failed:
+                record = previous
         cache.set(self.key, record)

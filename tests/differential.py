@@ -1,13 +1,13 @@
 """Differential tests: the same test as ``@concurrent_cases`` and as a parametrized test.
 
 A case is the test it stands for, so the right value of every outcome is what pytest does with
-``@pytest.mark.asyncio`` + ``@pytest.mark.parametrize``. ``Differential`` writes one test source
-twice, in two project folders that differ only in what ``@cases(argnames, argvalues, ...)``
-means, runs pytest in each with the same arguments, and compares what a user would compare:
-the outcome of every node id (each report's, in pytest's words: passed, failed, error,
-skipped, xfailed, xpassed; a case's SUBPASSED is "passed"), the exit code, and
-any lines the test names. The parent of the cases is the only node id the parametrized run
-lacks, and is left out.
+``@pytest.mark.asyncio`` + ``@pytest.mark.parametrize`` (on a plain ``def`` test, the latter
+alone). ``Differential`` writes one test source twice, in two project folders that differ only
+in what ``@cases(argnames, argvalues, ...)`` means, runs pytest in each with the same
+arguments, and compares what a user would compare: the outcome of every node id (each
+report's, in pytest's words: passed, failed, error, skipped, xfailed, xpassed; a case's
+SUBPASSED is "passed"), the exit code, and any lines the test names. The parent of the cases
+is the only node id the parametrized run lacks, and is left out.
 
     def test_x(differential):
         pair = differential.run('''
@@ -39,11 +39,11 @@ from asyncgroup import concurrent_cases as cases
 
 """
 _PARAMETRIZED = """\
-import asyncio
-import pytest
-def cases(argnames, argvalues, **kwargs):
-    def parametrized(function):
-        return pytest.mark.asyncio(pytest.mark.parametrize(argnames, argvalues, **kwargs)(function))
+import asyncio, inspect, pytest
+def cases(argnames, argvalues, **kwargs):  # a plain def test (or static method): no asyncio mark
+    def parametrized(f, is_async=lambda f: inspect.iscoroutinefunction(getattr(f, "__func__", f))):
+        f = pytest.mark.parametrize(argnames, argvalues, **kwargs)(f)
+        return pytest.mark.asyncio(f) if is_async(f) else f
     return parametrized
 """
 assert _CONCURRENT.count("\n") == _PARAMETRIZED.count("\n")

@@ -163,8 +163,7 @@ def test_a_condition_string_sees_the_test_modules_names(
 
     SKIP_ALL = True
     """
-    # (-p no:warnings: the parametrized def test has the asyncio mark of the `cases` helper.)
-    pair = differential.run(source, "-rA", "-p", "no:warnings")
+    pair = differential.run(source, "-rA")
     pair.assert_same("*SKIPPED [[]2[]] test_it.py:*: the whole test", "*SKIPPED [[]1[]] *: db")
     pair.assert_same_counts()
     assert pair.parametrized_outcomes["test_it.py::TestC::test_x[1]"] == ["xfailed"]
@@ -866,6 +865,126 @@ def test_stepwise_goes_on_from_the_failed_case(differential: Differential) -> No
     differential.rerun("--sw-reset", env={"FIXED": "b,d"}).assert_same()
 
 
+@pytest.mark.parametrize("change", ["added", "removed"])
+def test_stepwise_starts_over_when_the_cases_change(
+    differential: Differential, change: str
+) -> None:
+    """pytest's --sw starts over when the number of tests changed since last time, as when a
+    case is added (or taken out): the new case z, which fails, runs, where going on from b would
+    have passed over it. The parent count is the same both times; the test count is not."""
+    source = """
+    import os
+
+    @cases("order", {orders!r})
+    async def test_orders(order):
+        # Once b is fixed, z fails first and the others are cancelled, as never run.
+        await asyncio.sleep(1 if os.environ.get("FIXED") and order != "z" else 0)
+        assert order != "b" or os.environ.get("FIXED"), order
+        assert order != "z", order
+    """
+    differential.run(source.format(orders=["a", "b", "c"]), "--sw")
+    orders = ["z", "a", "b", "c"] if change == "added" else ["z", "b"]
+    differential.write(source.format(orders=orders))
+    pair = differential.rerun("--sw", env={"FIXED": "b"})
+    before = 3
+    now = len(orders)
+    pair.assert_same(
+        f"stepwise: test count changed, not skipping (now {now} tests, previously {before}).",
+        cancelled=True,
+    )
+    assert pair.parametrized_outcomes == {"test_it.py::test_orders[z]": ["failed"]}
+    # And next time it goes on from z, the count being the same.
+    pair = differential.rerun("--sw", env={"FIXED": "b"})
+    pair.assert_same("stepwise: skipping 0 already passed items*", cancelled=True)
+
+
+def test_stepwise_does_not_find_a_renamed_failed_case(differential: Differential) -> None:
+    """The failed case b is renamed c (the count stays): pytest's --sw does not find the test it
+    was to go on from and skips nothing, so test_before, failing now, runs and stops the run."""
+    source = """
+    import os
+
+    def test_before():
+        assert not os.environ.get("BREAK")
+
+    @cases("order", {orders!r})
+    async def test_orders(order):
+        assert order != "b"
+    """
+    differential.run(source.format(orders=["a", "b"]), "--sw")
+    differential.write(source.format(orders=["a", "c"]))
+    pair = differential.rerun("--sw", env={"BREAK": "1"})
+    pair.assert_same("stepwise: previously failed test not found, not skipping.")
+    assert pair.parametrized_outcomes == {"test_it.py::test_before": ["failed"]}
+
+
+def test_stepwise_goes_on_from_a_failed_case_left_out_by_k(differential: Differential) -> None:
+    """-k leaves the failed case out: the run passes, and the next --sw goes on from that case
+    again (pytest forgets a failed test only when it passes)."""
+    source = """
+    def test_first():
+        pass
+
+    @cases("n", [1, 2, 3])
+    async def test_a(n):
+        await asyncio.sleep(1 if n == 3 else 0)  # cancelled when 2 stops the run
+        assert n != 2
+    """
+    differential.run(source, "--sw")
+    differential.rerun("--sw", "-k", "not 2").assert_same("stepwise: skipping 2 already*")
+    pair = differential.rerun("--sw")
+    pair.assert_same("stepwise: skipping 2 already passed items*", cancelled=True)
+    assert pair.parametrized_outcomes == {"test_it.py::test_a[2]": ["failed"]}
+
+
+def test_stepwise_goes_on_from_the_failed_case_after_a_run_without_its_test(
+    differential: Differential,
+) -> None:
+    """A run that leaves the whole test out (-k) does not make the next --sw start that test
+    over: it goes on from the failed case, and case 1, which passed, is not run again."""
+    source = """
+    import os
+
+    def test_before():
+        pass
+
+    @cases("n", [1, 2, 3])
+    async def test_x(n):
+        await asyncio.sleep(0 if n == 2 else 0.5)
+        assert n != 2 and n != int(os.environ.get("BREAK", 0))
+    """
+    differential.run(source, "--sw")
+    differential.rerun("--sw", "-k", "not test_x")  # (pytest skips test_before: not compared)
+    pair = differential.rerun("--sw", env={"BREAK": "1"})
+    pair.assert_same(cancelled=True)
+    assert pair.parametrized_outcomes == {"test_it.py::test_x[2]": ["failed"]}
+
+
+def test_stepwise_with_last_failed_counts_the_failed_cases(differential: Differential) -> None:
+    """--lf collects only the failed tests of a module: --sw counts those, so that next time,
+    with all of them collected, it starts over and runs the case that fails now."""
+    source = """
+    import os
+
+    @cases("m", [10, 20, 30])
+    async def test_b(m):
+        await asyncio.sleep(0 if m == int(os.environ.get("FAILS", 20)) else 0.5)
+        assert m != int(os.environ.get("FAILS", 20))
+
+    def test_b2():
+        pass
+    """
+    differential.run(source, "--sw")
+    differential.rerun("--sw", "--lf").assert_same(
+        "stepwise: test count changed, not skipping (now 1 tests, previously 4)."
+    )
+    pair = differential.rerun("--sw", "test_it.py::test_b", env={"FAILS": "10"})
+    pair.assert_same(
+        "stepwise: test count changed, not skipping (now 3 tests, previously 1).", cancelled=True
+    )
+    assert pair.parametrized_outcomes == {"test_it.py::test_b[10]": ["failed"]}
+
+
 def test_stepwise_skip_passes_over_a_failed_case(differential: Differential) -> None:
     """--sw-skip passes over the first failure, a case's: the parent's failure that sums its
     failed cases up is no second one, and the run goes on."""
@@ -1230,3 +1349,77 @@ def test_a_bare_value_for_one_argname_in_a_list_is_refused_as_by_parametrize(
             "list: use a one-element tuple like (7,), or argnames 'x' to give each value whole)*"
         ]
     )
+
+
+# --------------------------------------------------------------------------------------------
+# A plain def test's cases have no asyncio mark (asyncgroup's, for pytest-asyncio to run the
+# parent, is the parent's alone)
+
+MARKS_OF_DEF_AND_ASYNC_CASES = """
+@cases("n", [1, pytest.param(2, marks=pytest.mark.slow)])
+def test_blocking(n, request):
+    assert "asyncio" not in {mark.name for mark in request.node.iter_markers()}
+
+
+@cases("n", [1, 2])
+async def test_waiting(n, request):
+    assert "asyncio" in {mark.name for mark in request.node.iter_markers()}
+
+
+class TestC:
+    @pytest.mark.asyncio
+    @cases("n", [1, 2])
+    async def test_marked(self, n):
+        pass
+
+    @cases("n", [1, 2])
+    def test_blocking(self, n):
+        pass
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["-m", "asyncio"],
+        ["-m", "not asyncio"],
+        ["-m", "slow or asyncio"],
+        ["-k", "asyncio"],
+        ["-k", "not asyncio and not slow"],
+    ],
+    ids=str,
+)
+def test_def_cases_have_no_asyncio_mark(differential: Differential, args: list[str]) -> None:
+    differential.ini_lines.append("markers =\n    slow: slow")
+    differential.write(MARKS_OF_DEF_AND_ASYNC_CASES)
+    differential.add_to_conftest(KEYWORDS_RECORDER)
+    pair = differential.rerun(*args)
+    pair.assert_same()
+    pair.assert_same_counts()
+    concurrent, parametrized = (
+        {  # each report's keywords, but the name of the folder it ran in
+            nodeid: [word for word in keywords if word != folder]
+            for nodeid, keywords in json.loads(
+                (differential.pytester.path / folder / "keywords.json").read_text()
+            ).items()
+        }
+        for folder in ("concurrent", "parametrized")
+    )
+    assert {k: v for k, v in concurrent.items() if k in parametrized} == parametrized
+
+
+KEYWORDS_RECORDER = """
+
+_keywords = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        _keywords[report.nodeid] = sorted(report.keywords)
+
+
+def pytest_unconfigure():
+    with open("keywords.json", "w") as file:
+        json.dump(_keywords, file)
+"""
