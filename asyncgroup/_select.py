@@ -53,7 +53,7 @@ case_position_key = pytest.StashKey[dict[str, int]]()
 group_parents_key = pytest.StashKey[dict[str, str]]()
 # On a parent: its own marks as pytest made its item (see keep_made_marks).
 _made_marks_key = pytest.StashKey[tuple[pytest.Mark, ...]]()
-# On the config, when Selection took parents out: how many tests pytest collected, a parent's
+# On the config, when Selection looked at the items: how many tests pytest collected, a parent's
 # cases counted as its parametrized tests (see tests_collected).
 _collected_key = pytest.StashKey[int]()
 # On the config: how many of those tests --lf would not have collected (see only_last_failed).
@@ -615,9 +615,7 @@ class LastFailed:
 
     # Registered after pytest's cache plugin: this wrapper is outside its own.
     @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_collection_modifyitems(
-        self, items: list[pytest.Item]
-    ) -> Generator[None, None, None]:
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> Generator[None]:
         """Give back the parents hidden from pytest's --lf; count failures as pytest counts
         parametrized tests: a case each, parents left out."""
         result = yield
@@ -718,6 +716,10 @@ class Stepwise:
         self.ended: dict[str, str] = {}
         # Parent node id -> (node id of the item to go on from, case id or None).
         self.stops: dict[str, tuple[str, str | None]] = {}
+        # The record of the last run (read once: it is written at the session's end).
+        cache = config.cache
+        record = cache.get(self.key, None) if cache is not None else None
+        self.record: dict[str, str] | None = record if isinstance(record, dict) else None
         # The record this run goes on from, and its case's node id, until that case reports.
         self.going_on: tuple[dict[str, str], str] | None = None
         self.started: set[str] = set()  # the node ids of the items run
@@ -774,9 +776,8 @@ class Stepwise:
         """The failed case that --sw would go on from was taken out or renamed since: pytest's
         stepwise plugin is to look for that case's node id, which it will not find, and so not
         skip anything, as for the parametrized test, rather than go on from the parent."""
-        cache = self.config.cache
-        record = cache.get(self.key, None) if cache is not None else None
-        if not isinstance(record, dict):
+        record = self.record
+        if record is None:
             return
         parent = next((i for i in items if i.nodeid == record.get("parent")), None)
         table = _table(parent) if parent is not None else None
@@ -789,12 +790,10 @@ class Stepwise:
             _compat.set_stepwise_goes_on_from(self.config, nodeid)
 
     def _go_on_from_the_case(self, items: list[pytest.Item]) -> None:
-        cache = self.config.cache
-        if cache is None or not items or self.config.getoption("stepwise_reset", False):
+        record = self.record
+        if record is None or not items or self.config.getoption("stepwise_reset", False):
             return
-        record = cache.get(self.key, None)
-        going_on_from = _compat.stepwise_goes_on_from(self.config)
-        if not isinstance(record, dict) or going_on_from != record.get("parent"):
+        if _compat.stepwise_goes_on_from(self.config) != record.get("parent"):
             return
         parent = items[0]
         table = _table(parent)
@@ -830,8 +829,10 @@ class Stepwise:
             # that test itself passes.
             record = self.going_on[0]
             _compat.set_stepwise_last_failed(cache, record["parent"])
-        elif last_failed not in self.started:  # left out this time: from the same case next
-            previous = cache.get(self.key, None)
-            if isinstance(previous, dict) and previous.get("parent") == last_failed:
-                record = previous
+        elif (
+            self.record is not None
+            and self.record.get("parent") == last_failed
+            and last_failed not in self.started
+        ):  # the parent was left out this time: next time, from the same case
+            record = self.record
         cache.set(self.key, record)
