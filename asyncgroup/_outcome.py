@@ -519,6 +519,27 @@ class CaseReporter:
             self.test_line,
         )
 
+    def warn_not_async(self, case_id: str) -> None:
+        """pytest-asyncio's warning for a plain ``def`` test under an ``asyncio`` mark, naming
+        the case's test as its pytest_pyfunc_call names a test (the same words, pytest-asyncio
+        1.0 to 1.5), where ``Node.warn`` puts it: the test's location, relative path and line.
+        The twin is a plain ``Function`` item; the parent is pytest-asyncio's ``Coroutine``."""
+        item = self.item
+        name = item.name if self.case_is_item else case_nodeid(item.name, case_id, self.slot)
+        path, line, _ = self.location
+        warnings.warn_explicit(
+            pytest.PytestWarning(
+                f"The test <Function {name}> is marked with '@pytest.mark.asyncio' "
+                "but it is not an async function. "
+                "Please remove the asyncio mark. "
+                "If the test is not marked explicitly, "
+                "check for global marks applied via 'pytestmark'."
+            ),
+            None,
+            path,
+            (line or 0) + 1,
+        )
+
     def _skip(self, reason: str) -> tuple[str, int, str]:
         # As pytest reports a skip mark: at the test's location.
         return (self.test_path, self.test_line, f"Skipped: {reason}")

@@ -1423,3 +1423,45 @@ def pytest_unconfigure():
     with open("keywords.json", "w") as file:
         json.dump(_keywords, file)
 """
+
+
+DEF_CASES_UNDER_ASYNCIO_MARKS = """
+@pytest.mark.asyncio
+@cases("n", [1, 2])
+def test_own(n):
+    pass
+
+
+@cases("n", [1, pytest.param(2, marks=pytest.mark.asyncio)])
+def test_param(n):
+    pass
+
+
+@pytest.mark.asyncio
+class TestMarked:
+    @cases("n", [1, 2])
+    def test_in_class(self, n):
+        pass
+
+
+@cases("n", [1, 2])
+def test_unmarked(n):
+    pass
+"""
+
+
+@pytest.mark.parametrize("args", [[], ["-W", "error::pytest.PytestWarning"]], ids=str)
+def test_def_cases_under_an_asyncio_mark_are_warned_of(
+    differential: Differential, args: list[str]
+) -> None:
+    """pytest-asyncio warns of a plain def test marked asyncio, by its own mark, its parameter
+    set's or its class's, when it calls it (the counts: 5 warnings); under -W error that fails
+    it (the outcomes: test_param[1] and test_unmarked pass)."""
+    differential.write(DEF_CASES_UNDER_ASYNCIO_MARKS)
+    pair = differential.rerun(*args)
+    where = "test_it.py:8: " if not args else "E * pytest."
+    pair.assert_same(
+        f"*{where}PytestWarning: The test <Function test_own[[]1[]]> is marked with "
+        "'@pytest.mark.asyncio' but it is not an async function. Please remove the asyncio mark.*"
+    )
+    pair.assert_same_counts()

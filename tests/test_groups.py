@@ -1931,3 +1931,49 @@ def test_a_plain_def_test_that_returns_a_value_warns_as_without_the_group(
         assert nodeids == [f"{module}.py::test_sync_returns"], text
         assert warning in listed, text
         assert summary(result)["warning"] == 1, text
+
+
+@pytest.mark.parametrize("option", [[], ["-W", "error::pytest.PytestWarning"]], ids=["", "Werror"])
+def test_a_plain_def_test_under_an_asyncio_mark_is_warned_of_as_without_the_group(
+    pytester: pytest.Pytester, option: list[str]
+) -> None:
+    """pytest-asyncio warns of a plain def test its module marks asyncio, and under -W error
+    that fails it; the async test of the group and the unmarked def case of a test are not."""
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_cases, concurrent_group
+
+        pytestmark = pytest.mark.asyncio
+
+        @concurrent_group("w")
+        def test_sync():
+            pass
+
+        @concurrent_group("w")
+        async def test_async():
+            pass
+
+        @concurrent_group("w")
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_parametrized(n):
+            pass
+        """,
+    )
+    grouped, plain = compare(pytester, *option)
+    outcomes = junit(pytester.path / "test_plain.xml")
+    failed = {key for key, (outcome, _) in outcomes.items() if outcome == "failure"}
+    assert failed == (
+        {"test_sync", "test_parametrized[1]", "test_parametrized[2]"} if option else set()
+    )
+    for result, module in ((grouped, "test_grouped"), (plain, "test_plain")):
+        warning = (
+            "PytestWarning: The test <Function test_sync> is marked with '@pytest.mark.asyncio' "
+            "but it is not an async function.*"
+        )
+        result.stdout.fnmatch_lines(
+            [f"E *pytest.{warning}" if option else f"*{module}.py:6: {warning}"]
+        )
+        if not option:
+            assert summary(result)["warnings"] == 3, result.stdout.str()
