@@ -935,6 +935,14 @@ class ParentRun:
                         self._made_reports(case, member, fixtures, phases, xfail)
                     except asyncio.CancelledError as exc:
                         cancelled = cancelled or exc
+                    except KeyboardInterrupt:
+                        # Ctrl-C in its teardown (a second one, or a first the blocked loop
+                        # did not see in time): as pytest, its phases that ended are reported,
+                        # the teardown that did not end is not.
+                        ended = [phase for phase in phases if phase.ended]
+                        properties = fixtures.user_properties
+                        self._report(case, ended, xfail, properties=properties, attempt=attempt)
+                        raise
                 self.fixtures.pop(task, None)
                 cancelled = await self._wound_up(task, deadline, cancelled)
                 notes = self.notes.pop(task, None)
