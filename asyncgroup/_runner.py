@@ -80,6 +80,7 @@ from asyncgroup._outcome import (
 )
 from asyncgroup._progress import LiveProgress
 from asyncgroup._select import parent_marks, run_cases_key, select
+from asyncgroup._servers import ServerCensus
 from asyncgroup._settings import RunSettings
 from asyncgroup._steps import CaseSteps, stepped
 from asyncgroup._threads import CaseThread
@@ -299,6 +300,7 @@ class ParentRun:
             asyncio.Task[Any], tuple[str, types.TracebackType | None, str | None]
         ] = {}
         self.census: TaskCensus
+        self.servers: ServerCensus | None = None  # on a wider loop scope, servers serve on
         self.context = contextvars.copy_context()  # the parent's, for report building
         self.resume_gc: Callable[[], None] = lambda: None
         tee = self.config.getoption("capture", "fd") == "tee-sys"
@@ -398,6 +400,7 @@ class ParentRun:
             self.case_filters = self._case_filters(cases)
             self.context = contextvars.copy_context()
             self.census = TaskCensus(loop, noting=not self.tasks_run_on)
+            self.servers = ServerCensus(loop) if not self.tasks_run_on else None
             with (
                 self.capture.active(_compat.capture_streams(self.config)),
                 _compat.capture_disabled_beside_cases(self.config, self.capture_disabled),
@@ -427,6 +430,8 @@ class ParentRun:
                     raise
                 finally:
                     self.census.close()
+                    if self.servers is not None:
+                        self.servers.close()
                     self.resume_gc()  # in case the first steps never all ran (idempotent)
                     gc.unfreeze()  # the frozen objects go back to the collector
                     if watchdog is not None:
@@ -1284,8 +1289,11 @@ class ParentRun:
         cut_off: bool = False,
         left: dict[Any, str] | None = None,
     ) -> None:
-        """Cancel the tasks the case's body left running, noted for the case's report."""
+        """Cancel the tasks the case's body left running and close the servers it left
+        serving, noted for the case's report."""
         leftovers = await settle(self.census, mark, self.root, cut_off=cut_off, left=left)
+        if self.servers is not None:
+            leftovers += self.servers.close_left(mark, "before" if cut_off else "after")
         if leftovers:
             self.notes.setdefault(task, []).extend(leftovers)
 

@@ -1465,3 +1465,58 @@ def test_def_cases_under_an_asyncio_mark_are_warned_of(
         "'@pytest.mark.asyncio' but it is not an async function. Please remove the asyncio mark.*"
     )
     pair.assert_same_counts()
+
+
+LEAVES_A_SERVER = """
+PORTS = {}
+
+
+async def answer(reader, writer):
+    writer.write(b"served")
+    writer.close()
+
+
+@cases("n", ["closes", "leaves", "connects"])
+async def test_x(n):
+    if n != "connects":
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        PORTS[n] = server.sockets[0].getsockname()[1]
+        if n == "closes":
+            server.close()
+        return
+    while "leaves" not in PORTS:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)  # its case has ended (its test, parametrized)
+    try:
+        reader, _ = await asyncio.open_connection("127.0.0.1", PORTS["leaves"])
+        got = await asyncio.wait_for(reader.read(), 2)
+    except (OSError, asyncio.TimeoutError) as error:
+        got = type(error).__name__
+    print(f"got {got}")
+    assert got != b"served"
+"""
+
+
+@pytest.mark.parametrize("scope", ["function", "module"])
+def test_a_server_a_case_leaves_open_stops_serving_as_its_tests_does(
+    differential: Differential, scope: str
+) -> None:
+    """On the function loop scope, a server a test left open serves no more once
+    pytest-asyncio closes the test's loop: another test connecting to it is not served. A
+    case's server is closed when the case ends (named in a warning on its report), not left to
+    answer the other cases. On a module loop scope the loop, and the server, live on after the
+    test: another test (case) is served."""
+    differential.ini_lines.append(f"asyncio_default_test_loop_scope = {scope}")
+    pair = differential.run(LEAVES_A_SERVER, "-rA")
+    pair.assert_same()
+    assert pair.concurrent_outcomes["test_it.py::test_x[connects]"] == (
+        ["passed"] if scope == "function" else ["failed"]
+    )
+    warned = [line for line in pair.concurrent.outlines if "AsyncgroupWarning" in line]
+    assert len(warned) == (1 if scope == "function" else 0), pair.concurrent.stdout.str()
+    if scope == "function":  # the case that closed its server has none
+        assert (
+            "case 'leaves': the case left 1 server serving when it finished: 127.0.0.1:"
+            in (warned[0])
+        )
+        assert warned[0].endswith("; asyncgroup closed it after the case's fixture teardown")
