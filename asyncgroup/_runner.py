@@ -555,7 +555,7 @@ class ParentRun:
             # Ctrl-C or the parent itself cancelled: every started case is cancelled and its
             # teardown runs before the parent gives up.
             self._cancel_all(None)
-            await self._all_ended()
+            await self._all_ended_after_stop()
             raise
 
     def _not_started(self, cases: list[Case]) -> None:
@@ -575,6 +575,15 @@ class ParentRun:
         while self.tasks:
             self.all_ended = self.loop.create_future()
             await self.all_ended
+
+    async def _all_ended_after_stop(self) -> None:
+        """Until every started case task has ended, once they are all cancelled: a further
+        cancellation of the parent does not cut the wait short (pytest-asyncio cancels every
+        task of the loop as it closes it after a Ctrl-C), or the cases that end after it would
+        not be reported. Bounded, as each cancelled case is (see STOP_GRACE)."""
+        while self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._all_ended()
 
     def _first_steps_taken(self) -> None:
         self.resume_gc()
@@ -602,9 +611,12 @@ class ParentRun:
         if not self.tasks and ended is not None and not ended.done():
             ended.set_result(None)
         # A case task reports its own failures; an exception escaping it is asyncgroup's bug,
-        # which must fail the parent rather than be lost.
-        if not task.cancelled() and task.exception() is not None:
-            self.report_error = self.report_error or task.exception()
+        # which must fail the parent rather than be lost. But KeyboardInterrupt: Ctrl-C that
+        # cut its teardown short (see _run_one), which has left the loop already; the other
+        # cases' reports are still built as they end.
+        error = None if task.cancelled() else task.exception()
+        if error is not None and not isinstance(error, KeyboardInterrupt):
+            self.report_error = self.report_error or error
 
     def _blocked(self, task: asyncio.Task[Any] | None, seconds: float, line: str) -> None:
         """The watchdog saw ``task`` block the loop: tell it in that case's report.
@@ -1326,6 +1338,15 @@ class ParentRun:
                 raise
             assert deadline is not None
             raise timeout_error(deadline, "body (in its thread)", stack) from None
+        finally:
+            if thread.ended_first:
+                # A stop (Ctrl-C, -x) cancelled the case once its body had ended in its thread:
+                # reported by how it ended, not as cut off by the stop (see _error, _swallowed).
+                # Its teardown runs in a task not being cancelled, as in pytest.
+                task = asyncio.current_task()
+                assert task is not None
+                self.cancelled_from_outside.discard(task)
+                _uncancel(task)
         if returned is not None:
             # pytest warns of a test that returns a value when it calls the test: the case's
             # twin gets that warning; issued from the case's task, it is filed under the case,

@@ -44,6 +44,10 @@ class CaseThread:
         self._ident: int | None = None
         self._entry: types.FrameType | None = None
         self._ended: asyncio.Future[None] | None = None  # resolved when the thread finishes
+        # How the body ended, set by its thread before the loop hears of it (see run).
+        self._outcome: tuple[bool, Any] | None = None
+        # Whether its case was cancelled once the body had ended (see run).
+        self.ended_first = False
 
     async def run(self) -> Any:
         """Run the body in its thread; what it returned (a test should return None: see
@@ -73,12 +77,21 @@ class CaseThread:
                         step.leave()
             except BaseException as exc:
                 outcome = (False, exc)
+            self._outcome = outcome
             # RuntimeError: the loop has closed, nobody is waiting any more.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(settle, outcome)
 
         threading.Thread(target=body, name=f"asyncgroup {self._name}", daemon=True).start()
-        ok, value = await future
+        try:
+            ok, value = await future
+        except asyncio.CancelledError:
+            # Cancelled once the body had ended, before the loop took its outcome (it was
+            # blocked, or busy): the body ran to its end, and that is the call's outcome.
+            if self._outcome is None:
+                raise
+            self.ended_first = True
+            ok, value = self._outcome
         if not ok:
             raise value
         return value

@@ -320,15 +320,15 @@ def _ctrl_c_two_that_ignore_it(pytester: pytest.Pytester, source: str) -> str:
     return output
 
 
-def _interrupt(pytester: pytest.Pytester, started: int) -> tuple[str, int]:
+def _interrupt(pytester: pytest.Pytester, started: int, report: str = "s") -> tuple[str, int]:
     """Run test_inner.py; Ctrl-C once ``started`` cases have logged "started"; its output and
-    exit code."""
+    exit code. ``report``: pytest's -r characters."""
     log = pytester.path / "log.txt"
 
     def ready() -> bool:
         return log.exists() and log.read_text().count("started") >= started
 
-    command = ["-m", "pytest", "-v", "-rs", "-p", "no:cacheprovider", "test_inner.py"]
+    command = ["-m", "pytest", "-v", f"-r{report}", "-p", "no:cacheprovider", "test_inner.py"]
     output, code, _ = ctrl_c(pytester, command, ready, settle=0)
     return output, code
 
@@ -446,7 +446,7 @@ def test_a_fixture_that_ignores_ctrl_c_is_given_up_and_the_run_stops(
 
 # A plain fixture whose teardown blocks the event loop's thread (as it blocks a parametrized
 # test's): no cancellation can reach it, only a signal.
-FIXTURE_BLOCKS = (
+TEARDOWN_BLOCKS = (
     LOGGING
     + """
 import time
@@ -457,7 +457,11 @@ def blocks(n):
     if n == "blocks":
         log(f"started {n}")
         time.sleep(3600)
-
+"""
+)
+FIXTURE_BLOCKS = (
+    TEARDOWN_BLOCKS
+    + """
 {decorators}
 async def test_x(n, resource, blocks):
     pass
@@ -489,3 +493,53 @@ def test_one_ctrl_c_stops_a_fixture_that_blocks_the_loop_as_it_stops_its_paramet
         if side == "cases":
             assert "torn down blocks" in log, log
     assert outcomes["cases"] == outcomes["parametrize"]
+
+
+# Plain def cases: "blocks" tears down blocking the loop's thread; "fails" ends its body (in its
+# thread) while the loop is blocked, before the loop can take its outcome.
+DEF_BODY_ENDS_WHILE_THE_LOOP_IS_BLOCKED = (
+    TEARDOWN_BLOCKS
+    + """
+{decorators}
+def test_x(n, resource, blocks):
+    if n == "fails":
+        while "started" not in (LOG.read_text() if LOG.exists() else ""):
+            time.sleep(0.01)
+        assert n == "passes"
+"""
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_ctrl_c_while_the_loop_is_blocked_reports_a_def_body_that_ended_by_its_outcome(
+    pytester: pytest.Pytester,
+) -> None:
+    """Ctrl-C stops the run while a teardown blocks the loop. A plain def case whose body had
+    ended in its thread meanwhile is reported by how it ended (its AssertionError), not failed
+    with the CancelledError that reached it before the loop took that outcome; the cases the
+    parametrized run reports have the same outcomes there."""
+    outcomes = {}
+    for side, decorators in (
+        ("cases", '@concurrent_cases("n", ["ok", "blocks", "fails"])'),
+        ("parametrize", '@pytest.mark.parametrize("n", ["ok", "blocks", "fails"])'),
+    ):
+        (pytester.path / "log.txt").unlink(missing_ok=True)
+        source = DEF_BODY_ENDS_WHILE_THE_LOOP_IS_BLOCKED.replace("{decorators}", decorators)
+        pytester.makepyfile(test_inner=source)
+        output, code = _interrupt(pytester, 1, "A")
+        assert code == pytest.ExitCode.INTERRUPTED, output
+        assert "CancelledError" not in output, output
+        outcomes[side] = {
+            n: outcome
+            for outcome, n in re.findall(
+                r"^(PASSED|FAILED) test_inner\.py::test_x\[(\w+)\]", output, re.M
+            )
+        }
+        if side == "cases":
+            assert re.search(
+                r"^FAILED test_inner.py::test_x\[fails\] - .*assert 'fails' == 'passes'",
+                output,
+                re.M,
+            ), output
+    assert outcomes["parametrize"] == {"ok": "PASSED", "blocks": "PASSED"}
+    assert outcomes["cases"] == {**outcomes["parametrize"], "fails": "FAILED"}
