@@ -906,7 +906,7 @@ class ParentRun:
                                         kwargs = None  # the body's own frame has them
                                         await self._stepped(case, member, "call", self.bodies[task])
                                     else:
-                                        if self._marked_asyncio(case, member):
+                                        if self._marked_asyncio(case, member, fixtures):
                                             member.reporter.warn_not_async(case.id)
                                         await self._call_in_thread(
                                             case, member, bound_args, kwargs, deadline, fixtures
@@ -1288,10 +1288,16 @@ class ParentRun:
             unraisable = warn_unraisable(output)
             call.end(stopped or unraisable, output)
 
-    def _marked_asyncio(self, case: Case, member: Member) -> bool:
+    def _marked_asyncio(
+        self, case: Case, member: Member, fixtures: CaseFixtures | None
+    ) -> bool:
         """Whether a plain def case's test has an asyncio mark (its own, its parameter set's,
-        its class's or module's): pytest-asyncio warns of that test when it calls it. The mark
-        asyncgroup gave the parent is not the test's (see CaseTable.asyncio_mark)."""
+        its class's or module's, or one a fixture added to its node): pytest-asyncio warns of
+        that test when it calls it. The mark asyncgroup gave the parent is not the test's (see
+        CaseTable.asyncio_mark)."""
+        node = fixtures.made_node if fixtures is not None else None
+        if node is not None:
+            return node.get_closest_marker("asyncio") is not None
         return any(mark.name == "asyncio" for mark in self.settings.marks_of(case, member.item))
 
     async def _settle(

@@ -7,10 +7,11 @@ serve on beside the other cases and answer the connections they make to its addr
 would talk to another's server. So the servers a case's body starts (``asyncio.start_server``,
 ``loop.create_server``, ``create_unix_server``, from the body or its tasks: made with its mark in
 the context, see _leaks) and leaves open are closed where its leftover tasks are cancelled, and
-named in the same warning on its report. A fixture's server is its fixture's to close.
+named in a warning on its report. A fixture's server is its fixture's to close.
 
 On a loop of wider scope, pytest-asyncio keeps the loop and the server after a test, and so does
-asyncgroup: nothing is looked for. Nor on a loop whose methods cannot be wrapped (uvloop's).
+asyncgroup: nothing is looked for. Nor on a loop whose methods cannot be wrapped (a loop type
+without instance attributes).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class ServerCensus:
             wrapper = self._noting(make)
             try:
                 setattr(loop, name, wrapper)
-            except AttributeError:  # a loop type without instance attributes (uvloop's)
+            except AttributeError:  # a loop type without instance attributes
                 continue
             self._wrapped[name] = wrapper
 
@@ -68,7 +69,13 @@ class ServerCensus:
             return []
         addresses = [_address(server) for server in left]
         for server in left:
-            server.close()  # stops listening now; its connections are the tasks' to end
+            server.close()  # stops listening now
+            # Its connections too, where asyncio can (Python >= 3.13): the test's loop, closed,
+            # would serve none of them either. Before 3.13 they stay open, their handler tasks
+            # cancelled as the case's leftovers.
+            close_clients = getattr(server, "close_clients", None)
+            if close_clients is not None:
+                close_clients()
         count = len(left)
         them = "them" if count != 1 else "it"
         return [

@@ -1447,6 +1447,17 @@ class TestMarked:
 @cases("n", [1, 2])
 def test_unmarked(n):
     pass
+
+
+@pytest.fixture
+def marks(request):
+    if request.node.callspec.params["n"] == 2:
+        request.node.add_marker(pytest.mark.asyncio)
+
+
+@cases("n", [1, 2])
+def test_marked_by_a_fixture(n, marks):
+    pass
 """
 
 
@@ -1455,8 +1466,9 @@ def test_def_cases_under_an_asyncio_mark_are_warned_of(
     differential: Differential, args: list[str]
 ) -> None:
     """pytest-asyncio warns of a plain def test marked asyncio, by its own mark, its parameter
-    set's or its class's, when it calls it (the counts: 5 warnings); under -W error that fails
-    it (the outcomes: test_param[1] and test_unmarked pass)."""
+    set's, its class's or a fixture's, when it calls it (the counts: 6 warnings); under -W error
+    that fails it (the outcomes: test_param[1], test_unmarked and test_marked_by_a_fixture[1]
+    pass)."""
     differential.write(DEF_CASES_UNDER_ASYNCIO_MARKS)
     pair = differential.rerun(*args)
     where = "test_it.py:8: " if not args else "E * pytest."
