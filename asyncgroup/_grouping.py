@@ -66,7 +66,10 @@ def pytest_pycollect_makeitem(
         msg = generator_error(obj, "@concurrent_group")
         if msg is not None:
             pytest.fail(f"In {name}: {msg}", pytrace=False)
-    if result and (spec is not None or in_class_group):
+    # Not the group's parent, made at the end of collection in the class: its asyncio mark is
+    # its first test's as a hook left it (a conftest's session loop, say), not as collected.
+    is_parent = getattr(obj, PARENT_ATTRIBUTE, False)
+    if result and (spec is not None or in_class_group) and not is_parent:
         _check_cases_options(name, obj, spec or spec_of(collector.obj, False))
         _check_loop_scope(collector.config, name, result)
     reason = _not_collected(obj, bool(result)) if spec is not None else None

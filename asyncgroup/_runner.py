@@ -1288,9 +1288,7 @@ class ParentRun:
             unraisable = warn_unraisable(output)
             call.end(stopped or unraisable, output)
 
-    def _marked_asyncio(
-        self, case: Case, member: Member, fixtures: CaseFixtures | None
-    ) -> bool:
+    def _marked_asyncio(self, case: Case, member: Member, fixtures: CaseFixtures | None) -> bool:
         """Whether a plain def case's test has an asyncio mark (its own, its parameter set's,
         its class's or module's, or one a fixture added to its node): pytest-asyncio warns of
         that test when it calls it. The mark asyncgroup gave the parent is not the test's (see

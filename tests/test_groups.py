@@ -1977,3 +1977,51 @@ def test_a_plain_def_test_under_an_asyncio_mark_is_warned_of_as_without_the_grou
         )
         if not option:
             assert summary(result)["warnings"] == 3, result.stdout.str()
+
+
+def test_a_class_group_whose_tests_a_conftest_hook_moves_to_the_session_loop(
+    pytester: pytest.Pytester,
+) -> None:
+    """pytest-asyncio's recipe for running every test on the session loop (a conftest hook that
+    marks each async test at collection's end): the class group runs there, as its tests do
+    without the group. (An INTERNALERROR before: the group's parent, made at the end of
+    collection with the tests' marks as the hook left them, was checked against the loop scope
+    they had when collected; trial finding.)"""
+    pytester.makeconftest(
+        """
+        import pytest
+        from pytest_asyncio import is_async_test
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                if is_async_test(item):
+                    item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
+        """
+    )
+    write_pair(
+        pytester,
+        """
+        import asyncio
+        import pytest
+        from asyncgroup import concurrent_group
+
+        LOOPS = set()
+
+        @concurrent_group
+        class TestG:
+            @pytest.mark.asyncio
+            async def test_a(self):
+                LOOPS.add(id(asyncio.get_running_loop()))
+
+            @pytest.mark.asyncio
+            async def test_b(self):
+                LOOPS.add(id(asyncio.get_running_loop()))
+
+        async def test_after():
+            LOOPS.add(id(asyncio.get_running_loop()))
+            assert len(LOOPS) == 1
+        """,
+    )
+    grouped, _ = compare(pytester)
+    assert grouped.ret == 0, grouped.stdout.str()
+    assert summary(grouped) == {"passed": 1, "subtests passed": 2}, grouped.stdout.str()
