@@ -1333,6 +1333,10 @@ class ParentRun:
             if fixtures is not None:  # the body sets no more fixtures up (see get_now)
                 fixtures.stopped = "timed out" if timed_out else "cancelled"
             stack = thread.stack() if timed_out else None  # where the timeout found it
+            if not timed_out and deadline is not None:
+                # Stopped first: its timeout expiring in the wait below is not what ended it
+                # (the teardown gets a timeout of its own, see _teardown).
+                deadline.cancel()
             # Stopped (its timeout, -x, fail_fast, Ctrl-C): its fixtures are torn down next, and
             # a thread cannot be cut off, so it first gets a bounded while to finish; a further
             # stop ends the wait.
@@ -1351,6 +1355,10 @@ class ParentRun:
                 assert task is not None
                 self.cancelled_from_outside.discard(task)
                 _uncancel(task)
+        if thread.ended_first and deadline is not None and deadline.expired:
+            # Its timeout came as its body returned, before the loop saw it return: timed out,
+            # as the loop could tell (not a body that caught the CancelledError, see _swallowed).
+            raise timeout_error(deadline, "body (in its thread)", None) from None
         if returned is not None:
             # pytest warns of a test that returns a value when it calls the test: the case's
             # twin gets that warning; issued from the case's task, it is filed under the case,

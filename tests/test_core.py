@@ -1358,3 +1358,32 @@ def test_pdb_runs_cases_one_at_a_time_without_timeouts_and_stops_at_the_failing_
     result.stdout.fnmatch_lines(["*>*test_dbg.py(*)test_dbg()", "-> assert n != 2", "(Pdb) 2"])
     assert "AssertionError: cases overlapped" not in output
     assert "CaseTimeoutError" not in output
+
+
+@pytest.mark.parametrize("stop", [["-x"], ["--maxfail=1"], []], ids=["x", "maxfail", "fail_fast"])
+def test_a_def_case_stopped_before_its_timeout_is_cancelled_not_timed_out(
+    pytester: pytest.Pytester, stop: list[str]
+) -> None:
+    """A stop cancels a plain def case blocking in its thread; its timeout expiring while the
+    stop waits for the thread is not what ended it: skipped "cancelled", not failed with a
+    CaseTimeoutError (trial finding). The parametrized run stops before it."""
+    fail_fast = "" if stop else ", fail_fast=True"
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        f"""
+        import time
+        from asyncgroup import concurrent_cases
+
+        @concurrent_cases(["fails", "blocks"], timeout=1{fail_fast})
+        def test_x(n):
+            if n == "blocks":
+                time.sleep(5)
+            time.sleep(0.5)
+            assert False
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", *stop, timeout=60)
+    text = result.stdout.str()
+    assert "CaseTimeoutError" not in text, text
+    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] *: cancelled: *", "FAILED *test_x[[]fails[]]*"])
+    assert summary(result) == {"failed": 1, "skipped": 1}, text
