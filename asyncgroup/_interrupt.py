@@ -9,6 +9,11 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
+
+# The parent's task while it runs its cases (see finish_interrupted).
+parent_task_key = pytest.StashKey[asyncio.Task[Any]]()
+
 
 class Interrupt:
     """Ctrl-C while the parent runs.
@@ -22,6 +27,26 @@ class Interrupt:
 
     received = False
     stopped = False
+
+
+def finish_interrupted(item: pytest.Item) -> None:
+    """Ctrl-C raised KeyboardInterrupt out of the event loop (a second Ctrl-C, or the first
+    where the loop was blocked) while ``item``, a parent, ran its cases: run the loop on until
+    the parent has torn its cases down and reported them, bounded as every stop is.
+
+    Left alone, the parent would run on only when pytest-asyncio closes the loop, as pytest tears
+    the session's fixtures down: after pytest_sessionfinish, so the reports of its cases would
+    miss JUnit XML and the last-failed cache. A further Ctrl-C ends this wait (suppressed here:
+    the caller raises the first KeyboardInterrupt on).
+    """
+    task = item.stash.get(parent_task_key, None)
+    if task is None or task.done():
+        return
+    loop = task.get_loop()
+    if loop.is_closed() or loop.is_running():
+        return
+    with contextlib.suppress(BaseException):
+        loop.run_until_complete(task)
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from asyncgroup._case_filterwarnings import check_case_filters
 from asyncgroup._declare import CASES_ATTRIBUTE, SHARD_ARGUMENT, CaseTable
 from asyncgroup._fixtures import FixturePlan, defer_wider, set_up_wider, wider_fixtures
 from asyncgroup._gcpause import gc_paused
+from asyncgroup._interrupt import finish_interrupted
 from asyncgroup._loopscope import test_loop_scope
 from asyncgroup._outcome import (
     CASE_ID_ATTRIBUTE,
@@ -487,6 +488,19 @@ def pytest_report_from_serializable(
 
 
 _in_summary = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, Any]:
+    """A parent that Ctrl-C interrupted out of its event loop reports its cases before the
+    KeyboardInterrupt goes on (see _interrupt.finish_interrupted)."""
+    try:
+        return (yield)
+    except KeyboardInterrupt as exc:
+        interrupted = exc
+    # Not in the except block: the cases' errors raised meanwhile would have it as context.
+    finish_interrupted(pyfuncitem)
+    raise interrupted
 
 
 @pytest.hookimpl(wrapper=True)

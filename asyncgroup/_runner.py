@@ -56,7 +56,7 @@ from asyncgroup._casenode import CaseCallSpec, CaseNode
 from asyncgroup._declare import SHARD_ARGUMENT, Case, CaseTable
 from asyncgroup._fixtures import CaseFixtures, FixturePlan, parent_value, wider_results
 from asyncgroup._gcpause import gc_paused, pause_gc
-from asyncgroup._interrupt import sigint_cancels
+from asyncgroup._interrupt import parent_task_key, sigint_cancels
 from asyncgroup._leaks import (
     CLEANUP_GRACE,
     CaseMark,
@@ -397,6 +397,7 @@ class ParentRun:
             self.services = _Services(self, formatter)
             parent = asyncio.current_task()
             assert parent is not None
+            self.item.stash[parent_task_key] = parent  # see finish_interrupted
             self.case_filters = self._case_filters(cases)
             self.context = contextvars.copy_context()
             self.census = TaskCensus(loop, noting=not self.tasks_run_on)
@@ -429,6 +430,7 @@ class ParentRun:
                         raise KeyboardInterrupt from None
                     raise
                 finally:
+                    del self.item.stash[parent_task_key]
                     self.census.close()
                     if self.servers is not None:
                         self.servers.close()

@@ -8,6 +8,7 @@ where the test waits; under -x it would not have run).
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 
@@ -543,3 +544,42 @@ def test_ctrl_c_while_the_loop_is_blocked_reports_a_def_body_that_ended_by_its_o
             ), output
     assert outcomes["parametrize"] == {"ok": "PASSED", "blocks": "PASSED"}
     assert outcomes["cases"] == {**outcomes["parametrize"], "fails": "FAILED"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_ctrl_c_on_a_blocked_loop_reports_the_cases_before_the_session_ends(
+    pytester: pytest.Pytester,
+) -> None:
+    """The Ctrl-C that raises KeyboardInterrupt where the loop blocks leaves the loop at once:
+    the parent still tears its cases down and reports them before the KeyboardInterrupt goes on,
+    so JUnit XML and the last-failed cache have them, as the parametrized run's tests (trial
+    finding: they were reported only as pytest-asyncio closed the loop, after both were
+    written)."""
+    found = {}
+    log = pytester.path / "log.txt"
+    cache = pytester.path / ".pytest_cache/v/cache/lastfailed"
+
+    def started() -> bool:
+        return log.exists() and "started" in log.read_text()
+
+    for side, decorators in (
+        ("cases", '@concurrent_cases("n", ["ok", "blocks", "fails"])'),
+        ("parametrize", '@pytest.mark.parametrize("n", ["ok", "blocks", "fails"])'),
+    ):
+        log.unlink(missing_ok=True)
+        source = DEF_BODY_ENDS_WHILE_THE_LOOP_IS_BLOCKED.replace("{decorators}", decorators)
+        pytester.makepyfile(test_inner=source)
+        command = ["-m", "pytest", "-v", "--junitxml=out.xml", "test_inner.py"]
+        output, code, _ = ctrl_c(pytester, command, started, settle=0)
+        assert code == pytest.ExitCode.INTERRUPTED, output
+        xml = (pytester.path / "out.xml").read_text()
+        names = re.findall(r'<testcase classname="test_inner" name="(test_x\[\w+\])"', xml)
+        last_failed = json.loads(cache.read_text()) if cache.exists() else {}
+        found[side] = (sorted(names), sorted(k for k in last_failed if "[" in k))
+        (pytester.path / ".pytest_cache").rename(pytester.path / f"cache-{side}")
+    # The parametrized run never starts test_x[fails]; the cases run it at once.
+    assert found["parametrize"] == (["test_x[blocks]", "test_x[ok]"], [])
+    assert found["cases"] == (
+        ["test_x[blocks]", "test_x[fails]", "test_x[ok]"],
+        ["test_inner.py::test_x[fails]"],
+    )
