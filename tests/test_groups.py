@@ -14,6 +14,7 @@ import shutil
 import textwrap
 import time
 import xml.etree.ElementTree as ET
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -1979,6 +1980,11 @@ def test_a_plain_def_test_under_an_asyncio_mark_is_warned_of_as_without_the_grou
             assert summary(result)["warnings"] == 3, result.stdout.str()
 
 
+@pytest.mark.skipif(
+    tuple(int(part) for part in version("pytest-asyncio").split(".")[:2]) < (1, 1),
+    reason="pytest-asyncio 1.0 keeps the loop a test had when collected: the recipe's marks do "
+    "not move the tests, but the group's parent, made after them, runs on the session loop",
+)
 def test_a_class_group_whose_tests_a_conftest_hook_moves_to_the_session_loop(
     pytester: pytest.Pytester,
 ) -> None:
