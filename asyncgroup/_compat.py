@@ -743,6 +743,7 @@ def evaluate_skip_and_xfail(
     """The skip reason, or else the xfail (reason, run, strict, raises), that ``marks`` give a
     test of ``item``'s module, exactly as pytest evaluates them (``xfail_strict``/
     ``strict_xfail``, conditions as strings with the module's globals, ``--runxfail``)."""
+    __tracebackhide__ = True
     view: Any = _MarksView(item, marks)
     skipped = _evaluate_skip_marks(view)
     if skipped is not None:

@@ -81,18 +81,10 @@ class CaseTable:
     def empty_mark(self, config: pytest.Config) -> pytest.MarkDecorator:
         """What pytest marks a test with an empty parameter set with, as its
         ``empty_parameter_set_mark`` ini option says: a skip, or an xfail that does not run.
-        Its third choice, ``fail_at_collect``, is a collection error (see ``empty_error``)."""
+        Its third choice, ``fail_at_collect``, is pytest's own collection error."""
         if config.getini("empty_parameter_set_mark") == "xfail":
             return pytest.mark.xfail(reason=self.empty_reason, run=False)
         return pytest.mark.skip(reason=self.empty_reason)
-
-    def empty_error(self, config: pytest.Config) -> str | None:
-        """pytest's collection error for an empty parameter set under ``fail_at_collect``."""
-        if self.cases or config.getini("empty_parameter_set_mark") != "fail_at_collect":
-            return None
-        # The line pytest names: the function's first line, its first decorator's.
-        line = inspect.unwrap(self.func).__code__.co_firstlineno
-        return f"Empty parameter set in '{self.func.__name__}' at line {line}"
 
 
 _EMPTY = inspect.Parameter.empty
@@ -331,9 +323,12 @@ def parent_signature(func: Callable[..., Any], table: CaseTable) -> inspect.Sign
     parametrizes the parent over ``asyncgroup_shard``.
     """
     signature = inspect.signature(func)
-    params = [p for p in signature.parameters.values() if p.name not in table.argnames]
+    # Without cases, pytest parametrizes the parent over the empty parameter set itself (see
+    # _plugin.pytest_generate_tests), which needs the case arguments in the signature.
+    taken = table.argnames if table.cases else ()
+    params = [p for p in signature.parameters.values() if p.name not in taken]
     added = [] if any(p.name == "request" for p in params) else ["request"]
-    if table.shards is not None:
+    if table.shards is not None and table.cases:
         added.append(SHARD_ARGUMENT)
     keyword_only = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in added]
     before_var_kw = [p for p in params if p.kind != p.VAR_KEYWORD]

@@ -34,6 +34,7 @@ import pytest
 from asyncgroup import _compat
 from asyncgroup._builtins import BUILTINS
 from asyncgroup._capture import CaseOutput
+from asyncgroup._declare import CASES_ATTRIBUTE, CaseTable
 from asyncgroup._loopscope import (
     fixture_loop_scope,
     loop_traps,
@@ -48,8 +49,8 @@ if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10: pytest's own d
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
 
 # On a parent: the fixtures of wider scope its cases use, set up after the parent's own setup.
-# With it, whether every case uses them all (one failed: the rest are not set up, as in pytest).
-_wider_key = pytest.StashKey[tuple[list[str], bool]]()
+# With it, the ones each test of a group uses (None: every case uses them all, see defer_wider).
+_wider_key = pytest.StashKey[tuple[list[str], list[list[str]] | None]]()
 # On a parent, after setup: their values, and the errors of those that failed.
 _wider_results_key = pytest.StashKey[tuple[dict[str, Any], dict[str, BaseException]]]()
 
@@ -68,12 +69,15 @@ def wider_fixtures(item: pytest.Function, per_case: set[str]) -> list[str]:
     return names
 
 
-def defer_wider(item: pytest.Function, names: list[str], used_by_all: bool) -> None:
+def defer_wider(
+    item: pytest.Function, names: list[str], users: list[list[str]] | None = None
+) -> None:
     """Take fixtures of wider scope out of the parent's own setup; ``set_up_wider`` sets
     them up after it. pytest-asyncio's own (the event loop's policy and factory) stay: the
-    parent's loop needs them first. ``used_by_all``: every case uses every one of them (a
+    parent's loop needs them first. ``users``: for a group's parent, the ones each of its
+    tests uses, in that test's order; None: every case uses every one of them (a
     ``@concurrent_cases`` parent), so the first that fails ends their setup."""
-    item.stash[_wider_key] = (names, used_by_all)
+    item.stash[_wider_key] = (names, users)
     defs = _compat.fixture_definitions(item)
     _compat.remove_from_parent_closure(
         item,
@@ -93,11 +97,15 @@ def set_up_wider(item: pytest.Item, plan: FixturePlan | None = None) -> None:
     deferred = item.stash.get(_wider_key, None)
     if deferred is None:
         return
-    names, used_by_all = deferred
+    names, users = deferred
     assert isinstance(item, pytest.Function)
     values: dict[str, Any] = {}
     failed: dict[str, BaseException] = {}
     for name in names:
+        if users is not None and not any(
+            name in own and not failed.keys() & set(own[: own.index(name)]) for own in users
+        ):
+            continue  # pytest sets up none of a test's fixtures after the first that fails
         try:
             mismatch = plan.scope_mismatch(item, name) if plan is not None else None
             if mismatch is not None:  # as pytest fails the parametrized test's setup
@@ -105,7 +113,7 @@ def set_up_wider(item: pytest.Item, plan: FixturePlan | None = None) -> None:
             values[name] = _compat.fixture_value(item, name)
         except (Exception, pytest.skip.Exception, pytest.fail.Exception) as exc:
             failed[name] = exc
-            if used_by_all:
+            if users is None:
                 break
     item.stash[_wider_results_key] = (values, failed)
     # pytest-asyncio 1.0 runs the test on the current event loop, and its loop fixture of an
@@ -300,7 +308,6 @@ class _Recipe:
 
 # What a case of a group takes from its own test rather than from the parent it runs in.
 _FROM_OWN_TEST: dict[str, Callable[[pytest.Function], Any]] = {
-    "function": lambda item: item.function,
     "cls": lambda item: item.cls,
     "module": lambda item: item.module,
     "path": lambda item: item.path,
@@ -357,6 +364,22 @@ class CaseRequest:
             item = self._fixtures.item
             return item.instance if item is not None else self._fixtures.parent_request.instance
         return instance
+
+    @property
+    def function(self) -> Any:
+        """As pytest's (its test item's ``obj``): the test function, as a method bound to the
+        case's own instance in a class; the user's function, not the parent made of it."""
+        # The parent's obj is pytest-asyncio's wrapper by now (it swaps it in for the call);
+        # its function attributes, asyncgroup's table included, are the user's function's.
+        test = self._fixtures.item or self._fixtures.parent_request.node
+        table = getattr(test.function, CASES_ATTRIBUTE, None)
+        func = table.func if isinstance(table, CaseTable) else test.function
+        instance = self.instance
+        if instance is None or isinstance(
+            inspect.getattr_static(type(instance), test.originalname, None), staticmethod
+        ):
+            return func
+        return types.MethodType(func, instance)
 
     def applymarker(self, marker: str | pytest.MarkDecorator) -> None:
         """As pytest's: a mark on this case alone (an xfail one decides its outcome)."""

@@ -420,7 +420,8 @@ def _make_parent(items: list[pytest.Function], name: str | None) -> pytest.Item:
     (parent,) = made
     # Set up after the parent's own setup, not as its arguments (see _fixtures.defer_wider).
     _compat.hold_params(parent, via)  # the parametrized ones its tests agree on
-    defer_wider(parent, list(shared), used_by_all=False)
+    users = [[name for name in item.fixturenames if name in shared] for item in items]
+    defer_wider(parent, list(shared), users)
     _compat.reparse_node_id(parent)
     parent.stash[_group_stash] = group
     plan = FixturePlan(parent, ())

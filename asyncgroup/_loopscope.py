@@ -68,7 +68,8 @@ def loop_traps(item: pytest.Function, per_case: set[str], defs: dict[str, Any]) 
                 continue
             scope = fixture_loop_scope(used[-1], config)
             if scope is not None and scope != test_scope:
-                traps[name] = _message(name, arg, used[-1].scope, scope, test_scope)
+                own = fixture_loop_scope(fixturedefs[-1], config)
+                traps[name] = _message(name, arg, used[-1].scope, scope, test_scope, own)
                 break
     return traps
 
@@ -96,13 +97,22 @@ def other_loop_hint(item: pytest.Function, names: list[str], defs: dict[str, Any
     return ""
 
 
-def _message(name: str, used: str, used_scope: str, used_loop: str, test_loop: str) -> str:
+def _message(
+    name: str, used: str, used_scope: str, used_loop: str, test_loop: str, own_loop: str | None
+) -> str:
+    # A fixture asking for the used fixture's loop runs on it for the test, not for a case.
+    asked = (
+        f" (it asks for the {own_loop}-scoped loop, but a case's fixtures run on the loop its "
+        "cases run on)"
+        if own_loop == used_loop
+        else ""
+    )
     return (
         f"asyncgroup: fixture {name!r}, set up for each case on the test's {test_loop}-scoped "
-        f"event loop, uses the {used_scope}-scoped async fixture {used!r}, which runs on the "
-        f"{used_loop}-scoped event loop. That loop does not run while the cases do: whatever "
-        f"{used!r} started on it (a server, a connection) would never answer, and the case "
-        f"would hang. Run the test on the fixture's loop: "
+        f"event loop{asked}, uses the {used_scope}-scoped async fixture {used!r}, which runs "
+        f"on the {used_loop}-scoped event loop. That loop does not run while the cases do: "
+        f"whatever {used!r} started on it (a server, a connection) would never answer, and the "
+        f"case would hang. Run the test on the fixture's loop: "
         f'@pytest.mark.asyncio(loop_scope="{used_loop}") on the test (or '
         f"asyncio_default_test_loop_scope = {used_loop} in the ini file)."
     )

@@ -201,7 +201,7 @@ def pytest_pycollect_makeitem(
 def _in_own_shard(table: CaseTable, items: Any) -> Any:
     """Of a sharded test's items listed as its parametrized test (every shard with every case),
     those a run has: each case in its own shard (every K-th case), in the run's order."""
-    if table.shards is None or not isinstance(items, list) or not items:
+    if table.shards is None or not table.cases or not isinstance(items, list) or not items:
         return items
     first = items[0]
     position = first.config.stash.get(case_position_key, {}).get(definition_nodeid(first))
@@ -227,9 +227,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if table.error is not None:
         pytest.fail(f"In {metafunc.function.__name__}: {table.error}", pytrace=False)
-    empty = table.empty_error(metafunc.config)
-    if empty is not None:
-        pytest.fail(empty, pytrace=False)
     # pytest's parametrize marks come next (its python plugin's hook runs after this one): note
     # where their ids go, to place the cases' ids among them (see _case_slot).
     calls = _compat.record_parametrize_calls(metafunc)
@@ -252,21 +249,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         table.ids_made = True
         table.parametersets = []  # only needed for the ids
     _refuse_case_loop_scopes(metafunc, table)
-    if lists_cases_as_tests(metafunc.config):
+    if lists_cases_as_tests(metafunc.config) or not table.cases:
         # Each case is listed (and its fixtures set up) by pytest as its parametrized test: a
         # parametrize mark in the decorator's place among the test's own marks (after those
         # under it, which the function had), which pytest's own hook applies in their order.
+        # Without cases, pytest makes the empty parameter set's test (``test_a[NOTSET]``),
+        # with the mark or collection error its empty_parameter_set_mark option says.
         cases = [pytest.param(*case.args, marks=case.marks, id=case.id) for case in table.cases]
         below = len(getattr(table.func, "pytestmark", []))
         own = metafunc.definition.own_markers
         at = min(below, len(own))
         own.insert(at, pytest.mark.parametrize(table.argnames, cases).mark)
-        if table.shards is not None:
+        if table.shards is not None and table.cases:
             # pytest applies the marks in this order, after the shard's parametrize below.
             position = 1 + sum(m.name == "parametrize" for m in own[:at])
             positions = metafunc.config.stash.setdefault(case_position_key, {})
             positions[metafunc.definition.nodeid] = position
-    if table.shards is not None:
+    if table.shards is not None and table.cases:
         # Listed as its parametrized test too: the run's ids start with the shard.
         count = table.shards
         metafunc.parametrize(
@@ -367,15 +366,16 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     # none, and a fixture of that name is shadowed by the case value. A name no fixture
     # defines is each case's setup error, not one error of the parent (see FixturePlan.unknown).
     _compat.remove_from_parent_closure(item, plan.per_case | set(table.argnames) | plan.unknown)
-    defer_wider(item, wider_fixtures(item, plan.per_case), used_by_all=True)
+    defer_wider(item, wider_fixtures(item, plan.per_case))
 
 
 def _empty_mark(item: pytest.Function, table: CaseTable) -> pytest.MarkDecorator | None:
-    """For a parent without cases (or a shard of it), the mark pytest's skipping plugin acts on
-    at its setup, as for a parametrized test with an empty parameter set: its report then names
-    the test's line (a skip raised in the parent's call would name asyncio's)."""
+    """For a shard without cases, the mark pytest's skipping plugin acts on at its setup, as
+    on a parametrized test with an empty parameter set: its report then names the test's line
+    (a skip raised in the parent's call would name asyncio's). A parent without any case has
+    pytest's own mark for its empty parameter set (see pytest_generate_tests)."""
     if not table.cases:
-        return table.empty_mark(item.config)
+        return None
     params = getattr(getattr(item, "callspec", None), "params", {})
     shard = params.get(SHARD_ARGUMENT)
     if shard is not None and not table.cases[shard :: table.shards]:
@@ -405,8 +405,12 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     table = _table(getattr(item, "obj", None))
     if item.stash.get(plan_key, None) is None:
         yield
-    elif isinstance(item, pytest.Function) and table is not None and _empty_mark(item, table):
-        yield  # pytest skips it, or xfails it without running it, by that mark
+    elif (
+        isinstance(item, pytest.Function)
+        and table is not None
+        and (not table.cases or _empty_mark(item, table))
+    ):
+        yield  # pytest skips it, or xfails it without running it, by its mark
     elif isinstance(item, pytest.Function) and table is not None and runs_no_case(item, table):
         # Every case is skipped by its marks: as for their parametrized tests, nothing is set
         # up, no fixture (wider-scoped, autouse, the event loop's) and no loop for the test.
@@ -586,7 +590,14 @@ def _teardown_of_last_case(
     # phase), then the parent's teardown's (its wider fixtures' finalizers). The parent's setup
     # output is not the case's: that test's own setup would not have set those fixtures up.
     teardown = [section for section in report.sections if section[0].endswith(" teardown")]
-    report.sections[:] = [*item.stash.get(last_sections_key, []), *teardown]
+    sections: list[tuple[str, str]] = []
+    for title, text in [*item.stash.get(last_sections_key, []), *teardown]:
+        if sections and title.endswith(" teardown") and sections[-1][0] == title:
+            # pytest captures the test's teardown as one phase: one section per stream.
+            sections[-1] = (title, sections[-1][1] + text)
+        else:
+            sections.append((title, text))
+    report.sections[:] = sections
     item.stash[last_sections_key] = []
 
 

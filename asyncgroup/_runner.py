@@ -268,10 +268,10 @@ class ParentRun:
         self.exit_error: BaseException | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         # --sw: each case's place in the order its test would run (made only under --sw),
-        # and the last place of a case that failed (see flush).
+        # and the places of the cases that failed (see flush).
         self.places: dict[int, int] = {}
         self.task_places: dict[asyncio.Task[None], int] = {}
-        self.failed_place = -1
+        self.failed_places: list[int] = []
         # Resolved when no started case task is left (see _all_ended).
         self.all_ended: asyncio.Future[None] | None = None
         # Case tasks cancelled by the run (fail_fast, -x, Ctrl-C), as opposed to a case's own
@@ -976,6 +976,7 @@ class ParentRun:
         """Whether the case is reported without a setup of its own, as pytest reports its test at
         its setup: skipped by a mark, failed in its setup (a wider-scoped fixture failed, or a
         skipif/xfail condition failed to evaluate), or xfail(run=False); and its xfail mark."""
+        __tracebackhide__ = True  # a condition's error shows none of asyncgroup's frames
         setup_error: BaseException | None
         try:
             skip_reason, xfail = self.settings.case_marks(case, member.item)
@@ -1541,7 +1542,7 @@ class ParentRun:
             self.item.stash[held_teardown_key] = (reports.pop(), phases[-1].error)
         if failed:
             self.failed.append(member.label(case))
-            self.failed_place = max(self.failed_place, self.places.get(id(case), -1))
+            self.failed_places.append(self.places.get(id(case), -1))
             if all(r.when != "call" for r in reports if r.failed):
                 self.errored.add(member.label(case))
             if self.table.fail_fast:
@@ -1614,12 +1615,16 @@ class ParentRun:
         stop = session.shouldfail or session.shouldstop
         if stop and self.stop_reason is None:
             # But --sw stops the parametrized tests at a failed one, every test before it
-            # having run: the cases before the last that failed run on, and where --sw goes on
-            # from is found among them (see _select.Stepwise), not at a cancelled one, which
-            # --sw-skip would then pass over to the same stop again and again.
+            # having run: the cases before it run on, and where --sw goes on from is found
+            # among them (see _select.Stepwise), not at a cancelled one, which --sw-skip would
+            # then pass over to the same stop again and again. It stops at the first failure
+            # in that order (--sw-skip: the second), whichever failed first in time.
             stepwise = self.config.pluginmanager.get_plugin("asyncgroup-stepwise")
-            by_stepwise = not session.shouldfail and stepwise is not None
-            self._cancel_all(str(stop), after=self.failed_place if by_stepwise else None)
+            after = None
+            if not session.shouldfail and stepwise is not None:
+                failed = sorted(self.failed_places) or [-1]
+                after = failed[1] if stepwise.skips and len(failed) > 1 else failed[0]
+            self._cancel_all(str(stop), after=after)
 
     def _warn(self, case: Case, phases: list[Phase], notes: list[str]) -> None:
         """Issue a case's notes as warnings, from its own task.

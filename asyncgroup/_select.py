@@ -145,6 +145,8 @@ class Selection:
         self.deselect = tuple(config.getoption("deselect", None) or ())
         self.keyword = _compat.compile_expression(config.getoption("keyword"))
         self.markexpr = _compat.compile_expression(config.getoption("markexpr"))
+        cache = config.cache if config.getoption("lf", False) else None
+        self.last_failed = cache.get("cache/lastfailed", {}) if cache is not None else {}
 
     def apply(
         self,
@@ -166,6 +168,8 @@ class Selection:
         left_out: list[str] = []  # cases, counted as pytest counts deselected tests
         collected = 0  # tests, as pytest counts the parametrized ones (see tests_collected)
         for item, table in zip(items, tables, strict=True):
+            if table is not None and not table.cases:
+                table = None  # pytest's own test of the empty parameter set: selected as one
             naming = self._naming(item) if self.named else None
             cases = _own_cases(item, table) if table is not None else []
             if self.groups:
@@ -199,7 +203,9 @@ class Selection:
             else:
                 deselected.append(item)
                 if table is not None:  # the parent stands for its first case
-                    left_out += [case_nodeid(item.nodeid, c.id, slot_of(item)) for c in cases[1:]]
+                    gone = _not_collected_by_lf(item, table, self.last_failed)
+                    nodeids = [case_nodeid(item.nodeid, c.id, slot_of(item)) for c in cases]
+                    left_out += [nodeid for nodeid in nodeids if nodeid not in gone][1:]
                     item.stash[_counted_key] = True
         self.config.stash[deselected_cases_key] = left_out
         self.config.stash[_collected_key] = collected
@@ -406,7 +412,8 @@ def _table(item: pytest.Item) -> CaseTable | None:
     table = item.stash.get(_table_key, None) or getattr(
         getattr(item, "obj", None), CASES_ATTRIBUTE, None
     )
-    return table if isinstance(table, CaseTable) else None
+    # Without cases, the item is pytest's own test of the empty parameter set (test_a[NOTSET]).
+    return table if isinstance(table, CaseTable) and table.cases else None
 
 
 def _own_cases(item: pytest.Item, table: CaseTable) -> list[Case]:
@@ -466,6 +473,7 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
     record = cache.get("cache/lastfailed", {})
     for_cases = parents_for_cases(config)
     hidden: set[str] = set()
+    gone: list[pytest.Item] = []
     for item in items:
         table = _table(item)
         if table is None or item.nodeid not in record:
@@ -479,21 +487,51 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
             if item.nodeid in for_cases:
                 hidden.add(item.nodeid)
             continue  # or the parent failed on its own (a shared fixture): all its cases
-        if not item.session.isinitpath(item.path):
-            # pytest collects only the failed tests of a module not given as an argument.
+        collects_all = item.session.isinitpath(item.path)
+        if not collects_all:
+            # pytest collects only the failed tests of a module not given as an argument: it
+            # neither counts the others nor deselects them (-k, -m), nor runs them.
             fewer = config.stash.get(_not_collected_key, 0) + len(own) - len(recorded)
             config.stash[_not_collected_key] = fewer
+            uncollected = _not_collected_by_lf(item, table, record)
+            left_out = config.stash.get(deselected_cases_key, [])
+            config.stash[deselected_cases_key] = [n for n in left_out if n not in uncollected]
         selected = _selected_cases(item, table)
         failed = {c.id for c in selected} & recorded
         if failed:
             item.stash[selected_key] = failed
             # pytest deselects (and counts) the passed tests of a module given as an argument;
             # of any other module it collects only the failed ones.
-            if item.session.isinitpath(item.path):
+            if collects_all:
                 _leave_out(item, [c for c in selected if c.id not in failed])
-        else:
+        elif collects_all:
             hidden.add(item.nodeid)
+        else:
+            # -k, -m or --deselect left none of the failed cases, the only ones pytest would
+            # have collected: the parent goes, standing for one of those deselected cases.
+            gone.append(item)
+            item.stash[_counted_key] = True
+            left_out = config.stash.get(deselected_cases_key, [])
+            ids = {case_nodeid(item.nodeid, case_id, slot) for case_id in recorded}
+            first = next((nodeid for nodeid in left_out if nodeid in ids), None)
+            if first is not None:
+                left_out.remove(first)
     _hide(config, hidden)
+    if gone:
+        items[:] = [item for item in items if item not in gone]
+        config.hook.pytest_deselected(items=gone)
+
+
+def _not_collected_by_lf(item: pytest.Item, table: CaseTable, record: dict[str, Any]) -> set[str]:
+    """The node ids of the cases pytest's --lf would not collect (``record``: its last-failed
+    record, empty without --lf): in a module not given as an argument, of a test whose cases
+    failed last time, those that did not fail."""
+    if item.nodeid not in record or item.session.isinitpath(item.path):
+        return set()
+    slot = slot_of(item)
+    nodeids = {case_nodeid(item.nodeid, c.id, slot) for c in _own_cases(item, table)}
+    failed = {nodeid for nodeid in nodeids if nodeid in record}
+    return nodeids - failed if failed else set()
 
 
 def _hide(config: pytest.Config, nodeids: set[str]) -> None:

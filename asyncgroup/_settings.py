@@ -171,6 +171,7 @@ class RunSettings:
         ``item``: the test a case of a group stands for; the case's marks are then that test's
         own marks (and its parameter set's), followed by its class's and module's.
         """
+        __tracebackhide__ = True
         if item is not None:
             reason, xfailed = _compat.evaluate_skip_and_xfail(item, self.marks_of(case, item))
             return self._result(reason, xfailed)
@@ -200,6 +201,7 @@ class RunSettings:
         return case_marks(self._marks, case)
 
     def _evaluate(self, case: Case) -> tuple[str | None, Xfail | None]:
+        __tracebackhide__ = True
         reason, xfailed = _compat.evaluate_skip_and_xfail(self.item, self.marks_of(case))
         return self._result(reason, xfailed)
 

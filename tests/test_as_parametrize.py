@@ -865,6 +865,30 @@ def test_stepwise_goes_on_from_the_failed_case(differential: Differential) -> No
     differential.rerun("--sw-reset", env={"FIXED": "b,d"}).assert_same()
 
 
+SAME_STEP = stepwise_orders(
+    {"a": 0.5, "b": 0.01, "c": 0.5, "d": 0.01, "e": 0.5}, 'order not in ("b", "d")'
+)
+
+
+def test_stepwise_stops_at_the_first_failure_in_order_of_two_at_once(
+    differential: Differential,
+) -> None:
+    """b and d fail in the same step of the loop: --sw stops the parametrized tests at b, so
+    c is cancelled too (it ran on and passed: the stop followed d, the last one reported);
+    --sw-skip passes over b and stops at d, so c runs on and e is cancelled."""
+    pair = differential.run(SAME_STEP, "--sw")
+    assert pair.parametrized_outcomes == {
+        "test_it.py::test_orders[a]": ["passed"],
+        "test_it.py::test_orders[b]": ["failed"],
+    }
+    outcomes = pair.concurrent_outcomes
+    assert outcomes["test_it.py::test_orders[a]"] == ["passed"], pair._both()
+    assert outcomes["test_it.py::test_orders[c]"] == ["skipped"], pair._both()
+    assert outcomes["test_it.py::test_orders[e]"] == ["skipped"], pair._both()
+    assert pair.concurrent.ret == pair.parametrized.ret, pair._both()
+    differential.rerun("--sw-reset", "--sw-skip").assert_same(cancelled=True)
+
+
 @pytest.mark.parametrize("change", ["added", "removed"])
 def test_stepwise_starts_over_when_the_cases_change(
     differential: Differential, change: str

@@ -360,7 +360,7 @@ async def test_other(n):
 """
     )
     result = pytester.runpytest_subprocess("-v", "-rs", timeout=60)
-    result.stdout.fnmatch_lines(["test_mod.py::test_x SKIPPED*"])
+    result.stdout.fnmatch_lines(["test_mod.py::test_x[[]NOTSET[]] SKIPPED*"])
     result.stdout.fnmatch_lines(["SKIPPED [[]1[]] *got empty parameter set for (n)*"])
     result.stdout.fnmatch_lines(["test_mod.py::test_other PASSED*"])
     assert summary(result) == {"skipped": 1, "subtests passed": 1}

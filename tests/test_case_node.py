@@ -225,6 +225,83 @@ def test_each_case_of_a_test_in_a_class_gets_its_own_instance(
     assert all(outcome == ["passed"] for outcome in pair.parametrized_outcomes.values())
 
 
+XUNIT_METHOD = """
+import asyncio
+import inspect
+
+import pytest
+
+
+def check(self, method, name):
+    assert inspect.ismethod(method), method
+    assert method.__self__ is self
+    assert method.__name__ == name
+    assert list(inspect.signature(method).parameters) == ["n"]
+
+
+class TestA:
+    def setup_method(self, method):
+        check(self, method, "test_x")
+
+    def teardown_method(self, method):
+        check(self, method, "test_x")
+
+    @pytest.fixture(autouse=True)
+    def by_request(self, request):
+        check(self, request.function, "test_x")
+
+    @cases("n", [1, 2])
+    async def test_x(self, n):
+        await asyncio.sleep(0.1)
+"""
+
+
+def test_setup_method_gets_the_test_bound_to_the_cases_instance(
+    differential: Differential,
+) -> None:
+    """pytest gives setup_method, teardown_method and a fixture's request.function the test
+    method bound to the test's instance (they had the parent's function: unbound, and the
+    parent's signature)."""
+    pair = differential.run(XUNIT_METHOD)
+    pair.assert_same()
+    assert pair.parametrized_outcomes == {
+        f"test_it.py::TestA::test_x[{n}]": ["passed"] for n in (1, 2)
+    }, pair._both()
+
+
+def test_setup_method_gets_the_group_test_bound_to_its_instance(
+    pytester: pytest.Pytester,
+) -> None:
+    """The same for the tests of a class @concurrent_group (they had the unbound function)."""
+    write_pair(
+        pytester,
+        """
+        import inspect
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @concurrent_group
+        class TestA:
+            def setup_method(self, method):
+                assert inspect.ismethod(method) and method.__self__ is self, method
+                self.name = method.__name__
+
+            def teardown_method(self, method):
+                assert inspect.ismethod(method) and method.__self__ is self, method
+
+            def test_sync(self):
+                assert self.name == "test_sync"
+
+            async def test_async(self):
+                assert self.name == "test_async"
+        """,
+    )
+    grouped, plain = compare(pytester)
+    assert plain.ret == pytest.ExitCode.OK, plain.stdout.str()
+    for name in ("test_sync", "test_async"):  # in the order they end
+        grouped.stdout.fnmatch_lines([f"*::TestA::{name} PASSED*"])
+
+
 def test_each_case_of_a_cases_test_in_a_grouped_class_gets_its_own_instance(
     pytester: pytest.Pytester,
 ) -> None:

@@ -244,6 +244,34 @@ def test_last_failed_counts_known_failures_as_the_tests(differential: Differenti
     assert set(pair.parametrized_outcomes) == {"test_it.py::test_x[b]", "test_it.py::test_b"}
 
 
+TWO_FAIL = """
+import os
+
+
+@cases("x", ["alpha", "beta", "gamma", "delta", "epsilon"])
+async def test_x(x):
+    assert x not in os.environ.get("FAIL", "").split(",")
+
+
+def test_z():
+    pass
+"""
+
+
+@pytest.mark.parametrize("module", [(), ("test_it.py",)], ids=["all", "module given"])
+@pytest.mark.parametrize("expression", ["alpha", "not beta and not delta", "beta or gamma"])
+def test_last_failed_with_k_keeps_to_the_failed_cases(
+    differential: Differential, expression: str, module: tuple[str, ...]
+) -> None:
+    """--lf collects only the failed tests of a module not given as an argument: a -k that
+    leaves none of them runs nothing (exit 5) rather than the cases that never failed (they
+    ran, exit 0), and the cases it never collected are not counted as deselected."""
+    differential.run(TWO_FAIL, env={"FAIL": "beta,delta"})
+    pair = differential.rerun("--lf", "-k", expression, *module)
+    pair.assert_same()
+    pair.assert_same_counts()
+
+
 SHARDS = """
 shards = {"shards": 3} if cases.__module__.startswith("asyncgroup") else {}
 

@@ -609,9 +609,11 @@ def test_a_loop_scope_set_by_a_conftest_hook_that_is_not_the_fixtures_is_still_r
     result = run(pytester)
     result.stdout.fnmatch_lines(
         [
+            # 'client' asks for the session loop by asyncio_default_fixture_loop_scope
             "*asyncgroup: fixture 'client', set up for each case on the test's module-scoped "
-            "event loop, uses the session-scoped async fixture 'server', which runs on the "
-            "session-scoped event loop.*",
+            "event loop (it asks for the session-scoped loop, but a case's fixtures run on the "
+            "loop its cases run on), uses the session-scoped async fixture 'server', which runs "
+            "on the session-scoped event loop.*",
         ]
     )
     result.stdout.fnmatch_lines(
@@ -622,6 +624,56 @@ def test_a_loop_scope_set_by_a_conftest_hook_that_is_not_the_fixtures_is_still_r
         ]
     )
     assert summary(result) == {"failed": 2, "errors": 2}
+
+
+def test_a_per_case_fixture_asking_for_the_servers_loop_is_refused_saying_so(
+    differential: Differential,
+) -> None:
+    """pytest-asyncio runs a function-scoped fixture marked loop_scope="module" on the module's
+    loop, where the module's server answers: the parametrized test passes. A case's fixtures
+    run on the parent's loop, so asyncgroup refuses it, and says that the fixture's own loop
+    scope is what it cannot honour (it said only that it ran on the test's loop)."""
+    pair = differential.run(
+        """
+        import pytest_asyncio
+
+        @pytest_asyncio.fixture(scope="module", loop_scope="module")
+        async def server():
+            async def echo(reader, writer):
+                writer.write(await reader.readline())
+                await writer.drain()
+                writer.close()
+
+            served = await asyncio.start_server(echo, "127.0.0.1", 0)
+            yield served.sockets[0].getsockname()[1]
+            served.close()
+            await served.wait_closed()
+
+        @pytest_asyncio.fixture(loop_scope="module")
+        async def answer(server):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server)
+            writer.write(b"hi\\n")
+            line = await asyncio.wait_for(reader.readline(), 5)
+            writer.close()
+            return line
+
+        @cases("n", [1, 2])
+        async def test_x(n, answer):
+            assert answer == b"hi\\n"
+        """
+    )
+    assert pair.parametrized_outcomes == {f"test_it.py::test_x[{n}]": ["passed"] for n in (1, 2)}, (
+        pair._both()
+    )
+    pair.concurrent.stdout.fnmatch_lines(
+        [
+            "*asyncgroup: fixture 'answer', set up for each case on the test's function-scoped "
+            "event loop (it asks for the module-scoped loop, but a case's fixtures run on the "
+            "loop its cases run on), uses the module-scoped async fixture 'server'*"
+            'Run the test on the fixture\'s loop: @pytest.mark.asyncio(loop_scope="module")*'
+        ]
+    )
+    assert summary(pair.concurrent) == {"errors": 2}
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from differential import SET_UP_RECORDED
+from differential import SET_UP_RECORDED, section
 
 from tests.conftest import summary
 
@@ -1195,11 +1195,11 @@ def test_a_concurrent_cases_test_without_cases_is_skipped_as_without_the_group(
         """,
     )
     grouped, _ = compare(pytester)
-    assert junit(pytester.path / "test_grouped.xml")["test_none"] == (
+    assert junit(pytester.path / "test_grouped.xml")["test_none[NOTSET]"] == (
         "skipped",
         "got empty parameter set for (x)",
     )
-    grouped.stdout.fnmatch_lines(["test_grouped.py::test_none *SKIP* (got empty parame*"])
+    grouped.stdout.fnmatch_lines(["test_grouped.py::test_none[[]NOTSET[]] *SKIP* (got empty*"])
 
 
 def test_a_group_whose_tests_are_all_skipped_sets_nothing_up(pytester: pytest.Pytester) -> None:
@@ -1248,6 +1248,111 @@ async def test_d(database, n):
     assert tests["test_a"] == ("skipped", "not today")
     assert tests["test_c"][0] == "xfailed"
     assert tests["test_d[1]"] == ("skipped", "case")
+
+
+def test_no_fixture_of_a_test_is_set_up_after_one_that_failed(pytester: pytest.Pytester) -> None:
+    """pytest sets up none of a test's fixtures after the first that fails: a class fixture
+    after a failing module fixture is not set up for that test (it was, for the group's
+    parent, and its own error was lost), while a test that needs it and nothing that failed
+    still gets it."""
+    write_pair(
+        pytester,
+        """
+        import pathlib
+        import pytest
+        from asyncgroup import concurrent_group
+
+        def record(name):
+            with pathlib.Path("set-up.txt").open("a") as file:
+                file.write(name + "\\n")
+
+        @pytest.fixture(scope="module")
+        def broken():
+            record("broken")
+            raise RuntimeError("module fixture fails")
+
+        @pytest.fixture(scope="class")
+        def after():
+            record("after")
+            raise ValueError("class fixture fails too")
+
+        @pytest.fixture(scope="class")
+        def works():
+            record("works")
+
+        @concurrent_group
+        class TestA:
+            async def test_1(self, broken, after):
+                pass
+
+            async def test_2(self):
+                pass
+
+        @concurrent_group
+        class TestB:
+            async def test_1(self, broken, works):
+                pass
+
+            async def test_2(self, works):
+                pass
+        """,
+    )
+    recorded = pytester.path / "set-up.txt"
+    lines = {}
+    for module in ("test_grouped", "test_plain"):
+        run(pytester, module)
+        lines[module] = sorted(recorded.read_text().split())
+        recorded.unlink()
+    assert lines["test_plain"] == ["broken", "works"]
+    assert lines["test_grouped"] == lines["test_plain"]
+    compare(pytester)
+    tests = junit(pytester.path / "test_grouped.xml")
+    message = 'failed on setup with "RuntimeError: module fixture fails"'
+    assert tests["TestA::test_1"] == ("error", message)
+
+
+def test_a_failed_class_teardown_shows_the_last_tests_teardown_output_once(
+    pytester: pytest.Pytester,
+) -> None:
+    """The class fixture's teardown error is the class's last test's, with what that test's
+    teardown printed: one "Captured stdout teardown" section, as pytest captures the phase
+    (it was two, the test's and the class fixture's)."""
+    write_pair(
+        pytester,
+        """
+        import pytest
+        from asyncgroup import concurrent_group
+
+        @pytest.fixture(scope="class")
+        def shared():
+            yield
+            print("shared torn down")
+            raise RuntimeError("class teardown fails")
+
+        @pytest.fixture
+        def own():
+            yield
+            print("own torn down")
+
+        @concurrent_group
+        class TestX:
+            async def test_1(self, shared):
+                pass
+
+            async def test_2(self, shared, own):
+                print("body")
+        """,
+    )
+    grouped, plain = compare(pytester, "-rE")
+    outputs = [
+        section(r, "ERROR at teardown of TestX.test_2")
+        .split("RuntimeError\n", 1)[1]
+        .split("- generated xml file")[0]
+        for r in (grouped, plain)
+    ]
+    assert outputs[0].count("Captured stdout teardown") == 1, outputs[0]
+    assert "own torn down\nshared torn down" in outputs[1], outputs[1]
+    assert outputs[0] == outputs[1]
 
 
 # --------------------------------------------------------------------------------------------

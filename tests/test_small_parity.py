@@ -35,10 +35,50 @@ def test_empty_case_list_follows_empty_parameter_set_mark(
 ) -> None:
     differential.ini_lines.append(f"empty_parameter_set_mark = {choice}")
     pair = differential.run(EMPTY, "-rsx")
-    assert pair.concurrent.ret == pair.parametrized.ret, pair._both()
+    pair.assert_same()  # under the same node id: test_x[NOTSET]
     assert _counts(pair.concurrent) == _counts(pair.parametrized), pair._both()
     for result in (pair.concurrent, pair.parametrized):
         result.stdout.fnmatch_lines([line])
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        ("test_it.py::test_x[NOTSET]",),
+        ("test_it.py::test_x[NOTSET]", "test_it.py::test_y[1]"),
+        ("-k", "test_x"),
+        ("-k", "NOTSET or 2"),
+        ("-m", "not slow"),
+        ("--deselect", "test_it.py::test_x[NOTSET]"),
+        ("--co", "-q"),
+    ],
+)
+def test_empty_case_list_is_selected_as_its_parametrized_test(
+    differential: Differential, selection: tuple[str, ...]
+) -> None:
+    """Its test is pytest's own test of the empty parameter set, test_x[NOTSET]: selected,
+    counted and listed as the parametrized one (it was named test_x, and any -k, -m,
+    --deselect or node id deselected it)."""
+    pair = differential.run(
+        EMPTY
+        + """
+@cases("n", [1, 2])
+async def test_y(n):
+    pass
+""",
+        "-rs",
+        *selection,
+    )
+    pair.assert_same()
+    if "--co" in selection:  # it lists parents, not cases (see the README): test_y alone
+        for result in (pair.concurrent, pair.parametrized):
+            assert "test_it.py::test_x[NOTSET]" in result.outlines, pair._both()
+        return
+    pair.assert_same_counts()
+    skipped = "--deselect" not in selection
+    assert skipped == any("short test summary" in line for line in pair.concurrent.outlines)
+    if skipped:
+        pair.assert_same_short_summary()
 
 
 def test_empty_shard_is_skipped_at_the_tests_line(pytester: pytest.Pytester) -> None:
@@ -610,4 +650,26 @@ def test_skip_in_a_fixture_is_located_at_the_test(differential: Differential) ->
     pair.assert_same(
         "SKIPPED [[]1[]] test_it.py:14: fixture skip",
         "SKIPPED [[]1[]] test_it.py:17: body skip",
+    )
+
+
+def test_a_condition_that_fails_to_evaluate_is_reported_as_pytest_reports_it(
+    differential: Differential,
+) -> None:
+    """The case's setup error is pytest's, with its "All traceback entries are hidden" line
+    (missing: asyncgroup's own frames were left in its traceback)."""
+    pair = differential.run(
+        """
+        @cases("n", [1, pytest.param(2, marks=pytest.mark.skipif("undefined_name", reason="r"))])
+        async def test_x(n):
+            pass
+        """
+    )
+    pair.assert_same(
+        "Error evaluating 'skipif' condition",
+        "NameError: name 'undefined_name' is not defined",
+        "All traceback entries are hidden. Pass `--full-trace` to see hidden and internal frames.",
+    )
+    assert section(pair.concurrent, "ERROR at setup of test_x[2]") == section(
+        pair.parametrized, "ERROR at setup of test_x[2]"
     )
