@@ -474,6 +474,8 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
     for_cases = parents_for_cases(config)
     hidden: set[str] = set()
     gone: list[pytest.Item] = []
+    # Cases not to count as deselected after all: taken out of the list once, at the end.
+    dropped: set[str] = set()
     for item in items:
         table = _table(item)
         if table is None or item.nodeid not in record:
@@ -493,9 +495,7 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
             # neither counts the others nor deselects them (-k, -m), nor runs them.
             fewer = config.stash.get(_not_collected_key, 0) + len(own) - len(recorded)
             config.stash[_not_collected_key] = fewer
-            uncollected = _not_collected_by_lf(item, table, record)
-            left_out = config.stash.get(deselected_cases_key, [])
-            config.stash[deselected_cases_key] = [n for n in left_out if n not in uncollected]
+            dropped |= _not_collected_by_lf(item, table, record)
         selected = _selected_cases(item, table)
         failed = {c.id for c in selected} & recorded
         if failed:
@@ -511,14 +511,15 @@ def only_last_failed(config: pytest.Config, items: list[pytest.Item]) -> None:
             # have collected: the parent goes, standing for one of those deselected cases.
             gone.append(item)
             item.stash[_counted_key] = True
-            left_out = config.stash.get(deselected_cases_key, [])
-            ids = {case_nodeid(item.nodeid, case_id, slot) for case_id in recorded}
-            first = next((nodeid for nodeid in left_out if nodeid in ids), None)
-            if first is not None:
-                left_out.remove(first)
+            first = next(c for c in own if c.id in recorded)
+            dropped.add(case_nodeid(item.nodeid, first.id, slot))
     _hide(config, hidden)
+    if dropped:
+        left_out = config.stash.get(deselected_cases_key, [])
+        config.stash[deselected_cases_key] = [n for n in left_out if n not in dropped]
     if gone:
-        items[:] = [item for item in items if item not in gone]
+        going = set(map(id, gone))
+        items[:] = [item for item in items if id(item) not in going]
         config.hook.pytest_deselected(items=gone)
 
 
